@@ -1,0 +1,65 @@
+# recmesh: `make demo` and `make test` are the two set-up commands; both run `make setup`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup gen check-gen lint typecheck buf-lint buf-breaking test pytest demo up \
+        bench-serving bench-promotion bench-offline clean
+
+setup: $(STAMP)
+	@scripts/ensure_etcd.sh
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+gen: $(STAMP)
+	$(PY) scripts/gen_protos.py
+
+check-gen: $(STAMP)
+	$(PY) scripts/gen_protos.py --check
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+buf-lint: $(STAMP)
+	$(BIN)/buf lint
+
+# Compares protos/ with main's once main has protos (skipped before that).
+buf-breaking: $(STAMP)
+	@if git rev-parse --verify -q main >/dev/null && git ls-tree -r --name-only main | grep -q '^protos/.*\.proto$$'; then \
+	  $(BIN)/buf breaking --against '.git#branch=main'; \
+	else echo "buf breaking: main has no protos yet, nothing to compare"; fi
+
+pytest: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: setup lint typecheck buf-lint buf-breaking check-gen
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: setup
+	$(PY) scripts/demo.py
+
+up: setup
+	$(BIN)/recmesh up
+
+bench-serving: setup
+	$(PY) bench/serving.py
+
+bench-promotion: setup
+	$(PY) bench/promotion.py
+
+bench-offline: setup
+	$(PY) bench/offline.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Serving bundles: the manifest that names a serving version's artifacts."""

@@ -1,0 +1,1 @@
+"""Datasets: fetching MovieLens 100K, loading interaction files, fingerprints."""

@@ -1,0 +1,84 @@
+"""The etcd key schema of recmesh: every key either side reads or writes.
+
+All keys live under one prefix so that a cluster can host several
+installations. Records are immutable once written (put only when the key
+does not exist yet); the serving pointer and the audit head are the only keys
+that are overwritten, and only inside guarded transactions.
+
+    {prefix}/models/{version_id}                  ModelVersion (proto JSON)
+    {prefix}/experiments/{experiment_id}          Experiment (proto JSON, state not stored)
+    {prefix}/evaluations/{experiment_id}          Evaluation (proto JSON), at most one
+    {prefix}/reviews/{experiment_id}/{review_id}  Review (proto JSON)
+    {prefix}/promotions/{experiment_id}           the PromoteResponse of a promotion
+    {prefix}/serving/pointer                      ServingPointer (proto JSON, revision not stored)
+    {prefix}/serving/history/{seq:012d}           ServingPointer that served before seq
+    {prefix}/audit/entries/{seq:012d}             AuditEntry (proto JSON)
+    {prefix}/audit/head                           {"sequence": n, "hash": "..."} of the last entry
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "/recmesh/v1"
+
+
+def prefix_range_end(prefix: str) -> str:
+    """The etcd range end that selects every key starting with prefix."""
+    raw = prefix.encode()
+    return (raw[:-1] + bytes([raw[-1] + 1])).decode()
+
+
+@dataclass(frozen=True)
+class KeySchema:
+    """Builds the keys of one installation, rooted at `prefix`."""
+
+    prefix: str = DEFAULT_PREFIX
+
+    def model(self, version_id: str) -> str:
+        return f"{self.prefix}/models/{version_id}"
+
+    @property
+    def models_prefix(self) -> str:
+        return f"{self.prefix}/models/"
+
+    def experiment(self, experiment_id: str) -> str:
+        return f"{self.prefix}/experiments/{experiment_id}"
+
+    @property
+    def experiments_prefix(self) -> str:
+        return f"{self.prefix}/experiments/"
+
+    def evaluation(self, experiment_id: str) -> str:
+        return f"{self.prefix}/evaluations/{experiment_id}"
+
+    def review(self, experiment_id: str, review_id: str) -> str:
+        return f"{self.prefix}/reviews/{experiment_id}/{review_id}"
+
+    def reviews_prefix(self, experiment_id: str) -> str:
+        return f"{self.prefix}/reviews/{experiment_id}/"
+
+    def promotion(self, experiment_id: str) -> str:
+        return f"{self.prefix}/promotions/{experiment_id}"
+
+    @property
+    def pointer(self) -> str:
+        return f"{self.prefix}/serving/pointer"
+
+    def pointer_history(self, sequence: int) -> str:
+        return f"{self.prefix}/serving/history/{sequence:012d}"
+
+    @property
+    def pointer_history_prefix(self) -> str:
+        return f"{self.prefix}/serving/history/"
+
+    def audit_entry(self, sequence: int) -> str:
+        return f"{self.prefix}/audit/entries/{sequence:012d}"
+
+    @property
+    def audit_entries_prefix(self) -> str:
+        return f"{self.prefix}/audit/entries/"
+
+    @property
+    def audit_head(self) -> str:
+        return f"{self.prefix}/audit/head"

@@ -1,0 +1,108 @@
+"""A real single-node etcd on loopback, run by infra/etcd/run-etcd.sh.
+
+Used by `recmesh up` and by the tests: start it, wait for /health, stop it by PID.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from recmesh.netutil import free_loopback_port
+from recmesh.paths import INFRA_DIR
+
+RUN_ETCD = INFRA_DIR / "etcd" / "run-etcd.sh"
+
+
+class EtcdStartError(RuntimeError):
+    """etcd did not become healthy; the message carries the tail of its log."""
+
+
+@dataclass
+class LocalEtcd:
+    """One etcd process. `endpoint` is host:port for clients."""
+
+    data_dir: Path
+    client_port: int = 0
+    peer_port: int = 0
+    log_path: Path | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    _log_file: IO[bytes] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.client_port}"
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.client_port}/health"
+
+    def start(self, timeout: float = 20.0) -> None:
+        """Starts etcd and returns once /health reports healthy."""
+        if self.client_port == 0:
+            self.client_port = free_loopback_port()
+        if self.peer_port == 0:
+            self.peer_port = free_loopback_port()
+        log_path = self.log_path or self.data_dir.with_name(self.data_dir.name + ".log")
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_path
+        self._log_file = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(RUN_ETCD), str(self.data_dir), str(self.client_port), str(self.peer_port)],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_healthy(timeout)
+
+    def is_healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=1.0) as response:
+                body = json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+        return bool(body.get("health") in ("true", True))
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                code = self.process.returncode
+                raise EtcdStartError(f"etcd exited with {code}: {self.log_tail()}")
+            if self.is_healthy():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise EtcdStartError(f"etcd not healthy after {timeout:.0f}s: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stops etcd by its PID: SIGTERM, then SIGKILL after timeout."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def kill(self) -> None:
+        """Kills etcd with SIGKILL (fault injection)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

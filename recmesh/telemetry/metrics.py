@@ -1,0 +1,118 @@
+"""Prometheus metrics of one server process, on its own registry.
+
+Per method: request count by status code and a latency histogram. Plus the
+loaded serving version, refused versions, and (for the front) degraded answers
+by reason. Exposed over HTTP in the Prometheus text format.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+_LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0,
+)
+
+
+class ServerMetrics:
+    """The metrics of one server; `component` is its stable name."""
+
+    def __init__(self, component: str, registry: CollectorRegistry | None = None) -> None:
+        self.component = component
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "recmesh_rpc_requests",
+            "RPCs handled, by method and status code.",
+            ["component", "method", "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "recmesh_rpc_latency_seconds",
+            "Server-side RPC latency, by method.",
+            ["component", "method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.degraded = Counter(
+            "recmesh_degraded_answers",
+            "Answers given in degraded mode, by reason.",
+            ["component", "reason"],
+            registry=self.registry,
+        )
+        self.serving_version = Gauge(
+            "recmesh_serving_version_loaded",
+            "1 for the serving version this process answers with.",
+            ["component", "version"],
+            registry=self.registry,
+        )
+        self.refused_versions = Counter(
+            "recmesh_serving_versions_refused",
+            "Serving versions refused at load (bad checksum, schema, NaN scores...).",
+            ["component"],
+            registry=self.registry,
+        )
+
+    def version_loaded(self, version: str) -> None:
+        self.serving_version.clear()
+        self.serving_version.labels(self.component, version).set(1)
+
+    def version_refused(self, version: str, reason: str) -> None:
+        self.refused_versions.labels(self.component).inc()
+
+    def serve_http(self, port: int) -> int:
+        """Starts the /metrics endpoint on 127.0.0.1:port (0 picks one); returns the port."""
+        server, _ = start_http_server(port, addr="127.0.0.1", registry=self.registry)
+        bound: int = server.server_port
+        return bound
+
+
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]]
+
+
+class MetricsInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+    """Counts unary RPCs and times them; streaming RPCs are counted when they start."""
+
+    def __init__(self, metrics: ServerMetrics) -> None:
+        self._metrics = metrics
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        behavior: Callable[..., Any] = handler.unary_unary
+        metrics = self._metrics
+
+        async def timed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            start = time.perf_counter()
+            code = "OK"
+            try:
+                return await behavior(request, context)
+            except BaseException:
+                code = _code_name(context)
+                raise
+            finally:
+                metrics.latency.labels(metrics.component, method).observe(
+                    time.perf_counter() - start
+                )
+                metrics.requests.labels(metrics.component, method, code).inc()
+
+        return grpc.unary_unary_rpc_method_handler(
+            timed,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _code_name(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return "UNKNOWN"

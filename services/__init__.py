@@ -1,0 +1,1 @@
+"""The serving mesh: candidates, features, ranking and the recommend front."""

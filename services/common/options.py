@@ -1,0 +1,57 @@
+"""Command-line options every serving process takes, and their parsed form."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from recmesh.etcd.keys import DEFAULT_PREFIX
+from recmesh.paths import REPO_ROOT
+
+DEFAULT_ARTIFACTS = REPO_ROOT / "var" / "artifacts"
+
+
+@dataclass(frozen=True)
+class CommonOptions:
+    """Where a serving process listens and what it reads."""
+
+    host: str
+    port: int
+    etcd_endpoints: tuple[str, ...]
+    etcd_prefix: str
+    artifacts_dir: Path
+    span_file: Path | None
+    metrics_port: int | None
+    log_level: str
+    drain_seconds: float
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=default_port, help="gRPC port (0 = any)")
+    parser.add_argument(
+        "--etcd",
+        default="127.0.0.1:2379",
+        help="comma-separated etcd endpoints host:port",
+    )
+    parser.add_argument("--etcd-prefix", default=DEFAULT_PREFIX)
+    parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS)
+    parser.add_argument("--span-file", type=Path, default=None, help="append spans as JSON lines")
+    parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--drain-seconds", type=float, default=5.0)
+
+
+def common_options(args: argparse.Namespace) -> CommonOptions:
+    return CommonOptions(
+        host=args.host,
+        port=args.port,
+        etcd_endpoints=tuple(e.strip() for e in args.etcd.split(",") if e.strip()),
+        etcd_prefix=args.etcd_prefix,
+        artifacts_dir=args.artifacts,
+        span_file=args.span_file,
+        metrics_port=args.metrics_port,
+        log_level=args.log_level,
+        drain_seconds=args.drain_seconds,
+    )

@@ -1,0 +1,111 @@
+"""Follows the serving pointer in etcd and hands every new value to a callback.
+
+Reads the current value, then watches from the next revision. etcd3aio's watch
+re-watches from the last seen revision + 1 after a transient error; when etcd is
+down for longer (or restarted), this loop reconnects with backoff and re-reads
+the key, so a change made during an outage is picked up when etcd returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import grpc
+import structlog
+from etcd3aio import Etcd3Client, EtcdError
+
+from recmesh.controlplane.v1 import records_pb2
+from recmesh.etcd.keys import KeySchema
+from recmesh.etcd.pointer_codec import PointerFormatError, decode_pointer
+
+log = structlog.get_logger("recmesh.pointer_watch")
+
+PointerCallback = Callable[[records_pb2.ServingPointer], Awaitable[None]]
+
+
+class PointerWatch:
+    """Calls `on_pointer` with each pointer value seen, in revision order."""
+
+    def __init__(
+        self,
+        endpoints: list[str],
+        keys: KeySchema,
+        on_pointer: PointerCallback,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self._endpoints = endpoints
+        self._keys = keys
+        self._on_pointer = on_pointer
+        self._max_backoff = max_backoff
+        self._last_revision = 0
+        self._client: Etcd3Client | None = None
+
+    @property
+    def last_revision(self) -> int:
+        return self._last_revision
+
+    async def read_current(self) -> records_pb2.ServingPointer | None:
+        """The pointer as etcd has it now (None when unset); raises on etcd errors."""
+        client = await self._connected()
+        assert client.kv is not None
+        response = await client.kv.get(self._keys.pointer, timeout=2.0)
+        if not response.kvs:
+            return None
+        kv = response.kvs[0]
+        return decode_pointer(bytes(kv.value), kv.mod_revision)
+
+    async def run(self) -> None:
+        """Runs until cancelled."""
+        backoff = 0.1
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except (EtcdError, grpc.aio.AioRpcError, OSError) as exc:
+                log.warning("pointer_watch_disconnected", error=str(exc), retry_in_s=backoff)
+                await self._reset()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            backoff = 0.1
+
+    async def close(self) -> None:
+        await self._reset()
+
+    async def _connected(self) -> Etcd3Client:
+        if self._client is None:
+            client = Etcd3Client(self._endpoints)
+            await client.connect()
+            self._client = client
+        return self._client
+
+    async def _reset(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def _follow(self) -> None:
+        client = await self._connected()
+        assert client.kv is not None and client.watch is not None
+        response = await client.kv.get(self._keys.pointer, timeout=2.0)
+        start = response.header.revision + 1
+        if response.kvs:
+            await self._deliver(bytes(response.kvs[0].value), response.kvs[0].mod_revision)
+        async for event_batch in client.watch.watch(self._keys.pointer, start_revision=start):
+            for event in event_batch.events:
+                if event.kv.value:
+                    await self._deliver(bytes(event.kv.value), event.kv.mod_revision)
+
+    async def _deliver(self, value: bytes, mod_revision: int) -> None:
+        if mod_revision <= self._last_revision:
+            return
+        try:
+            pointer = decode_pointer(value, mod_revision)
+        except PointerFormatError as exc:
+            log.error("pointer_value_refused", revision=mod_revision, error=str(exc))
+            self._last_revision = mod_revision
+            return
+        self._last_revision = mod_revision
+        await self._on_pointer(pointer)

@@ -1,0 +1,49 @@
+"""Builds a grpc.aio server with the standard chains, health and reflection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+from opentelemetry.trace import TracerProvider
+
+from recmesh.rpc.health import HealthReporter, add_health_and_reflection
+from recmesh.telemetry.interceptors import server_interceptors
+from recmesh.telemetry.metrics import MetricsInterceptor, ServerMetrics
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+def build_server(
+    *,
+    service_full_names: Sequence[str],
+    register: Callable[[grpc.aio.Server], None],
+    tracer_provider: TracerProvider,
+    metrics: ServerMetrics,
+    extra_interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
+) -> tuple[grpc.aio.Server, HealthReporter]:
+    """A server whose chain is metrics, tracing, extra (auth), error mapping; health
+    starts NOT_SERVING. Call inside the running event loop; add a port and start it."""
+    server = grpc.aio.server(
+        interceptors=[
+            MetricsInterceptor(metrics),
+            *server_interceptors(tracer_provider, extra_interceptors),
+        ],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    register(server)
+    health = add_health_and_reflection(server, service_full_names)
+    return server, health
+
+
+def bind(server: grpc.aio.Server, host: str, port: int) -> int:
+    """Binds an insecure port; returns the port actually bound (port 0 picks one)."""
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"could not bind {host}:{port}")
+    return bound
