@@ -24,7 +24,7 @@ def decode_pointer(value: bytes, mod_revision: int) -> records_pb2.ServingPointe
     try:
         json_format.Parse(value, pointer)
     except json_format.ParseError as exc:
-        raise PointerFormatError(f"serving pointer is not valid ServingPointer JSON: {exc}") from exc
+        raise PointerFormatError(f"serving pointer is not ServingPointer JSON: {exc}") from exc
     if not pointer.serving_version or not pointer.manifest_sha256:
         raise PointerFormatError("serving pointer lacks serving_version or manifest_sha256")
     pointer.revision = mod_revision

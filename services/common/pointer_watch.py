@@ -88,7 +88,8 @@ class PointerWatch:
 
     async def _follow(self) -> None:
         client = await self._connected()
-        assert client.kv is not None and client.watch is not None
+        assert client.kv is not None
+        assert client.watch is not None
         response = await client.kv.get(self._keys.pointer, timeout=2.0)
         start = response.header.revision + 1
         if response.kvs:
