@@ -68,9 +68,7 @@ class LocalArtifactStore:
             raise ArtifactChecksumError(expected_sha256, digest, "upload")
         return self.put_chunks([data], expected_sha256=digest)
 
-    def put_chunks(
-        self, chunks: Iterable[bytes], expected_sha256: str | None = None
-    ) -> StoredBlob:
+    def put_chunks(self, chunks: Iterable[bytes], expected_sha256: str | None = None) -> StoredBlob:
         """Streams chunks into the store, hashing as it writes; nothing partial stays behind."""
         self._blobs.mkdir(parents=True, exist_ok=True)
         hasher = hashlib.sha256()

@@ -54,8 +54,7 @@ def load_ranking_model(
     booster.set_param({"nthread": 1})
     if booster.num_features() != len(feature_names):
         raise ModelRefusedError(
-            f"model expects {booster.num_features()} features, "
-            f"the schema has {len(feature_names)}"
+            f"model expects {booster.num_features()} features, the schema has {len(feature_names)}"
         )
     if booster.feature_names is not None and tuple(booster.feature_names) != feature_names:
         raise ModelRefusedError("model feature names differ from the manifest's feature schema")

@@ -1,0 +1,1 @@
+"""The local mesh: starting, health-checking and supervising every process on loopback."""

@@ -1,0 +1,56 @@
+"""Where the local mesh keeps its state, and the ports it uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class MeshPorts:
+    recommend: int = 50051
+    candidates: int = 50052
+    features: int = 50053
+    ranking: int = 50054
+    control_plane: int = 50055
+    etcd: int = 2379
+    etcd_peer: int = 2380
+
+
+@dataclass(frozen=True)
+class MeshLayout:
+    """Every path of one local mesh under its state directory."""
+
+    state_dir: Path
+
+    @property
+    def etcd_data(self) -> Path:
+        return self.state_dir / "etcd"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.state_dir / "artifacts"
+
+    @property
+    def logs(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def span_file(self) -> Path:
+        return self.state_dir / "spans.jsonl"
+
+    @property
+    def impressions(self) -> Path:
+        return self.state_dir / "impressions.jsonl"
+
+    @property
+    def credentials(self) -> Path:
+        return self.state_dir / "credentials"
+
+    @property
+    def data(self) -> Path:
+        return self.state_dir / "data"
+
+    @property
+    def reports(self) -> Path:
+        return self.state_dir / "reports"

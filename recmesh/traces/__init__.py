@@ -1,0 +1,1 @@
+"""Reading spans back from the local mesh's JSON-lines span file."""

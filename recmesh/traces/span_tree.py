@@ -1,0 +1,64 @@
+"""Builds and prints the span tree of one trace from the span file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class SpanNode:
+    record: dict[str, Any]
+    children: list[SpanNode] = field(default_factory=list)
+
+    @property
+    def duration_ms(self) -> float:
+        return (int(self.record["end_ns"]) - int(self.record["start_ns"])) / 1e6
+
+
+def read_trace(span_file: Path, trace_id: str) -> list[dict[str, Any]]:
+    """Every span of trace_id in the file, in start order."""
+    spans = []
+    with span_file.open() as lines:
+        for line in lines:
+            if trace_id in line:
+                record = json.loads(line)
+                if record.get("trace_id") == trace_id:
+                    spans.append(record)
+    return sorted(spans, key=lambda r: int(r["start_ns"]))
+
+
+def build_tree(spans: list[dict[str, Any]]) -> list[SpanNode]:
+    """Roots of the tree; a span whose parent is not in the file becomes a root."""
+    nodes = {s["span_id"]: SpanNode(s) for s in spans}
+    roots = []
+    for node in nodes.values():
+        parent = nodes.get(node.record["parent_span_id"])
+        if parent is None:
+            roots.append(node)
+        else:
+            parent.children.append(node)
+    return roots
+
+
+def render_tree(roots: list[SpanNode]) -> str:
+    """One line per span: indentation, service, span name (the method), duration, status."""
+    lines: list[str] = []
+
+    def walk(node: SpanNode, depth: int) -> None:
+        record = node.record
+        status = record["status"]
+        if record.get("status_description"):
+            status += f" ({record['status_description']})"
+        lines.append(
+            f"{'  ' * depth}{record['service']:<22} {record['name']:<60} "
+            f"{node.duration_ms:8.2f} ms  {status}"
+        )
+        for child in sorted(node.children, key=lambda n: int(n.record["start_ns"])):
+            walk(child, depth + 1)
+
+    for root in roots:
+        walk(root, 0)
+    return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""The shared shape of a serving process's main(): logs, tracing, serve, drain."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from opentelemetry.sdk.trace import TracerProvider
+
+from recmesh.telemetry.logging import configure_logging
+from recmesh.telemetry.metrics import ServerMetrics
+from recmesh.telemetry.tracing import create_tracer_provider
+from services.common.options import CommonOptions
+from services.common.runner import ServerHandle, run_until_signal
+
+ServerFactory = Callable[[TracerProvider, ServerMetrics], Awaitable[ServerHandle]]
+
+
+def run_service(component: str, options: CommonOptions, factory: ServerFactory) -> int:
+    """Runs one serving process until SIGTERM/SIGINT; returns its exit code."""
+    configure_logging(component, options.log_level)
+
+    async def serve() -> None:
+        provider = create_tracer_provider(f"recmesh-{component}", options.span_file)
+        metrics = ServerMetrics(component)
+        if options.metrics_port is not None:
+            metrics.serve_http(options.metrics_port)
+        try:
+            handle = await factory(provider, metrics)
+            await run_until_signal(handle, options.drain_seconds)
+        finally:
+            provider.shutdown()
+
+    asyncio.run(serve())
+    return 0

@@ -1,0 +1,1 @@
+"""Ranking: scores candidates with the serving version's XGBoost model, returns the top k."""

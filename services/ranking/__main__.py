@@ -1,0 +1,31 @@
+"""Entry point: python -m services.ranking [--port 50054] [--features HOST:PORT,...]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from services.common.entrypoint import run_service
+from services.common.options import add_common_arguments, common_options
+from services.ranking.server import COMPONENT, DEFAULT_PORT, RankingConfig, create_server
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.ranking", description=__doc__)
+    add_common_arguments(parser, DEFAULT_PORT)
+    parser.add_argument(
+        "--features", default="127.0.0.1:50053", help="features replicas, comma-separated"
+    )
+    args = parser.parse_args(argv)
+    config = RankingConfig(
+        common=common_options(args),
+        features_addresses=tuple(a for a in args.features.split(",") if a),
+    )
+    return run_service(
+        COMPONENT, config.common, lambda tp, metrics: create_server(config, tp, metrics)
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

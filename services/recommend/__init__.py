@@ -1,0 +1,1 @@
+"""The Recommend front: validates, resolves the serving version, fans out, fails open."""

@@ -1,0 +1,44 @@
+"""Entry point: python -m services.recommend [--port 50051] [--candidates ...] [--ranking ...]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from recmesh.paths import REPO_ROOT
+from services.common.entrypoint import run_service
+from services.common.options import add_common_arguments, common_options
+from services.recommend.server import COMPONENT, DEFAULT_PORT, RecommendConfig, create_server
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.recommend", description=__doc__)
+    add_common_arguments(parser, DEFAULT_PORT)
+    parser.add_argument("--candidates", default="127.0.0.1:50052", help="replicas, comma-separated")
+    parser.add_argument("--ranking", default="127.0.0.1:50054", help="replicas, comma-separated")
+    parser.add_argument(
+        "--impressions",
+        type=Path,
+        default=REPO_ROOT / "var" / "impressions.jsonl",
+        help="append-only impression log (JSON lines)",
+    )
+    parser.add_argument("--max-candidates", type=int, default=500)
+    parser.add_argument("--max-in-flight", type=int, default=512)
+    args = parser.parse_args(argv)
+    config = RecommendConfig(
+        common=common_options(args),
+        candidates_addresses=tuple(a for a in args.candidates.split(",") if a),
+        ranking_addresses=tuple(a for a in args.ranking.split(",") if a),
+        impressions_path=args.impressions,
+        max_candidates=args.max_candidates,
+        max_in_flight=args.max_in_flight,
+    )
+    return run_service(
+        COMPONENT, config.common, lambda tp, metrics: create_server(config, tp, metrics)
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

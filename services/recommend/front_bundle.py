@@ -1,0 +1,54 @@
+"""What the front keeps of a serving version: popularity fallback and titles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from recmesh.snapshot.codec import snapshot_from_bytes
+from recmesh.snapshot.snapshot import Snapshot
+
+from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.bundle.manifest import KIND_BASELINE, BundleManifest
+
+POPULAR_LIST_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class FrontBundle:
+    """The front's view of one serving version."""
+
+    manifest: BundleManifest
+    item_ids: NDArray[np.int64]
+    titles: tuple[str, ...]
+    popular_item_ids: NDArray[np.int64]
+    popular_scores: NDArray[np.float32]
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.manifest.kind == KIND_BASELINE
+
+    def titles_of(self, item_ids: NDArray[np.int64]) -> list[str]:
+        positions = np.searchsorted(self.item_ids, item_ids)
+        positions = np.minimum(positions, self.item_ids.shape[0] - 1)
+        known = self.item_ids[positions] == item_ids
+        return [self.titles[p] if ok else "" for p, ok in zip(positions, known, strict=True)]
+
+
+def front_bundle_from_snapshot(manifest: BundleManifest, snapshot: Snapshot) -> FrontBundle:
+    order = np.argsort(-snapshot.popularity, kind="stable")[:POPULAR_LIST_LENGTH]
+    return FrontBundle(
+        manifest=manifest,
+        item_ids=snapshot.item_ids,
+        titles=tuple(snapshot.titles),
+        popular_item_ids=snapshot.item_ids[order],
+        popular_scores=snapshot.popularity[order].astype(np.float32),
+    )
+
+
+def load_front_bundle(store: LocalArtifactStore, manifest_sha256: str) -> FrontBundle:
+    """Reads and verifies the manifest and snapshot (runs in a worker thread)."""
+    manifest = BundleManifest.from_json_bytes(store.get_bytes(manifest_sha256))
+    snapshot = snapshot_from_bytes(store.get_bytes(manifest.snapshot.sha256))
+    return front_bundle_from_snapshot(manifest, snapshot)

@@ -1,0 +1,80 @@
+"""Wires the Recommend front: versions, downstream channels, impressions, servicer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import grpc
+from opentelemetry.trace import TracerProvider
+
+from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.candidates.v1 import candidates_pb2_grpc
+from recmesh.ranking.v1 import ranking_pb2_grpc
+from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from recmesh.telemetry.metrics import ServerMetrics
+from services.common.channels import downstream_channel
+from services.common.options import CommonOptions
+from services.common.runner import ServerHandle
+from services.common.serving_process import start_serving_process
+from services.common.versions import VersionRegistry
+from services.recommend.budget import BudgetPolicy
+from services.recommend.front_bundle import FrontBundle, load_front_bundle
+from services.recommend.impressions import ImpressionLog
+from services.recommend.servicer import RecommendServicer
+
+COMPONENT = "recommend"
+DEFAULT_PORT = 50051
+
+
+@dataclass(frozen=True)
+class RecommendConfig:
+    common: CommonOptions
+    candidates_addresses: tuple[str, ...]
+    ranking_addresses: tuple[str, ...]
+    impressions_path: Path
+    max_candidates: int = 500
+    max_in_flight: int = 512
+    budget: BudgetPolicy = field(default_factory=BudgetPolicy)
+
+
+async def create_server(
+    config: RecommendConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
+) -> ServerHandle:
+    store = LocalArtifactStore(config.common.artifacts_dir)
+    candidates_channel = downstream_channel(config.candidates_addresses, tracer_provider)
+    ranking_channel = downstream_channel(config.ranking_addresses, tracer_provider)
+    impressions = ImpressionLog(config.impressions_path)
+
+    def register(server: grpc.aio.Server, registry: VersionRegistry[FrontBundle]) -> None:
+        servicer = RecommendServicer(
+            versions=registry,
+            candidates=candidates_pb2_grpc.CandidatesServiceStub(candidates_channel),
+            ranking=ranking_pb2_grpc.RankingServiceStub(ranking_channel),
+            impressions=impressions,
+            metrics=metrics,
+            policy=config.budget,
+            max_candidates=config.max_candidates,
+            max_in_flight=config.max_in_flight,
+        )
+        recommend_pb2_grpc.add_RecommendServiceServicer_to_server(servicer, server)
+
+    async def close() -> None:
+        await candidates_channel.close(None)
+        await ranking_channel.close(None)
+        await impressions.close()
+
+    return await start_serving_process(
+        component=COMPONENT,
+        service_full_names=[
+            recommend_pb2.DESCRIPTOR.services_by_name["RecommendService"].full_name
+        ],
+        options=config.common,
+        loader=partial(load_front_bundle, store),
+        register=register,
+        tracer_provider=tracer_provider,
+        metrics=metrics,
+        background=[impressions.run],
+        closers=[close],
+    )

@@ -1,0 +1,35 @@
+"""Checks a RecommendRequest before any work is done."""
+
+from __future__ import annotations
+
+from recmesh.recommend.v1 import recommend_pb2
+from recmesh.rpc.errors import InvalidArgumentError
+
+MAX_K = 1000
+MAX_USER_ID_LENGTH = 128
+MAX_CONTEXT_ENTRIES = 32
+MAX_CONTEXT_BYTES = 4096
+
+
+def validate_request(request: recommend_pb2.RecommendRequest) -> None:
+    """Raises InvalidArgumentError with a message the caller can act on."""
+    user_id = request.user_id
+    if not user_id.strip():
+        raise InvalidArgumentError("user_id is empty; pass the id of the user to recommend for")
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        raise InvalidArgumentError(
+            f"user_id is {len(user_id)} characters long; at most {MAX_USER_ID_LENGTH} allowed"
+        )
+    if not user_id.isprintable():
+        raise InvalidArgumentError("user_id contains control characters")
+    if request.k < 1 or request.k > MAX_K:
+        raise InvalidArgumentError(f"k must be between 1 and {MAX_K}, got {request.k}")
+    if len(request.context) > MAX_CONTEXT_ENTRIES:
+        raise InvalidArgumentError(
+            f"context has {len(request.context)} entries; at most {MAX_CONTEXT_ENTRIES} allowed"
+        )
+    size = sum(len(k) + len(v) for k, v in request.context.items())
+    if size > MAX_CONTEXT_BYTES:
+        raise InvalidArgumentError(
+            f"context holds {size} characters; at most {MAX_CONTEXT_BYTES} allowed"
+        )
