@@ -50,7 +50,8 @@ def load_ranking_model(
     try:
         booster.load_model(bytearray(model_bytes))
     except xgb.core.XGBoostError as exc:
-        raise ModelRefusedError(f"model file does not parse: {exc}") from exc
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise ModelRefusedError(f"model file does not parse: {first_line}") from exc
     booster.set_param({"nthread": 1})
     if booster.num_features() != len(feature_names):
         raise ModelRefusedError(
