@@ -22,3 +22,4 @@ def etcd_server(tmp_path: Path) -> Iterator[LocalEtcd]:
         yield server
     finally:
         server.stop()
+pytest_plugins = ["tests.fixtures_data"]

@@ -11,7 +11,8 @@ that are overwritten, and only inside guarded transactions.
     {prefix}/reviews/{experiment_id}/{review_id}  Review (proto JSON)
     {prefix}/promotions/{experiment_id}           the PromoteResponse of a promotion
     {prefix}/serving/pointer                      ServingPointer (proto JSON, revision not stored)
-    {prefix}/serving/history/{seq:012d}           ServingPointer that served before seq
+    {prefix}/serving/history/{revision:012d}      ServingPointer set at that pointer revision,
+                                                  written when a promotion or rollback replaced it
     {prefix}/audit/entries/{seq:012d}             AuditEntry (proto JSON)
     {prefix}/audit/head                           {"sequence": n, "hash": "..."} of the last entry
 """
@@ -52,21 +53,33 @@ class KeySchema:
     def evaluation(self, experiment_id: str) -> str:
         return f"{self.prefix}/evaluations/{experiment_id}"
 
+    @property
+    def evaluations_prefix(self) -> str:
+        return f"{self.prefix}/evaluations/"
+
     def review(self, experiment_id: str, review_id: str) -> str:
         return f"{self.prefix}/reviews/{experiment_id}/{review_id}"
 
     def reviews_prefix(self, experiment_id: str) -> str:
         return f"{self.prefix}/reviews/{experiment_id}/"
 
+    @property
+    def all_reviews_prefix(self) -> str:
+        return f"{self.prefix}/reviews/"
+
     def promotion(self, experiment_id: str) -> str:
         return f"{self.prefix}/promotions/{experiment_id}"
+
+    @property
+    def promotions_prefix(self) -> str:
+        return f"{self.prefix}/promotions/"
 
     @property
     def pointer(self) -> str:
         return f"{self.prefix}/serving/pointer"
 
-    def pointer_history(self, sequence: int) -> str:
-        return f"{self.prefix}/serving/history/{sequence:012d}"
+    def pointer_history(self, revision: int) -> str:
+        return f"{self.prefix}/serving/history/{revision:012d}"
 
     @property
     def pointer_history_prefix(self) -> str:

@@ -12,29 +12,37 @@ def _addr(port: int) -> str:
     return f"127.0.0.1:{port}"
 
 
-def service_specs(
-    layout: MeshLayout, ports: MeshPorts, credentials_file: str
-) -> list[ProcessSpec]:
+def service_specs(layout: MeshLayout, ports: MeshPorts, credentials_file: str) -> list[ProcessSpec]:
     """Control plane first, then the serving services leaf-first (features before ranking,
     candidates and ranking before the front) so each finds its downstream listening."""
     etcd = _addr(ports.etcd)
     common = (
-        "--etcd", etcd,
-        "--artifacts", str(layout.artifacts),
-        "--span-file", str(layout.span_file),
-    )  # fmt: skip
+        "--etcd",
+        etcd,
+        "--artifacts",
+        str(layout.artifacts),
+        "--span-file",
+        str(layout.span_file),
+    )
     python = sys.executable
     return [
         ProcessSpec(
             "control_plane",
             (
-                python, "-m", "control_plane",
-                "--port", str(ports.control_plane),
-                "--etcd", etcd,
-                "--artifacts", str(layout.artifacts),
-                "--credentials", credentials_file,
-                "--span-file", str(layout.span_file),
-            ),  # fmt: skip
+                python,
+                "-m",
+                "control_plane",
+                "--port",
+                str(ports.control_plane),
+                "--etcd",
+                etcd,
+                "--artifacts",
+                str(layout.artifacts),
+                "--credentials",
+                credentials_file,
+                "--span-file",
+                str(layout.span_file),
+            ),
             layout.logs / "control_plane.log",
         ),
         ProcessSpec(
@@ -50,20 +58,33 @@ def service_specs(
         ProcessSpec(
             "ranking",
             (
-                python, "-m", "services.ranking", "--port", str(ports.ranking),
-                "--features", _addr(ports.features), *common,
-            ),  # fmt: skip
+                python,
+                "-m",
+                "services.ranking",
+                "--port",
+                str(ports.ranking),
+                "--features",
+                _addr(ports.features),
+                *common,
+            ),
             layout.logs / "ranking.log",
         ),
         ProcessSpec(
             "recommend",
             (
-                python, "-m", "services.recommend", "--port", str(ports.recommend),
-                "--candidates", _addr(ports.candidates),
-                "--ranking", _addr(ports.ranking),
-                "--impressions", str(layout.impressions),
+                python,
+                "-m",
+                "services.recommend",
+                "--port",
+                str(ports.recommend),
+                "--candidates",
+                _addr(ports.candidates),
+                "--ranking",
+                _addr(ports.ranking),
+                "--impressions",
+                str(layout.impressions),
                 *common,
-            ),  # fmt: skip
+            ),
             layout.logs / "recommend.log",
         ),
     ]

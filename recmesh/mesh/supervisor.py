@@ -100,6 +100,10 @@ class Supervisor:
                         backoff = min(child.backoff_s * 2, self.max_backoff_s)
                         self._children[name] = self._spawn(child.spec, child.restarts + 1, backoff)
 
+    def request_stop(self) -> None:
+        """Makes supervise() return; safe to call from a signal handler."""
+        self._stopping.set()
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM every child (newest first), then SIGKILL what is left after timeout."""
         self._stopping.set()

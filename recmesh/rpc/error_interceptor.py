@@ -9,10 +9,9 @@ import grpc
 import structlog
 
 from recmesh.rpc.errors import RecmeshError
+from recmesh.rpc.interceptor_types import Continuation, MethodHandler, ServerInterceptorBase
 
 log = structlog.get_logger("recmesh.rpc")
-
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]]
 
 
 # grpc-stubs types handlers for the sync API; aio handlers are coroutines, so the
@@ -42,12 +41,12 @@ def _wrap_stream(behavior: Callable[..., Any], method: str) -> Callable[..., Asy
     return handler
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+class ErrorMappingInterceptor(ServerInterceptorBase):
     """Maps RecmeshError to context.abort(code, message) for every kind of handler."""
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler[Any, Any]:
+    ) -> MethodHandler:
         handler = await continuation(handler_call_details)
         if handler is None:  # unknown method: grpc answers UNIMPLEMENTED
             return handler

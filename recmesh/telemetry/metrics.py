@@ -8,11 +8,13 @@ by reason. Exposed over HTTP in the Prometheus text format.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from recmesh.rpc.interceptor_types import Continuation, MethodHandler, ServerInterceptorBase
 
 _LATENCY_BUCKETS = (
     0.0005,
@@ -85,10 +87,7 @@ class ServerMetrics:
         return bound
 
 
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]]
-
-
-class MetricsInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+class MetricsInterceptor(ServerInterceptorBase):
     """Counts unary RPCs and times them; streaming RPCs are counted when they start."""
 
     def __init__(self, metrics: ServerMetrics) -> None:
@@ -96,7 +95,7 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler[Any, Any]:
+    ) -> MethodHandler:
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler

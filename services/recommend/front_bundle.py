@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from recmesh.snapshot.codec import snapshot_from_bytes
-from recmesh.snapshot.snapshot import Snapshot
 
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.manifest import KIND_BASELINE, BundleManifest
+from recmesh.snapshot.snapshot import Snapshot
+from services.common.snapshot_loading import load_manifest_and_snapshot
 
 POPULAR_LIST_LENGTH = 1000
 
@@ -49,6 +49,4 @@ def front_bundle_from_snapshot(manifest: BundleManifest, snapshot: Snapshot) -> 
 
 def load_front_bundle(store: LocalArtifactStore, manifest_sha256: str) -> FrontBundle:
     """Reads and verifies the manifest and snapshot (runs in a worker thread)."""
-    manifest = BundleManifest.from_json_bytes(store.get_bytes(manifest_sha256))
-    snapshot = snapshot_from_bytes(store.get_bytes(manifest.snapshot.sha256))
-    return front_bundle_from_snapshot(manifest, snapshot)
+    return front_bundle_from_snapshot(*load_manifest_and_snapshot(store, manifest_sha256))

@@ -1,0 +1,113 @@
+"""Entry point: python -m control_plane [--port 50055] --etcd HOST:PORT --artifacts DIR
+--credentials FILE [--tls-cert F --tls-key F --tls-ca F].
+
+SIGTERM or SIGINT stops accepting calls, lets in-flight calls finish for up to
+--drain-seconds, then exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+
+from control_plane.auth.principals import PrincipalsFileError
+from control_plane.config import DEFAULT_PORT, ControlPlaneConfig, TlsFiles
+from control_plane.server import COMPONENT, create_server
+from recmesh.etcd.keys import DEFAULT_PREFIX
+from recmesh.telemetry.interceptors import server_interceptors
+from recmesh.telemetry.logging import configure_logging
+from recmesh.telemetry.metrics import MetricsInterceptor, ServerMetrics
+from recmesh.telemetry.tracing import create_tracer_provider
+
+log = structlog.get_logger("recmesh.control_plane")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m control_plane", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="gRPC port (0 = any)")
+    parser.add_argument("--etcd", default="127.0.0.1:2379", help="etcd endpoints, comma-separated")
+    parser.add_argument("--etcd-prefix", default=DEFAULT_PREFIX)
+    parser.add_argument("--artifacts", type=Path, required=True, help="artifact store root")
+    parser.add_argument(
+        "--credentials", type=Path, required=True, help="principals file (principals.json)"
+    )
+    parser.add_argument("--tls-cert", type=Path, help="server certificate (PEM): enables mTLS")
+    parser.add_argument("--tls-key", type=Path, help="server private key (PEM)")
+    parser.add_argument("--tls-ca", type=Path, help="CA that signs client certificates (PEM)")
+    parser.add_argument("--span-file", type=Path, default=None, help="append spans as JSON lines")
+    parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--drain-seconds", type=float, default=5.0)
+    return parser
+
+
+def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ControlPlaneConfig:
+    tls_parts = (args.tls_cert, args.tls_key, args.tls_ca)
+    if any(tls_parts) and not all(tls_parts):
+        parser.error("mutual TLS needs --tls-cert, --tls-key and --tls-ca together")
+    return ControlPlaneConfig(
+        artifacts_dir=args.artifacts,
+        credentials_file=args.credentials,
+        etcd_endpoints=tuple(e.strip() for e in args.etcd.split(",") if e.strip()),
+        etcd_prefix=args.etcd_prefix,
+        host=args.host,
+        port=args.port,
+        tls=TlsFiles(args.tls_cert, args.tls_key, args.tls_ca) if all(tls_parts) else None,
+    )
+
+
+async def serve(
+    config: ControlPlaneConfig,
+    span_file: Path | None,
+    metrics_port: int | None,
+    drain_seconds: float,
+) -> None:
+    provider = create_tracer_provider(f"recmesh-{COMPONENT}", span_file)
+    metrics = ServerMetrics(COMPONENT)
+    if metrics_port is not None:
+        metrics.serve_http(metrics_port)
+    try:
+        server, port = await create_server(
+            config, [MetricsInterceptor(metrics), *server_interceptors(provider)]
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        log.info(
+            "listening",
+            component=COMPONENT,
+            port=port,
+            mtls=config.tls is not None,
+            etcd=",".join(config.etcd_endpoints),
+        )
+        await stop.wait()
+        log.info("draining", component=COMPONENT, grace_s=drain_seconds)
+        await server.stop(drain_seconds)
+        log.info("stopped", component=COMPONENT)
+    finally:
+        provider.shutdown()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = config_from(args, parser)
+    configure_logging(COMPONENT, args.log_level)
+    try:
+        asyncio.run(serve(config, args.span_file, args.metrics_port, args.drain_seconds))
+    except (PrincipalsFileError, OSError) as exc:
+        log.error("startup_failed", component=COMPONENT, error=str(exc))
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

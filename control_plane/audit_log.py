@@ -1,0 +1,158 @@
+"""The append-only audit log in etcd, written together with the change it records.
+
+`commit` puts a state change's records, its audit entry and the new head in
+one etcd transaction guarded by the head's mod_revision, so two writers can
+never both extend the chain from the same entry. When only the head moved (an
+unrelated change was audited first), it re-reads the head and tries again;
+when a guard of the change itself failed, it raises ConflictError naming it
+and the caller decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from control_plane.audit_chain import (
+    EMPTY_HEAD,
+    AuditHead,
+    ChainReport,
+    StoredEntry,
+    seal,
+    verify_chain,
+)
+from control_plane.clock import Clock, timestamp
+from control_plane.store.codec import decode, encode
+from control_plane.store.errors import ConflictError, CorruptRecordError
+from control_plane.store.etcd_kv import EtcdKV
+from control_plane.store.kv_types import StoredValue
+from control_plane.store.txn import Guard, KeyAbsent, KeyAt, Put
+from recmesh.controlplane.v1 import records_pb2
+from recmesh.etcd.keys import KeySchema
+
+
+@dataclass(frozen=True)
+class AuditDraft:
+    """What an entry says; sequence, time and hashes are filled in when committed."""
+
+    actor: str
+    action: str
+    subject: str
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Committed:
+    entry: records_pb2.AuditEntry
+    revision: int
+
+
+class AuditLog:
+    def __init__(
+        self,
+        kv: EtcdKV,
+        keys: KeySchema,
+        clock: Clock,
+        *,
+        max_attempts: int = 200,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._kv = kv
+        self._keys = keys
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._rng = rng or random.Random()
+
+    async def commit(
+        self, draft: AuditDraft, guards: Sequence[Guard] = (), puts: Sequence[Put] = ()
+    ) -> Committed:
+        """Applies puts and appends the entry in one transaction, if every guard holds.
+
+        Raises ConflictError with the change's own failed guards (never the head's).
+        """
+        for attempt in range(self._max_attempts):
+            stored_head = await self._kv.find(self._keys.audit_head)
+            head = _head(stored_head)
+            entry = seal(
+                records_pb2.AuditEntry(
+                    sequence=head.sequence + 1,
+                    actor=draft.actor,
+                    action=draft.action,
+                    subject=draft.subject,
+                    details=dict(draft.details),
+                    at=timestamp(self._clock),
+                    prev_hash=head.hash,
+                )
+            )
+            entry_key = self._keys.audit_entry(entry.sequence)
+            head_guard = KeyAt(self._keys.audit_head, _mod_revision(stored_head))
+            slot_guard = KeyAbsent(entry_key)
+            try:
+                revision = await self._kv.commit(
+                    [*guards, head_guard, slot_guard],
+                    [
+                        *puts,
+                        Put(entry_key, encode(entry)),
+                        Put(
+                            self._keys.audit_head,
+                            AuditHead(entry.sequence, entry.hash).to_json_bytes(),
+                        ),
+                    ],
+                )
+            except ConflictError as exc:
+                own = [g for g in exc.failed if g not in (head_guard, slot_guard)]
+                if own:
+                    raise ConflictError(own) from exc
+                if not exc.failed_on(head_guard.key):
+                    raise CorruptRecordError(
+                        f"audit entry {entry.sequence} already exists but the head says the "
+                        f"log ends at {head.sequence}; run `recmesh audit --verify`"
+                    ) from exc
+                await asyncio.sleep(self._rng.uniform(0, 0.002 * min(attempt + 1, 10)))
+                continue
+            return Committed(entry, revision)
+        raise ConflictError([], "the audit log is too busy: gave up appending; try again")
+
+    async def entries(self, after: int = 0, limit: int = 0) -> list[records_pb2.AuditEntry]:
+        """Entries with sequence > after, in order; at most limit (0: all)."""
+        stored = await self._kv.scan(
+            self._keys.audit_entries_prefix,
+            start=self._keys.audit_entry(after + 1),
+            limit=limit,
+        )
+        return [decode(value, records_pb2.AuditEntry) for value in stored]
+
+    async def verify(self) -> ChainReport:
+        reading = await self._kv.read(
+            keys=[self._keys.audit_head], prefixes=[self._keys.audit_entries_prefix]
+        )
+        stored_head = reading.find(self._keys.audit_head)
+        head = None if stored_head is None else _parse_head(stored_head)
+        stored = [_stored_entry(value) for value in reading.under(self._keys.audit_entries_prefix)]
+        return verify_chain(stored, head)
+
+
+def _mod_revision(stored: StoredValue | None) -> int:
+    return 0 if stored is None else stored.mod_revision
+
+
+def _head(stored: StoredValue | None) -> AuditHead:
+    return EMPTY_HEAD if stored is None else _parse_head(stored)
+
+
+def _parse_head(stored: StoredValue) -> AuditHead:
+    try:
+        return AuditHead.from_json_bytes(stored.value)
+    except ValueError as exc:
+        raise CorruptRecordError(f"{stored.key}: {exc}") from exc
+
+
+def _stored_entry(stored: StoredValue) -> StoredEntry:
+    sequence = int(stored.key.rsplit("/", 1)[-1])
+    try:
+        entry: records_pb2.AuditEntry | None = decode(stored, records_pb2.AuditEntry)
+    except CorruptRecordError:
+        entry = None
+    return StoredEntry(sequence, entry)

@@ -1,0 +1,79 @@
+"""Creates an installation's credentials: the server's principals file (token hashes and
+roles) and the CLI's client tokens file (plaintext tokens), both mode 0600."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from control_plane.auth.client_tokens import encode_client_tokens
+from control_plane.auth.principals import PrincipalRecord, Principals, token_sha256
+from control_plane.auth.roles import Role
+
+PRINCIPALS_FILE = "principals.json"
+CLIENT_TOKENS_FILE = "client-tokens.json"
+TOKEN_PREFIX = "rmcp_"
+
+#: The local demo installation: one experimenter, two reviewers, one operator, the mesh.
+DEMO_PRINCIPALS: tuple[tuple[str, frozenset[Role]], ...] = (
+    ("alice", frozenset({Role.EXPERIMENTER})),
+    ("bob", frozenset({Role.REVIEWER})),
+    ("dana", frozenset({Role.REVIEWER})),
+    ("olga", frozenset({Role.OPERATOR})),
+    ("serving", frozenset({Role.SERVICE})),
+)
+
+
+@dataclass(frozen=True)
+class CredentialFiles:
+    principals: Path
+    client_tokens: Path
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_credentials(
+    directory: Path,
+    principals: Sequence[tuple[str, frozenset[Role]]] = DEMO_PRINCIPALS,
+    *,
+    overwrite: bool = False,
+) -> CredentialFiles:
+    """Writes `principals.json` and `client-tokens.json` under directory (mode 0700).
+
+    Existing files are kept unless overwrite is set, so running `recmesh up`
+    again does not invalidate tokens already handed out.
+    """
+    files = CredentialFiles(directory / PRINCIPALS_FILE, directory / CLIENT_TOKENS_FILE)
+    if not overwrite and files.principals.exists() and files.client_tokens.exists():
+        return files
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    tokens = {name: new_token() for name, _ in principals}
+    records = Principals(
+        {
+            name: PrincipalRecord(name, roles, token_sha256(tokens[name]))
+            for name, roles in principals
+        }
+    )
+    _write_private(files.principals, records.to_json_bytes())
+    _write_private(files.client_tokens, encode_client_tokens(tokens))
+    return files
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Writes data readable by the owner only, replacing path atomically."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(data)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise

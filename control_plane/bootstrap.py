@@ -1,0 +1,98 @@
+"""What `recmesh up` calls before and after starting the control plane.
+
+    files = create_credentials(layout.credentials)            # principals + client tokens
+    result = bootstrap_baseline(["127.0.0.1:2379"], layout.artifacts, manifest_sha256)
+
+`bootstrap_baseline` registers the baseline bundle (whose manifest and
+snapshot are already in the artifact store) as a model version, and points
+serving at it when no pointer exists yet. Both steps are idempotent and
+audited (`register_model`, `init_pointer`); run it again on every start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from control_plane.audit_log import AuditLog
+from control_plane.auth.credentials import CredentialFiles, create_credentials
+from control_plane.clock import Clock, utc_now
+from control_plane.model_registry import ModelRegistry
+from control_plane.pointer import initialize_pointer
+from control_plane.store.etcd_kv import EtcdKV
+from control_plane.store.records import RecordReader
+from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.controlplane.v1 import records_pb2
+from recmesh.etcd.keys import DEFAULT_PREFIX, KeySchema
+
+__all__ = ["BootstrapResult", "CredentialFiles", "bootstrap_baseline", "create_credentials"]
+
+DEFAULT_ACTOR = "recmesh-up"
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    model_version: records_pb2.ModelVersion
+    #: False when the version was registered before.
+    registered: bool
+    pointer: records_pb2.ServingPointer
+    #: False when a pointer existed already (it is left as it was).
+    pointer_initialized: bool
+
+
+async def bootstrap_baseline_async(
+    etcd_endpoints: Sequence[str],
+    artifacts_dir: Path,
+    manifest_sha256: str,
+    *,
+    prefix: str = DEFAULT_PREFIX,
+    actor: str = DEFAULT_ACTOR,
+    lineage: records_pb2.Lineage | None = None,
+    description: str = "baseline: popularity and source order",
+    clock: Clock = utc_now,
+) -> BootstrapResult:
+    keys = KeySchema(prefix)
+    kv = EtcdKV(etcd_endpoints)
+    await kv.connect()
+    try:
+        records = RecordReader(kv, keys)
+        audit = AuditLog(kv, keys, clock)
+        registry = ModelRegistry(LocalArtifactStore(artifacts_dir), kv, keys, records, audit, clock)
+        registration = await registry.register(
+            manifest_sha256, lineage or records_pb2.Lineage(), description, actor
+        )
+        init = await initialize_pointer(
+            keys, records, audit, clock, registration.model_version.version_id, actor
+        )
+    finally:
+        await kv.close()
+    return BootstrapResult(
+        model_version=registration.model_version,
+        registered=registration.created,
+        pointer=init.pointer,
+        pointer_initialized=init.created,
+    )
+
+
+def bootstrap_baseline(
+    etcd_endpoints: Sequence[str],
+    artifacts_dir: Path,
+    manifest_sha256: str,
+    *,
+    prefix: str = DEFAULT_PREFIX,
+    actor: str = DEFAULT_ACTOR,
+    lineage: records_pb2.Lineage | None = None,
+) -> BootstrapResult:
+    """Synchronous form of bootstrap_baseline_async, for callers without an event loop."""
+    return asyncio.run(
+        bootstrap_baseline_async(
+            etcd_endpoints,
+            artifacts_dir,
+            manifest_sha256,
+            prefix=prefix,
+            actor=actor,
+            lineage=lineage,
+        )
+    )

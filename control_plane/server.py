@@ -1,0 +1,133 @@
+"""Wires one control plane server: store, records, audit log, domain objects, auth, servicer.
+
+Interceptor chain, outermost first: the caller's `interceptors` (metrics,
+tracing, log context), then error mapping, then authentication. Auth sits
+inside error mapping so its Unauthenticated/PermissionDenied errors are
+translated like any handler's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+
+from control_plane.audit_log import AuditLog
+from control_plane.auth.authenticators import (
+    Authenticator,
+    CertificateAuthenticator,
+    TokenAuthenticator,
+)
+from control_plane.auth.interceptor import AuthInterceptor
+from control_plane.auth.principals import load_principals
+from control_plane.clock import Clock, utc_now
+from control_plane.config import ControlPlaneConfig, TlsFiles
+from control_plane.evaluations import EvaluationBook
+from control_plane.experiments import ExperimentBook
+from control_plane.model_registry import ModelRegistry
+from control_plane.pointer import PointerFeed
+from control_plane.promotion import Promoter
+from control_plane.reviews import ReviewBook
+from control_plane.rollback import Rollback
+from control_plane.servicer import ControlPlaneServicer
+from control_plane.store.etcd_kv import EtcdKV
+from control_plane.store.records import RecordReader
+from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.controlplane.v1 import control_plane_pb2, control_plane_pb2_grpc
+from recmesh.etcd.keys import KeySchema
+from recmesh.rpc.error_interceptor import ErrorMappingInterceptor
+from recmesh.rpc.health import add_health_and_reflection
+
+COMPONENT = "control_plane"
+SERVICE_NAME: str = control_plane_pb2.DESCRIPTOR.services_by_name["ControlPlaneService"].full_name
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+async def create_server(
+    config: ControlPlaneConfig,
+    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
+    *,
+    clock: Clock = utc_now,
+) -> tuple[grpc.aio.Server, int]:
+    """Builds, binds and starts the server (health SERVING); returns it and its port.
+
+    Stopping the server (`server.stop(grace)`, which lets in-flight calls finish)
+    also closes its etcd client. Raises PrincipalsFileError when the credentials
+    file is unusable and OSError when the port cannot be bound.
+    """
+    principals = load_principals(config.credentials_file)
+    authenticator: Authenticator = (
+        TokenAuthenticator(principals)
+        if config.tls is None
+        else CertificateAuthenticator(principals)
+    )
+    keys = KeySchema(config.etcd_prefix)
+    kv = EtcdKV(config.etcd_endpoints, timeout_s=config.etcd_timeout_s)
+    await kv.connect()
+    try:
+        artifacts = LocalArtifactStore(config.artifacts_dir)
+        records = RecordReader(kv, keys)
+        audit = AuditLog(kv, keys, clock)
+        servicer = ControlPlaneServicer(
+            authenticator=authenticator,
+            artifacts=artifacts,
+            max_upload_bytes=config.max_upload_bytes,
+            records=records,
+            models=ModelRegistry(artifacts, kv, keys, records, audit, clock),
+            experiments=ExperimentBook(keys, records, audit, clock),
+            evaluations=EvaluationBook(keys, records, audit, clock),
+            reviews=ReviewBook(keys, records, audit, clock),
+            promoter=Promoter(keys, records, audit, clock),
+            rollback=Rollback(keys, records, audit, clock),
+            pointer=PointerFeed(kv, keys, records),
+            audit=audit,
+        )
+        server = grpc.aio.server(
+            interceptors=[
+                *interceptors,
+                ErrorMappingInterceptor(),
+                AuthInterceptor(authenticator, SERVICE_NAME),
+            ],
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        control_plane_pb2_grpc.add_ControlPlaneServiceServicer_to_server(servicer, server)
+        health = add_health_and_reflection(server, [SERVICE_NAME])
+        port = _bind(server, config.host, config.port, config.tls)
+        await server.start()
+    except BaseException:
+        await kv.close()
+        raise
+    await health.set_serving()
+    # The server's termination future, which the task awaits, keeps the task alive for
+    # as long as the server lives; nothing else needs a handle on it.
+    asyncio.create_task(  # noqa: RUF006
+        _close_when_stopped(server, kv), name=f"{COMPONENT}-close-etcd"
+    )
+    return server, port
+
+
+def _bind(server: grpc.aio.Server, host: str, port: int, tls: TlsFiles | None) -> int:
+    address = f"{host}:{port}"
+    if tls is None:
+        bound = server.add_insecure_port(address)
+    else:
+        credentials = grpc.ssl_server_credentials(
+            [(tls.key.read_bytes(), tls.cert.read_bytes())],
+            root_certificates=tls.client_ca.read_bytes(),
+            require_client_auth=True,
+        )
+        bound = server.add_secure_port(address, credentials)
+    if bound == 0:
+        raise OSError(f"could not bind {address}")
+    return bound
+
+
+async def _close_when_stopped(server: grpc.aio.Server, kv: EtcdKV) -> None:
+    await server.wait_for_termination()
+    await kv.close()

@@ -1,0 +1,187 @@
+"""The ControlPlaneService RPCs, each delegated to the domain object that owns it.
+
+Authentication and the role table are enforced by AuthInterceptor before a
+method runs; here the caller's identity is only read (for `registered_by`,
+`submitted_by`, audit actors and the review rules). Errors are raised as
+RecmeshError and translated by the error-mapping interceptor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from control_plane.audit_log import AuditLog
+from control_plane.auth.authenticators import Authenticator
+from control_plane.evaluations import EvaluationBook
+from control_plane.experiments import ExperimentBook
+from control_plane.model_registry import ModelRegistry
+from control_plane.pointer import PointerFeed
+from control_plane.promotion import Promoter
+from control_plane.reviews import ReviewBook
+from control_plane.rollback import Rollback
+from control_plane.store.records import RecordReader
+from control_plane.uploads import receive_upload
+from control_plane.validation import require
+from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.controlplane.v1 import control_plane_pb2_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
+    def __init__(
+        self,
+        *,
+        authenticator: Authenticator,
+        artifacts: LocalArtifactStore,
+        max_upload_bytes: int,
+        records: RecordReader,
+        models: ModelRegistry,
+        experiments: ExperimentBook,
+        evaluations: EvaluationBook,
+        reviews: ReviewBook,
+        promoter: Promoter,
+        rollback: Rollback,
+        pointer: PointerFeed,
+        audit: AuditLog,
+    ) -> None:
+        self._authenticator = authenticator
+        self._artifacts = artifacts
+        self._max_upload_bytes = max_upload_bytes
+        self._records = records
+        self._models = models
+        self._experiments = experiments
+        self._evaluations = evaluations
+        self._reviews = reviews
+        self._promoter = promoter
+        self._rollback = rollback
+        self._pointer = pointer
+        self._audit = audit
+
+    def _caller(self, context: Context) -> str:
+        return self._authenticator.authenticate(context).name
+
+    async def WhoAmI(self, request: pb.WhoAmIRequest, context: Context) -> pb.WhoAmIResponse:
+        principal = self._authenticator.authenticate(context)
+        return pb.WhoAmIResponse(
+            principal=principal.name, roles=sorted(role.value for role in principal.roles)
+        )
+
+    async def UploadArtifact(
+        self, request_iterator: AsyncIterator[pb.UploadArtifactRequest], context: Context
+    ) -> pb.UploadArtifactResponse:
+        artifact = await receive_upload(self._artifacts, request_iterator, self._max_upload_bytes)
+        return pb.UploadArtifactResponse(artifact=artifact)
+
+    async def RegisterModelVersion(
+        self, request: pb.RegisterModelVersionRequest, context: Context
+    ) -> pb.RegisterModelVersionResponse:
+        registration = await self._models.register(
+            request.manifest_sha256, request.lineage, request.description, self._caller(context)
+        )
+        return pb.RegisterModelVersionResponse(
+            model_version=registration.model_version, created=registration.created
+        )
+
+    async def GetModelVersion(
+        self, request: pb.GetModelVersionRequest, context: Context
+    ) -> pb.GetModelVersionResponse:
+        require(request.version_id, "version_id")
+        return pb.GetModelVersionResponse(
+            model_version=await self._records.model(request.version_id)
+        )
+
+    async def ListModelVersions(
+        self, request: pb.ListModelVersionsRequest, context: Context
+    ) -> pb.ListModelVersionsResponse:
+        models = await self._records.models()
+        models.sort(key=lambda m: (m.registered_at.ToNanoseconds(), m.version_id))
+        return pb.ListModelVersionsResponse(model_versions=models)
+
+    async def CreateExperiment(
+        self, request: pb.CreateExperimentRequest, context: Context
+    ) -> pb.CreateExperimentResponse:
+        experiment = await self._experiments.create(request.spec, self._caller(context))
+        return pb.CreateExperimentResponse(experiment=experiment)
+
+    async def GetExperiment(
+        self, request: pb.GetExperimentRequest, context: Context
+    ) -> pb.GetExperimentResponse:
+        experiment, evaluation, reviews = await self._experiments.get(request.experiment_id)
+        return pb.GetExperimentResponse(
+            experiment=experiment, evaluation=evaluation, reviews=reviews
+        )
+
+    async def ListExperiments(
+        self, request: pb.ListExperimentsRequest, context: Context
+    ) -> pb.ListExperimentsResponse:
+        return pb.ListExperimentsResponse(experiments=await self._experiments.list(request.state))
+
+    async def RecordEvaluation(
+        self, request: pb.RecordEvaluationRequest, context: Context
+    ) -> pb.RecordEvaluationResponse:
+        evaluation = await self._evaluations.record(request.evaluation, self._caller(context))
+        return pb.RecordEvaluationResponse(evaluation=evaluation)
+
+    async def GetEvaluation(
+        self, request: pb.GetEvaluationRequest, context: Context
+    ) -> pb.GetEvaluationResponse:
+        return pb.GetEvaluationResponse(
+            evaluation=await self._evaluations.get(request.experiment_id)
+        )
+
+    async def SubmitReview(
+        self, request: pb.SubmitReviewRequest, context: Context
+    ) -> pb.SubmitReviewResponse:
+        review, state = await self._reviews.submit(
+            request.experiment_id,
+            request.verdict,
+            request.comment,
+            self._authenticator.authenticate(context),
+        )
+        return pb.SubmitReviewResponse(review=review, state=state)
+
+    async def ListReviews(
+        self, request: pb.ListReviewsRequest, context: Context
+    ) -> pb.ListReviewsResponse:
+        return pb.ListReviewsResponse(reviews=await self._reviews.list(request.experiment_id))
+
+    async def Promote(self, request: pb.PromoteRequest, context: Context) -> pb.PromoteResponse:
+        return await self._promoter.promote(request.experiment_id, self._caller(context))
+
+    async def Rollback(self, request: pb.RollbackRequest, context: Context) -> pb.RollbackResponse:
+        return await self._rollback.rollback(
+            request.reason, request.target_version, self._caller(context)
+        )
+
+    async def GetPointer(
+        self, request: pb.GetPointerRequest, context: Context
+    ) -> pb.GetPointerResponse:
+        return pb.GetPointerResponse(pointer=await self._pointer.current())
+
+    async def WatchPointer(
+        self, request: pb.WatchPointerRequest, context: Context
+    ) -> AsyncIterator[pb.WatchPointerResponse]:
+        async for pointer in self._pointer.follow():
+            yield pb.WatchPointerResponse(pointer=pointer)
+
+    async def ListAuditEntries(
+        self, request: pb.ListAuditEntriesRequest, context: Context
+    ) -> pb.ListAuditEntriesResponse:
+        entries = await self._audit.entries(request.after_sequence, request.limit)
+        return pb.ListAuditEntriesResponse(entries=entries)
+
+    async def VerifyAuditLog(
+        self, request: pb.VerifyAuditLogRequest, context: Context
+    ) -> pb.VerifyAuditLogResponse:
+        report = await self._audit.verify()
+        return pb.VerifyAuditLogResponse(
+            ok=report.ok,
+            entries=report.entries,
+            broken_sequence=report.broken_sequence,
+            problem=report.problem,
+        )

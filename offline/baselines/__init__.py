@@ -1,0 +1,31 @@
+"""Baseline recommenders for offline comparison: popularity and SAR."""
+
+from offline.baselines.id_index import IdIndex
+from offline.baselines.popularity import PopularityRecommender, fit_popularity
+from offline.baselines.protocol import Recommender, Trainer
+from offline.baselines.sar import SARConfig, SARRecommender, fit_sar
+from offline.baselines.sar_matrices import (
+    Similarity,
+    affinity_matrix,
+    cooccurrence_matrix,
+    decay_factors,
+    interaction_matrix,
+    similarity_matrix,
+)
+
+__all__ = [
+    "IdIndex",
+    "PopularityRecommender",
+    "Recommender",
+    "SARConfig",
+    "SARRecommender",
+    "Similarity",
+    "Trainer",
+    "affinity_matrix",
+    "cooccurrence_matrix",
+    "decay_factors",
+    "fit_popularity",
+    "fit_sar",
+    "interaction_matrix",
+    "similarity_matrix",
+]

@@ -1,0 +1,1 @@
+"""The `recmesh` command line: one module per command group."""

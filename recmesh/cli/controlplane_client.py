@@ -1,0 +1,132 @@
+"""How CLI commands reach the control plane: address, identity, TLS, error reporting.
+
+Identity, locally: `--as NAME` picks NAME's token from the client tokens file
+(`--credentials`, `$RECMESH_CREDENTIALS`, default var/credentials/client-tokens.json)
+and sends it as `authorization: Bearer TOKEN`. With mutual TLS (`--tls-ca`,
+`--tls-cert`, `--tls-key`) the certificate is the identity and `--as` is ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from recmesh.cli.errors import report_rpc_error
+from recmesh.paths import REPO_ROOT
+
+DEFAULT_ADDRESS = "127.0.0.1:50055"
+DEFAULT_TOKENS_FILE = REPO_ROOT / "var" / "credentials" / "client-tokens.json"
+
+
+def add_client_arguments(parser: argparse.ArgumentParser, default_as: str | None) -> None:
+    """Connection, identity and output options. `default_as` is who a read-only command
+    runs as when neither --as nor $RECMESH_AS says; None makes identity mandatory."""
+    group = parser.add_argument_group("control plane")
+    group.add_argument(
+        "--control-plane",
+        default=os.environ.get("RECMESH_CONTROL_PLANE", DEFAULT_ADDRESS),
+        metavar="HOST:PORT",
+        help="control plane address (default $RECMESH_CONTROL_PLANE or %(default)s)",
+    )
+    group.add_argument(
+        "--as",
+        dest="principal",
+        default=os.environ.get("RECMESH_AS", default_as),
+        metavar="NAME",
+        help="act as this principal (token from the client tokens file)",
+    )
+    group.add_argument(
+        "--credentials",
+        type=Path,
+        default=Path(os.environ.get("RECMESH_CREDENTIALS", DEFAULT_TOKENS_FILE)),
+        help="client tokens file (default $RECMESH_CREDENTIALS or var/credentials/...)",
+    )
+    group.add_argument("--tls-ca", type=Path, help="CA of the server certificate (mTLS)")
+    group.add_argument("--tls-cert", type=Path, help="client certificate (mTLS)")
+    group.add_argument("--tls-key", type=Path, help="client private key (mTLS)")
+    group.add_argument("--tls-server-name", help="expected name in the server certificate")
+    group.add_argument("--timeout", type=float, default=10.0, help="deadline in seconds")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+class ClientSetupError(Exception):
+    """The command cannot even call: no identity, unreadable tokens or certificates."""
+
+
+@dataclass(frozen=True)
+class ControlPlaneClient:
+    """A sync stub plus what every call carries."""
+
+    stub: Any
+    metadata: tuple[tuple[str, str], ...]
+    timeout: float
+
+
+@contextmanager
+def connect(args: argparse.Namespace) -> Iterator[ControlPlaneClient]:
+    from recmesh.controlplane.v1 import control_plane_pb2_grpc
+
+    tls = (args.tls_ca, args.tls_cert, args.tls_key)
+    if any(tls):
+        if not all(tls):
+            raise ClientSetupError("mutual TLS needs --tls-ca, --tls-cert and --tls-key together")
+        try:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=args.tls_ca.read_bytes(),
+                private_key=args.tls_key.read_bytes(),
+                certificate_chain=args.tls_cert.read_bytes(),
+            )
+        except OSError as exc:
+            raise ClientSetupError(f"cannot read TLS files: {exc}") from exc
+        options = []
+        if args.tls_server_name:
+            options.append(("grpc.ssl_target_name_override", args.tls_server_name))
+        channel = grpc.secure_channel(args.control_plane, credentials, options=options)
+        metadata: tuple[tuple[str, str], ...] = ()
+    else:
+        channel = grpc.insecure_channel(args.control_plane)
+        metadata = (("authorization", f"Bearer {_token(args)}"),)
+    with channel:
+        yield ControlPlaneClient(
+            control_plane_pb2_grpc.ControlPlaneServiceStub(channel), metadata, args.timeout
+        )
+
+
+def _token(args: argparse.Namespace) -> str:
+    from control_plane.auth.client_tokens import ClientTokensError, load_client_tokens
+
+    try:
+        tokens = load_client_tokens(args.credentials)
+    except ClientTokensError as exc:
+        raise ClientSetupError(str(exc)) from exc
+    if not args.principal:
+        raise ClientSetupError(
+            f"say who you are: --as NAME or $RECMESH_AS (known: {', '.join(sorted(tokens))})"
+        )
+    if args.principal not in tokens:
+        raise ClientSetupError(
+            f"no token for {args.principal!r} in {args.credentials} "
+            f"(known: {', '.join(sorted(tokens))})"
+        )
+    return tokens[args.principal]
+
+
+def run_with_client(args: argparse.Namespace, body: Callable[[ControlPlaneClient], int]) -> int:
+    """Runs body with a connected client; RPC errors print `STATUS: message` and return 1,
+    set-up errors print a message and return 2."""
+    try:
+        with connect(args) as client:
+            return body(client)
+    except grpc.RpcError as exc:
+        return report_rpc_error(exc, args.json)
+    except ClientSetupError as exc:
+        print(f"recmesh: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,56 @@
+"""First-start set-up of the local mesh: credentials and the baseline serving version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import structlog
+
+from control_plane.bootstrap import CredentialFiles, bootstrap_baseline, create_credentials
+from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.controlplane.v1 import records_pb2
+from recmesh.data.dataset import Dataset
+from recmesh.data.fetch import fetch_ml100k
+from recmesh.data.loaders import load_ml100k, load_path
+from recmesh.mesh.baseline import build_baseline_bundle
+from recmesh.mesh.layout import MeshLayout
+from recmesh.progress import TerminalProgress
+
+log = structlog.get_logger("recmesh.bootstrap")
+
+
+def ensure_credentials(layout: MeshLayout) -> CredentialFiles:
+    """Demo principals (alice, bob, dana, olga, serving); kept when they already exist."""
+    return create_credentials(layout.credentials)
+
+
+def load_dataset(layout: MeshLayout, dataset: str) -> Dataset:
+    """ "ml-100k" (fetched and verified once into the state dir) or a path to a data file/dir."""
+    if dataset == "ml-100k":
+        return load_ml100k(fetch_ml100k(layout.data, TerminalProgress()))
+    return load_path(Path(dataset))
+
+
+def ensure_baseline_serving(layout: MeshLayout, etcd_endpoint: str, dataset: str) -> str:
+    """Builds and registers the baseline version and points serving at it when no pointer
+    exists yet (idempotent, audited). Returns the version serving now."""
+    data = load_dataset(layout, dataset)
+    bundle = build_baseline_bundle(data, LocalArtifactStore(layout.artifacts))
+    result = bootstrap_baseline(
+        [etcd_endpoint],
+        layout.artifacts,
+        bundle.manifest_sha256,
+        lineage=records_pb2.Lineage(
+            dataset_name=data.name,
+            dataset_fingerprint=data.fingerprint,
+            split="none:all interactions",
+        ),
+    )
+    log.info(
+        "baseline",
+        version=bundle.version_id,
+        registered=result.registered,
+        pointer_initialized=result.pointer_initialized,
+        serving=result.pointer.serving_version,
+    )
+    return result.pointer.serving_version

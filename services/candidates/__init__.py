@@ -1,0 +1,1 @@
+"""Candidates: finds items a user has not consumed yet, from several sources, merged by quota."""

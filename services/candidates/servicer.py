@@ -1,0 +1,53 @@
+"""The GetCandidates RPC over the loaded version's candidate pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from opentelemetry import trace
+
+from recmesh.candidate_codec import encode_candidates
+from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.rpc.errors import InvalidArgumentError
+from services.candidates.loaded import LoadedCandidates
+from services.common.versions import VersionRegistry
+
+DEFAULT_CANDIDATES = 500
+MAX_CANDIDATES = 5000
+MAX_USER_ID_LENGTH = 128
+
+
+class CandidatesServicer(candidates_pb2_grpc.CandidatesServiceServicer):
+    def __init__(self, versions: VersionRegistry[LoadedCandidates]) -> None:
+        self._versions = versions
+
+    async def GetCandidates(
+        self,
+        request: candidates_pb2.GetCandidatesRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> candidates_pb2.GetCandidatesResponse:
+        if not request.user_id or len(request.user_id) > MAX_USER_ID_LENGTH:
+            raise InvalidArgumentError(f"user_id must have 1 to {MAX_USER_ID_LENGTH} characters")
+        if not request.serving_version:
+            raise InvalidArgumentError("serving_version is empty; the front resolves it")
+        n = request.max_candidates or DEFAULT_CANDIDATES
+        if n > MAX_CANDIDATES:
+            raise InvalidArgumentError(f"max_candidates is {n}; at most {MAX_CANDIDATES}")
+        loaded = (await self._versions.get(request.serving_version)).value
+        found = loaded.pipeline.generate(request.user_id, n)
+        known = loaded.pipeline.known_user(request.user_id)
+        span = trace.get_current_span()
+        span.set_attribute("recmesh.serving_version", request.serving_version)
+        span.set_attribute("recmesh.candidates", int(found.item_indices.shape[0]))
+        span.set_attribute("recmesh.known_user", known)
+        return candidates_pb2.GetCandidatesResponse(
+            serving_version=request.serving_version,
+            candidates=encode_candidates(
+                loaded.snapshot.item_ids[found.item_indices],
+                found.source_indices,
+                found.source_scores,
+                found.sources,
+            ),
+            known_user=known,
+        )

@@ -1,0 +1,1 @@
+"""Features: one float32 feature row per (user, candidate), computed from the snapshot."""

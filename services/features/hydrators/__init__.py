@@ -1,0 +1,1 @@
+"""Feature hydrators, one module per kind, all implementing `base.FeatureHydrator`."""

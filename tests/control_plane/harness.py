@@ -1,0 +1,349 @@
+"""A real control plane for tests: real etcd, the real server on port 0, sync gRPC clients.
+
+The server runs on its own asyncio loop in a background thread, exactly as
+`create_server` builds it; tests talk to it through a real channel with the
+generated sync stub, so they can call it from many threads at once.
+Every installation gets its own etcd key prefix, so tests can share one etcd.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+from etcd3aio import Etcd3Client, EtcdConnectionError
+
+from control_plane.auth.client_tokens import load_client_tokens
+from control_plane.auth.credentials import DEMO_PRINCIPALS, CredentialFiles, create_credentials
+from control_plane.auth.roles import Role
+from control_plane.bootstrap import bootstrap_baseline
+from control_plane.config import ControlPlaneConfig, TlsFiles
+from control_plane.server import create_server
+from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.bundle.writer import WrittenBundle, write_bundle
+from recmesh.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.controlplane.v1 import control_plane_pb2_grpc, records_pb2
+from recmesh.etcd.keys import KeySchema
+
+T = TypeVar("T")
+
+#: The demo principals plus erin, who is both experimenter and reviewer.
+TEST_PRINCIPALS = (*DEMO_PRINCIPALS, ("erin", frozenset({Role.EXPERIMENTER, Role.REVIEWER})))
+DATASET_FINGERPRINT = "ds-toy-1"
+
+
+class LoopThread:
+    """An asyncio event loop running in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        async def cancel_rest() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        self.run(cancel_rest())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+
+def write_fake_bundle(store: LocalArtifactStore, name: str, with_model: bool) -> WrittenBundle:
+    """A tiny bundle whose snapshot (and model) bytes are made up but stored for real."""
+    return write_bundle(
+        store,
+        snapshot_bytes=f"snapshot of {name}".encode(),
+        model_bytes=f"model {name}".encode() if with_model else None,
+        feature_names=("popularity", "affinity"),
+        feature_schema_fingerprint="fs-toy-1",
+        dataset_name="toy",
+        dataset_fingerprint=DATASET_FINGERPRINT,
+    )
+
+
+def spec_for(challenger: str, **fields: Any) -> records_pb2.ExperimentSpec:
+    spec = records_pb2.ExperimentSpec(
+        name="deeper-trees",
+        challenger_version=challenger,
+        dataset_name="toy",
+        dataset_fingerprint=DATASET_FINGERPRINT,
+        split="user_stratified:0.75:seed=42",
+        metrics=["ndcg@10", "recall@10", "coverage"],
+        success_metrics=["ndcg@10"],
+        guardrails=[
+            records_pb2.Guardrail(
+                metric="coverage",
+                margin=0.02,
+                direction=records_pb2.METRIC_DIRECTION_HIGHER_IS_BETTER,
+            )
+        ],
+    )
+    for name, value in fields.items():
+        setattr(spec, name, value)
+    return spec
+
+
+def evaluation_for(
+    experiment: records_pb2.Experiment, verdict: int = records_pb2.VERDICT_PASS
+) -> records_pb2.Evaluation:
+    passed = verdict == records_pb2.VERDICT_PASS
+    return records_pb2.Evaluation(
+        experiment_id=experiment.experiment_id,
+        challenger_version=experiment.spec.challenger_version,
+        champion_version=experiment.champion_version,
+        champion_pointer_revision=experiment.champion_pointer_revision,
+        dataset_fingerprint=experiment.spec.dataset_fingerprint,
+        arms=[
+            records_pb2.ArmResult(
+                arm="champion",
+                serving_version=experiment.champion_version,
+                metrics=[
+                    records_pb2.MetricValue(metric="ndcg@10", value=0.30, ci_low=0.28, ci_high=0.32)
+                ],
+            ),
+            records_pb2.ArmResult(
+                arm="challenger",
+                serving_version=experiment.spec.challenger_version,
+                metrics=[
+                    records_pb2.MetricValue(metric="ndcg@10", value=0.33, ci_low=0.31, ci_high=0.35)
+                ],
+            ),
+        ],
+        deltas=[
+            records_pb2.MetricDelta(
+                metric="ndcg@10",
+                delta=0.03,
+                ci_low=0.01 if passed else -0.01,
+                ci_high=0.05,
+                relative=0.1,
+            )
+        ],
+        verdict=verdict,  # type: ignore[arg-type]
+        reasons=["ndcg@10 improved"] if passed else ["ndcg@10 interval includes zero"],
+        report_uri="file:///tmp/report.html",
+        bootstrap_resamples=200,
+        seed=42,
+    )
+
+
+@dataclass
+class ControlPlaneHarness:
+    """One running control plane installation and what a test needs to drive it."""
+
+    etcd_endpoint: str
+    keys: KeySchema
+    artifacts: LocalArtifactStore
+    credentials: CredentialFiles
+    tokens: dict[str, str]
+    port: int
+    channel: grpc.Channel
+    stub: Any
+    baseline: WrittenBundle
+    challenger_a: WrittenBundle
+    challenger_b: WrittenBundle
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def auth(self, name: str) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.tokens[name]}"),)
+
+    def cli_args(self, name: str) -> list[str]:
+        """The CLI options that reach this installation as name."""
+        return [
+            "--control-plane", self.address,
+            "--credentials", str(self.credentials.client_tokens),
+            "--as", name,
+        ]  # fmt: skip
+
+    # -- driving the workflow --------------------------------------------------
+
+    def register(self, bundle: WrittenBundle) -> str:
+        response = self.stub.RegisterModelVersion(
+            pb.RegisterModelVersionRequest(
+                manifest_sha256=bundle.manifest_sha256,
+                lineage=records_pb2.Lineage(
+                    split="user_stratified:0.75:seed=42", code_revision="abc123"
+                ),
+            ),
+            metadata=self.auth("alice"),
+        )
+        return str(response.model_version.version_id)
+
+    def create_experiment(self, challenger: str, by: str = "alice", **fields: Any) -> Any:
+        return self.stub.CreateExperiment(
+            pb.CreateExperimentRequest(spec=spec_for(challenger, **fields)),
+            metadata=self.auth(by),
+        ).experiment
+
+    def record(self, experiment: Any, verdict: int = records_pb2.VERDICT_PASS) -> Any:
+        return self.stub.RecordEvaluation(
+            pb.RecordEvaluationRequest(evaluation=evaluation_for(experiment, verdict)),
+            metadata=self.auth("alice"),
+        ).evaluation
+
+    def review(self, experiment_id: str, by: str, verdict: int, comment: str = "") -> Any:
+        return self.stub.SubmitReview(
+            pb.SubmitReviewRequest(
+                experiment_id=experiment_id,
+                verdict=verdict,  # type: ignore[arg-type]
+                comment=comment,
+            ),
+            metadata=self.auth(by),
+        )
+
+    def approve(self, experiment_id: str, by: str = "bob") -> Any:
+        return self.review(experiment_id, by, records_pb2.REVIEW_VERDICT_APPROVE, "looks good")
+
+    def approved_experiment(self, bundle: WrittenBundle) -> Any:
+        """Registers bundle, creates an experiment for it, records PASS, has bob approve."""
+        experiment = self.create_experiment(self.register(bundle))
+        self.record(experiment)
+        self.approve(experiment.experiment_id)
+        return experiment
+
+    def promote(self, experiment_id: str, by: str = "olga") -> Any:
+        return self.stub.Promote(
+            pb.PromoteRequest(experiment_id=experiment_id), metadata=self.auth(by)
+        )
+
+    def pointer(self) -> Any:
+        return self.stub.GetPointer(pb.GetPointerRequest(), metadata=self.auth("serving")).pointer
+
+    def audit_entries(self) -> list[Any]:
+        return list(
+            self.stub.ListAuditEntries(
+                pb.ListAuditEntriesRequest(), metadata=self.auth("alice")
+            ).entries
+        )
+
+    def verify_audit(self) -> Any:
+        return self.stub.VerifyAuditLog(pb.VerifyAuditLogRequest(), metadata=self.auth("alice"))
+
+    # -- etcd, bypassing the control plane -------------------------------------
+
+    def etcd_get(self, key: str) -> tuple[bytes, int] | None:
+        """The raw value and mod_revision of a key, or None. Retries connection errors for a
+        few seconds: right after an etcd restart, gRPC's shared subchannel may still be in
+        its reconnect backoff."""
+
+        async def get() -> tuple[bytes, int] | None:
+            async with Etcd3Client([self.etcd_endpoint]) as client:
+                assert client.kv is not None
+                response = await client.kv.get(key)
+                if not response.kvs:
+                    return None
+                return bytes(response.kvs[0].value), int(response.kvs[0].mod_revision)
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return asyncio.run(get())
+            except EtcdConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def etcd_put(self, key: str, value: bytes) -> None:
+        async def put() -> None:
+            async with Etcd3Client([self.etcd_endpoint]) as client:
+                assert client.kv is not None
+                await client.kv.put(key, value)
+
+        asyncio.run(put())
+
+    def etcd_delete(self, key: str) -> None:
+        async def delete() -> None:
+            async with Etcd3Client([self.etcd_endpoint]) as client:
+                assert client.kv is not None
+                await client.kv.delete(key)
+
+        asyncio.run(delete())
+
+
+def rpc_error(call: Any, *args: Any, **kwargs: Any) -> grpc.RpcError:
+    """Calls a stub method expecting it to fail; returns the error (or fails the test)."""
+    try:
+        call(*args, **kwargs)
+    except grpc.RpcError as exc:
+        return exc
+    raise AssertionError(f"{call} succeeded, an RpcError was expected")
+
+
+def code_of(error: grpc.RpcError) -> grpc.StatusCode:
+    assert isinstance(error, grpc.Call)
+    code: grpc.StatusCode = error.code()
+    return code
+
+
+def details_of(error: grpc.RpcError) -> str:
+    assert isinstance(error, grpc.Call)
+    return str(error.details())
+
+
+@contextmanager
+def running_control_plane(
+    etcd_endpoint: str,
+    directory: Path,
+    *,
+    tls: TlsFiles | None = None,
+    connect: Callable[[str], grpc.Channel] = grpc.insecure_channel,
+    etcd_timeout_s: float = 5.0,
+) -> Iterator[ControlPlaneHarness]:
+    """An installation under a fresh prefix with the baseline registered and serving, plus
+    two challenger bundles in the store (not registered). `connect` opens the harness's
+    channel to the server's address (a secure one for TLS)."""
+    keys = KeySchema(f"/recmesh-test/{uuid.uuid4().hex[:12]}")
+    artifacts = LocalArtifactStore(directory / "artifacts")
+    credentials = create_credentials(directory / "credentials", TEST_PRINCIPALS)
+    baseline = write_fake_bundle(artifacts, "baseline", with_model=False)
+    bootstrap_baseline(
+        [etcd_endpoint], artifacts.root, baseline.manifest_sha256, prefix=keys.prefix
+    )
+    config = ControlPlaneConfig(
+        artifacts_dir=artifacts.root,
+        credentials_file=credentials.principals,
+        etcd_endpoints=(etcd_endpoint,),
+        etcd_prefix=keys.prefix,
+        port=0,
+        tls=tls,
+        etcd_timeout_s=etcd_timeout_s,
+    )
+    loop = LoopThread()
+    server, port = loop.run(create_server(config))
+    client_channel = connect(f"127.0.0.1:{port}")
+    try:
+        yield ControlPlaneHarness(
+            etcd_endpoint=etcd_endpoint,
+            keys=keys,
+            artifacts=artifacts,
+            credentials=credentials,
+            tokens=load_client_tokens(credentials.client_tokens),
+            port=port,
+            channel=client_channel,
+            stub=control_plane_pb2_grpc.ControlPlaneServiceStub(client_channel),
+            baseline=baseline,
+            challenger_a=write_fake_bundle(artifacts, "challenger-a", with_model=True),
+            challenger_b=write_fake_bundle(artifacts, "challenger-b", with_model=True),
+        )
+    finally:
+        client_channel.close()
+        loop.run(server.stop(0.5))
+        loop.close()

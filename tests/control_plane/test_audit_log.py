@@ -1,0 +1,71 @@
+"""AuditLog: the change and its entry in one transaction; concurrent appends form one chain."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+
+import pytest
+
+from control_plane.audit_log import AuditDraft, AuditLog
+from control_plane.clock import utc_now
+from control_plane.store.errors import ConflictError
+from control_plane.store.etcd_kv import EtcdKV
+from control_plane.store.txn import KeyAbsent, Put
+from recmesh.etcd.keys import KeySchema
+from recmesh.etcd.local_server import LocalEtcd
+
+
+def test_concurrent_appends_form_one_unbroken_chain(shared_etcd: LocalEtcd) -> None:
+    """40 concurrent commits all land, with sequences 1..40, each linked to the one before."""
+
+    async def scenario() -> None:
+        kv = EtcdKV([shared_etcd.endpoint])
+        await kv.connect()
+        keys = KeySchema(f"/audit-test/{uuid.uuid4().hex[:8]}")
+        audit = AuditLog(kv, keys, utc_now)
+        committed = await asyncio.gather(
+            *(
+                audit.commit(
+                    AuditDraft("alice", "review", f"exp-{n}"),
+                    [KeyAbsent(keys.review(f"exp-{n}", "r"))],
+                    [Put(keys.review(f"exp-{n}", "r"), b"{}")],
+                )
+                for n in range(40)
+            )
+        )
+        assert sorted(c.entry.sequence for c in committed) == list(range(1, 41))
+        entries = await audit.entries()
+        assert [e.sequence for e in entries] == list(range(1, 41))
+        assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
+        assert (await audit.verify()).ok
+        assert [e.sequence for e in await audit.entries(after=35, limit=3)] == [36, 37, 38]
+        await kv.close()
+
+    asyncio.run(scenario())
+
+
+def test_failed_change_guard_appends_nothing(shared_etcd: LocalEtcd) -> None:
+    """A change whose own guard fails raises ConflictError with that guard; no entry is added."""
+
+    async def scenario() -> None:
+        kv = EtcdKV([shared_etcd.endpoint])
+        await kv.connect()
+        keys = KeySchema(f"/audit-test/{uuid.uuid4().hex[:8]}")
+        audit = AuditLog(kv, keys, utc_now)
+        record = keys.model("sv-0000000000000001")
+        await audit.commit(
+            AuditDraft("alice", "register_model", "v1"), [KeyAbsent(record)], [Put(record, b"{}")]
+        )
+        with pytest.raises(ConflictError) as caught:
+            await audit.commit(
+                AuditDraft("alice", "register_model", "v1"),
+                [KeyAbsent(record)],
+                [Put(record, b"{}")],
+            )
+        assert caught.value.failed == (KeyAbsent(record),)
+        assert len(await audit.entries()) == 1
+        await kv.close()
+
+    asyncio.run(scenario())

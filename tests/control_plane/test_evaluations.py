@@ -1,0 +1,84 @@
+"""RecordEvaluation: bound to the experiment's challenger, champion, revision and dataset;
+written once."""
+
+from __future__ import annotations
+
+import grpc
+
+from recmesh.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.controlplane.v1 import records_pb2
+from tests.control_plane.harness import (
+    ControlPlaneHarness,
+    code_of,
+    details_of,
+    evaluation_for,
+    rpc_error,
+)
+
+
+def _record(control_plane: ControlPlaneHarness, evaluation: records_pb2.Evaluation) -> None:
+    control_plane.stub.RecordEvaluation(
+        pb.RecordEvaluationRequest(evaluation=evaluation), metadata=control_plane.auth("alice")
+    )
+
+
+def test_recorded_evaluation_is_stamped_and_readable(control_plane: ControlPlaneHarness) -> None:
+    """The stored evaluation carries who recorded it and when; GetEvaluation returns it and
+    the experiment becomes PASSED."""
+    experiment = control_plane.create_experiment(control_plane.register(control_plane.challenger_a))
+    recorded = control_plane.record(experiment)
+    assert recorded.recorded_by == "alice"
+    assert recorded.recorded_at.seconds > 0
+    got = control_plane.stub.GetEvaluation(
+        pb.GetEvaluationRequest(experiment_id=experiment.experiment_id),
+        metadata=control_plane.auth("bob"),
+    )
+    assert got.evaluation == recorded
+    listed = control_plane.stub.ListExperiments(
+        pb.ListExperimentsRequest(state=records_pb2.EXPERIMENT_STATE_PASSED),
+        metadata=control_plane.auth("bob"),
+    )
+    assert [e.experiment_id for e in listed.experiments] == [experiment.experiment_id]
+
+
+def test_second_evaluation_is_already_exists(control_plane: ControlPlaneHarness) -> None:
+    """Evaluations are immutable: a second one is ALREADY_EXISTS and the first stays."""
+    experiment = control_plane.create_experiment(control_plane.register(control_plane.challenger_a))
+    first = control_plane.record(experiment)
+    error = rpc_error(_record, control_plane, evaluation_for(experiment, records_pb2.VERDICT_FAIL))
+    assert code_of(error) == grpc.StatusCode.ALREADY_EXISTS
+    assert "evaluations are immutable" in details_of(error)
+    got = control_plane.stub.GetEvaluation(
+        pb.GetEvaluationRequest(experiment_id=experiment.experiment_id),
+        metadata=control_plane.auth("bob"),
+    )
+    assert got.evaluation == first
+
+
+def test_evaluation_of_something_else_is_invalid(control_plane: ControlPlaneHarness) -> None:
+    """An evaluation whose pointer revision or dataset differs from the experiment's is
+    INVALID_ARGUMENT; nothing is recorded."""
+    experiment = control_plane.create_experiment(control_plane.register(control_plane.challenger_a))
+    evaluation = evaluation_for(experiment)
+    evaluation.champion_pointer_revision += 1
+    error = rpc_error(_record, control_plane, evaluation)
+    assert code_of(error) == grpc.StatusCode.INVALID_ARGUMENT
+    assert "champion_pointer_revision" in details_of(error)
+    evaluation = evaluation_for(experiment)
+    evaluation.dataset_fingerprint = "another-dataset"
+    error = rpc_error(_record, control_plane, evaluation)
+    assert "dataset_fingerprint" in details_of(error)
+    error = rpc_error(
+        control_plane.stub.GetEvaluation,
+        pb.GetEvaluationRequest(experiment_id=experiment.experiment_id),
+        metadata=control_plane.auth("bob"),
+    )
+    assert code_of(error) == grpc.StatusCode.NOT_FOUND
+
+
+def test_evaluation_of_unknown_experiment_is_not_found(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """Recording against an experiment id that does not exist is NOT_FOUND."""
+    error = rpc_error(_record, control_plane, records_pb2.Evaluation(experiment_id="exp-nope"))
+    assert code_of(error) == grpc.StatusCode.NOT_FOUND

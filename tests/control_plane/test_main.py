@@ -1,0 +1,102 @@
+"""`python -m control_plane`: serves until SIGTERM, then drains and exits 0."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from control_plane.auth.client_tokens import load_client_tokens
+from control_plane.auth.credentials import create_credentials
+from recmesh.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.controlplane.v1 import control_plane_pb2_grpc
+from recmesh.etcd.local_server import LocalEtcd
+from recmesh.netutil import free_loopback_port
+from recmesh.paths import REPO_ROOT
+from tests.control_plane.harness import code_of, rpc_error
+
+
+def _wait_serving(address: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                status = health.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                if status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
+
+
+def test_process_serves_and_drains_on_sigterm(shared_etcd: LocalEtcd, tmp_path: Path) -> None:
+    """The entry point becomes SERVING and logs JSON lines; on SIGTERM it gives an open
+    WatchPointer stream the drain period, ends it, logs draining and stopped, exits 0."""
+    files = create_credentials(tmp_path / "credentials")
+    port = free_loopback_port()
+    argv = [
+        sys.executable, "-m", "control_plane",
+        "--port", str(port),
+        "--etcd", shared_etcd.endpoint,
+        "--artifacts", str(tmp_path / "artifacts"),
+        "--credentials", str(files.principals),
+        "--drain-seconds", "1",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    token = load_client_tokens(files.client_tokens)["serving"]
+    try:
+        _wait_serving(f"127.0.0.1:{port}", timeout=20)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = control_plane_pb2_grpc.ControlPlaneServiceStub(channel)
+            stream = stub.WatchPointer(
+                pb.WatchPointerRequest(), metadata=(("authorization", f"Bearer {token}"),)
+            )
+            time.sleep(0.3)  # let the stream reach the server
+            signalled = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=15)
+            elapsed = time.monotonic() - signalled
+            error = rpc_error(next, stream)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    assert 0.9 < elapsed < 10
+    assert code_of(error) in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+    assert '"event": "listening"' in stderr
+    assert '"event": "draining"' in stderr
+    assert '"event": "stopped"' in stderr
+
+
+def test_unusable_credentials_file_exits_2(shared_etcd: LocalEtcd, tmp_path: Path) -> None:
+    """A missing principals file stops start-up with exit code 2 and says which file."""
+    missing = tmp_path / "missing.json"
+    argv = [
+        sys.executable, "-m", "control_plane",
+        "--port", "0",
+        "--etcd", shared_etcd.endpoint,
+        "--artifacts", str(tmp_path),
+        "--credentials", str(missing),
+    ]  # fmt: skip
+    result = subprocess.run(
+        argv,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert str(missing) in result.stderr

@@ -1,0 +1,127 @@
+"""Runs the real serving mesh in the test process: real etcd, real gRPC servers on port 0.
+
+Every server is built by its own `create_server`, exactly as its entry point
+builds it, and spans go to one in-memory exporter so a test can assert on a
+whole trace. The pointer is written straight to etcd, as the control plane does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from etcd3aio import Etcd3Client
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from recmesh.controlplane.v1 import records_pb2
+from recmesh.etcd.keys import KeySchema
+from recmesh.etcd.pointer_codec import encode_pointer
+from recmesh.telemetry.metrics import ServerMetrics
+from services.candidates.server import CandidatesConfig
+from services.candidates.server import create_server as create_candidates
+from services.common.options import CommonOptions
+from services.common.runner import ServerHandle
+from services.features.server import FeaturesConfig
+from services.features.server import create_server as create_features
+from services.ranking.server import RankingConfig
+from services.ranking.server import create_server as create_ranking
+from services.recommend.server import RecommendConfig
+from services.recommend.server import create_server as create_recommend
+
+KEYS = KeySchema()
+
+
+@dataclass
+class RunningMesh:
+    """Handles of the four servers, the span exporter and the front's address."""
+
+    candidates: ServerHandle
+    features: ServerHandle
+    ranking: ServerHandle
+    recommend: ServerHandle
+    spans: InMemorySpanExporter
+    metrics: dict[str, ServerMetrics]
+    impressions: Path
+
+    @property
+    def front(self) -> str:
+        return f"127.0.0.1:{self.recommend.port}"
+
+    def handles(self) -> list[ServerHandle]:
+        return [self.recommend, self.ranking, self.candidates, self.features]
+
+
+def common_options(etcd_endpoint: str, artifacts: Path) -> CommonOptions:
+    return CommonOptions(
+        host="127.0.0.1",
+        port=0,
+        etcd_endpoints=(etcd_endpoint,),
+        etcd_prefix=KEYS.prefix,
+        artifacts_dir=artifacts,
+        span_file=None,
+        metrics_port=None,
+        log_level="INFO",
+        drain_seconds=0.5,
+    )
+
+
+def _provider(service: str, exporter: InMemorySpanExporter) -> TracerProvider:
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider
+
+
+async def write_pointer(etcd_endpoint: str, version_id: str, manifest_sha256: str) -> int:
+    """Sets the serving pointer straight in etcd; returns its new mod_revision."""
+    pointer = records_pb2.ServingPointer(
+        serving_version=version_id, manifest_sha256=manifest_sha256, set_by="test"
+    )
+    async with Etcd3Client([etcd_endpoint]) as client:
+        assert client.kv is not None
+        response = await client.kv.put(KEYS.pointer, encode_pointer(pointer))
+        return int(response.header.revision)
+
+
+@asynccontextmanager
+async def running_mesh(
+    etcd_endpoint: str, artifacts: Path, impressions: Path
+) -> AsyncIterator[RunningMesh]:
+    """Starts features, candidates, ranking and recommend (leaf first); stops them after."""
+    exporter = InMemorySpanExporter()
+    common = common_options(etcd_endpoint, artifacts)
+    metrics = {name: ServerMetrics(name) for name in ("candidates", "features", "ranking",
+                                                      "recommend")}
+    features = await create_features(
+        FeaturesConfig(common=common), _provider("recmesh-features", exporter),
+        metrics["features"],
+    )
+    candidates = await create_candidates(
+        CandidatesConfig(common=common), _provider("recmesh-candidates", exporter),
+        metrics["candidates"],
+    )
+    ranking = await create_ranking(
+        RankingConfig(common=common, features_addresses=(f"127.0.0.1:{features.port}",)),
+        _provider("recmesh-ranking", exporter),
+        metrics["ranking"],
+    )
+    recommend = await create_recommend(
+        RecommendConfig(
+            common=common,
+            candidates_addresses=(f"127.0.0.1:{candidates.port}",),
+            ranking_addresses=(f"127.0.0.1:{ranking.port}",),
+            impressions_path=impressions,
+        ),
+        _provider("recmesh-recommend", exporter),
+        metrics["recommend"],
+    )
+    mesh = RunningMesh(candidates, features, ranking, recommend, exporter, metrics, impressions)
+    try:
+        yield mesh
+    finally:
+        await asyncio.gather(*(h.stop(0.2) for h in mesh.handles()), return_exceptions=True)

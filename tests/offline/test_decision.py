@@ -1,0 +1,151 @@
+"""The decision rule: PASS needs an improved success metric and every guardrail held."""
+
+from __future__ import annotations
+
+import pytest
+
+from offline.decision import (
+    Decision,
+    DecisionRule,
+    Direction,
+    Guardrail,
+    SuccessMetric,
+    Verdict,
+    decide,
+)
+from offline.errors import MissingEstimateError
+from offline.stats.bootstrap import DeltaEstimate
+
+
+def _estimate(delta: float, low: float, high: float, champion: float = 0.38) -> DeltaEstimate:
+    return DeltaEstimate(
+        delta=delta,
+        ci_low=low,
+        ci_high=high,
+        relative=delta / champion,
+        champion=champion,
+        challenger=champion + delta,
+        confidence=0.95,
+    )
+
+
+_RULE = DecisionRule(
+    success_metrics=(SuccessMetric("ndcg@10"),),
+    guardrails=(Guardrail("precision@10", margin=0.02),),
+)
+
+
+def test_pass_when_success_improves_and_guardrails_hold() -> None:
+    """CI of the success metric above 0 and guardrail within its margin: PASS, no reasons."""
+    estimates = {
+        "ndcg@10": _estimate(0.01, 0.004, 0.016),
+        "precision@10": _estimate(-0.002, -0.006, 0.002),
+    }
+    decision = decide(_RULE, estimates)
+    assert decision == Decision(
+        verdict=Verdict.PASS,
+        reasons=(),
+        passed_success_metrics=("ndcg@10",),
+        failed_guardrails=(),
+    )
+
+
+def test_fail_when_no_success_metric_interval_clears_zero() -> None:
+    """An interval that includes 0 is no improvement, and the reason says so."""
+    decision = decide(
+        _RULE,
+        {"ndcg@10": _estimate(0.003, -0.002, 0.008), "precision@10": _estimate(0.0, -0.001, 0.001)},
+    )
+    assert decision.verdict is Verdict.FAIL
+    assert decision.reasons == (
+        "no success metric improved: ndcg@10 delta +0.0030, 95% CI [-0.0020, +0.0080] includes 0",
+    )
+    assert decision.passed_success_metrics == ()
+
+
+def test_fail_when_a_guardrail_is_breached_beyond_its_margin() -> None:
+    """precision@10 may lose 2% of 0.38 = 0.0076; a CI low of -0.0312 breaches it."""
+    decision = decide(
+        _RULE,
+        {"ndcg@10": _estimate(0.02, 0.01, 0.03), "precision@10": _estimate(-0.02, -0.0312, -0.01)},
+    )
+    assert decision.verdict is Verdict.FAIL
+    assert decision.failed_guardrails == ("precision@10",)
+    assert decision.passed_success_metrics == ("ndcg@10",)
+    assert decision.reasons == (
+        "guardrail precision@10: challenger worse than champion by more than the 2.0% margin "
+        "(CI low -0.0312 < -0.0076)",
+    )
+
+
+def test_every_failed_condition_gives_its_own_reason() -> None:
+    """No success and two breached guardrails: three reasons, success first."""
+    rule = DecisionRule(
+        success_metrics=(SuccessMetric("ndcg@10"), SuccessMetric("recall@10")),
+        guardrails=(Guardrail("precision@10", 0.0), Guardrail("coverage", 0.05)),
+    )
+    decision = decide(
+        rule,
+        {
+            "ndcg@10": _estimate(-0.01, -0.02, -0.005),
+            "recall@10": _estimate(0.0, -0.01, 0.01),
+            "precision@10": _estimate(-0.001, -0.002, 0.0),
+            "coverage": _estimate(-0.1, -0.2, -0.05, champion=0.5),
+        },
+    )
+    assert decision.failed_guardrails == ("precision@10", "coverage")
+    assert len(decision.reasons) == 3
+    assert decision.reasons[0] == (
+        "no success metric improved: ndcg@10 delta -0.0100, 95% CI [-0.0200, -0.0050] is "
+        "entirely below 0 (worse); recall@10 delta +0.0000, 95% CI [-0.0100, +0.0100] includes 0"
+    )
+    assert "0.0% margin (CI low -0.0020 < 0.0000)" in decision.reasons[1]
+    assert "5.0% margin (CI low -0.2000 < -0.0250)" in decision.reasons[2]
+
+
+def test_lower_is_better_metrics_flip_both_conditions() -> None:
+    """For lower-is-better, success needs ci_high < 0 and a guardrail bounds ci_high."""
+    rule = DecisionRule(
+        success_metrics=(SuccessMetric("latency", Direction.LOWER_IS_BETTER),),
+        guardrails=(Guardrail("popularity", 0.1, Direction.LOWER_IS_BETTER),),
+    )
+    passing = decide(
+        rule,
+        {"latency": _estimate(-2.0, -3.0, -1.0, 20.0), "popularity": _estimate(5, 1, 9, 100.0)},
+    )
+    assert passing.verdict is Verdict.PASS
+    failing = decide(
+        rule,
+        {"latency": _estimate(2.0, 1.0, 3.0, 20.0), "popularity": _estimate(8, 2, 12, 100.0)},
+    )
+    assert failing.reasons == (
+        "no success metric improved: latency delta +2.0000, 95% CI [+1.0000, +3.0000] is "
+        "entirely above 0 (worse)",
+        "guardrail popularity: challenger worse than champion by more than the 10.0% margin "
+        "(CI high 12.0000 > 10.0000)",
+    )
+
+
+def test_a_guardrail_exactly_at_its_margin_holds() -> None:
+    """Non-inferiority is inclusive: a CI low equal to -margin x |champion| passes."""
+    rule = DecisionRule((SuccessMetric("a"),), (Guardrail("b", 0.5),))
+    decision = decide(rule, {"a": _estimate(1, 0.5, 1.5), "b": _estimate(-0.1, -0.25, 0.0, 0.5)})
+    assert decision.verdict is Verdict.PASS
+
+
+def test_a_metric_without_an_estimate_is_an_error_not_a_fail() -> None:
+    """A rule naming a metric that was not estimated raises MissingEstimateError."""
+    with pytest.raises(MissingEstimateError, match="no estimate for metric 'precision@10'"):
+        decide(_RULE, {"ndcg@10": _estimate(0.01, 0.004, 0.016)})
+
+
+def test_rules_are_validated_on_construction() -> None:
+    """No success metric, a repeated metric, or a negative margin are ValueErrors."""
+    with pytest.raises(ValueError, match="at least one success metric"):
+        DecisionRule(success_metrics=())
+    with pytest.raises(ValueError, match="named more than once: a"):
+        DecisionRule((SuccessMetric("a"), SuccessMetric("a")))
+    with pytest.raises(ValueError, match="margin must be >= 0"):
+        Guardrail("a", margin=-0.01)
+    with pytest.raises(ValueError, match="margin must be >= 0"):
+        Guardrail("a", margin=float("nan"))
