@@ -8,7 +8,7 @@ from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.manifest import BundleManifest
 from recmesh.snapshot.snapshot import Snapshot
 from services.candidates.pipeline import CandidatePipeline, build_candidate_pipeline
-from services.common.snapshot_loading import load_manifest_and_snapshot
+from services.common.version_checks import load_checked_version
 
 
 @dataclass(frozen=True)
@@ -19,5 +19,5 @@ class LoadedCandidates:
 
 
 def load_candidates_version(store: LocalArtifactStore, manifest_sha256: str) -> LoadedCandidates:
-    manifest, snapshot = load_manifest_and_snapshot(store, manifest_sha256)
+    manifest, snapshot, _ = load_checked_version(store, manifest_sha256)
     return LoadedCandidates(manifest, snapshot, build_candidate_pipeline(snapshot))

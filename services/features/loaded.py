@@ -1,8 +1,4 @@
-"""What the features service keeps of a serving version.
-
-A version whose manifest declares a feature schema other than the one this
-code computes is refused at load: its model would be fed the wrong columns.
-"""
+"""What the features service keeps of a serving version."""
 
 from __future__ import annotations
 
@@ -11,12 +7,8 @@ from dataclasses import dataclass
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.manifest import BundleManifest
 from recmesh.snapshot.snapshot import Snapshot
-from services.common.snapshot_loading import load_manifest_and_snapshot
+from services.common.version_checks import load_checked_version
 from services.features.pipeline import FeaturePipeline, build_feature_pipeline
-
-
-class FeatureSchemaMismatchError(ValueError):
-    """The version expects features this service does not compute."""
 
 
 @dataclass(frozen=True)
@@ -27,12 +19,5 @@ class LoadedFeatures:
 
 
 def load_features_version(store: LocalArtifactStore, manifest_sha256: str) -> LoadedFeatures:
-    manifest, snapshot = load_manifest_and_snapshot(store, manifest_sha256)
-    pipeline = build_feature_pipeline(snapshot)
-    if manifest.feature_schema_fingerprint != pipeline.schema.fingerprint:
-        raise FeatureSchemaMismatchError(
-            f"the version's feature schema {manifest.feature_schema_fingerprint[:12]} "
-            f"({len(manifest.feature_names)} features) is not the one this service computes "
-            f"({pipeline.schema.fingerprint[:12]}, {len(pipeline.schema.names)} features)"
-        )
-    return LoadedFeatures(manifest, snapshot, pipeline)
+    manifest, snapshot, _ = load_checked_version(store, manifest_sha256)
+    return LoadedFeatures(manifest, snapshot, build_feature_pipeline(snapshot))

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.manifest import BundleManifest
-from services.ranking.model import RankingModel, load_ranking_model
+from services.common.version_checks import load_checked_version
+from services.ranking.model import RankingModel
 
 
 @dataclass(frozen=True)
@@ -18,13 +19,6 @@ class RankingVersion:
 
 
 def load_ranking_version(store: LocalArtifactStore, manifest_sha256: str) -> RankingVersion:
-    """Reads and verifies the manifest and model; raises when either must be refused."""
-    manifest = BundleManifest.from_json_bytes(store.get_bytes(manifest_sha256))
-    if manifest.model is None:
-        return RankingVersion(manifest, None)
-    model = load_ranking_model(
-        store.get_bytes(manifest.model.sha256),
-        manifest.feature_names,
-        manifest.feature_schema_fingerprint,
-    )
+    """Reads and verifies the whole version; raises when it must be refused."""
+    manifest, _, model = load_checked_version(store, manifest_sha256)
     return RankingVersion(manifest, model)

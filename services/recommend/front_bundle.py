@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.manifest import KIND_BASELINE, BundleManifest
 from recmesh.snapshot.snapshot import Snapshot
-from services.common.snapshot_loading import load_manifest_and_snapshot
+from services.common.version_checks import load_checked_version
 
 POPULAR_LIST_LENGTH = 1000
 
@@ -49,4 +49,5 @@ def front_bundle_from_snapshot(manifest: BundleManifest, snapshot: Snapshot) -> 
 
 def load_front_bundle(store: LocalArtifactStore, manifest_sha256: str) -> FrontBundle:
     """Reads and verifies the manifest and snapshot (runs in a worker thread)."""
-    return front_bundle_from_snapshot(*load_manifest_and_snapshot(store, manifest_sha256))
+    manifest, snapshot, _ = load_checked_version(store, manifest_sha256)
+    return front_bundle_from_snapshot(manifest, snapshot)
