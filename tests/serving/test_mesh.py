@@ -25,17 +25,17 @@ USERS = ("196", "186", "22", "244", "166", "298", "115", "253", "305", "6")
 
 
 async def recommend(
-    address: str, user: str, k: int = 10, timeout: float = 5.0
+    address: str, user: str, k: int = 10, deadline_s: float = 5.0
 ) -> recommend_pb2.RecommendResponse:
     async with grpc.aio.insecure_channel(address) as channel:
         stub = recommend_pb2_grpc.RecommendServiceStub(channel)
         return await stub.Recommend(
-            recommend_pb2.RecommendRequest(user_id=user, k=k), timeout=timeout
+            recommend_pb2.RecommendRequest(user_id=user, k=k), timeout=deadline_s
         )
 
 
-async def wait_for_version(address: str, version: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for_version(address: str, version: str, within_s: float = 30.0) -> None:
+    deadline = time.monotonic() + within_s
     while True:
         try:
             if (await recommend(address, "196")).serving_version == version:
