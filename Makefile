@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: setup gen check-gen lint typecheck buf-lint buf-breaking test pytest demo up \
-        bench-serving bench-promotion bench-offline clean
+        bench-serving bench-promotion bench-offline bench-smoke clean
 
 setup: $(STAMP)
 	@scripts/ensure_etcd.sh
@@ -45,6 +45,7 @@ pytest: setup
 
 test: setup lint typecheck buf-lint buf-breaking check-gen
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory bench-smoke
 
 demo: setup
 	$(PY) scripts/demo.py
@@ -53,13 +54,17 @@ up: setup
 	$(BIN)/recmesh up
 
 bench-serving: setup
-	$(PY) bench/serving.py
+	$(PY) -m bench.serving
+
+# A few seconds of each benchmark, so CI keeps them working (figures are not checked).
+bench-smoke: setup
+	$(PY) -m bench.serving --smoke
 
 bench-promotion: setup
-	$(PY) bench/promotion.py
+	$(PY) -m bench.promotion
 
 bench-offline: setup
-	$(PY) bench/offline.py
+	$(PY) -m bench.offline
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

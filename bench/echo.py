@@ -1,0 +1,72 @@
+"""The floor: one gRPC hop on this machine, a grpc.aio server answering a tiny unary call.
+
+    python -m bench.echo serve PORT          # the server (its own process)
+    python -m bench.echo drive TARGET RATE DURATION   # open-loop client, prints JSON
+
+The call is the standard health Check (an empty-ish request and response), so the
+figure is what any grpc.aio hop costs here before any work is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+
+
+async def serve(port: int) -> None:
+    server = grpc.aio.server()
+    servicer = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    await server.wait_for_termination()
+
+
+async def drive(target: str, rate: float, duration: float) -> dict[str, float]:
+    latencies: list[float] = []
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        request = health_pb2.HealthCheckRequest()
+        await stub.Check(request, timeout=5)
+
+        async def one(scheduled: float) -> None:
+            await stub.Check(request, timeout=1)
+            latencies.append(time.perf_counter() - scheduled)
+
+        start = time.perf_counter() + 0.05
+        tasks = []
+        for i in range(int(rate * duration)):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(scheduled)))
+        await asyncio.gather(*tasks)
+    values = np.array(latencies) * 1000
+    return {
+        "offered_rps": rate,
+        "p50_ms": float(np.percentile(values, 50)),
+        "p99_ms": float(np.percentile(values, 99)),
+    }
+
+
+def main() -> int:
+    mode = sys.argv[1]
+    if mode == "serve":
+        asyncio.run(serve(int(sys.argv[2])))
+        return 0
+    result = asyncio.run(drive(sys.argv[2], float(sys.argv[3]), float(sys.argv[4])))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

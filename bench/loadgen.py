@@ -1,0 +1,101 @@
+"""Open-loop load generator for Recommend, run as its own process.
+
+Requests leave on a fixed schedule (one every 1/rate seconds) whatever the
+answers do, and each latency is counted from the request's *scheduled* send
+time, so queueing anywhere (in the mesh or in this client) shows up in the
+figures instead of being hidden by coordinated omission.
+
+    python -m bench.loadgen --target 127.0.0.1:50051 --rate 200 --duration 10 \
+        --users 1,2,3 [--k 10] [--timeout 1.0]
+
+Prints one JSON object: offered and achieved rate, latency percentiles (ms),
+errors by status, degraded answers by reason, serving versions seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+import numpy as np
+
+from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+
+
+async def drive(
+    target: str, rate: float, duration: float, users: Sequence[str], k: int, call_timeout: float
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    degraded: Counter[str] = Counter()
+    versions: Counter[str] = Counter()
+    total = int(rate * duration)
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = recommend_pb2_grpc.RecommendServiceStub(channel)
+        await stub.Recommend(recommend_pb2.RecommendRequest(user_id=users[0], k=k), timeout=5)
+
+        async def one(user: str, scheduled: float) -> None:
+            try:
+                response = await stub.Recommend(
+                    recommend_pb2.RecommendRequest(user_id=user, k=k), timeout=call_timeout
+                )
+            except grpc.aio.AioRpcError as exc:
+                errors[exc.code().name] += 1
+                return
+            latencies.append(time.perf_counter() - scheduled)
+            versions[response.serving_version] += 1
+            if response.degraded:
+                degraded[recommend_pb2.DegradedReason.Name(response.degraded_reason)] += 1
+
+        start = time.perf_counter() + 0.05
+        tasks: list[asyncio.Task[None]] = []
+        for i in range(total):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(users[i % len(users)], scheduled)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    values = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
+    return {
+        "offered_rps": rate,
+        "requests": total,
+        "answered": len(latencies),
+        "achieved_rps": len(latencies) / elapsed,
+        "p50_ms": float(np.percentile(values, 50)),
+        "p90_ms": float(np.percentile(values, 90)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "p999_ms": float(np.percentile(values, 99.9)),
+        "max_ms": float(values.max()),
+        "errors": dict(errors),
+        "degraded": dict(degraded),
+        "serving_versions": dict(versions),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__)
+    parser.add_argument("--target", required=True)
+    parser.add_argument("--rate", type=float, required=True)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--users", required=True, help="comma-separated user ids")
+    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    result = asyncio.run(
+        drive(args.target, args.rate, args.duration, args.users.split(","), args.k, args.timeout)
+    )
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""Serving latency and throughput of the whole mesh, with its floor and its overhead.
+
+    python -m bench.serving [--rates 50,100,200,400,800] [--duration 10] [--smoke]
+
+1. Starts the local mesh (etcd, control plane, four services as separate
+   processes) in a temporary state dir on free ports, and makes an XGBoost
+   version of ml-100k the serving version.
+2. For each offered rate, runs the open-loop load generator (bench/loadgen.py)
+   in its own process over real user ids, k=10, 500 candidates, and reads
+   each server's CPU time from /proc before and after.
+3. The floor: one grpc.aio hop (bench/echo.py) at 200 requests/s.
+4. The in-process pipeline: candidates -> features -> XGBoost -> top k in
+   this process, no RPC, over the same users.
+Writes docs/results/serving.json and the `serving` section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.report import machine, write_json, write_section
+from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.data.loaders import load_ml100k
+from recmesh.mesh.layout import MeshLayout, MeshPorts
+from recmesh.mesh.local_mesh import LocalMesh
+from recmesh.netutil import free_loopback_port
+from recmesh.paths import REPO_ROOT
+from services.candidates.pipeline import build_candidate_pipeline
+from services.common.version_checks import load_checked_version
+from services.features.pipeline import build_feature_pipeline
+from services.ranking.model import top_k_positions
+from tests.mesh_harness import write_pointer
+from tests.serving.bundles import build_xgboost_bundle
+
+SERVICES = ("recommend", "candidates", "features", "ranking", "control_plane")
+CLK_TCK = 100
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def run_json(argv: list[str]) -> dict[str, Any]:
+    output = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=REPO_ROOT)
+    result: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
+    return result
+
+
+def free_ports() -> MeshPorts:
+    return MeshPorts(*(free_loopback_port() for _ in range(7)))
+
+
+def in_process_pipeline(
+    store: LocalArtifactStore, manifest_sha: str, users: list[str], rounds: int
+) -> dict[str, float]:
+    _, snapshot, model = load_checked_version(store, manifest_sha)
+    assert model is not None
+    candidates = build_candidate_pipeline(snapshot)
+    features = build_feature_pipeline(snapshot)
+    samples = []
+    for _ in range(rounds):
+        for user in users:
+            start = time.perf_counter()
+            found = candidates.generate(user, 500)
+            matrix = features.compute(
+                user, found.item_indices, found.source_indices, found.source_scores, found.sources
+            )
+            top_k_positions(model.score(matrix), 10)
+            samples.append(time.perf_counter() - start)
+    values = np.array(samples[len(users) :] or samples) * 1000
+    return {"p50_ms": float(np.percentile(values, 50)), "p99_ms": float(np.percentile(values, 99))}
+
+
+def floor(duration: float) -> dict[str, Any]:
+    port = free_loopback_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.echo", "serve", str(port)], cwd=REPO_ROOT
+    )
+    try:
+        time.sleep(1.0)
+        return run_json(
+            [sys.executable, "-m", "bench.echo", "drive", f"127.0.0.1:{port}", "200", str(duration)]
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    lines = [
+        "## Serving (`make bench-serving`, `python -m bench.serving`)",
+        "",
+        f"{m['date']}, {m['cores']} cores, {m['cpu_model']}; load generator on the same "
+        f"machine, open loop, k=10 over 500 candidates, XGBoost serving version "
+        f"{result['serving_version']}, {result['duration_s']} s per rate.",
+        "",
+        "| offered rps | achieved rps | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors "
+        "| degraded | CPU ms/request (recommend, candidates, features, ranking) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    for r in result["rates"]:
+        cpu = ", ".join(f"{r['cpu_ms_per_request'][s]:.2f}" for s in SERVICES[:4])
+        lines.append(
+            f"| {r['offered_rps']:.0f} | {r['achieved_rps']:.0f} | {r['p50_ms']:.2f} | "
+            f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['p999_ms']:.2f} | {r['max_ms']:.1f} | "
+            f"{sum(r['errors'].values())} | {sum(r['degraded'].values())} | {cpu} |"
+        )
+    f, p = result["floor"], result["in_process"]
+    lines += [
+        "",
+        f"- Highest offered rate with p99 under 20 ms: **{result['max_rate_p99_under_20ms']}**.",
+        f"- Floor (one grpc.aio hop, 200 rps): p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms.",
+        f"- In-process pipeline (no RPC): p50 {p['p50_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms.",
+        f"- Mesh at 200 rps vs floor: p50 x{result['ratios']['p50_vs_floor']:.1f}, "
+        f"p99 x{result['ratios']['p99_vs_floor']:.1f}; vs in-process pipeline: "
+        f"p50 x{result['ratios']['p50_vs_in_process']:.1f}, "
+        f"p99 x{result['ratios']['p99_vs_in_process']:.1f}.",
+        "- Targets: p50 <= 5 ms and p99 <= 9 ms at 200 rps; >= 500 rps with p99 < 20 ms; "
+        "mesh p50 within 1.5x of the in-process pipeline.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.serving", description=__doc__)
+    parser.add_argument("--rates", default="50,100,200,400,800")
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--smoke", action="store_true", help="one short rate, no files written")
+    args = parser.parse_args()
+    rates = [50.0] if args.smoke else [float(r) for r in args.rates.split(",")]
+    duration = 1.0 if args.smoke else args.duration
+    state = Path(tempfile.mkdtemp(prefix="recmesh-bench-"))
+    cache = REPO_ROOT / "var" / "data" / "ml-100k"
+    if cache.is_dir():
+        shutil.copytree(cache, state / "data" / "ml-100k")
+    layout = MeshLayout(state)
+    mesh = LocalMesh(layout, free_ports())
+    mesh.start()
+    try:
+        dataset = load_ml100k(state / "data" / "ml-100k")
+        store = LocalArtifactStore(layout.artifacts)
+        print("training the XGBoost serving version ...", flush=True)
+        bundle = build_xgboost_bundle(dataset, store)
+        assert mesh.etcd is not None
+        assert mesh.supervisor is not None
+        asyncio.run(write_pointer(mesh.etcd.endpoint, bundle.version_id, bundle.manifest_sha256))
+        target = f"127.0.0.1:{mesh.ports.recommend}"
+        users = [str(u) for u in np.unique(dataset.interactions.users)[:300]]
+        deadline = time.monotonic() + 30
+        while True:
+            probe = run_json(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.loadgen",
+                    "--target",
+                    target,
+                    "--rate",
+                    "20",
+                    "--duration",
+                    "0.5",
+                    "--users",
+                    "196",
+                ]
+            )
+            if bundle.version_id in probe["serving_versions"] or time.monotonic() > deadline:
+                break
+        results = []
+        for rate in rates:
+            pids = {s: mesh.supervisor.pid_of(s) for s in SERVICES}
+            before = {s: cpu_seconds(pid) for s, pid in pids.items()}
+            result = run_json(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.loadgen",
+                    "--target",
+                    target,
+                    "--rate",
+                    str(rate),
+                    "--duration",
+                    str(duration),
+                    "--users",
+                    ",".join(users),
+                ]
+            )
+            answered = max(result["answered"], 1)
+            result["cpu_ms_per_request"] = {
+                s: 1000 * (cpu_seconds(pid) - before[s]) / answered for s, pid in pids.items()
+            }
+            results.append(result)
+            print(
+                f"{rate:6.0f} rps offered: achieved {result['achieved_rps']:.0f}, "
+                f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
+                f"errors {sum(result['errors'].values())}, "
+                f"degraded {sum(result['degraded'].values())}",
+                flush=True,
+            )
+        floor_result = floor(duration)
+        in_process = in_process_pipeline(
+            store, bundle.manifest_sha256, users[:100], 1 if args.smoke else 5
+        )
+    finally:
+        mesh.stop()
+        shutil.rmtree(state, ignore_errors=True)
+    at_200 = next((r for r in results if r["offered_rps"] == 200), results[0])
+    passing = [r["offered_rps"] for r in results if r["p99_ms"] < 20 and not r["errors"]]
+    summary = {
+        "machine": machine(),
+        "serving_version": bundle.version_id,
+        "duration_s": duration,
+        "rates": results,
+        "floor": floor_result,
+        "in_process": in_process,
+        "max_rate_p99_under_20ms": max(passing) if passing else None,
+        "ratios": {
+            "p50_vs_floor": at_200["p50_ms"] / floor_result["p50_ms"],
+            "p99_vs_floor": at_200["p99_ms"] / floor_result["p99_ms"],
+            "p50_vs_in_process": at_200["p50_ms"] / in_process["p50_ms"],
+            "p99_vs_in_process": at_200["p99_ms"] / in_process["p99_ms"],
+        },
+    }
+    print(
+        f"floor p50 {floor_result['p50_ms']:.2f} ms; in-process p50 "
+        f"{in_process['p50_ms']:.2f} ms; max rate with p99 < 20 ms: "
+        f"{summary['max_rate_p99_under_20ms']}"
+    )
+    if not args.smoke:
+        write_json("serving", summary)
+        write_section("serving", markdown(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
