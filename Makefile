@@ -43,9 +43,9 @@ buf-breaking: $(STAMP)
 pytest: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: setup lint typecheck buf-lint buf-breaking check-gen
+# The benchmark smoke runs first so that pytest's summary is the last thing printed.
+test: setup lint typecheck buf-lint buf-breaking check-gen bench-smoke
 	$(BIN)/pytest $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory bench-smoke
 
 demo: setup
 	$(PY) scripts/demo.py
