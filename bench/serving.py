@@ -206,7 +206,8 @@ def main() -> int:
                 f"{rate:6.0f} rps offered: achieved {result['achieved_rps']:.0f}, "
                 f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
                 f"errors {sum(result['errors'].values())}, "
-                f"degraded {sum(result['degraded'].values())}",
+                f"degraded {sum(result['degraded'].values())}; CPU ms/request: "
+                + ", ".join(f"{n} {v:.2f}" for n, v in result["cpu_ms_per_request"].items()),
                 flush=True,
             )
         floor_result = floor(duration)

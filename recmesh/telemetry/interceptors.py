@@ -12,17 +12,17 @@ from typing import Any
 
 import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
-from opentelemetry.instrumentation.grpc.filters import any_of, negate, service_prefix
 from opentelemetry.trace import TracerProvider
 
 from recmesh.rpc.error_interceptor import ErrorMappingInterceptor
 
-_UNTRACED = negate(
-    any_of(
-        service_prefix("grpc.health.v1.Health"),
-        service_prefix("grpc.reflection"),
-    )
-)
+_UNTRACED_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+def _traced(details: grpc.HandlerCallDetails) -> bool:
+    """Health checks and reflection are not traced (a plain prefix test: this runs on
+    every call, and the instrumentation's own filters cost far more)."""
+    return not details.method.startswith(_UNTRACED_PREFIXES)
 
 
 def server_interceptors(
@@ -31,7 +31,7 @@ def server_interceptors(
 ) -> list[grpc.aio.ServerInterceptor[Any, Any]]:
     """Tracing, then `extra` (for example authentication), then error mapping."""
     tracing: grpc.aio.ServerInterceptor[Any, Any] = aio_server_interceptor(  # type: ignore[no-untyped-call]
-        tracer_provider=tracer_provider, filter_=_UNTRACED
+        tracer_provider=tracer_provider, filter_=_traced
     )
     return [tracing, *extra, ErrorMappingInterceptor()]
 
