@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -100,6 +101,38 @@ def test_unknown_user_gets_popularity_items(
     run_mesh(etcd_server, serving_versions, tmp_path, "xgboost", scenario)
 
 
+def test_answers_are_logged_as_impressions_and_counted_in_metrics(
+    etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
+) -> None:
+    """Every answer becomes one impression line (ids, trace, items, version, degraded) and
+    the front's Prometheus metrics count the calls by method and code."""
+    from prometheus_client import generate_latest
+
+    responses: list[recommend_pb2.RecommendResponse] = []
+    exposition: list[str] = []
+
+    async def scenario(mesh: RunningMesh) -> None:
+        for user in ("196", "22", "unknown-user"):
+            responses.append(await recommend(mesh.front, user, k=3))
+        exposition.append(generate_latest(mesh.metrics["recommend"].registry).decode())
+
+    run_mesh(etcd_server, serving_versions, tmp_path, "xgboost", scenario)
+    records = [
+        json.loads(line) for line in (tmp_path / "impressions.jsonl").read_text().splitlines()
+    ]
+    by_request = {r["request_id"]: r for r in records}
+    for response in responses:
+        record = by_request[response.request_id]
+        assert record["trace_id"] == response.trace_id
+        assert record["serving_version"] == response.serving_version
+        assert [i["item_id"] for i in record["items"]] == [i.item_id for i in response.items]
+        assert record["degraded"] is False
+    assert (
+        'recmesh_rpc_requests_total{code="OK",component="recommend",method="Recommend"}'
+        in exposition[0]
+    )
+
+
 @pytest.mark.parametrize(
     ("user", "k"), [("", 10), ("196", 0), ("196", -3), ("196", 1001), ("x" * 500, 10)]
 )
@@ -134,7 +167,8 @@ def test_one_trace_spans_all_four_services_and_logs_carry_it(
         response = await recommend(mesh.front, "196", k=10)
         await asyncio.sleep(0.2)
         spans = [
-            s for s in mesh.spans.get_finished_spans()
+            s
+            for s in mesh.spans.get_finished_spans()
             if s.context is not None and format(s.context.trace_id, "032x") == response.trace_id
         ]
         services = {str(s.resource.attributes["service.name"]) for s in spans}
@@ -180,7 +214,8 @@ def test_pointer_switch_under_traffic_drops_nothing_and_never_mixes_versions(
         versions = [o.response.serving_version for o in traffic.outcomes if o.response]
         assert set(versions) == {old.version_id, new.version_id}
         first_new = min(
-            o.finished for o in traffic.outcomes
+            o.finished
+            for o in traffic.outcomes
             if o.response and o.response.serving_version == new.version_id
         )
         later = [o for o in traffic.outcomes if o.started > first_new]
