@@ -33,6 +33,8 @@ class LocalEtcd:
     client_port: int = 0
     peer_port: int = 0
     log_path: Path | None = None
+    name: str = "recmesh"
+    initial_cluster: str = ""
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _log_file: IO[bytes] | None = field(default=None, init=False, repr=False)
 
@@ -46,6 +48,11 @@ class LocalEtcd:
 
     def start(self, timeout: float = 20.0) -> None:
         """Starts etcd and returns once /health reports healthy."""
+        self.launch()
+        self.wait_healthy(timeout)
+
+    def launch(self) -> None:
+        """Starts the process without waiting (members of a cluster start together)."""
         if self.client_port == 0:
             self.client_port = free_loopback_port()
         if self.peer_port == 0:
@@ -54,13 +61,14 @@ class LocalEtcd:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self._log_file = log_path.open("ab")
+        argv = [str(RUN_ETCD), str(self.data_dir), str(self.client_port), str(self.peer_port)]
+        argv += [self.name, self.initial_cluster] if self.initial_cluster else [self.name]
         self.process = subprocess.Popen(
-            [str(RUN_ETCD), str(self.data_dir), str(self.client_port), str(self.peer_port)],
+            argv,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_healthy(timeout)
 
     def is_healthy(self) -> bool:
         try:
@@ -106,3 +114,6 @@ class LocalEtcd:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None

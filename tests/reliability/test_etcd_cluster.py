@@ -1,0 +1,134 @@
+"""A three-member etcd cluster: killing the leader mid-stream loses no acknowledged
+control-plane write, and promotions keep working."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+import pytest
+from etcd3aio import Etcd3Client
+
+from control_plane.auth.client_tokens import load_client_tokens
+from control_plane.auth.credentials import create_credentials
+from control_plane.bootstrap import bootstrap_baseline_async
+from control_plane.config import ControlPlaneConfig
+from control_plane.server import create_server
+from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.controlplane.v1 import control_plane_pb2_grpc, records_pb2
+from recmesh.etcd.local_cluster import LocalEtcdCluster
+from tests.control_plane.harness import (
+    TEST_PRINCIPALS,
+    evaluation_for,
+    spec_for,
+    write_fake_bundle,
+)
+
+WRITES = 60
+KILL_AFTER = 20
+
+
+async def leader_index(cluster: LocalEtcdCluster) -> int:
+    for index, member in enumerate(cluster.members):
+        async with Etcd3Client([member.endpoint]) as client:
+            assert client.maintenance is not None
+            status = await client.maintenance.status(timeout=2)
+            if status.leader == status.header.member_id:
+                return index
+    raise AssertionError("no member reports itself leader")
+
+
+@pytest.mark.slow
+def test_leader_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    """60 comments written one after another; the leader is SIGKILLed after 20. Every
+    comment the control plane acknowledged is in etcd afterwards, and a full
+    evaluate-approve-promote flow then moves the pointer."""
+    cluster = LocalEtcdCluster(tmp_path / "etcd")
+    cluster.start()
+    store = LocalArtifactStore(tmp_path / "artifacts")
+    credentials = create_credentials(tmp_path / "credentials", TEST_PRINCIPALS)
+    tokens = load_client_tokens(credentials.client_tokens)
+    baseline = write_fake_bundle(store, "baseline", with_model=False)
+    challenger = write_fake_bundle(store, "challenger", with_model=True)
+
+    def auth(name: str) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {tokens[name]}"),)
+
+    async def main() -> tuple[list[str], set[str], str]:
+        await bootstrap_baseline_async(cluster.endpoints, store.root, baseline.manifest_sha256)
+        server, port = await create_server(
+            ControlPlaneConfig(
+                artifacts_dir=store.root,
+                credentials_file=credentials.principals,
+                etcd_endpoints=tuple(cluster.endpoints),
+                port=0,
+                etcd_timeout_s=3.0,
+            )
+        )
+        acknowledged: list[str] = []
+        failures: list[grpc.StatusCode] = []
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                cp = control_plane_pb2_grpc.ControlPlaneServiceStub(channel)
+                await cp.RegisterModelVersion(
+                    pb.RegisterModelVersionRequest(manifest_sha256=challenger.manifest_sha256),
+                    metadata=auth("alice"),
+                )
+                experiment = (
+                    await cp.CreateExperiment(
+                        pb.CreateExperimentRequest(spec=spec_for(challenger.version_id)),
+                        metadata=auth("alice"),
+                    )
+                ).experiment
+                for n in range(WRITES):
+                    if n == KILL_AFTER:
+                        cluster.members[await leader_index(cluster)].kill()
+                    try:
+                        review = await cp.SubmitReview(
+                            pb.SubmitReviewRequest(
+                                experiment_id=experiment.experiment_id,
+                                verdict=records_pb2.REVIEW_VERDICT_COMMENT,
+                                comment=f"note {n}",
+                            ),
+                            metadata=auth("alice"),
+                            timeout=10,
+                        )
+                        acknowledged.append(review.review.review_id)
+                    except grpc.aio.AioRpcError as exc:
+                        failures.append(exc.code())
+                listed = await cp.ListReviews(
+                    pb.ListReviewsRequest(experiment_id=experiment.experiment_id),
+                    metadata=auth("alice"),
+                )
+                stored = {r.review_id for r in listed.reviews}
+                await cp.RecordEvaluation(
+                    pb.RecordEvaluationRequest(evaluation=evaluation_for(experiment)),
+                    metadata=auth("alice"),
+                )
+                await cp.SubmitReview(
+                    pb.SubmitReviewRequest(
+                        experiment_id=experiment.experiment_id,
+                        verdict=records_pb2.REVIEW_VERDICT_APPROVE,
+                        comment="ok",
+                    ),
+                    metadata=auth("bob"),
+                )
+                promoted = await cp.Promote(
+                    pb.PromoteRequest(experiment_id=experiment.experiment_id),
+                    metadata=auth("olga"),
+                )
+                assert set(failures) <= {grpc.StatusCode.UNAVAILABLE}
+                print(f"acknowledged {len(acknowledged)} of {WRITES}, unavailable {len(failures)}")
+                return acknowledged, stored, promoted.pointer.serving_version
+        finally:
+            await server.stop(0.2)
+
+    try:
+        acknowledged, stored, serving = asyncio.run(main())
+    finally:
+        cluster.stop()
+    assert len(acknowledged) >= WRITES - 5
+    assert set(acknowledged) <= stored
+    assert serving == challenger.version_id
