@@ -25,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "var" / "demo"
 RECMESH = str(Path(sys.executable).parent / "recmesh")
+REPORTS = ("--reports", str(STATE / "reports"))
 
 
 class DemoError(RuntimeError):
@@ -36,12 +37,21 @@ def banner(text: str) -> None:
 
 
 def run(*args: str, expect_ok: bool = True) -> subprocess.CompletedProcess[str]:
+    """Runs `recmesh ARGS`, printing its output; its stderr (progress, errors) streams live
+    except for an expected refusal, whose message is checked."""
     print(f"$ recmesh {' '.join(args)}", flush=True)
-    done = subprocess.run([RECMESH, *args], text=True, capture_output=True, env=ENV, cwd=ROOT)
+    done = subprocess.run(
+        [RECMESH, *args],
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=None if expect_ok else subprocess.PIPE,
+        env=ENV,
+        cwd=ROOT,
+    )
     if done.stdout:
         print(done.stdout.rstrip(), flush=True)
     if done.stderr:
-        print(done.stderr.rstrip(), file=sys.stderr, flush=True)
+        print(done.stderr.rstrip(), flush=True)
     if expect_ok and done.returncode != 0:
         raise DemoError(f"`recmesh {' '.join(args)}` exited {done.returncode}")
     if not expect_ok and done.returncode == 0:
@@ -77,7 +87,6 @@ ENV.update(
         "RECMESH_CREDENTIALS": str(STATE / "credentials" / "client-tokens.json"),
         "RECMESH_ARTIFACTS": str(STATE / "artifacts"),
         "RECMESH_STATE_DIR": str(STATE),
-        "RECMESH_REPORTS": str(STATE / "reports"),
         "RECMESH_DATA_DIR": str(STATE / "data"),
     }
 )
@@ -130,7 +139,9 @@ def loop() -> int:
     run("recommend", "196", "-k", "10")
 
     banner("3. an XGBoost challenger: train, evaluate against the champion, record")
-    good = run_json("experiment", "run", "experiments/xgb-challenger.yaml", "--as", "alice")
+    good = run_json(
+        "experiment", "run", "experiments/xgb-challenger.yaml", "--as", "alice", *REPORTS
+    )
     if good["verdict"] != "PASS":
         raise DemoError(f"the XGBoost challenger did not pass: {good['reasons']}")
     run("review", good["experiment_id"], "--approve", "--comment", "metrics hold", "--as", "bob")
@@ -144,7 +155,9 @@ def loop() -> int:
     run("trace", answer["trace_id"], "--span-file", str(STATE / "spans.jsonl"))
 
     banner("5. a deliberately weak challenger: its promotion is refused")
-    weak = run_json("experiment", "run", "experiments/weak-challenger.yaml", "--as", "alice")
+    weak = run_json(
+        "experiment", "run", "experiments/weak-challenger.yaml", "--as", "alice", *REPORTS
+    )
     if weak["verdict"] != "FAIL":
         raise DemoError("the weak challenger was expected to FAIL")
     refused = run("promote", weak["experiment_id"], "--as", "olga", expect_ok=False)

@@ -14,12 +14,13 @@ names (flags override the file):
       - {metric: coverage, margin: 0.02, direction: higher}
     approvals_required: 1
 
-The offline `run` sub-command belongs next to these, in `add_parser`.
+`run SPEC.yaml` runs a whole offline experiment (`offline.experiment.runner`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from recmesh.cli.controlplane_client import (
     run_with_client,
 )
 from recmesh.cli.output import enum_word, message_dict, print_json, print_table, when
+from recmesh.paths import REPO_ROOT
 
 STATES = ("created", "passed", "failed", "approved", "rejected", "promoted")
 _DIRECTIONS = {
@@ -90,6 +92,25 @@ def add_parser(subparsers: Any) -> None:
     record.add_argument("path", type=Path, metavar="FILE")
     add_client_arguments(record, default_as=None)
     record.set_defaults(handler=run_record_evaluation)
+
+    run = commands.add_parser(
+        "run",
+        help="train a challenger, evaluate it against the champion, record it (experimenter)",
+    )
+    run.add_argument("spec", type=Path, metavar="SPEC.yaml", help="experiment spec (YAML)")
+    run.add_argument("--data-dir", type=Path, default=None, help="dataset cache directory")
+    run.add_argument(
+        "--artifacts",
+        type=Path,
+        default=Path(os.environ.get("RECMESH_ARTIFACTS", REPO_ROOT / "var" / "artifacts")),
+        help="the control plane's artifact store (default $RECMESH_ARTIFACTS or var/artifacts)",
+    )
+    run.add_argument(
+        "--reports", type=Path, default=REPO_ROOT / "var" / "reports", help="report directory"
+    )
+    run.add_argument("--code-revision", default="", help="default: the checkout's git commit")
+    add_client_arguments(run, default_as="alice")
+    run.set_defaults(handler=run_run)
 
 
 def _load_mapping(path: Path) -> dict[str, Any]:
@@ -333,3 +354,9 @@ def run_record_evaluation(args: argparse.Namespace) -> int:
         return 0
 
     return run_with_client(args, body)
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from offline.experiment.cli import run_command
+
+    return run_command(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -27,7 +28,14 @@ def _wrap_unary(behavior: Callable[..., Any], method: str) -> Callable[..., Awai
     return handler
 
 
-def _wrap_stream(behavior: Callable[..., Any], method: str) -> Callable[..., AsyncIterator[Any]]:
+def _wrap_stream(
+    behavior: Callable[..., Any], method: str
+) -> Callable[..., AsyncIterator[Any]] | Callable[..., Awaitable[Any]]:
+    if not inspect.isasyncgenfunction(behavior):
+        # A streaming handler may be a coroutine that sends with context.write() (grpc's
+        # aio Health.Watch is one): it is awaited, not iterated.
+        return _wrap_unary(behavior, method)
+
     async def handler(
         request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:

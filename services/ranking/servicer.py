@@ -77,6 +77,11 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
                 timeout=self._default_timeout_s if remaining is None else remaining,
             )
         except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                # The caller's candidates are bad (unknown items, ...), not features' health.
+                raise InvalidArgumentError(
+                    f"features refused the candidates: {exc.details()}"
+                ) from exc
             raise UnavailableError(
                 f"features unavailable: {exc.code().name}: {exc.details()}"
             ) from exc

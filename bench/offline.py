@@ -1,0 +1,217 @@
+"""Offline quality of the recmesh champion against popularity and SAR on MovieLens 100K.
+
+Run from the repository root (never as a test):
+
+    .venv/bin/python bench/offline.py [--spec experiments/xgb-challenger.yaml] [--smoke]
+
+On both stratified splits of Microsoft Recommenders' benchmark (by user and by
+item, ratio 0.75, seed 42), top 10, it trains and evaluates: popularity, SAR
+(the quick-start configuration), the recmesh baseline (the serving candidates in
+source order) and the recmesh champion (the same candidates re-ranked by the
+XGBoost ranker the spec trains, on the TRAIN split only), and prints one table of
+precision@10, recall@10, NDCG@10 and MAP with wall times, the published figures
+beside them. It writes docs/results/offline.json and the section between
+`<!-- offline:start -->` and `<!-- offline:end -->` of docs/benchmarks.md.
+
+`--smoke` runs in seconds on a 150-user subsample with a tiny model and writes
+var/bench/offline-smoke.json only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# Run as a script, this file's directory leads sys.path and this file's name would shadow the
+# `offline` package: take the directory off before importing from it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import numpy as np  # noqa: E402
+
+from offline.baselines.popularity import fit_popularity  # noqa: E402
+from offline.baselines.sar import SARConfig, fit_sar  # noqa: E402
+from offline.experiment.arms import Arm, run_arm  # noqa: E402
+from offline.experiment.pipeline import PreparedData, prepare_data, train_challenger  # noqa: E402
+from offline.experiment.spec import ExperimentRunSpec  # noqa: E402
+from offline.experiment.spec_loading import load_spec  # noqa: E402
+from offline.metrics.evaluate import evaluate  # noqa: E402
+from offline.topk import TopK  # noqa: E402
+from recmesh.data.fetch import default_data_dir  # noqa: E402
+from recmesh.paths import REPO_ROOT  # noqa: E402
+from recmesh.progress import NullProgress, Progress, TerminalProgress  # noqa: E402
+from recmesh.snapshot.build import build_snapshot  # noqa: E402
+
+K = 10
+SPLITS = ("user_stratified:0.75:seed=42", "item_stratified:0.75:seed=42")
+METRICS = (f"precision@{K}", f"recall@{K}", f"ndcg@{K}", "map")
+#: Microsoft Recommenders' published NDCG@10 on the item-stratified split (benchmark notebook).
+PUBLISHED_ITEM_SPLIT_NDCG = {"SAR": 0.393819, "BPR": 0.444991, "BiVAE": 0.468673,
+                             "LightGCN": 0.416371}  # fmt: skip
+START, END = "<!-- offline:start -->", "<!-- offline:end -->"
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    model: str
+    metrics: dict[str, float]
+    train_s: float
+    eval_s: float
+
+
+def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+def _scored(name: str, data: PreparedData, fit: Callable[[], Any],
+            lists: Callable[[Any], TopK]) -> Row:  # fmt: skip
+    train_s, model = _timed(fit)
+    eval_s, topk = _timed(lambda: lists(model))
+    overall = evaluate(topk, data.test, data.train, data.dataset.items, K).overall
+    return Row(name, {m: float(overall[m]) for m in METRICS}, train_s, eval_s)
+
+
+def bench_split(spec: ExperimentRunSpec, data_dir: Path, progress: Progress) -> list[Row]:
+    data = prepare_data(spec, data_dir, progress)
+    users = data.test_users
+    rows = [
+        _scored("popularity", data, lambda: fit_popularity(data.train),
+                lambda m: m.recommend(users, K)),
+        _scored("SAR", data, lambda: fit_sar(data.train, SARConfig()),
+                lambda m: m.recommend(users, K)),
+        _scored("recmesh baseline (source order)", data,
+                lambda: Arm("baseline", "-", build_snapshot(data.dataset, data.train), None),
+                lambda arm: run_arm(arm, users, K, NullProgress()).topk),
+        _scored("recmesh champion (candidates + XGBoost)", data,
+                lambda: train_challenger(spec, data, progress).arm,
+                lambda arm: run_arm(arm, users, K, NullProgress()).topk),
+    ]  # fmt: skip
+    return rows
+
+
+def _machine() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "platform": platform.platform()}  # fmt: skip
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        START,
+        "## Offline quality (MovieLens 100K)",
+        "",
+        f"Produced by `{result['command']}` on {result['date']} "
+        f"({result['machine']['cores']} cores, {result['machine']['cpu']}).",
+        f"Spec: `{result['spec']}`; top {K}; Microsoft Recommenders' metric definitions.",
+        "",
+    ]
+    for split, rows in result["splits"].items():
+        sar = next(r for r in rows if r["model"] == "SAR")["metrics"][f"ndcg@{K}"]
+        lines += [
+            f"### {split}",
+            "",
+            "| model | precision@10 | recall@10 | NDCG@10 | MAP | NDCG vs SAR | train s | eval s |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for row in rows:
+            m = row["metrics"]
+            lines.append(
+                f"| {row['model']} | {m['precision@10']:.4f} | {m['recall@10']:.4f} | "
+                f"{m['ndcg@10']:.4f} | {m['map']:.4f} | {(m['ndcg@10'] / sar - 1) * 100:+.1f}% "
+                f"| {row['train_s']:.1f} | {row['eval_s']:.1f} |"
+            )
+        if split.startswith("item"):
+            for name, value in PUBLISHED_ITEM_SPLIT_NDCG.items():
+                lines.append(f"| {name} (published) | | | {value:.4f} | | "
+                             f"{(value / sar - 1) * 100:+.1f}% | | |")  # fmt: skip
+        lines.append("")
+    lines += [
+        "Published figures: Microsoft Recommenders' `examples/06_benchmarks/movielens.ipynb` "
+        "(NDCG@10 only). Train time of the champion includes building its training "
+        "groups from the candidate pipeline; eval time includes candidates, features and "
+        "scoring for every test user.",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replaces the marked section of `path` (appends it when absent; creates the file)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        after = rest.split(END, 1)[1]
+        text = before + section + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", type=Path, default=Path("experiments/xgb-challenger.yaml"))
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--smoke", action="store_true", help="150 users, a tiny model")
+    args = parser.parse_args(argv)
+    spec = load_spec(args.spec)
+    if args.smoke:
+        spec = dataclasses.replace(
+            spec,
+            dataset=dataclasses.replace(spec.dataset, max_users=150),
+            training=dataclasses.replace(
+                spec.training,
+                labels=dataclasses.replace(spec.training.labels, folds=1),
+                xgboost=dataclasses.replace(spec.training.xgboost, n_estimators=10),
+            ),
+        )
+    progress = TerminalProgress(sys.stderr)
+    splits: dict[str, list[dict[str, Any]]] = {}
+    for split in SPLITS:
+        rows = bench_split(dataclasses.replace(spec, split=split),
+                           args.data_dir or default_data_dir(), progress)  # fmt: skip
+        splits[split] = [dataclasses.asdict(row) for row in rows]
+        for row in rows:
+            shown = "  ".join(f"{m} {row.metrics[m]:.4f}" for m in METRICS)
+            print(f"{split:30} {row.model:42} {shown}  train {row.train_s:5.1f}s "
+                  f"eval {row.eval_s:5.1f}s")  # fmt: skip
+    result = {
+        "command": "python bench/offline.py" + (" --smoke" if args.smoke else "")
+        + ("" if args.spec == Path("experiments/xgb-challenger.yaml") else f" --spec {args.spec}"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": _machine(),
+        "spec": str(args.spec),
+        "k": K,
+        "splits": splits,
+        "published_item_split_ndcg@10": PUBLISHED_ITEM_SPLIT_NDCG,
+        "numpy": np.__version__,
+    }
+    name = "var/bench/offline-smoke.json" if args.smoke else "docs/results/offline.json"
+    out = REPO_ROOT / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    if not args.smoke:
+        write_section(REPO_ROOT / "docs" / "benchmarks.md", markdown(result))
+        print(f"wrote {REPO_ROOT / 'docs' / 'benchmarks.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

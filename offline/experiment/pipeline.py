@@ -1,0 +1,140 @@
+"""The offline steps of an experiment, without the control plane.
+
+`prepare_data` splits the spec's dataset, `train_challenger` trains the ranker on
+the TRAIN split only and builds the serving bundle, `champion_arm` rebuilds the
+champion's snapshot on the same TRAIN split, and `evaluate_arms` measures both
+arms on the same held-out users. The runner calls these between its RPCs; the
+benchmark and the determinism test call them directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from offline.experiment.arms import Arm, ArmLists, run_arm
+from offline.experiment.bundle import BundleFiles, ChampionBundle, ChampionBundleError, make_bundle
+from offline.experiment.data import load_dataset
+from offline.experiment.latency import LatencyResult, measure_latency
+from offline.experiment.measure import Measurement, measure
+from offline.experiment.spec import ExperimentRunSpec
+from offline.splits.spec import SplitSpec
+from offline.training.ltr_data import build_ltr_data
+from offline.training.trainer import TrainedRanker, train_ranker
+from recmesh.data.dataset import Dataset, Interactions
+from recmesh.progress import Progress
+from recmesh.snapshot.build import build_snapshot
+from recmesh.snapshot.snapshot import Snapshot
+from services.features.pipeline import build_feature_pipeline
+from services.ranking.model import load_ranking_model
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """The dataset, its split, and the held-out users every arm is evaluated on."""
+
+    dataset: Dataset
+    split: SplitSpec
+    train: Interactions
+    test: Interactions
+
+    @property
+    def test_users(self) -> NDArray[np.int64]:
+        users: NDArray[np.int64] = np.unique(self.test.users).astype(np.int64)
+        return users
+
+
+@dataclass(frozen=True)
+class Challenger:
+    """The trained ranker, the serving bundle and the arm that serves it."""
+
+    trained: TrainedRanker
+    bundle: BundleFiles
+    arm: Arm
+
+
+@dataclass(frozen=True)
+class ArmsEvaluation:
+    challenger: ArmLists
+    champion: ArmLists
+    measurement: Measurement
+
+
+def prepare_data(spec: ExperimentRunSpec, data_dir: Path, progress: Progress) -> PreparedData:
+    dataset = load_dataset(spec.dataset, data_dir, spec.seed, progress)
+    split = SplitSpec.parse(spec.split)
+    train, test = split.apply(dataset.interactions)
+    return PreparedData(dataset=dataset, split=split, train=train, test=test)
+
+
+def train_challenger(
+    spec: ExperimentRunSpec, data: PreparedData, progress: Progress, version: str = "challenger"
+) -> Challenger:
+    """Trains on label folds of TRAIN; serves with a snapshot of the whole TRAIN split."""
+    ltr = build_ltr_data(
+        data.dataset, data.train, spec.candidates, spec.training, data.split, spec.seed, progress
+    )
+    trained = train_ranker(ltr, spec.training, spec.seed, progress)
+    progress.start(None, "building the serving snapshot of the TRAIN split")
+    snapshot = build_snapshot(data.dataset, data.train, spec.candidates.snapshot)
+    bundle = make_bundle(
+        snapshot, trained.model_bytes, trained.feature_names, trained.schema_fingerprint
+    )
+    progress.finish(f"bundle {bundle.version_id}")
+    # The serving checks: parses, matches the schema, scores a probe matrix finitely.
+    model = load_ranking_model(
+        trained.model_bytes, trained.feature_names, trained.schema_fingerprint
+    )
+    return Challenger(trained, bundle, Arm("challenger", version, snapshot, model))
+
+
+def champion_arm(
+    champion: ChampionBundle, version: str, data: PreparedData, challenger_snapshot: Snapshot
+) -> Arm:
+    """The champion with its own snapshot settings applied to the TRAIN split (the
+    challenger's snapshot is reused when it was built with the same settings)."""
+    if champion.model is not None:
+        expected = build_feature_pipeline(challenger_snapshot).schema.fingerprint
+        if champion.manifest.feature_schema_fingerprint != expected:
+            raise ChampionBundleError(
+                f"champion {version} expects feature schema "
+                f"{champion.manifest.feature_schema_fingerprint[:12]}, the serving feature "
+                f"pipeline computes {expected[:12]}: it cannot be evaluated with this code"
+            )
+    if challenger_snapshot.config == champion.snapshot_config:
+        snapshot = challenger_snapshot
+    else:
+        snapshot = build_snapshot(data.dataset, data.train, champion.snapshot_config)
+    return Arm("champion", version, snapshot, champion.model)
+
+
+def evaluate_arms(
+    spec: ExperimentRunSpec, data: PreparedData, challenger: Arm, champion: Arm,
+    progress: Progress,
+) -> ArmsEvaluation:  # fmt: skip
+    """Both arms' top-k lists on the same held-out users, measured and judged."""
+    users = data.test_users
+    champion_lists = run_arm(champion, users, spec.k, progress)
+    challenger_lists = run_arm(challenger, users, spec.k, progress)
+    latency = champion_latency = None
+    if spec.latency is not None:
+        progress.start(spec.latency.calls, "timing the challenger's scoring", "calls")
+        latency = _timed(challenger, challenger_lists, spec)
+        champion_latency = _timed(champion, champion_lists, spec)
+        progress.finish(f"p99 {0.0 if latency is None else latency.p99_ms:.2f} ms")
+    progress.start(None, f"bootstrap over users ({spec.bootstrap.resamples} resamples)")
+    measurement = measure(
+        spec, challenger_lists, champion_lists, data.train, data.test, data.dataset.items,
+        latency, champion_latency,
+    )  # fmt: skip
+    progress.finish(measurement.decision.verdict.value)
+    return ArmsEvaluation(challenger_lists, champion_lists, measurement)
+
+
+def _timed(arm: Arm, lists: ArmLists, spec: ExperimentRunSpec) -> LatencyResult | None:
+    if arm.model is None or spec.latency is None:
+        return None
+    return measure_latency(arm.model, lists.groups, spec.latency)

@@ -1,0 +1,195 @@
+"""One self-contained HTML page per experiment, written whole or not at all.
+
+The page holds the verdict and its reasons, both arms' metrics with intervals,
+the deltas (table and forest plot), the per-segment bars, the challenger's
+feature importance and both arms' top 10 for a few sample users, side by side
+with titles. Plots are embedded PNGs (data: URIs); nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from offline.decision import Verdict
+from offline.experiment.measure import CHALLENGER, CHAMPION, Measurement
+from offline.report.plots import forest_plot, importance_bars, segment_bars
+
+
+@dataclass(frozen=True)
+class ListedItem:
+    title: str
+    #: True when the user consumed the item in the held-out split.
+    hit: bool
+
+
+@dataclass(frozen=True)
+class SampleUser:
+    user_id: int
+    segment: str
+    history: int
+    champion: tuple[ListedItem, ...]
+    challenger: tuple[ListedItem, ...]
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """What the page shows; `facts` are (label, value) rows of the header table."""
+
+    title: str
+    facts: tuple[tuple[str, str], ...]
+    reasons: tuple[str, ...]
+    measurement: Measurement
+    guardrail_margins: Mapping[str, float]
+    latency_budget_ms: float | None
+    importance: Mapping[str, float]
+    samples: tuple[SampleUser, ...]
+
+
+def render_report(report: ReportInput) -> str:
+    """The page as one HTML string."""
+    m = report.measurement
+    verdict = m.decision.verdict
+    colour = "#2e7d32" if verdict is Verdict.PASS else "#c62828"
+    success = list(m.decision.passed_success_metrics)
+    failed = list(m.decision.failed_guardrails)
+    segment_metrics = sorted({s.metric for s in m.segments}, key=list(m.metrics).index)[:3]
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{escape(report.title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{escape(report.title)}</h1>",
+        f"<p class='verdict' style='background:{colour}'>Verdict: {verdict.value}</p>",
+        "<ul class='reasons'>",
+        *(f"<li>{escape(reason)}</li>" for reason in report.reasons),
+        "</ul>",
+        _table(("", ""), report.facts),
+        "<h2>Metrics</h2>",
+        _metrics_table(m, report.guardrail_margins, report.latency_budget_ms),
+        "<h2>Deltas (challenger - champion)</h2>",
+        _img(forest_plot(m.deltas, success, failed), "forest plot of the deltas"),
+        "<h2>Per user segment</h2>",
+        "<p>Segments by training history: cold &lt; 20 &lt;= light &lt;= 100 &lt; heavy.</p>",
+        _img(segment_bars(m.segments, segment_metrics), "per-segment bars"),
+        _segments_table(m),
+        "<h2>Feature importance of the challenger</h2>",
+        _img(importance_bars(report.importance), "feature importance")
+        if report.importance
+        else "<p>The challenger has no model.</p>",
+        "<h2>Sample users: top 10 of both arms</h2>",
+        "<p>Items the user consumed in the held-out split are marked ✓.</p>",
+        *(_sample(sample) for sample in report.samples),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def write_report(path: Path, report: ReportInput) -> Path:
+    """Writes the page to `path` atomically (temporary file, fsync, rename)."""
+    text = render_report(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _metrics_table(
+    m: Measurement, margins: Mapping[str, float], latency_budget: float | None
+) -> str:
+    rows = []
+    for metric in m.metrics:
+        d = m.deltas[metric]
+        ours, theirs = m.arms[CHALLENGER][metric], m.arms[CHAMPION][metric]
+        role = ""
+        if metric in margins:
+            role = f"guardrail, margin {margins[metric] * 100:g}%"
+        elif latency_budget is not None and metric.startswith("latency"):
+            role = f"guardrail, budget {latency_budget:g} ms (measured, not bootstrapped)"
+        if metric in m.decision.failed_guardrails:
+            role += " — breached"
+        rows.append(
+            (
+                metric,
+                _ci(theirs.value, theirs.low, theirs.high),
+                _ci(ours.value, ours.low, ours.high),
+                _ci(d.delta, d.ci_low, d.ci_high, signed=True),
+                "n/a" if math.isnan(d.relative) else f"{d.relative * 100:+.1f}%",
+                role,
+            )
+        )
+    header = ("metric", "champion [95% CI]", "challenger [95% CI]", "delta [95% CI]",
+              "relative", "role")  # fmt: skip
+    return _table(header, rows)
+
+
+def _segments_table(m: Measurement) -> str:
+    rows = [
+        (s.segment, str(s.users), s.metric, f"{s.delta.champion:.4f}",
+         f"{s.delta.challenger:.4f}", _ci(s.delta.delta, s.delta.ci_low, s.delta.ci_high, True))
+        for s in m.segments
+    ]  # fmt: skip
+    header = ("segment", "users", "metric", "champion", "challenger", "delta [95% CI]")
+    return _table(header, rows)
+
+
+def _sample(sample: SampleUser) -> str:
+    def cell(items: tuple[ListedItem, ...]) -> str:
+        lines = [
+            f"<li class='{'hit' if item.hit else ''}'>{escape(item.title)}"
+            f"{' ✓' if item.hit else ''}</li>"
+            for item in items
+        ]
+        return f"<ol>{''.join(lines)}</ol>"
+
+    return (
+        f"<h3>user {sample.user_id} ({escape(sample.segment)}, {sample.history} training "
+        "items)</h3><table class='side'><tr><th>champion</th><th>challenger</th></tr>"
+        f"<tr><td>{cell(sample.champion)}</td><td>{cell(sample.challenger)}</td></tr></table>"
+    )
+
+
+def _ci(value: float, low: float, high: float, signed: bool = False) -> str:
+    form = "+.4f" if signed else ".4f"
+    if low == high == value:
+        return format(value, form)
+    return f"{format(value, form)} [{format(low, form)}, {format(high, form)}]"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f"<img alt='{escape(alt)}' src='data:image/png;base64,{data}'>"
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+td, th { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+.verdict { color: white; display: inline-block; padding: 0.4em 1em; font-size: 1.3em;
+  border-radius: 4px; }
+li.hit { color: #2e7d32; font-weight: bold; }
+table.side td { width: 50%; }
+img { max-width: 100%; }
+"""

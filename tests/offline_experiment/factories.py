@@ -1,0 +1,49 @@
+"""Hand-made measurements for the report and record tests."""
+
+from __future__ import annotations
+
+from offline.decision import Decision, Verdict
+from offline.experiment.measure import CHALLENGER, CHAMPION, Measurement, SegmentDelta
+from offline.stats.bootstrap import DeltaEstimate, Interval
+
+
+def delta(champion: float, challenger: float, half_width: float = 0.01) -> DeltaEstimate:
+    change = challenger - champion
+    return DeltaEstimate(
+        delta=change,
+        ci_low=change - half_width,
+        ci_high=change + half_width,
+        relative=change / champion,
+        champion=champion,
+        challenger=challenger,
+        confidence=0.95,
+    )
+
+
+def measurement(verdict: Verdict = Verdict.PASS) -> Measurement:
+    values = {"ndcg@10": (0.36, 0.41), "coverage": (0.13, 0.12)}
+    deltas = {metric: delta(*pair) for metric, pair in values.items()}
+    arms = {
+        CHAMPION: {m: Interval(a, a - 0.01, a + 0.01, 0.95) for m, (a, _) in values.items()},
+        CHALLENGER: {m: Interval(b, b - 0.01, b + 0.01, 0.95) for m, (_, b) in values.items()},
+    }
+    segments = tuple(
+        SegmentDelta(segment, users, "ndcg@10", delta(0.3 + i / 10, 0.32 + i / 10))
+        for i, (segment, users) in enumerate((("cold", 10), ("light", 50), ("heavy", 40)))
+    )
+    reasons = () if verdict is Verdict.PASS else ("guardrail coverage: worse than champion",)
+    return Measurement(
+        users=100,
+        metrics=("ndcg@10", "coverage"),
+        arms=arms,
+        deltas=deltas,
+        segments=segments,
+        latency=None,
+        champion_latency=None,
+        decision=Decision(
+            verdict=verdict,
+            reasons=reasons,
+            passed_success_metrics=("ndcg@10",),
+            failed_guardrails=() if verdict is Verdict.PASS else ("coverage",),
+        ),
+    )

@@ -1,0 +1,76 @@
+"""The control plane messages a run sends: spec, lineage and an evaluation it accepts."""
+
+from __future__ import annotations
+
+from control_plane.validation import validate_evaluation, validate_spec
+from offline.decision import Verdict
+from offline.experiment.record import evaluation_message, experiment_spec, lineage
+from offline.experiment.spec_loading import parse_spec
+from recmesh.controlplane.v1 import records_pb2
+from tests.offline_experiment.factories import measurement
+from tests.offline_experiment.specs import small_spec
+
+CHALLENGER = "sv-00000000000000aa"
+CHAMPION = "sv-00000000000000bb"
+
+
+def _experiment() -> tuple[records_pb2.Experiment, object]:
+    body = small_spec(
+        metrics=["ndcg@10", "coverage"],
+        guardrails=[{"metric": "coverage", "margin": 0.05, "direction": "higher"}],
+    )
+    body.pop("latency")
+    spec = parse_spec(body)
+    message = experiment_spec(spec, CHALLENGER, "ml-100k", "f" * 64)
+    experiment = records_pb2.Experiment(
+        experiment_id="exp-0123456789",
+        spec=message,
+        champion_version=CHAMPION,
+        champion_pointer_revision=17,
+    )
+    return experiment, spec
+
+
+def test_experiment_spec_passes_control_plane_validation() -> None:
+    """The ExperimentSpec carries metrics, success metrics and guardrails with directions."""
+    experiment, _ = _experiment()
+    validate_spec(experiment.spec)
+    (guardrail,) = experiment.spec.guardrails
+    assert guardrail.direction == records_pb2.METRIC_DIRECTION_HIGHER_IS_BETTER
+    assert experiment.spec.approvals_required == 1
+
+
+def test_latency_budget_is_stated_in_the_description() -> None:
+    """The absolute latency budget is no relative guardrail: the description states it."""
+    spec = parse_spec(small_spec())
+    message = experiment_spec(spec, CHALLENGER, "ml-100k", "f" * 64)
+    assert "latency_p99_ms <= 1000 ms" in message.description
+    assert "latency_p99_ms" not in [g.metric for g in message.guardrails]
+    assert "latency_p99_ms" in message.metrics
+
+
+def test_evaluation_passes_control_plane_validation_with_reasons() -> None:
+    """A PASS and a FAIL evaluation both match the experiment; PASS states why it passed."""
+    experiment, spec = _experiment()
+    for verdict in (Verdict.PASS, Verdict.FAIL):
+        evaluation = evaluation_message(
+            experiment, measurement(verdict), "file:///r.html", spec  # type: ignore[arg-type]
+        )
+        validate_evaluation(evaluation, experiment)
+        assert evaluation.champion_pointer_revision == 17
+        assert evaluation.reasons
+        assert evaluation.bootstrap_resamples == 200
+        assert len(evaluation.segments) == 3
+    assert evaluation.verdict == records_pb2.VERDICT_FAIL
+    passed = evaluation_message(experiment, measurement(), "file:///r.html", spec)  # type: ignore[arg-type]
+    assert passed.reasons[0].startswith("ndcg@10 improved by +0.0500")
+
+
+def test_lineage_names_split_seed_and_parameters() -> None:
+    """The lineage records the split, the seed and every training parameter as text."""
+    result = lineage(parse_spec(small_spec()), "abc123")
+    assert result.split == "user_stratified:0.75:seed=42"
+    assert result.code_revision == "abc123"
+    assert result.training_params["seed"] == "7"
+    assert result.training_params["n_estimators"] == "15"
+    assert result.training_params["labels"] == "auto:0.2x1"

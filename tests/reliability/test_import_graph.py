@@ -1,0 +1,110 @@
+"""Serving processes never load training code: no `offline`, no matplotlib, and
+scikit-learn only through xgboost's optional import, which serving can do without."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recmesh.paths import REPO_ROOT
+
+ENTRY_POINTS = (
+    "services.recommend.__main__",
+    "services.candidates.__main__",
+    "services.features.__main__",
+    "services.ranking.__main__",
+)
+TRAINING_ROOTS = ("offline", "sklearn", "matplotlib")
+
+# Imports the entry point, then reports which training modules got loaded and which
+# module first imported scikit-learn (the caller's frame of the first `import sklearn`).
+_PROBE = """
+import builtins, json, sys
+first = []
+real_import = builtins.__import__
+def spy(name, globals=None, locals=None, fromlist=(), level=0):
+    if not first and level == 0 and name.split(".")[0] == "sklearn":
+        first.append((globals or {}).get("__name__", "?"))
+    return real_import(name, globals, locals, fromlist, level)
+builtins.__import__ = spy
+import importlib
+importlib.import_module(sys.argv[1])
+roots = {n.split(".")[0] for n in sys.modules}
+print(json.dumps({"roots": sorted(roots & set(sys.argv[2:])), "sklearn_by": first}))
+"""
+
+# With scikit-learn made unimportable: the entry point imports, and a booster trained
+# with xgboost's core API loads through the ranking model's checks and scores.
+_WITHOUT_SKLEARN = """
+import sys
+sys.modules["sklearn"] = None
+import importlib
+importlib.import_module(sys.argv[1])
+import numpy as np, xgboost as xgb
+from services.ranking.model import load_ranking_model, schema_fingerprint
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 3)).astype(np.float32)
+booster = xgb.train({"max_depth": 2}, xgb.DMatrix(x, label=x[:, 0]), num_boost_round=3)
+names = ("a", "b", "c")
+model = load_ranking_model(bytes(booster.save_raw("ubj")), names, schema_fingerprint(names))
+assert np.isfinite(model.score(x)).all()
+assert "sklearn" not in {n.split(".")[0] for n in sys.modules if sys.modules[n] is not None}
+print("ok")
+"""
+
+
+def _run(code: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+def test_entry_point_loads_no_training_code(entry_point: str) -> None:
+    """Importing a serving entry point in a fresh interpreter loads no `offline` or
+    matplotlib module, and scikit-learn only through xgboost's own optional import."""
+    report = json.loads(_run(_PROBE, entry_point, *TRAINING_ROOTS))
+    assert "offline" not in report["roots"]
+    assert "matplotlib" not in report["roots"]
+    assert report["sklearn_by"] in ([], ["xgboost.compat"]), report
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+def test_entry_point_serves_without_scikit_learn(entry_point: str) -> None:
+    """With scikit-learn unimportable, the entry point imports and an XGBoost model passes
+    the ranking checks and scores: a serving image can leave scikit-learn out."""
+    assert _run(_WITHOUT_SKLEARN, entry_point) == "ok"
+
+
+def _imported_roots(path: Path) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_no_serving_module_imports_training_code() -> None:
+    """No module under services/ imports `offline`, scikit-learn or matplotlib, at any
+    depth of the file (functions and TYPE_CHECKING blocks included)."""
+    files = sorted((REPO_ROOT / "services").rglob("*.py"))
+    assert len(files) > 20
+    offenders = {
+        str(path.relative_to(REPO_ROOT)): sorted(_imported_roots(path) & set(TRAINING_ROOTS))
+        for path in files
+    }
+    assert {path: roots for path, roots in offenders.items() if roots} == {}
