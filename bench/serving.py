@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -105,7 +106,9 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"{m['date']}, {m['cores']} cores, {m['cpu_model']}; load generator on the same "
         f"machine, open loop, k=10 over 500 candidates, XGBoost serving version "
-        f"{result['serving_version']}, {result['duration_s']} s per rate.",
+        f"{result['serving_version']}, {result['duration_s']} s per rate; load average "
+        f"{result['load_average_at_start']:.1f} when it started (anything above ~0.2 means "
+        "other work shared the two cores).",
         "",
         "| offered rps | achieved rps | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors "
         "| degraded | CPU ms/request (recommend, candidates, features, ranking) |",
@@ -142,6 +145,7 @@ def main() -> int:
     args = parser.parse_args()
     rates = [50.0] if args.smoke else [float(r) for r in args.rates.split(",")]
     duration = 1.0 if args.smoke else args.duration
+    load_at_start = os.getloadavg()[0]
     state = Path(tempfile.mkdtemp(prefix="recmesh-bench-"))
     cache = REPO_ROOT / "var" / "data" / "ml-100k"
     if cache.is_dir():
@@ -223,6 +227,7 @@ def main() -> int:
         "machine": machine(),
         "serving_version": bundle.version_id,
         "duration_s": duration,
+        "load_average_at_start": load_at_start,
         "rates": results,
         "floor": floor_result,
         "in_process": in_process,
