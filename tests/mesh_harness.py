@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from etcd3aio import Etcd3Client
+from etcd3aio import Etcd3Client, EtcdConnectionError
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -78,14 +78,24 @@ def _provider(service: str, exporter: InMemorySpanExporter) -> TracerProvider:
 
 
 async def write_pointer(etcd_endpoint: str, version_id: str, manifest_sha256: str) -> int:
-    """Sets the serving pointer straight in etcd; returns its new mod_revision."""
+    """Sets the serving pointer straight in etcd; returns its new mod_revision.
+
+    Retries connection errors for a few seconds: right after an etcd restart, gRPC's
+    process-wide subchannel to it may still be in its reconnect backoff."""
     pointer = records_pb2.ServingPointer(
         serving_version=version_id, manifest_sha256=manifest_sha256, set_by="test"
     )
-    async with Etcd3Client([etcd_endpoint]) as client:
-        assert client.kv is not None
-        response = await client.kv.put(KEYS.pointer, encode_pointer(pointer))
-        return int(response.header.revision)
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        try:
+            async with Etcd3Client([etcd_endpoint]) as client:
+                assert client.kv is not None
+                response = await client.kv.put(KEYS.pointer, encode_pointer(pointer))
+                return int(response.header.revision)
+        except EtcdConnectionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 @asynccontextmanager
