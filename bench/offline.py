@@ -108,7 +108,9 @@ def _machine() -> dict[str, Any]:
                 model = line.split(":", 1)[1].strip()
                 break
     return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "platform": platform.platform()}  # fmt: skip
+            "platform": platform.platform(),
+            # Wall times are only comparable on an otherwise idle machine.
+            "load_average_1m_at_end": round(os.getloadavg()[0], 2)}  # fmt: skip
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -117,7 +119,8 @@ def markdown(result: dict[str, Any]) -> str:
         "## Offline quality (MovieLens 100K)",
         "",
         f"Produced by `{result['command']}` on {result['date']} "
-        f"({result['machine']['cores']} cores, {result['machine']['cpu']}).",
+        f"({result['machine']['cores']} cores, {result['machine']['cpu']}; load average "
+        f"{result['machine']['load_average_1m_at_end']} at the end).",
         f"Spec: `{result['spec']}`; top {K}; Microsoft Recommenders' metric definitions.",
         "",
     ]
