@@ -11,11 +11,11 @@ from recmesh.candidate_codec import encode_candidates
 from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.rpc.errors import InvalidArgumentError
 from services.candidates.loaded import LoadedCandidates
+from services.common.request_checks import check_user_and_version
 from services.common.versions import VersionRegistry
 
 DEFAULT_CANDIDATES = 500
 MAX_CANDIDATES = 5000
-MAX_USER_ID_LENGTH = 128
 
 
 class CandidatesServicer(candidates_pb2_grpc.CandidatesServiceServicer):
@@ -27,10 +27,7 @@ class CandidatesServicer(candidates_pb2_grpc.CandidatesServiceServicer):
         request: candidates_pb2.GetCandidatesRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> candidates_pb2.GetCandidatesResponse:
-        if not request.user_id or len(request.user_id) > MAX_USER_ID_LENGTH:
-            raise InvalidArgumentError(f"user_id must have 1 to {MAX_USER_ID_LENGTH} characters")
-        if not request.serving_version:
-            raise InvalidArgumentError("serving_version is empty; the front resolves it")
+        check_user_and_version(request.user_id, request.serving_version)
         n = request.max_candidates or DEFAULT_CANDIDATES
         if n > MAX_CANDIDATES:
             raise InvalidArgumentError(f"max_candidates is {n}; at most {MAX_CANDIDATES}")

@@ -11,10 +11,9 @@ from recmesh.arrays import ArrayPayloadError, encode_matrix
 from recmesh.candidate_codec import decode_candidates
 from recmesh.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.rpc.errors import InvalidArgumentError
+from services.common.request_checks import check_user_and_version
 from services.common.versions import VersionRegistry
 from services.features.loaded import LoadedFeatures
-
-MAX_USER_ID_LENGTH = 128
 
 
 class FeaturesServicer(features_pb2_grpc.FeaturesServiceServicer):
@@ -26,10 +25,7 @@ class FeaturesServicer(features_pb2_grpc.FeaturesServiceServicer):
         request: features_pb2.GetFeaturesRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> features_pb2.GetFeaturesResponse:
-        if not request.user_id or len(request.user_id) > MAX_USER_ID_LENGTH:
-            raise InvalidArgumentError(f"user_id must have 1 to {MAX_USER_ID_LENGTH} characters")
-        if not request.serving_version:
-            raise InvalidArgumentError("serving_version is empty; the front resolves it")
+        check_user_and_version(request.user_id, request.serving_version)
         try:
             candidates = decode_candidates(request.candidates)
         except ArrayPayloadError as exc:

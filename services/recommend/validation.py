@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from recmesh.recommend.v1 import recommend_pb2
 from recmesh.rpc.errors import InvalidArgumentError
+from services.common.request_checks import MAX_USER_ID_LENGTH
 
 MAX_K = 1000
-MAX_USER_ID_LENGTH = 128
+
 MAX_CONTEXT_ENTRIES = 32
 MAX_CONTEXT_BYTES = 4096
 
