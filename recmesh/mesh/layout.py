@@ -50,7 +50,3 @@ class MeshLayout:
     @property
     def data(self) -> Path:
         return self.state_dir / "data"
-
-    @property
-    def reports(self) -> Path:
-        return self.state_dir / "reports"

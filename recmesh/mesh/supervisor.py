@@ -59,9 +59,6 @@ class Supervisor:
     def pid_of(self, name: str) -> int:
         return self._children[name].process.pid
 
-    def restarts_of(self, name: str) -> int:
-        return self._children[name].restarts
-
     def _spawn(self, spec: ProcessSpec, restarts: int = 0, backoff_s: float = 0.5) -> _Child:
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         log_file = spec.log_path.open("ab")
