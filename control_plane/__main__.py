@@ -22,7 +22,7 @@ from control_plane.server import COMPONENT, create_server
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.telemetry.interceptors import server_interceptors
 from recmesh.telemetry.logging import configure_logging
-from recmesh.telemetry.metrics import MetricsInterceptor, ServerMetrics
+from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.tracing import create_tracer_provider
 
 log = structlog.get_logger("recmesh.control_plane")
@@ -75,7 +75,7 @@ async def serve(
         metrics.serve_http(metrics_port)
     try:
         server, port = await create_server(
-            config, [MetricsInterceptor(metrics), *server_interceptors(provider)]
+            config, server_interceptors(provider, metrics)
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -7,14 +7,10 @@ by reason. Exposed over HTTP in the Prometheus text format.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-
-from recmesh.rpc.interceptor_types import Continuation, MethodHandler, ServerInterceptorBase
 
 _LATENCY_BUCKETS = (
     0.0005,
@@ -80,6 +76,10 @@ class ServerMetrics:
     def version_refused(self, version: str, reason: str) -> None:
         self.refused_versions.labels(self.component).inc()
 
+    def method(self, name: str) -> MethodMetrics:
+        """Counters and histogram of one method (its short name, e.g. "Rank")."""
+        return MethodMetrics(self, name)
+
     def serve_http(self, port: int) -> int:
         """Starts the /metrics endpoint on 127.0.0.1:port (0 picks one); returns the port."""
         server, _ = start_http_server(port, addr="127.0.0.1", registry=self.registry)
@@ -87,45 +87,21 @@ class ServerMetrics:
         return bound
 
 
-class MetricsInterceptor(ServerInterceptorBase):
-    """Counts unary RPCs and times them; streaming RPCs are counted when they start."""
+class MethodMetrics:
+    """The latency histogram and per-code counters of one method, bound once so that a
+    call costs an observe and an increment, not label lookups."""
 
-    def __init__(self, metrics: ServerMetrics) -> None:
-        self._metrics = metrics
+    def __init__(self, metrics: ServerMetrics, method: str) -> None:
+        self._latency = metrics.latency.labels(metrics.component, method)
+        self._requests = metrics.requests
+        self._component = metrics.component
+        self._method = method
+        self._by_code: dict[grpc.StatusCode, Any] = {}
 
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> MethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        method = handler_call_details.method.rsplit("/", 1)[-1]
-        behavior: Callable[..., Any] = handler.unary_unary
-        metrics = self._metrics
-
-        async def timed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            start = time.perf_counter()
-            code = "OK"
-            try:
-                return await behavior(request, context)
-            except BaseException:
-                code = _code_name(context)
-                raise
-            finally:
-                metrics.latency.labels(metrics.component, method).observe(
-                    time.perf_counter() - start
-                )
-                metrics.requests.labels(metrics.component, method, code).inc()
-
-        return grpc.unary_unary_rpc_method_handler(
-            timed,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-
-def _code_name(context: grpc.aio.ServicerContext[Any, Any]) -> str:
-    code = context.code()
-    if isinstance(code, grpc.StatusCode):
-        return code.name
-    return "UNKNOWN"
+    def observe(self, code: grpc.StatusCode, seconds: float) -> None:
+        self._latency.observe(seconds)
+        counter = self._by_code.get(code)
+        if counter is None:
+            counter = self._requests.labels(self._component, self._method, code.name)
+            self._by_code[code] = counter
+        counter.inc()

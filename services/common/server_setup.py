@@ -10,7 +10,7 @@ from opentelemetry.trace import TracerProvider
 
 from recmesh.rpc.health import HealthReporter, add_health_and_reflection
 from recmesh.telemetry.interceptors import server_interceptors
-from recmesh.telemetry.metrics import MetricsInterceptor, ServerMetrics
+from recmesh.telemetry.metrics import ServerMetrics
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -23,13 +23,10 @@ def build_server(
     metrics: ServerMetrics,
     extra_interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
 ) -> tuple[grpc.aio.Server, HealthReporter]:
-    """A server whose chain is metrics, tracing, extra (auth), error mapping; health
+    """A server whose chain is instrumentation (tracing, metrics, errors), then extra; health
     starts NOT_SERVING. Call inside the running event loop; add a port and start it."""
     server = grpc.aio.server(
-        interceptors=[
-            MetricsInterceptor(metrics),
-            *server_interceptors(tracer_provider, extra_interceptors),
-        ],
+        interceptors=server_interceptors(tracer_provider, metrics, extra_interceptors),
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -9,9 +9,10 @@ import grpc
 from opentelemetry.trace import TracerProvider
 
 from recmesh.artifacts.store import LocalArtifactStore
-from recmesh.features.v1 import features_pb2_grpc
+from recmesh.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.telemetry.metrics import ServerMetrics
+from recmesh.telemetry.traced_stub import traced_stub
 from services.common.channels import downstream_channel
 from services.common.options import CommonOptions
 from services.common.runner import ServerHandle
@@ -34,8 +35,13 @@ async def create_server(
     config: RankingConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
     store = LocalArtifactStore(config.common.artifacts_dir)
-    features_channel = downstream_channel(config.features_addresses, tracer_provider)
-    features = features_pb2_grpc.FeaturesServiceStub(features_channel)
+    features_channel = downstream_channel(config.features_addresses)
+    features = traced_stub(
+        features_pb2_grpc.FeaturesServiceStub,
+        features_channel,
+        features_pb2.DESCRIPTOR.services_by_name["FeaturesService"],
+        tracer_provider,
+    )
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[RankingVersion]) -> None:
         ranking_pb2_grpc.add_RankingServiceServicer_to_server(

@@ -327,11 +327,6 @@ def test_undecodable_request_bytes_leave_the_server_serving(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="grpc.aio answers UNKNOWN ('Unexpected DecodeError') for a body that does not "
-    "parse, before any interceptor runs; see docs/reliability.md",
-)
 @pytest.mark.parametrize("method", RAW_METHODS)
 def test_undecodable_request_bytes_are_invalid_argument(
     process_mesh: ProcessMesh, method: str
