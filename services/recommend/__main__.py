@@ -10,7 +10,13 @@ from pathlib import Path
 from recmesh.paths import REPO_ROOT
 from services.common.entrypoint import run_service
 from services.common.options import add_common_arguments, common_options
-from services.recommend.server import COMPONENT, DEFAULT_PORT, RecommendConfig, create_server
+from services.recommend.server import (
+    COMPONENT,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_PORT,
+    RecommendConfig,
+    create_server,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="append-only impression log (JSON lines)",
     )
     parser.add_argument("--max-candidates", type=int, default=500)
-    parser.add_argument("--max-in-flight", type=int, default=512)
+    parser.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT)
     args = parser.parse_args(argv)
     config = RecommendConfig(
         common=common_options(args),
