@@ -151,7 +151,6 @@ def loop() -> int:
     wait_for_version(good["challenger_version"])
     run("recommend", "196", "-k", "10")
     answer = run_json("recommend", "196", "-k", "10")
-    time.sleep(0.5)
     run("trace", answer["trace_id"], "--span-file", str(STATE / "spans.jsonl"))
 
     banner("5. a deliberately weak challenger: its promotion is refused")

@@ -33,6 +33,13 @@ def add_parser(subparsers: Any) -> None:
     trace = subparsers.add_parser("trace", help="print the span tree of one request")
     trace.add_argument("trace_id")
     trace.add_argument("--span-file", type=Path, default=DEFAULT_SPAN_FILE)
+    trace.add_argument(
+        "--wait",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="wait up to this long for every hop's spans to be flushed (default 5)",
+    )
     trace.set_defaults(handler=run_trace)
 
 
@@ -89,20 +96,25 @@ def run_recommend(args: argparse.Namespace) -> int:
 
 
 def run_trace(args: argparse.Namespace) -> int:
-    from recmesh.traces.span_tree import build_tree, read_trace, render_tree
+    from recmesh.traces.span_tree import is_complete, render_tree, wait_for_trace
 
     if not args.span_file.exists():
         print(
             f"no span file at {args.span_file}; is the mesh running (recmesh up)?", file=sys.stderr
         )
         return 1
-    spans = read_trace(args.span_file, args.trace_id)
-    if not spans:
+    roots = wait_for_trace(args.span_file, args.trace_id, args.wait)
+    if not roots:
         print(
-            f"no spans of trace {args.trace_id} in {args.span_file} (spans are flushed "
-            "every 200 ms; try again)",
+            f"no spans of trace {args.trace_id} in {args.span_file} after {args.wait:g} s",
             file=sys.stderr,
         )
         return 1
-    print(render_tree(build_tree(spans)))
+    print(render_tree(roots))
+    if not is_complete(roots):
+        print(
+            f"(incomplete after {args.wait:g} s: a hop's spans have not reached "
+            f"{args.span_file}; run again to see them)",
+            file=sys.stderr,
+        )
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,34 @@ def build_tree(spans: list[dict[str, Any]]) -> list[SpanNode]:
         else:
             parent.children.append(node)
     return roots
+
+
+def is_complete(roots: list[SpanNode]) -> bool:
+    """True when the trace has one root and every client call has its server side: the
+    processes of a mesh flush spans on their own schedules, so a trace read too early
+    lacks the later hops."""
+    if len(roots) != 1:
+        return False
+
+    def whole(node: SpanNode) -> bool:
+        if node.record.get("kind") == "CLIENT" and not node.children:
+            return False
+        return all(whole(child) for child in node.children)
+
+    return whole(roots[0])
+
+
+def wait_for_trace(
+    span_file: Path, trace_id: str, timeout_s: float, poll_s: float = 0.1
+) -> list[SpanNode]:
+    """The trace's span tree, read again until it is complete or `timeout_s` passes;
+    what was found by then otherwise (possibly nothing)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        roots = build_tree(read_trace(span_file, trace_id)) if span_file.exists() else []
+        if is_complete(roots) or time.monotonic() >= deadline:
+            return roots
+        time.sleep(poll_s)
 
 
 def render_tree(roots: list[SpanNode]) -> str:

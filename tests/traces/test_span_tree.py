@@ -1,0 +1,78 @@
+"""The span tree of one trace, read from the span file that every process appends to."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from recmesh.traces.span_tree import build_tree, is_complete, read_trace, wait_for_trace
+
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+
+
+def span(span_id: str, parent: str, kind: str, service: str, start: int) -> dict[str, Any]:
+    return {
+        "trace_id": TRACE,
+        "span_id": span_id,
+        "parent_span_id": parent,
+        "name": f"/x.{service}/Call",
+        "kind": kind,
+        "service": service,
+        "start_ns": start,
+        "end_ns": start + 1_000_000,
+        "status": "UNSET",
+        "status_description": "",
+        "attributes": {},
+    }
+
+
+FRONT = span("a" * 16, "", "SERVER", "recommend", 1)
+CALL = span("b" * 16, "a" * 16, "CLIENT", "recommend", 2)
+DOWNSTREAM = span("c" * 16, "b" * 16, "SERVER", "candidates", 3)
+
+
+def write(path: Path, *records: dict[str, Any]) -> None:
+    with path.open("a") as lines:
+        for record in records:
+            lines.write(json.dumps(record) + "\n")
+
+
+def test_a_client_call_without_its_server_side_is_incomplete(tmp_path: Path) -> None:
+    path = tmp_path / "spans.jsonl"
+    write(path, FRONT, CALL)
+    assert not is_complete(build_tree(read_trace(path, TRACE)))
+    write(path, DOWNSTREAM, span("d" * 16, "", "SERVER", "other", 4) | {"trace_id": "f" * 32})
+    roots = build_tree(read_trace(path, TRACE))
+    assert is_complete(roots)
+    assert [child.record["service"] for child in roots[0].children[0].children] == [
+        "candidates"
+    ]
+
+
+def test_two_roots_are_incomplete(tmp_path: Path) -> None:
+    path = tmp_path / "spans.jsonl"
+    write(path, CALL, DOWNSTREAM)  # the front's span has not arrived: CALL becomes a root
+    write(path, span("e" * 16, "", "SERVER", "recommend", 0))
+    assert not is_complete(build_tree(read_trace(path, TRACE)))
+
+
+def test_wait_for_trace_reads_again_until_the_late_hop_arrives(tmp_path: Path) -> None:
+    path = tmp_path / "spans.jsonl"
+    write(path, FRONT, CALL)
+    late = threading.Timer(0.3, write, args=(path, DOWNSTREAM))
+    late.start()
+    try:
+        roots = wait_for_trace(path, TRACE, timeout_s=10.0, poll_s=0.02)
+    finally:
+        late.join()
+    assert is_complete(roots)
+
+
+def test_wait_for_trace_returns_what_it_has_when_time_runs_out(tmp_path: Path) -> None:
+    path = tmp_path / "spans.jsonl"
+    write(path, FRONT, CALL)
+    roots = wait_for_trace(path, TRACE, timeout_s=0.2, poll_s=0.02)
+    assert len(roots) == 1
+    assert not is_complete(roots)
