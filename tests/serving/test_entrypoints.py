@@ -63,4 +63,4 @@ def test_service_runs_alone_turns_serving_and_exits_cleanly_on_sigterm(
     text = log_path.read_text()
     assert '"event": "draining"' in text
     assert '"event": "stopped"' in text
-    assert baseline.version_id in text
+    assert baseline.version_id in text, text
