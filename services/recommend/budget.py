@@ -1,7 +1,10 @@
 """Splits the caller's deadline into per-hop deadlines.
 
-The front keeps a small reserve to build and send its answer. Candidates get a
-share of what remains; ranking (which calls features itself) gets the rest.
+The front keeps a reserve to build and send its answer: a share of the deadline
+(so that on a saturated machine, where its own event loop lags, the fallback
+answer still leaves before the caller gives up), at least a fixed floor.
+Candidates get a share of what remains; ranking (which calls features itself)
+gets the rest.
 With no deadline from the caller the front uses `default_budget`.
 """
 
@@ -15,6 +18,7 @@ class BudgetPolicy:
     default_budget_s: float = 0.5
     max_budget_s: float = 2.0
     reserve_s: float = 0.002
+    reserve_share: float = 0.2
     candidates_share: float = 0.4
     min_hop_s: float = 0.002
 
@@ -37,7 +41,8 @@ class HopBudget:
 
 def plan_budget(time_remaining_s: float | None, policy: BudgetPolicy) -> HopBudget:
     budget = policy.default_budget_s if time_remaining_s is None else time_remaining_s
-    total = min(budget, policy.max_budget_s) - policy.reserve_s
+    budget = min(budget, policy.max_budget_s)
+    total = budget - max(policy.reserve_s, budget * policy.reserve_share)
     if total < 2 * policy.min_hop_s:
         return HopBudget(candidates_s=0.0, total_s=max(total, 0.0))
     return HopBudget(
