@@ -7,6 +7,10 @@ figures instead of being hidden by coordinated omission.
 
     python -m bench.loadgen --target 127.0.0.1:50051 --rate 200 --duration 10 \
         --users 1,2,3 [--k 10] [--timeout 1.0]
+    python -m bench.loadgen --target ... --closed --duration 5 --users 1,2,3
+
+`--closed` sends one request at a time instead (single stream): the latency of
+one request through an otherwise idle mesh.
 
 Prints one JSON object: offered and achieved rate, latency percentiles (ms),
 errors by status, degraded answers by reason, serving versions seen.
@@ -81,17 +85,46 @@ async def drive(
     }
 
 
+async def drive_closed(
+    target: str, duration: float, users: Sequence[str], k: int, call_timeout: float
+) -> dict[str, Any]:
+    """One request at a time for `duration` seconds."""
+    latencies: list[float] = []
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = recommend_pb2_grpc.RecommendServiceStub(channel)
+        await stub.Recommend(recommend_pb2.RecommendRequest(user_id=users[0], k=k), timeout=5)
+        end = time.perf_counter() + duration
+        i = 0
+        while time.perf_counter() < end:
+            request = recommend_pb2.RecommendRequest(user_id=users[i % len(users)], k=k)
+            started = time.perf_counter()
+            await stub.Recommend(request, timeout=call_timeout)
+            latencies.append(time.perf_counter() - started)
+            i += 1
+    values = np.array(latencies) * 1000
+    return {
+        "requests": len(latencies),
+        "p50_ms": float(np.percentile(values, 50)),
+        "p99_ms": float(np.percentile(values, 99)),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__)
     parser.add_argument("--target", required=True)
-    parser.add_argument("--rate", type=float, required=True)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--rate", type=float, help="requests per second, open loop")
+    mode.add_argument("--closed", action="store_true", help="one request at a time")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--users", required=True, help="comma-separated user ids")
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=1.0)
     args = parser.parse_args(argv)
+    users = args.users.split(",")
     result = asyncio.run(
-        drive(args.target, args.rate, args.duration, args.users.split(","), args.k, args.timeout)
+        drive_closed(args.target, args.duration, users, args.k, args.timeout)
+        if args.closed
+        else drive(args.target, args.rate, args.duration, users, args.k, args.timeout)
     )
     print(json.dumps(result))
     return 0

@@ -3,12 +3,15 @@
     python -m bench.serving [--rates 50,100,200,400,800] [--duration 10] [--smoke]
 
 1. Starts the local mesh (etcd, control plane, four services as separate
-   processes) in a temporary state dir on free ports, and makes an XGBoost
-   version of ml-100k the serving version.
+   processes) in a temporary state dir on free ports, trains the default
+   champion (`recmesh experiment run experiments/xgb-challenger.yaml`), has it
+   approved and promoted through the control plane (bench/champion.py). The
+   smoke run measures the baseline version instead (no training).
 2. For each offered rate, runs the open-loop load generator (bench/loadgen.py)
    in its own process over real user ids, k=10, 500 candidates, and reads
    each server's CPU time from /proc before and after.
-3. The floor: one grpc.aio hop (bench/echo.py) at 200 requests/s.
+3. The floor: one grpc.aio hop (bench/echo.py) at 200 requests/s, with the echo
+   server's CPU per call; and the mesh single-stream (one request at a time).
 4. The in-process pipeline: candidates -> features -> XGBoost -> top k in
    this process, no RPC, over the same users.
 Writes docs/results/serving.json and the `serving` section of docs/benchmarks.md.
@@ -17,7 +20,6 @@ Writes docs/results/serving.json and the `serving` section of docs/benchmarks.md
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -30,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.champion import ServingPointer, current_pointer, promote_default_champion
 from bench.report import machine, write_json, write_section
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.data.loaders import load_ml100k
@@ -41,8 +44,6 @@ from services.candidates.pipeline import build_candidate_pipeline
 from services.common.version_checks import load_checked_version
 from services.features.pipeline import build_feature_pipeline
 from services.ranking.model import top_k_positions
-from tests.mesh_harness import write_pointer
-from tests.serving.bundles import build_xgboost_bundle
 
 SERVICES = ("recommend", "candidates", "features", "ranking", "control_plane")
 CLK_TCK = 100
@@ -59,6 +60,22 @@ def run_json(argv: list[str]) -> dict[str, Any]:
     return result
 
 
+LOADGEN = [sys.executable, "-m", "bench.loadgen"]
+
+
+def wait_until_serving(target: str, pointer: ServingPointer, timeout: float = 60.0) -> None:
+    """Until the front answers with the pointer's version."""
+    deadline = time.monotonic() + timeout
+    while True:
+        probe = run_json(
+            [*LOADGEN, "--target", target, "--rate", "20", "--duration", "0.5", "--users", "196"]
+        )
+        if pointer.version_id in probe["serving_versions"]:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the front did not answer with {pointer.version_id} in time")
+
+
 def free_ports() -> MeshPorts:
     return MeshPorts(*(free_loopback_port() for _ in range(7)))
 
@@ -67,7 +84,6 @@ def in_process_pipeline(
     store: LocalArtifactStore, manifest_sha: str, users: list[str], rounds: int
 ) -> dict[str, float]:
     _, snapshot, model = load_checked_version(store, manifest_sha)
-    assert model is not None
     candidates = build_candidate_pipeline(snapshot)
     features = build_feature_pipeline(snapshot)
     samples = []
@@ -78,22 +94,28 @@ def in_process_pipeline(
             matrix = features.compute(
                 user, found.item_indices, found.source_indices, found.source_scores, found.sources
             )
-            top_k_positions(model.score(matrix), 10)
+            if model is not None:  # the baseline (smoke run) has no model to score with
+                top_k_positions(model.score(matrix), 10)
             samples.append(time.perf_counter() - start)
     values = np.array(samples[len(users) :] or samples) * 1000
     return {"p50_ms": float(np.percentile(values, 50)), "p99_ms": float(np.percentile(values, 99))}
 
 
 def floor(duration: float) -> dict[str, Any]:
+    """One grpc.aio hop at 200 requests/s, open loop, and the echo server's CPU per call."""
     port = free_loopback_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.echo", "serve", str(port)], cwd=REPO_ROOT
     )
     try:
         time.sleep(1.0)
-        return run_json(
+        before = cpu_seconds(server.pid)
+        result = run_json(
             [sys.executable, "-m", "bench.echo", "drive", f"127.0.0.1:{port}", "200", str(duration)]
         )
+        calls = max(int(200 * duration), 1)
+        result["server_cpu_ms_per_call"] = 1000 * (cpu_seconds(server.pid) - before) / calls
+        return result
     finally:
         server.terminate()
         server.wait(10)
@@ -105,8 +127,10 @@ def markdown(result: dict[str, Any]) -> str:
         "## Serving (`make bench-serving`, `python -m bench.serving`)",
         "",
         f"{m['date']}, {m['cores']} cores, {m['cpu_model']}; load generator on the same "
-        f"machine, open loop, k=10 over 500 candidates, XGBoost serving version "
-        f"{result['serving_version']}, {result['duration_s']} s per rate; load average "
+        f"machine, open loop, k=10 over 500 candidates, the default champion "
+        f"{result['serving_version']} (trained by `recmesh experiment run "
+        f"experiments/xgb-challenger.yaml`, approved and promoted through the control "
+        f"plane), {result['duration_s']} s per rate; load average "
         f"{result['load_average_at_start']:.1f} when it started (anything above ~0.2 means "
         "other work shared the two cores).",
         "",
@@ -121,11 +145,14 @@ def markdown(result: dict[str, Any]) -> str:
             f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['p999_ms']:.2f} | {r['max_ms']:.1f} | "
             f"{sum(r['errors'].values())} | {sum(r['degraded'].values())} | {cpu} |"
         )
-    f, p = result["floor"], result["in_process"]
+    f, p, single = result["floor"], result["in_process"], result["single_stream"]
     lines += [
         "",
         f"- Highest offered rate with p99 under 20 ms: **{result['max_rate_p99_under_20ms']}**.",
-        f"- Floor (one grpc.aio hop, 200 rps): p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms.",
+        f"- Floor (one grpc.aio hop, 200 rps): p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms; "
+        f"the echo server spends {f['server_cpu_ms_per_call']:.2f} ms of CPU per call.",
+        f"- Mesh single stream (one request at a time): p50 "
+        f"{single['p50_ms']:.2f} ms, p99 {single['p99_ms']:.2f} ms.",
         f"- In-process pipeline (no RPC): p50 {p['p50_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms.",
         f"- Mesh at 200 rps vs floor: p50 x{result['ratios']['p50_vs_floor']:.1f}, "
         f"p99 x{result['ratios']['p99_vs_floor']:.1f}; vs in-process pipeline: "
@@ -156,41 +183,39 @@ def main() -> int:
     try:
         dataset = load_ml100k(state / "data" / "ml-100k")
         store = LocalArtifactStore(layout.artifacts)
-        print("training the XGBoost serving version ...", flush=True)
-        bundle = build_xgboost_bundle(dataset, store)
-        assert mesh.etcd is not None
+        if args.smoke:
+            pointer = current_pointer(layout, mesh.ports)
+        else:
+            print("training, evaluating and promoting the default champion ...", flush=True)
+            pointer = promote_default_champion(layout, mesh.ports)
         assert mesh.supervisor is not None
-        asyncio.run(write_pointer(mesh.etcd.endpoint, bundle.version_id, bundle.manifest_sha256))
         target = f"127.0.0.1:{mesh.ports.recommend}"
         users = [str(u) for u in np.unique(dataset.interactions.users)[:300]]
-        deadline = time.monotonic() + 30
-        while True:
-            probe = run_json(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.loadgen",
-                    "--target",
-                    target,
-                    "--rate",
-                    "20",
-                    "--duration",
-                    "0.5",
-                    "--users",
-                    "196",
-                ]
-            )
-            if bundle.version_id in probe["serving_versions"] or time.monotonic() > deadline:
-                break
+        wait_until_serving(target, pointer)
+        single_stream = run_json(
+            [
+                *LOADGEN,
+                "--target",
+                target,
+                "--closed",
+                "--duration",
+                str(duration),
+                "--users",
+                ",".join(users),
+            ]
+        )
+        print(
+            f"single stream: p50 {single_stream['p50_ms']:.2f} ms, "
+            f"p99 {single_stream['p99_ms']:.2f} ms",
+            flush=True,
+        )
         results = []
         for rate in rates:
             pids = {s: mesh.supervisor.pid_of(s) for s in SERVICES}
             before = {s: cpu_seconds(pid) for s, pid in pids.items()}
             result = run_json(
                 [
-                    sys.executable,
-                    "-m",
-                    "bench.loadgen",
+                    *LOADGEN,
                     "--target",
                     target,
                     "--rate",
@@ -216,7 +241,7 @@ def main() -> int:
             )
         floor_result = floor(duration)
         in_process = in_process_pipeline(
-            store, bundle.manifest_sha256, users[:100], 1 if args.smoke else 5
+            store, pointer.manifest_sha256, users[:100], 1 if args.smoke else 5
         )
     finally:
         mesh.stop()
@@ -225,7 +250,8 @@ def main() -> int:
     passing = [r["offered_rps"] for r in results if r["p99_ms"] < 20 and not r["errors"]]
     summary = {
         "machine": machine(),
-        "serving_version": bundle.version_id,
+        "serving_version": pointer.version_id,
+        "single_stream": single_stream,
         "duration_s": duration,
         "load_average_at_start": load_at_start,
         "rates": results,
