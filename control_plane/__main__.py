@@ -17,9 +17,10 @@ from pathlib import Path
 import structlog
 
 from control_plane.auth.principals import PrincipalsFileError
-from control_plane.config import DEFAULT_PORT, ControlPlaneConfig, TlsFiles
+from control_plane.config import DEFAULT_PORT, ControlPlaneConfig
 from control_plane.server import COMPONENT, create_server
 from recmesh.etcd.keys import DEFAULT_PREFIX
+from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
 from recmesh.telemetry.interceptors import server_interceptors
 from recmesh.telemetry.logging import configure_logging
 from recmesh.telemetry.metrics import ServerMetrics
@@ -38,9 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--credentials", type=Path, required=True, help="principals file (principals.json)"
     )
-    parser.add_argument("--tls-cert", type=Path, help="server certificate (PEM): enables mTLS")
-    parser.add_argument("--tls-key", type=Path, help="server private key (PEM)")
-    parser.add_argument("--tls-ca", type=Path, help="CA that signs client certificates (PEM)")
+    add_tls_arguments(parser, party="this control plane (served and presented to etcd)")
     parser.add_argument("--span-file", type=Path, default=None, help="append spans as JSON lines")
     parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port")
     parser.add_argument("--log-level", default="INFO")
@@ -49,9 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ControlPlaneConfig:
-    tls_parts = (args.tls_cert, args.tls_key, args.tls_ca)
-    if any(tls_parts) and not all(tls_parts):
-        parser.error("mutual TLS needs --tls-cert, --tls-key and --tls-ca together")
+    tls = tls_from_args(args, parser)
     return ControlPlaneConfig(
         artifacts_dir=args.artifacts,
         credentials_file=args.credentials,
@@ -59,7 +56,8 @@ def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Co
         etcd_prefix=args.etcd_prefix,
         host=args.host,
         port=args.port,
-        tls=TlsFiles(args.tls_cert, args.tls_key, args.tls_ca) if all(tls_parts) else None,
+        tls=tls,
+        etcd_tls=tls,
     )
 
 

@@ -26,6 +26,7 @@ from control_plane.store.records import RecordReader
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import DEFAULT_PREFIX, KeySchema
+from recmesh.rpc.tls import TlsFiles
 
 __all__ = ["BootstrapResult", "CredentialFiles", "bootstrap_baseline", "create_credentials"]
 
@@ -52,9 +53,10 @@ async def bootstrap_baseline_async(
     lineage: records_pb2.Lineage | None = None,
     description: str = "baseline: popularity and source order",
     clock: Clock = utc_now,
+    tls: TlsFiles | None = None,
 ) -> BootstrapResult:
     keys = KeySchema(prefix)
-    kv = EtcdKV(etcd_endpoints)
+    kv = EtcdKV(etcd_endpoints, tls=tls)
     await kv.connect()
     try:
         records = RecordReader(kv, keys)
@@ -84,8 +86,10 @@ def bootstrap_baseline(
     prefix: str = DEFAULT_PREFIX,
     actor: str = DEFAULT_ACTOR,
     lineage: records_pb2.Lineage | None = None,
+    tls: TlsFiles | None = None,
 ) -> BootstrapResult:
-    """Synchronous form of bootstrap_baseline_async, for callers without an event loop."""
+    """Synchronous form of bootstrap_baseline_async, for callers without an event loop.
+    With tls, etcd is reached over mutual TLS."""
     return asyncio.run(
         bootstrap_baseline_async(
             etcd_endpoints,
@@ -94,5 +98,6 @@ def bootstrap_baseline(
             prefix=prefix,
             actor=actor,
             lineage=lineage,
+            tls=tls,
         )
     )

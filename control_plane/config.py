@@ -6,19 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recmesh.etcd.keys import DEFAULT_PREFIX
+from recmesh.rpc.tls import TlsFiles
+
+__all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_PORT", "ControlPlaneConfig", "TlsFiles"]
 
 DEFAULT_PORT = 50055
 DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class TlsFiles:
-    """Mutual TLS: the server's certificate and key, and the CA that signs client certificates.
-    When set, every client must present a certificate; its CN (or a SAN) is the principal."""
-
-    cert: Path
-    key: Path
-    client_ca: Path
 
 
 @dataclass(frozen=True)
@@ -29,6 +22,10 @@ class ControlPlaneConfig:
     etcd_prefix: str = DEFAULT_PREFIX
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    #: Mutual TLS on the gRPC port: every client must present a certificate signed by
+    #: tls.ca, and its CN (or a SAN) is the principal.
     tls: TlsFiles | None = None
+    #: Mutual TLS to etcd (`python -m control_plane --tls-*` sets both to the same files).
+    etcd_tls: TlsFiles | None = None
     etcd_timeout_s: float = 5.0
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES

@@ -23,7 +23,7 @@ from control_plane.auth.authenticators import (
 from control_plane.auth.interceptor import AuthInterceptor
 from control_plane.auth.principals import load_principals
 from control_plane.clock import Clock, utc_now
-from control_plane.config import ControlPlaneConfig, TlsFiles
+from control_plane.config import ControlPlaneConfig
 from control_plane.evaluations import EvaluationBook
 from control_plane.experiments import ExperimentBook
 from control_plane.model_registry import ModelRegistry
@@ -39,6 +39,7 @@ from recmesh.controlplane.v1 import control_plane_pb2, control_plane_pb2_grpc
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.error_interceptor import ErrorMappingInterceptor
 from recmesh.rpc.health import add_health_and_reflection
+from recmesh.rpc.listen import bind_port
 
 COMPONENT = "control_plane"
 SERVICE_NAME: str = control_plane_pb2.DESCRIPTOR.services_by_name["ControlPlaneService"].full_name
@@ -64,7 +65,7 @@ async def create_server(
         else CertificateAuthenticator(principals)
     )
     keys = KeySchema(config.etcd_prefix)
-    kv = EtcdKV(config.etcd_endpoints, timeout_s=config.etcd_timeout_s)
+    kv = EtcdKV(config.etcd_endpoints, timeout_s=config.etcd_timeout_s, tls=config.etcd_tls)
     await kv.connect()
     try:
         artifacts = LocalArtifactStore(config.artifacts_dir)
@@ -98,7 +99,7 @@ async def create_server(
         )
         control_plane_pb2_grpc.add_ControlPlaneServiceServicer_to_server(servicer, server)
         health = add_health_and_reflection(server, [SERVICE_NAME])
-        port = _bind(server, config.host, config.port, config.tls)
+        port = bind_port(server, config.host, config.port, config.tls)
         await server.start()
     except BaseException:
         await kv.close()
@@ -110,22 +111,6 @@ async def create_server(
         _close_when_stopped(server, kv), name=f"{COMPONENT}-close-etcd"
     )
     return server, port
-
-
-def _bind(server: grpc.aio.Server, host: str, port: int, tls: TlsFiles | None) -> int:
-    address = f"{host}:{port}"
-    if tls is None:
-        bound = server.add_insecure_port(address)
-    else:
-        credentials = grpc.ssl_server_credentials(
-            [(tls.key.read_bytes(), tls.cert.read_bytes())],
-            root_certificates=tls.client_ca.read_bytes(),
-            require_client_auth=True,
-        )
-        bound = server.add_secure_port(address, credentials)
-    if bound == 0:
-        raise OSError(f"could not bind {address}")
-    return bound
 
 
 async def _close_when_stopped(server: grpc.aio.Server, kv: EtcdKV) -> None:

@@ -13,15 +13,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from etcd3aio import Etcd3Client, EtcdConnectionError
+from etcd3aio import EtcdConnectionError
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from recmesh.controlplane.v1 import records_pb2
+from recmesh.etcd.client import etcd_client
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.pointer_codec import encode_pointer
+from recmesh.rpc.tls import TlsFiles
 from recmesh.telemetry.metrics import ServerMetrics
 from services.candidates.server import CandidatesConfig
 from services.candidates.server import create_server as create_candidates
@@ -77,8 +79,11 @@ def _provider(service: str, exporter: InMemorySpanExporter) -> TracerProvider:
     return provider
 
 
-async def write_pointer(etcd_endpoint: str, version_id: str, manifest_sha256: str) -> int:
-    """Sets the serving pointer straight in etcd; returns its new mod_revision.
+async def write_pointer(
+    etcd_endpoint: str, version_id: str, manifest_sha256: str, *, tls: TlsFiles | None = None
+) -> int:
+    """Sets the serving pointer straight in etcd (over mutual TLS with tls); returns its
+    new mod_revision.
 
     Retries connection errors for a few seconds: right after an etcd restart, gRPC's
     process-wide subchannel to it may still be in its reconnect backoff."""
@@ -88,7 +93,7 @@ async def write_pointer(etcd_endpoint: str, version_id: str, manifest_sha256: st
     deadline = asyncio.get_running_loop().time() + 10
     while True:
         try:
-            async with Etcd3Client([etcd_endpoint]) as client:
+            async with etcd_client([etcd_endpoint], tls) as client:
                 assert client.kv is not None
                 response = await client.kv.put(KEYS.pointer, encode_pointer(pointer))
                 return int(response.header.revision)

@@ -18,6 +18,8 @@ from etcd3aio.kv import KVService, prefix_range_end
 from control_plane.store.errors import ConflictError, KeyNotFoundError, StoreUnavailableError
 from control_plane.store.kv_types import Reading, StoredValue
 from control_plane.store.txn import Guard, KeyAbsent, KeyAt, NothingCreatedAfter, Put
+from recmesh.etcd.client import etcd_client
+from recmesh.rpc.tls import TlsFiles
 
 # mvccpb.Event.EventType.PUT; DELETE events carry no value and are skipped.
 _EVENT_PUT = 0
@@ -26,11 +28,14 @@ _EVENT_PUT = 0
 class EtcdKV:
     """Reads and guarded writes against one etcd cluster; errors are typed."""
 
-    def __init__(self, endpoints: Sequence[str], *, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, endpoints: Sequence[str], *, timeout_s: float = 5.0, tls: TlsFiles | None = None
+    ) -> None:
         if not endpoints:
             raise ValueError("at least one etcd endpoint is needed")
         self._endpoints = tuple(endpoints)
         self._timeout_s = timeout_s
+        self._tls = tls
         self._client: Etcd3Client | None = None
 
     @property
@@ -38,8 +43,9 @@ class EtcdKV:
         return self._endpoints
 
     async def connect(self) -> None:
-        """Opens the channel; etcd itself is first contacted by the first call."""
-        client = Etcd3Client(list(self._endpoints))
+        """Opens the channel (mutual TLS when tls was given); etcd itself is first
+        contacted by the first call."""
+        client = etcd_client(self._endpoints, self._tls)
         await client.connect()
         self._client = client
 

@@ -21,6 +21,7 @@ import grpc
 
 from recmesh.cli.errors import report_rpc_error
 from recmesh.paths import REPO_ROOT
+from recmesh.rpc.tls import TlsConfigError, channel_credentials, tls_files
 
 DEFAULT_ADDRESS = "127.0.0.1:50055"
 DEFAULT_TOKENS_FILE = REPO_ROOT / "var" / "credentials" / "client-tokens.json"
@@ -74,18 +75,12 @@ class ControlPlaneClient:
 def connect(args: argparse.Namespace) -> Iterator[ControlPlaneClient]:
     from recmesh.controlplane.v1 import control_plane_pb2_grpc
 
-    tls = (args.tls_ca, args.tls_cert, args.tls_key)
-    if any(tls):
-        if not all(tls):
-            raise ClientSetupError("mutual TLS needs --tls-ca, --tls-cert and --tls-key together")
-        try:
-            credentials = grpc.ssl_channel_credentials(
-                root_certificates=args.tls_ca.read_bytes(),
-                private_key=args.tls_key.read_bytes(),
-                certificate_chain=args.tls_cert.read_bytes(),
-            )
-        except OSError as exc:
-            raise ClientSetupError(f"cannot read TLS files: {exc}") from exc
+    try:
+        tls = tls_files(args.tls_ca, args.tls_cert, args.tls_key)
+        credentials = None if tls is None else channel_credentials(tls)
+    except TlsConfigError as exc:
+        raise ClientSetupError(str(exc)) from exc
+    if credentials is not None:
         options = []
         if args.tls_server_name:
             options.append(("grpc.ssl_target_name_override", args.tls_server_name))

@@ -13,6 +13,7 @@ import grpc
 
 from recmesh.cli.errors import report_rpc_error
 from recmesh.paths import REPO_ROOT
+from recmesh.rpc.tls import TlsConfigError, channel_credentials, tls_files
 
 DEFAULT_SPAN_FILE = REPO_ROOT / "var" / "spans.jsonl"
 
@@ -28,6 +29,9 @@ def add_parser(subparsers: Any) -> None:
     )
     recommend.add_argument("--timeout", type=float, default=2.0, help="deadline in seconds")
     recommend.add_argument("--json", action="store_true", help="print one JSON object")
+    recommend.add_argument("--tls-ca", type=Path, help="CA of the mesh (mutual TLS)")
+    recommend.add_argument("--tls-cert", type=Path, help="client certificate (mutual TLS)")
+    recommend.add_argument("--tls-key", type=Path, help="client private key (mutual TLS)")
     recommend.set_defaults(handler=run_recommend)
 
     trace = subparsers.add_parser("trace", help="print the span tree of one request")
@@ -46,7 +50,17 @@ def add_parser(subparsers: Any) -> None:
 def run_recommend(args: argparse.Namespace) -> int:
     from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 
-    with grpc.insecure_channel(args.address) as channel:
+    try:
+        tls = tls_files(args.tls_ca, args.tls_cert, args.tls_key)
+        channel = (
+            grpc.insecure_channel(args.address)
+            if tls is None
+            else grpc.secure_channel(args.address, channel_credentials(tls))
+        )
+    except TlsConfigError as exc:
+        print(f"recmesh: {exc}", file=sys.stderr)
+        return 2
+    with channel:
         stub = recommend_pb2_grpc.RecommendServiceStub(channel)
         try:
             response = stub.Recommend(

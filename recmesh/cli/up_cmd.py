@@ -24,6 +24,13 @@ def add_parser(subparsers: Any) -> None:
         help="where etcd data, artifacts, logs, spans and credentials live",
     )
     up.add_argument("--dataset", default="ml-100k", help="dataset of the baseline version")
+    up.add_argument(
+        "--tls-dir",
+        type=Path,
+        default=None,
+        help="run every process with mutual TLS: a CA and a certificate per process and "
+        "per demo principal are made (or reused) here; default: plaintext",
+    )
     for name, default in (
         ("recommend", 50051),
         ("candidates", 50052),
@@ -38,6 +45,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
+    from recmesh.mesh.certificates import CertificateError
     from recmesh.mesh.layout import MeshLayout, MeshPorts
     from recmesh.mesh.local_mesh import LocalMesh, MeshStartError
     from recmesh.telemetry.logging import configure_logging
@@ -52,7 +60,10 @@ def run_up(args: argparse.Namespace) -> int:
         etcd=args.etcd_port,
         etcd_peer=args.etcd_peer_port,
     )
-    mesh = LocalMesh(MeshLayout(args.state_dir.resolve()), ports, dataset=args.dataset)
+    tls_dir = None if args.tls_dir is None else args.tls_dir.resolve()
+    mesh = LocalMesh(
+        MeshLayout(args.state_dir.resolve()), ports, dataset=args.dataset, tls_dir=tls_dir
+    )
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -64,7 +75,7 @@ def run_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         mesh.start()
-    except MeshStartError as exc:
+    except (MeshStartError, CertificateError) as exc:
         print(f"recmesh up: {exc}", file=sys.stderr)
         return 1
     print(
@@ -73,6 +84,13 @@ def run_up(args: argparse.Namespace) -> int:
         f"(state in {args.state_dir}); Ctrl-C stops everything",
         flush=True,
     )
+    if tls_dir is not None:
+        print(
+            f"mutual TLS is on; clients need a certificate from {tls_dir}, e.g. "
+            f"recmesh recommend 196 --tls-ca {tls_dir}/ca.pem --tls-cert {tls_dir}/olga.pem "
+            f"--tls-key {tls_dir}/olga.key",
+            flush=True,
+        )
     try:
         if not stopping.is_set():
             mesh.supervise()

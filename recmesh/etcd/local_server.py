@@ -1,12 +1,16 @@
 """A real single-node etcd on loopback, run by infra/etcd/run-etcd.sh.
 
 Used by `recmesh up` and by the tests: start it, wait for /health, stop it by PID.
+With `tls`, etcd serves clients over mutual TLS only, and the health check presents
+the same certificate.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -17,6 +21,7 @@ from typing import IO
 
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import INFRA_DIR
+from recmesh.rpc.tls import TlsFiles
 
 RUN_ETCD = INFRA_DIR / "etcd" / "run-etcd.sh"
 
@@ -27,7 +32,9 @@ class EtcdStartError(RuntimeError):
 
 @dataclass
 class LocalEtcd:
-    """One etcd process. `endpoint` is host:port for clients."""
+    """One etcd process. `endpoint` is host:port for clients; with `tls` (etcd's own
+    certificate, good for serverAuth and clientAuth) clients need a certificate from
+    tls.ca."""
 
     data_dir: Path
     client_port: int = 0
@@ -35,6 +42,7 @@ class LocalEtcd:
     log_path: Path | None = None
     name: str = "recmesh"
     initial_cluster: str = ""
+    tls: TlsFiles | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _log_file: IO[bytes] | None = field(default=None, init=False, repr=False)
 
@@ -44,7 +52,8 @@ class LocalEtcd:
 
     @property
     def health_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}/health"
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://127.0.0.1:{self.client_port}/health"
 
     def start(self, timeout: float = 20.0) -> None:
         """Starts etcd and returns once /health reports healthy."""
@@ -52,7 +61,10 @@ class LocalEtcd:
         self.wait_healthy(timeout)
 
     def launch(self) -> None:
-        """Starts the process without waiting (members of a cluster start together)."""
+        """Starts the process without waiting (members of a cluster start together).
+        Raises TlsConfigError at once when a TLS file is unusable."""
+        if self.tls is not None:
+            self.tls.load()
         if self.client_port == 0:
             self.client_port = free_loopback_port()
         if self.peer_port == 0:
@@ -67,16 +79,34 @@ class LocalEtcd:
             argv,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
+            env=self._environ(),
             start_new_session=True,
         )
 
+    def _environ(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RECMESH_ETCD_TLS_")}
+        if self.tls is not None:
+            env["RECMESH_ETCD_TLS_CA"] = str(self.tls.ca)
+            env["RECMESH_ETCD_TLS_CERT"] = str(self.tls.cert)
+            env["RECMESH_ETCD_TLS_KEY"] = str(self.tls.key)
+        return env
+
     def is_healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(self.health_url, timeout=1.0) as response:
+            with urllib.request.urlopen(
+                self.health_url, timeout=1.0, context=self._health_ssl_context()
+            ) as response:
                 body = json.loads(response.read())
         except (urllib.error.URLError, OSError, ValueError):
             return False
         return bool(body.get("health") in ("true", True))
+
+    def _health_ssl_context(self) -> ssl.SSLContext | None:
+        if self.tls is None:
+            return None
+        context = ssl.create_default_context(cafile=str(self.tls.ca))
+        context.load_cert_chain(str(self.tls.cert), str(self.tls.key))
+        return context
 
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

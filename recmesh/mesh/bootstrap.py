@@ -15,6 +15,7 @@ from recmesh.data.loaders import load_ml100k, load_path
 from recmesh.mesh.baseline import build_baseline_bundle
 from recmesh.mesh.layout import MeshLayout
 from recmesh.progress import TerminalProgress
+from recmesh.rpc.tls import TlsFiles
 
 log = structlog.get_logger("recmesh.bootstrap")
 
@@ -31,9 +32,12 @@ def load_dataset(layout: MeshLayout, dataset: str) -> Dataset:
     return load_path(Path(dataset))
 
 
-def ensure_baseline_serving(layout: MeshLayout, etcd_endpoint: str, dataset: str) -> str:
+def ensure_baseline_serving(
+    layout: MeshLayout, etcd_endpoint: str, dataset: str, tls: TlsFiles | None = None
+) -> str:
     """Builds and registers the baseline version and points serving at it when no pointer
-    exists yet (idempotent, audited). Returns the version serving now."""
+    exists yet (idempotent, audited; over mutual TLS to etcd with tls). Returns the
+    version serving now."""
     data = load_dataset(layout, dataset)
     bundle = build_baseline_bundle(data, LocalArtifactStore(layout.artifacts))
     result = bootstrap_baseline(
@@ -45,6 +49,7 @@ def ensure_baseline_serving(layout: MeshLayout, etcd_endpoint: str, dataset: str
             dataset_fingerprint=data.fingerprint,
             split="none:all interactions",
         ),
+        tls=tls,
     )
     log.info(
         "baseline",

@@ -11,6 +11,9 @@ start the mesh through this class, so there is one way it is put together:
    pointer with an audit entry;
 5. every server as its own supervised process, leaf services first;
 6. wait until every server reports SERVING.
+
+With `tls_dir`, a CA and a certificate per process and client are made there first
+(recmesh/mesh/identities.py), and every connection (etcd's included) is mutual TLS.
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ import structlog
 
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.mesh.bootstrap import ensure_baseline_serving, ensure_credentials
+from recmesh.mesh.certificates import MeshCertificates
 from recmesh.mesh.health_wait import wait_serving
+from recmesh.mesh.identities import ETCD, MESH_CLIENT, ensure_mesh_identities
 from recmesh.mesh.layout import MeshLayout, MeshPorts
 from recmesh.mesh.specs import service_addresses, service_specs
 from recmesh.mesh.supervisor import Supervisor
+from recmesh.rpc.tls import TlsFiles
 
 log = structlog.get_logger("recmesh.mesh")
 
@@ -42,28 +48,46 @@ class LocalMesh:
     ports: MeshPorts = field(default_factory=MeshPorts)
     dataset: str = "ml-100k"
     start_timeout_s: float = 90.0
+    #: Where the CA and certificates live; None runs everything in plaintext.
+    tls_dir: Path | None = None
     etcd: LocalEtcd | None = None
     supervisor: Supervisor | None = None
+    certificates: MeshCertificates | None = None
+
+    @property
+    def client_tls(self) -> TlsFiles | None:
+        """What the mesh's own calls present (None without TLS)."""
+        return None if self.certificates is None else self.certificates.files(MESH_CLIENT)
 
     def start(self) -> None:
         self.layout.state_dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
+        if self.tls_dir is not None:
+            self.certificates = ensure_mesh_identities(self.tls_dir)
         self.etcd = LocalEtcd(
             data_dir=self.layout.etcd_data,
             client_port=self.ports.etcd,
             peer_port=self.ports.etcd_peer,
             log_path=self.layout.logs / "etcd.log",
+            tls=None if self.certificates is None else self.certificates.files(ETCD),
         )
         self.etcd.start()
-        log.info("etcd_ready", endpoint=self.etcd.endpoint)
+        log.info("etcd_ready", endpoint=self.etcd.endpoint, mtls=self.certificates is not None)
         credentials = ensure_credentials(self.layout)
-        version = ensure_baseline_serving(self.layout, self.etcd.endpoint, self.dataset)
+        version = ensure_baseline_serving(
+            self.layout, self.etcd.endpoint, self.dataset, tls=self.client_tls
+        )
         log.info("baseline_serving", version=version)
         self.supervisor = Supervisor(environ=_child_environ())
-        for spec in service_specs(self.layout, self.ports, str(credentials.principals)):
+        specs = service_specs(
+            self.layout, self.ports, str(credentials.principals), self.certificates
+        )
+        for spec in specs:
             self.supervisor.start(spec)
         remaining = self.start_timeout_s - (time.monotonic() - started)
-        not_serving = wait_serving(service_addresses(self.ports), max(remaining, 5.0))
+        not_serving = wait_serving(
+            service_addresses(self.ports), max(remaining, 5.0), tls=self.client_tls
+        )
         if not_serving:
             self.stop()
             logs = ", ".join(str(self.layout.logs / f"{n}.log") for n in not_serving)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from recmesh.mesh.certificates import MeshCertificates
 from recmesh.mesh.layout import MeshLayout, MeshPorts
 from recmesh.mesh.supervisor import ProcessSpec
 
@@ -12,9 +13,33 @@ def _addr(port: int) -> str:
     return f"127.0.0.1:{port}"
 
 
-def service_specs(layout: MeshLayout, ports: MeshPorts, credentials_file: str) -> list[ProcessSpec]:
+def tls_arguments(certificates: MeshCertificates | None, name: str) -> tuple[str, ...]:
+    """`--tls-ca/--tls-cert/--tls-key` of the process called name, or nothing."""
+    if certificates is None:
+        return ()
+    files = certificates.files(name)
+    return ("--tls-ca", str(files.ca), "--tls-cert", str(files.cert), "--tls-key", str(files.key))
+
+
+def service_specs(
+    layout: MeshLayout,
+    ports: MeshPorts,
+    credentials_file: str,
+    certificates: MeshCertificates | None = None,
+) -> list[ProcessSpec]:
     """Control plane first, then the serving services leaf-first (features before ranking,
-    candidates and ranking before the front) so each finds its downstream listening."""
+    candidates and ranking before the front) so each finds its downstream listening.
+    With certificates, every process runs with mutual TLS under its own certificate."""
+    specs = _plaintext_specs(layout, ports, credentials_file)
+    return [
+        ProcessSpec(spec.name, (*spec.argv, *tls_arguments(certificates, spec.name)), spec.log_path)
+        for spec in specs
+    ]
+
+
+def _plaintext_specs(
+    layout: MeshLayout, ports: MeshPorts, credentials_file: str
+) -> list[ProcessSpec]:
     etcd = _addr(ports.etcd)
     common = (
         "--etcd",

@@ -14,7 +14,7 @@ from services.common.options import add_common_arguments, common_options
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.candidates", description=__doc__)
     add_common_arguments(parser, DEFAULT_PORT)
-    config = CandidatesConfig(common=common_options(parser.parse_args(argv)))
+    config = CandidatesConfig(common=common_options(parser.parse_args(argv), parser))
     return run_service(
         COMPONENT, config.common, lambda tp, metrics: create_server(config, tp, metrics)
     )

@@ -1,4 +1,5 @@
-"""Client channels to downstream services: round-robin over healthy replicas."""
+"""Client channels to downstream services: round-robin over healthy replicas, plaintext
+or mutual TLS."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 from collections.abc import Sequence
 
 import grpc
+
+from recmesh.rpc.tls import TlsFiles, channel_credentials, shared_host
 
 
 def target_for(addresses: Sequence[str]) -> str:
@@ -44,9 +47,11 @@ _SERVICE_CONFIG = json.dumps(
 )
 
 
-def downstream_channel(addresses: Sequence[str]) -> grpc.aio.Channel:
-    """An insecure loopback channel with client-side round-robin over healthy replicas
-    and one retry of UNAVAILABLE. Calls are traced by the stubs (traced_stub)."""
+def downstream_channel(addresses: Sequence[str], tls: TlsFiles | None = None) -> grpc.aio.Channel:
+    """A channel with client-side round-robin over healthy replicas and one retry of
+    UNAVAILABLE: plaintext, or with tls mutual TLS (this process's certificate, the
+    replicas' checked against tls.ca and their host). Calls are traced by the stubs
+    (traced_stub)."""
     options = [
         ("grpc.service_config", _SERVICE_CONFIG),
         ("grpc.enable_retries", 1),
@@ -55,7 +60,11 @@ def downstream_channel(addresses: Sequence[str]) -> grpc.aio.Channel:
         ("grpc.initial_reconnect_backoff_ms", 100),
         ("grpc.max_reconnect_backoff_ms", 1000),
     ]
-    return grpc.aio.insecure_channel(
-        target_for(addresses),
-        options=options,
-    )
+    if tls is None:
+        return grpc.aio.insecure_channel(target_for(addresses), options=options)
+    if len(addresses) > 1:
+        # An `ipv4:a,b` target names no host for the certificate check; the authority
+        # is the replicas' shared host (127.0.0.1 on loopback), which their certificates
+        # name, so the hostname is still checked, not overridden.
+        options.append(("grpc.default_authority", shared_host(addresses)))
+    return grpc.aio.secure_channel(target_for(addresses), channel_credentials(tls), options=options)

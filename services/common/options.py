@@ -8,6 +8,8 @@ from pathlib import Path
 
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.paths import REPO_ROOT
+from recmesh.rpc.tls import TlsFiles
+from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
 
 DEFAULT_ARTIFACTS = REPO_ROOT / "var" / "artifacts"
 
@@ -25,6 +27,8 @@ class CommonOptions:
     metrics_port: int | None
     log_level: str
     drain_seconds: float
+    #: Mutual TLS for the server port, downstream channels and etcd; None is plaintext.
+    tls: TlsFiles | None = None
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> None:
@@ -41,9 +45,12 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> 
     parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--drain-seconds", type=float, default=5.0)
+    add_tls_arguments(parser, party="this process (served and presented to etcd and peers)")
 
 
-def common_options(args: argparse.Namespace) -> CommonOptions:
+def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> CommonOptions:
+    """The parsed options; exits through parser.error when the TLS options are partial or
+    name an unusable file."""
     return CommonOptions(
         host=args.host,
         port=args.port,
@@ -54,4 +61,5 @@ def common_options(args: argparse.Namespace) -> CommonOptions:
         metrics_port=args.metrics_port,
         log_level=args.log_level,
         drain_seconds=args.drain_seconds,
+        tls=tls_from_args(args, parser),
     )

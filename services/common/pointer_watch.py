@@ -16,8 +16,10 @@ import structlog
 from etcd3aio import Etcd3Client, EtcdError
 
 from recmesh.controlplane.v1 import records_pb2
+from recmesh.etcd.client import etcd_client
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.pointer_codec import PointerFormatError, decode_pointer
+from recmesh.rpc.tls import TlsFiles
 
 log = structlog.get_logger("recmesh.pointer_watch")
 
@@ -33,8 +35,11 @@ class PointerWatch:
         keys: KeySchema,
         on_pointer: PointerCallback,
         max_backoff: float = 2.0,
+        *,
+        tls: TlsFiles | None = None,
     ) -> None:
         self._endpoints = endpoints
+        self._tls = tls
         self._keys = keys
         self._on_pointer = on_pointer
         self._max_backoff = max_backoff
@@ -76,7 +81,7 @@ class PointerWatch:
 
     async def _connected(self) -> Etcd3Client:
         if self._client is None:
-            client = Etcd3Client(self._endpoints)
+            client = etcd_client(self._endpoints, self._tls)
             await client.connect()
             self._client = client
         return self._client

@@ -9,6 +9,8 @@ import grpc
 from opentelemetry.trace import TracerProvider
 
 from recmesh.rpc.health import HealthReporter, add_health_and_reflection
+from recmesh.rpc.listen import bind_port
+from recmesh.rpc.tls import TlsFiles
 from recmesh.telemetry.interceptors import server_interceptors
 from recmesh.telemetry.metrics import ServerMetrics
 
@@ -38,9 +40,7 @@ def build_server(
     return server, health
 
 
-def bind(server: grpc.aio.Server, host: str, port: int) -> int:
-    """Binds an insecure port; returns the port actually bound (port 0 picks one)."""
-    bound = server.add_insecure_port(f"{host}:{port}")
-    if bound == 0:
-        raise OSError(f"could not bind {host}:{port}")
-    return bound
+def bind(server: grpc.aio.Server, host: str, port: int, tls: TlsFiles | None = None) -> int:
+    """Binds a plaintext port, or with tls one that requires a client certificate signed
+    by tls.ca; returns the port actually bound (port 0 picks one)."""
+    return bind_port(server, host, port, tls)

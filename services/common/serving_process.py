@@ -52,7 +52,7 @@ async def start_serving_process(
         if registry.current is not None:
             first_loaded.set()
 
-    watch = PointerWatch(list(options.etcd_endpoints), keys, on_pointer)
+    watch = PointerWatch(list(options.etcd_endpoints), keys, on_pointer, tls=options.tls)
 
     def on_loaded(version: str) -> None:
         metrics.version_loaded(version)
@@ -70,7 +70,7 @@ async def start_serving_process(
         tracer_provider=tracer_provider,
         metrics=metrics,
     )
-    port = bind(server, options.host, options.port)
+    port = bind(server, options.host, options.port, options.tls)
     await server.start()
 
     async def become_ready() -> None:

@@ -14,7 +14,7 @@ from services.features.server import COMPONENT, DEFAULT_PORT, FeaturesConfig, cr
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.features", description=__doc__)
     add_common_arguments(parser, DEFAULT_PORT)
-    config = FeaturesConfig(common=common_options(parser.parse_args(argv)))
+    config = FeaturesConfig(common=common_options(parser.parse_args(argv), parser))
     return run_service(
         COMPONENT, config.common, lambda tp, metrics: create_server(config, tp, metrics)
     )

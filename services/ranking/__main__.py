@@ -19,7 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     config = RankingConfig(
-        common=common_options(args),
+        common=common_options(args, parser),
         features_addresses=tuple(a for a in args.features.split(",") if a),
     )
     return run_service(

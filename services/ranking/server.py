@@ -35,7 +35,7 @@ async def create_server(
     config: RankingConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
     store = LocalArtifactStore(config.common.artifacts_dir)
-    features_channel = downstream_channel(config.features_addresses)
+    features_channel = downstream_channel(config.features_addresses, config.common.tls)
     features = traced_stub(
         features_pb2_grpc.FeaturesServiceStub,
         features_channel,

@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT)
     args = parser.parse_args(argv)
     config = RecommendConfig(
-        common=common_options(args),
+        common=common_options(args, parser),
         candidates_addresses=tuple(a for a in args.candidates.split(",") if a),
         ranking_addresses=tuple(a for a in args.ranking.split(",") if a),
         impressions_path=args.impressions,

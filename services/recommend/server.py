@@ -49,8 +49,8 @@ async def create_server(
     config: RecommendConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
     store = LocalArtifactStore(config.common.artifacts_dir)
-    candidates_channel = downstream_channel(config.candidates_addresses)
-    ranking_channel = downstream_channel(config.ranking_addresses)
+    candidates_channel = downstream_channel(config.candidates_addresses, config.common.tls)
+    ranking_channel = downstream_channel(config.ranking_addresses, config.common.tls)
     impressions = ImpressionLog(config.impressions_path)
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[FrontBundle]) -> None:

@@ -1,13 +1,12 @@
 """Who a caller is: bearer tokens locally, client certificates with mutual TLS.
 
-Certificates are made for the test with the openssl command line (the
-`cryptography` package is not among the pinned dependencies).
+Certificates are made for the test with recmesh.mesh.certificates (the openssl
+command line), as `recmesh up --tls-dir` makes them.
 """
 
 from __future__ import annotations
 
 import functools
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from recmesh.cli.main import main as cli_main
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import control_plane_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.mesh.certificates import create_ca, issue_certificate
 from tests.control_plane.harness import (
     ControlPlaneHarness,
     code_of,
@@ -28,33 +28,12 @@ from tests.control_plane.harness import (
 )
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
 def _ca(directory: Path, name: str) -> None:
-    _openssl(
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-        "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "1",
-        "-subj", f"/CN={name}",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        cwd=directory,
-    )  # fmt: skip
+    create_ca(directory, name, days=1)
 
 
 def _leaf(directory: Path, ca: str, name: str, extensions: str) -> None:
-    (directory / f"{name}.ext").write_text(extensions)
-    _openssl(
-        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}",
-        cwd=directory,
-    )  # fmt: skip
-    _openssl(
-        "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-        "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext",
-        cwd=directory,
-    )  # fmt: skip
+    issue_certificate(directory, ca, name, extensions, days=1)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +74,7 @@ def _secure(pki: Path, client: str | None, address: str, certs: Path | None = No
 def mtls_control_plane(
     shared_etcd: LocalEtcd, tmp_path: Path, pki: Path
 ) -> Iterator[ControlPlaneHarness]:
-    tls = TlsFiles(cert=pki / "server.pem", key=pki / "server.key", client_ca=pki / "ca.pem")
+    tls = TlsFiles(ca=pki / "ca.pem", cert=pki / "server.pem", key=pki / "server.key")
     connect: Callable[[str], grpc.Channel] = functools.partial(_secure, pki, "olga")
     with running_control_plane(shared_etcd.endpoint, tmp_path, tls=tls, connect=connect) as cp:
         yield cp

@@ -1,0 +1,123 @@
+"""The TLS configuration shape: all three files or none, clear errors naming the bad
+file, keys kept out of repr, and channels over several replicas that still check the
+servers' certificates."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+
+from recmesh.mesh.certificates import MeshCertificates, ensure_mesh_certificates
+from recmesh.rpc.interceptor_types import Continuation, MethodHandler, ServerInterceptorBase
+from recmesh.rpc.listen import bind_port
+from recmesh.rpc.tls import TlsConfigError, TlsFiles, shared_host, tls_files
+from services.common.channels import downstream_channel
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> MeshCertificates:
+    return ensure_mesh_certificates(
+        tmp_path_factory.mktemp("tls"), processes=("server",), clients=("client",), days=1
+    )
+
+
+def test_no_tls_options_mean_plaintext() -> None:
+    """None of the three paths: no TLS."""
+    assert tls_files(None, None, None) is None
+
+
+@pytest.mark.parametrize(
+    "given", [(Path("ca.pem"), None, None), (Path("ca.pem"), Path("c.pem"), None)]
+)
+def test_some_but_not_all_tls_options_are_refused(
+    given: tuple[Path | None, Path | None, Path | None],
+) -> None:
+    """One or two of the three paths is an error, never a silent fallback to plaintext."""
+    with pytest.raises(TlsConfigError, match="--tls-ca, --tls-cert and --tls-key together"):
+        tls_files(*given)
+
+
+def test_a_missing_file_is_named(certificates: MeshCertificates, tmp_path: Path) -> None:
+    """Loading names the missing file and the role it plays."""
+    files = certificates.files("server")
+    missing = TlsFiles(ca=files.ca, cert=files.cert, key=tmp_path / "absent.key")
+    with pytest.raises(TlsConfigError) as raised:
+        missing.load()
+    assert str(raised.value) == (
+        f"cannot read the TLS private key {tmp_path / 'absent.key'}: No such file or directory"
+    )
+
+
+def test_a_certificate_given_as_the_key_is_refused(certificates: MeshCertificates) -> None:
+    """A PEM file of the wrong kind is refused by name, its content not quoted."""
+    files = certificates.files("server")
+    with pytest.raises(TlsConfigError, match="is not a PEM file holding a private key") as raised:
+        TlsFiles(ca=files.ca, cert=files.cert, key=files.cert).load()
+    assert "BEGIN" not in str(raised.value)
+
+
+def test_loaded_material_keeps_the_key_out_of_repr(certificates: MeshCertificates) -> None:
+    """repr of the loaded files (what a log line would show) has no key bytes."""
+    material = certificates.files("server").load()
+    assert b"PRIVATE KEY" in material.key
+    assert "PRIVATE KEY" not in repr(material)
+    assert material.key.decode().splitlines()[1] not in repr(material)
+
+
+def test_shared_host_of_replicas() -> None:
+    """Replicas on one host share its name; replicas on two hosts have none."""
+    assert shared_host(["127.0.0.1:1", "127.0.0.1:2"]) == "127.0.0.1"
+    with pytest.raises(TlsConfigError, match="on one host"):
+        shared_host(["127.0.0.1:1", "localhost:2"])
+
+
+class _Counter(ServerInterceptorBase):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def intercept_service(
+        self,
+        continuation: Continuation,
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> MethodHandler:
+        self.calls += 1
+        return await continuation(handler_call_details)
+
+
+async def _two_replicas_answer(certificates: MeshCertificates) -> list[int]:
+    counters = [_Counter(), _Counter()]
+    servers, addresses = [], []
+    for counter in counters:
+        server = grpc.aio.server(interceptors=[counter])
+        servicer = HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+        port = bind_port(server, "127.0.0.1", 0, certificates.files("server"))
+        await server.start()
+        servers.append(server)
+        addresses.append(f"127.0.0.1:{port}")
+    channel = downstream_channel(addresses, certificates.files("client"))
+    try:
+        stub = health_pb2_grpc.HealthStub(channel)
+        for _ in range(10):
+            response = await stub.Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert response.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        await channel.close(None)
+        for server in servers:
+            await server.stop(None)
+    return [counter.calls for counter in counters]
+
+
+def test_downstream_channel_over_two_tls_replicas_reaches_both(
+    certificates: MeshCertificates,
+) -> None:
+    """A downstream channel over two mTLS replicas (an `ipv4:a,b` target) passes both
+    servers' certificate and hostname checks: every call succeeds and round robin
+    reaches each replica."""
+    calls = asyncio.run(_two_replicas_answer(certificates))
+    assert min(calls) > 0, calls
