@@ -59,6 +59,7 @@ bench-serving: setup
 # A few seconds of each benchmark, so CI keeps them working (figures are not checked).
 bench-smoke: setup
 	$(PY) -m bench.serving --smoke
+	$(PY) -m bench.promotion --smoke
 
 bench-promotion: setup
 	$(PY) -m bench.promotion

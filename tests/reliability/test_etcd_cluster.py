@@ -10,21 +10,16 @@ import grpc
 import pytest
 from etcd3aio import Etcd3Client
 
-from control_plane.auth.client_tokens import load_client_tokens
 from control_plane.auth.credentials import create_credentials
 from control_plane.bootstrap import bootstrap_baseline_async
 from control_plane.config import ControlPlaneConfig
 from control_plane.server import create_server
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import control_plane_pb2_grpc, records_pb2
+from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.local_cluster import LocalEtcdCluster
-from tests.control_plane.harness import (
-    TEST_PRINCIPALS,
-    evaluation_for,
-    spec_for,
-    write_fake_bundle,
-)
+from tests.control_plane.harness import TEST_PRINCIPALS, write_fake_bundle
+from tests.control_plane.promotion_flow import PromotionFlow
 
 WRITES = 60
 KILL_AFTER = 20
@@ -49,12 +44,8 @@ def test_leader_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path)
     cluster.start()
     store = LocalArtifactStore(tmp_path / "artifacts")
     credentials = create_credentials(tmp_path / "credentials", TEST_PRINCIPALS)
-    tokens = load_client_tokens(credentials.client_tokens)
     baseline = write_fake_bundle(store, "baseline", with_model=False)
     challenger = write_fake_bundle(store, "challenger", with_model=True)
-
-    def auth(name: str) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {tokens[name]}"),)
 
     async def main() -> tuple[list[str], set[str], str]:
         await bootstrap_baseline_async(cluster.endpoints, store.root, baseline.manifest_sha256)
@@ -71,17 +62,10 @@ def test_leader_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path)
         failures: list[grpc.StatusCode] = []
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                cp = control_plane_pb2_grpc.ControlPlaneServiceStub(channel)
-                await cp.RegisterModelVersion(
-                    pb.RegisterModelVersionRequest(manifest_sha256=challenger.manifest_sha256),
-                    metadata=auth("alice"),
-                )
-                experiment = (
-                    await cp.CreateExperiment(
-                        pb.CreateExperimentRequest(spec=spec_for(challenger.version_id)),
-                        metadata=auth("alice"),
-                    )
-                ).experiment
+                flow = PromotionFlow.over(channel, credentials.client_tokens)
+                cp = flow.stub
+                await flow.register(challenger.manifest_sha256)
+                experiment = await flow.create_experiment(challenger.version_id)
                 for n in range(WRITES):
                     if n == KILL_AFTER:
                         cluster.members[await leader_index(cluster)].kill()
@@ -92,7 +76,7 @@ def test_leader_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path)
                                 verdict=records_pb2.REVIEW_VERDICT_COMMENT,
                                 comment=f"note {n}",
                             ),
-                            metadata=auth("alice"),
+                            metadata=flow.auth("alice"),
                             timeout=10,
                         )
                         acknowledged.append(review.review.review_id)
@@ -100,28 +84,14 @@ def test_leader_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path)
                         failures.append(exc.code())
                 listed = await cp.ListReviews(
                     pb.ListReviewsRequest(experiment_id=experiment.experiment_id),
-                    metadata=auth("alice"),
+                    metadata=flow.auth("alice"),
                 )
                 stored = {r.review_id for r in listed.reviews}
-                await cp.RecordEvaluation(
-                    pb.RecordEvaluationRequest(evaluation=evaluation_for(experiment)),
-                    metadata=auth("alice"),
-                )
-                await cp.SubmitReview(
-                    pb.SubmitReviewRequest(
-                        experiment_id=experiment.experiment_id,
-                        verdict=records_pb2.REVIEW_VERDICT_APPROVE,
-                        comment="ok",
-                    ),
-                    metadata=auth("bob"),
-                )
-                promoted = await cp.Promote(
-                    pb.PromoteRequest(experiment_id=experiment.experiment_id),
-                    metadata=auth("olga"),
-                )
+                await flow.pass_and_approve(experiment)
+                pointer = await flow.promote(experiment.experiment_id)
                 assert set(failures) <= {grpc.StatusCode.UNAVAILABLE}
                 print(f"acknowledged {len(acknowledged)} of {WRITES}, unavailable {len(failures)}")
-                return acknowledged, stored, promoted.pointer.serving_version
+                return acknowledged, stored, pointer.serving_version
         finally:
             await server.stop(0.2)
 

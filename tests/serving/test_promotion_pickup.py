@@ -7,15 +7,13 @@ from pathlib import Path
 
 import grpc
 
-from control_plane.auth.client_tokens import load_client_tokens
 from control_plane.auth.credentials import create_credentials
 from control_plane.bootstrap import bootstrap_baseline_async
 from control_plane.config import ControlPlaneConfig
 from control_plane.server import create_server
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import control_plane_pb2_grpc, records_pb2
 from recmesh.etcd.local_server import LocalEtcd
-from tests.control_plane.harness import TEST_PRINCIPALS, evaluation_for, spec_for
+from tests.control_plane.harness import TEST_PRINCIPALS
+from tests.control_plane.promotion_flow import PromotionFlow
 from tests.mesh_harness import running_mesh
 from tests.serving.conftest import ServingVersions
 from tests.serving.test_mesh import recommend, wait_for_version
@@ -29,10 +27,6 @@ def test_promoted_challenger_is_picked_up_by_the_mesh(
 
     baseline, challenger = serving_versions.baseline, serving_versions.xgboost
     credentials = create_credentials(tmp_path / "credentials", TEST_PRINCIPALS)
-    tokens = load_client_tokens(credentials.client_tokens)
-
-    def auth(name: str) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {tokens[name]}"),)
 
     async def main() -> None:
         await bootstrap_baseline_async(
@@ -54,36 +48,10 @@ def test_promoted_challenger_is_picked_up_by_the_mesh(
                 grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel,
             ):
                 await wait_for_version(mesh.front, baseline.version_id)
-                cp = control_plane_pb2_grpc.ControlPlaneServiceStub(channel)
-                await cp.RegisterModelVersion(
-                    pb.RegisterModelVersionRequest(manifest_sha256=challenger.manifest_sha256),
-                    metadata=auth("alice"),
-                )
-                experiment = (
-                    await cp.CreateExperiment(
-                        pb.CreateExperimentRequest(spec=spec_for(challenger.version_id)),
-                        metadata=auth("alice"),
-                    )
-                ).experiment
-                await cp.RecordEvaluation(
-                    pb.RecordEvaluationRequest(
-                        evaluation=evaluation_for(experiment, records_pb2.VERDICT_PASS)
-                    ),
-                    metadata=auth("alice"),
-                )
-                await cp.SubmitReview(
-                    pb.SubmitReviewRequest(
-                        experiment_id=experiment.experiment_id,
-                        verdict=records_pb2.REVIEW_VERDICT_APPROVE,
-                        comment="looks good",
-                    ),
-                    metadata=auth("bob"),
-                )
-                promoted = await cp.Promote(
-                    pb.PromoteRequest(experiment_id=experiment.experiment_id),
-                    metadata=auth("olga"),
-                )
-                assert promoted.pointer.serving_version == challenger.version_id
+                flow = PromotionFlow.over(channel, credentials.client_tokens)
+                await flow.register(challenger.manifest_sha256)
+                pointer = await flow.promote_version(challenger.version_id)
+                assert pointer.serving_version == challenger.version_id
                 await wait_for_version(mesh.front, challenger.version_id, within_s=20)
                 response = await recommend(mesh.front, "196")
                 assert response.serving_version == challenger.version_id
