@@ -6,5 +6,6 @@
 `measure` (metrics, intervals, segments, verdict), `bundle` (the challenger's
 serving bundle, the champion's read back), `controlplane` and `record` (the RPCs
 and their messages), `report_input` (what the report shows), `runner` (the whole
-run, step by step) and `cli` (`recmesh experiment run`).
+run, step by step), `footprint` (the run's CPU priority and threads, so that it
+leaves serving alone) and `cli` (`recmesh experiment run`).
 """

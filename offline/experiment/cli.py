@@ -3,6 +3,9 @@
 Exit codes: 0 when the evaluation is recorded (whatever the verdict), 1 for a
 failed RPC or a run that cannot complete, 2 for a spec or set-up error, in which
 case nothing was recorded.
+
+The caller has applied the run's `Footprint` (priority, thread pools) before
+importing this module; here it caps the spec's XGBoost threads.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from offline.errors import OfflineError
 from offline.experiment.bundle import ChampionBundleError
 from offline.experiment.controlplane import ExperimentControlPlane
+from offline.experiment.footprint import Footprint
 from offline.experiment.runner import RunnerSettings, RunResult, run_experiment
 from offline.experiment.spec_loading import SpecError, load_spec
 from recmesh.cli.controlplane_client import ControlPlaneClient, run_with_client
@@ -25,12 +29,16 @@ from recmesh.paths import REPO_ROOT
 from recmesh.progress import TerminalProgress
 
 
-def run_command(args: argparse.Namespace) -> int:
+def run_command(args: argparse.Namespace, footprint: Footprint, nice: int) -> int:
+    """Runs the spec at `args.spec`; `nice` is the process's nice value after
+    `footprint.apply()`."""
     try:
-        spec = load_spec(args.spec)
+        asked = load_spec(args.spec)
     except SpecError as exc:
         print(f"recmesh experiment run: invalid spec {args.spec}: {exc}", file=sys.stderr)
         return 2
+    spec = footprint.capped(asked)
+    print(f"recmesh experiment run: {footprint.describe(nice, asked, spec)}", file=sys.stderr)
     settings = RunnerSettings(
         data_dir=args.data_dir or default_data_dir(),
         artifacts_dir=args.artifacts,

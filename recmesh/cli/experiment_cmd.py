@@ -109,6 +109,20 @@ def add_parser(subparsers: Any) -> None:
         "--reports", type=Path, default=REPO_ROOT / "var" / "reports", help="report directory"
     )
     run.add_argument("--code-revision", default="", help="default: the checkout's git commit")
+    run.add_argument(
+        "--nice",
+        type=int,
+        default=None,
+        metavar="N",
+        help="lower the run's CPU priority by N, 0 to 19 (default 19: serving comes first)",
+    )
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="cap XGBoost, OpenMP and BLAS threads at N (default: all cores but one)",
+    )
     add_client_arguments(run, default_as="alice")
     run.set_defaults(handler=run_run)
 
@@ -357,6 +371,17 @@ def run_record_evaluation(args: argparse.Namespace) -> int:
 
 
 def run_run(args: argparse.Namespace) -> int:
+    # The footprint before anything else: thread pools are sized when numpy and XGBoost
+    # load, and offline.experiment.cli loads them.
+    from offline.experiment.footprint import Footprint
+
+    try:
+        footprint = Footprint.of(args.nice, args.threads)
+    except ValueError as exc:
+        print(f"recmesh experiment run: {exc}", file=sys.stderr)
+        return 2
+    nice = footprint.apply()
+
     from offline.experiment.cli import run_command
 
-    return run_command(args)
+    return run_command(args, footprint, nice)

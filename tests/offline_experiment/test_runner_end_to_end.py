@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from offline.experiment.footprint import THREAD_POOL_VARIABLES
 from recmesh.cli.main import main
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import records_pb2
@@ -16,11 +17,19 @@ from tests.offline_experiment.installation import Installation
 from tests.offline_experiment.specs import small_spec, write_spec
 
 
+@pytest.fixture(autouse=True)
+def _thread_pool_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`main` runs in this process: its thread-pool caps are undone after each test."""
+    for name in THREAD_POOL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 def _run(
     installation: Installation, spec: Path, tmp_path: Path, ml100k_dir: Path
 ) -> list[str]:
+    # --nice 0: a run lowers its own priority for good, and this one is the test process.
     return [
-        "experiment", "run", str(spec), "--json",
+        "experiment", "run", str(spec), "--json", "--nice", "0",
         "--data-dir", str(ml100k_dir.parent),
         "--reports", str(tmp_path / "reports"),
         "--code-revision", "test",
