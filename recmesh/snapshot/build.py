@@ -12,6 +12,7 @@ from recmesh.data.dataset import Dataset, Interactions, UserTable
 from recmesh.snapshot.config import SnapshotConfig
 from recmesh.snapshot.decay import decay_factors
 from recmesh.snapshot.errors import SnapshotBuildError
+from recmesh.snapshot.latent import latent_factors
 from recmesh.snapshot.similarity import item_similarity
 from recmesh.snapshot.snapshot import SECONDS_PER_DAY, Snapshot, indices_in
 from recmesh.snapshot.validate import freeze
@@ -76,6 +77,13 @@ def build_snapshot(
         config.neighbors_per_item,
         config.min_cooccurrence,
     )
+    factors = latent_factors(
+        history.indptr,
+        history.items,
+        (n_users, n_items),
+        config.latent_factors,
+        config.latent_shrinkage,
+    )
     ages, genders, occupations = _demographics(user_ids, dataset.users)
     return Snapshot(
         dataset_name=dataset.name,
@@ -97,6 +105,7 @@ def build_snapshot(
         item_recent_counts=freeze(np.bincount(items[recent], minlength=n_items)),
         item_prior_counts=freeze(np.bincount(items[prior], minlength=n_items)),
         popularity=freeze(popularity.astype(np.float64)),
+        item_factors=freeze(factors.items),
         similarity_indptr=freeze(similarity.indptr),
         similarity_indices=freeze(similarity.indices),
         similarity_values=freeze(similarity.values),
@@ -107,6 +116,7 @@ def build_snapshot(
         user_first_timestamps=freeze(user_stats.first),
         user_last_timestamps=freeze(user_stats.last),
         user_genre_profiles=freeze(_genre_profiles(history, genres, n_users)),
+        user_factors=freeze(factors.users),
         user_ages=freeze(ages),
         user_genders=genders,
         user_occupations=occupations,

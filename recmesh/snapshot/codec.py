@@ -24,7 +24,7 @@ from recmesh.snapshot.snapshot import Snapshot
 from recmesh.snapshot.validate import ARRAY_FIELDS, STRING_FIELDS, check_snapshot, freeze
 
 FORMAT_NAME = "recmesh-snapshot"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: item_factors and user_factors
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _TEXT_SCALARS = ("format", "config", "dataset_name", "dataset_fingerprint")

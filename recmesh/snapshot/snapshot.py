@@ -18,7 +18,7 @@ _INT64_MAX = 2**63 - 1
 
 @dataclass(frozen=True, eq=False)
 class Snapshot:
-    """Items, users, histories, similarities and statistics, as numpy arrays.
+    """Items, users, histories, similarities, latent factors and statistics, as numpy arrays.
 
     Invariants (checked by `validate.check_snapshot`, which decoding runs):
 
@@ -43,6 +43,10 @@ class Snapshot:
       in (now - 2w, now - w], w = `config.recent_window_days`.
     - `user_genre_profiles` rows are the affinity-weighted sum of the history's genre rows,
       scaled to unit L2 norm (all zero when there is nothing to weigh).
+    - `item_factors` (n_items x k) and `user_factors` (n_users x k), k =
+      `config.latent_factors`: the shrunk truncated SVD of the binary user x item history
+      matrix, users folded in (`latent.latent_factors`); `user_factors[u] @ item_factors[i]`
+      scores item i for user u (0 for a user without history).
     - Demographics: `user_ages` 0, `user_genders` and `user_occupations` "" where unknown;
       `has_demographics` tells whether the dataset had a user table at all.
     - `now` is the latest interaction timestamp (Unix seconds) the snapshot was built from.
@@ -68,6 +72,7 @@ class Snapshot:
     item_recent_counts: NDArray[np.int64]
     item_prior_counts: NDArray[np.int64]
     popularity: NDArray[np.float64]
+    item_factors: NDArray[np.float32]
 
     similarity_indptr: NDArray[np.int64]
     similarity_indices: NDArray[np.int64]
@@ -80,6 +85,7 @@ class Snapshot:
     user_first_timestamps: NDArray[np.int64]
     user_last_timestamps: NDArray[np.int64]
     user_genre_profiles: NDArray[np.float32]
+    user_factors: NDArray[np.float32]
     user_ages: NDArray[np.int32]
     user_genders: tuple[str, ...]
     user_occupations: tuple[str, ...]

@@ -25,6 +25,7 @@ ARRAY_FIELDS: dict[str, tuple[np.dtype[Any], int]] = {
     "item_recent_counts": (np.dtype(np.int64), 1),
     "item_prior_counts": (np.dtype(np.int64), 1),
     "popularity": (np.dtype(np.float64), 1),
+    "item_factors": (np.dtype(np.float32), 2),
     "similarity_indptr": (np.dtype(np.int64), 1),
     "similarity_indices": (np.dtype(np.int64), 1),
     "similarity_values": (np.dtype(np.float32), 1),
@@ -35,6 +36,7 @@ ARRAY_FIELDS: dict[str, tuple[np.dtype[Any], int]] = {
     "user_first_timestamps": (np.dtype(np.int64), 1),
     "user_last_timestamps": (np.dtype(np.int64), 1),
     "user_genre_profiles": (np.dtype(np.float32), 2),
+    "user_factors": (np.dtype(np.float32), 2),
     "user_ages": (np.dtype(np.int32), 1),
     "history_indptr": (np.dtype(np.int64), 1),
     "history_items": (np.dtype(np.int64), 1),
@@ -96,6 +98,11 @@ def check_snapshot(snapshot: Snapshot) -> None:
         raise SnapshotFormatError(f"item_genres must be {n_items} x {n_genres}")
     if snapshot.user_genre_profiles.shape != (n_users, n_genres):
         raise SnapshotFormatError(f"user_genre_profiles must be {n_users} x {n_genres}")
+    factors = snapshot.config.latent_factors
+    if snapshot.item_factors.shape != (n_items, factors):
+        raise SnapshotFormatError(f"item_factors must be {n_items} x {factors}")
+    if snapshot.user_factors.shape != (n_users, factors):
+        raise SnapshotFormatError(f"user_factors must be {n_users} x {factors}")
     for name in ("item_counts", "item_recent_counts", "item_prior_counts", "user_counts"):
         if np.any(getattr(snapshot, name) < 0):
             raise SnapshotFormatError(f"{name} holds negative counts")

@@ -73,3 +73,27 @@ def test_repeated_candidates_get_identical_rows(snapshot: Snapshot) -> None:
     """Row r describes candidate r even when an item appears twice."""
     block = UserItemFeatures(snapshot).hydrate(batch_for(snapshot, 2, [2, 3, 2]))
     assert np.array_equal(block[0], block[2])
+
+
+def test_latent_score_is_the_snapshot_factors_dot_product(snapshot: Snapshot) -> None:
+    """User 2's score of items 30, 40, 50 is user_factors @ item_factors; the share divides
+    by the best of the three."""
+    user = snapshot.user_index(2)
+    assert user is not None
+    expected = snapshot.item_factors[[2, 3, 4]] @ snapshot.user_factors[user]
+    got = rows(snapshot, 2, [2, 3, 4])
+    assert [r["cross_latent_score"] for r in got] == pytest.approx(expected.tolist(), abs=1e-6)
+    assert expected.max() > 0
+    shares = [r["cross_latent_share"] for r in got]
+    assert shares == pytest.approx((expected / expected.max()).tolist(), abs=1e-6)
+    assert max(shares) == pytest.approx(1.0)
+
+
+def test_latent_features_are_zero_for_unknown_users_and_empty_batches(
+    snapshot: Snapshot,
+) -> None:
+    """No history, no factors: both latent columns are 0; an empty batch is a 0-row block."""
+    (item_20,) = rows(snapshot, 99, [1])
+    assert (item_20["cross_latent_score"], item_20["cross_latent_share"]) == (0, 0)
+    empty = UserItemFeatures(snapshot).hydrate(batch_for(snapshot, 2, []))
+    assert empty.shape == (0, len(FEATURES))

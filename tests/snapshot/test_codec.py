@@ -147,7 +147,7 @@ def test_other_format_or_version_is_refused(encoded: bytes) -> None:
     with pytest.raises(SnapshotFormatError, match="not a recmesh snapshot"):
         snapshot_from_bytes(other)
     newer = _rewrite(encoded, {"format_version.npy": _npy(np.array(FORMAT_VERSION + 1))})
-    with pytest.raises(SnapshotFormatError, match="version 2 is not supported"):
+    with pytest.raises(SnapshotFormatError, match=f"version {FORMAT_VERSION + 1} is not supported"):
         snapshot_from_bytes(newer)
 
 

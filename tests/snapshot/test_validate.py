@@ -49,6 +49,8 @@ def test_array_fields_cover_every_array_of_the_snapshot(snapshot: Snapshot) -> N
         ({"user_genre_profiles": np.zeros((5, 3), dtype=np.float32)}, "user_genre_profiles"),
         ({"item_genres": np.zeros((5, 3), dtype=np.float32)}, "item_genres must be 5 x 2"),
         ({"user_counts": np.array([1, 1, 1, 1, -1], dtype=np.int64)}, "negative counts"),
+        ({"item_factors": np.zeros((5, 3), dtype=np.float32)}, "item_factors must be 5 x 32"),
+        ({"user_factors": np.zeros((4, 32), dtype=np.float32)}, "user_factors must be 5 x 32"),
         ({"now": -1}, "now must not be negative"),
     ],
 )

@@ -22,6 +22,8 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
     ("cross_user_minus_item_rating", "global - item mean", "user mean - item mean rating"),
     ("cross_item_year_minus_user_year", "0", "item year - user's mean year (0 if unknown)"),
     ("cross_item_minus_user_log_count", "item log count", "item log count - user's mean"),
+    ("cross_latent_score", "0", "user factors . item factors (the snapshot's truncated SVD)"),
+    ("cross_latent_share", "0", "latent score / the largest of the candidates' (0 if <= 0)"),
 )
 (
     _GENRE,
@@ -32,12 +34,16 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
     _RATING_DIFF,
     _YEAR_DIFF,
     _LOG_COUNT_DIFF,
+    _LATENT,
+    _LATENT_SHARE,
 ) = range(len(FEATURES))
 
 
 class UserItemFeatures:
-    """Per candidate: genre match, neighbourhood similarity to the history, SAR score and
-    differences between the item's and the user's typical rating, year and popularity."""
+    """Per candidate: genre match, neighbourhood similarity to the history, SAR score,
+    differences between the item's and the user's typical rating, year and popularity,
+    and the latent-factor score, raw and relative to the list's best (the raw score grows
+    with the history, the share does not)."""
 
     name = NAME
     feature_names = tuple(feature for feature, _, _ in FEATURES)
@@ -50,14 +56,22 @@ class UserItemFeatures:
         item_means = np.where(
             snapshot.item_counts > 0, snapshot.item_mean_ratings, snapshot.global_mean_rating
         )
-        # One row per item (mean rating, release year, log(1 + count), unit genre vector),
-        # so that a request gathers each candidate's item data in one cache-friendly pass.
+        # One row per item (mean rating, release year, log(1 + count), unit genre vector,
+        # latent factors), so that a request gathers each candidate's item data in one
+        # cache-friendly pass.
         self._item_rows = np.ascontiguousarray(
             np.column_stack(
-                (item_means, snapshot.item_years, np.log1p(snapshot.item_counts), unit_genres)
+                (
+                    item_means,
+                    snapshot.item_years,
+                    np.log1p(snapshot.item_counts),
+                    unit_genres,
+                    snapshot.item_factors,
+                )
             ),
             dtype=np.float32,
         )
+        self._factors_from = 3 + unit_genres.shape[1]
         self._user_years = mean_item_year(snapshot).astype(np.float32)
         self._user_log_counts = mean_item_log_count(snapshot).astype(np.float32)
 
@@ -71,7 +85,12 @@ class UserItemFeatures:
             out[:, _RATING_DIFF] = snapshot.global_mean_rating - item_means
             out[:, _LOG_COUNT_DIFF] = item_log_counts
             return out
-        out[:, _GENRE] = rows[:, 3:] @ snapshot.user_genre_profiles[user]
+        out[:, _GENRE] = rows[:, 3 : self._factors_from] @ snapshot.user_genre_profiles[user]
+        latent = rows[:, self._factors_from :] @ snapshot.user_factors[user]
+        out[:, _LATENT] = latent
+        best = latent.max(initial=0.0)
+        if best > 0:
+            out[:, _LATENT_SHARE] = latent / best
         self._neighbourhood(batch, out)
         out[:, _RATING_DIFF] = snapshot.user_mean_ratings[user] - item_means
         user_year = self._user_years[user]
