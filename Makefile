@@ -60,6 +60,8 @@ bench-serving: setup
 bench-smoke: setup
 	$(PY) -m bench.serving --smoke
 	$(PY) -m bench.promotion --smoke
+	$(PY) -m bench.offline --smoke
+	$(PY) -m bench.hop_probe --calls 20
 
 bench-promotion: setup
 	$(PY) -m bench.promotion

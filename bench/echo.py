@@ -2,17 +2,23 @@
 
     python -m bench.echo serve PORT          # the server (its own process)
     python -m bench.echo drive TARGET RATE DURATION   # open-loop client, prints JSON
+    python -m bench.echo closed TARGET GAP_S CALLS    # one call at a time, GAP_S apart
 
 The call is the standard health Check (an empty-ish request and response), so the
-figure is what any grpc.aio hop costs here before any work is done.
+figure is what any grpc.aio hop costs here before any work is done. `closed` with a
+gap of 0 is a hop between two busy processes; with a gap of ~15 ms it is a hop into
+a process that sat idle in between, as each service of the mesh does when requests
+come one at a time (on this VM waking gRPC's threads costs more than the hop).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 import numpy as np
@@ -30,15 +36,31 @@ async def serve(port: int) -> None:
     await server.wait_for_termination()
 
 
-async def drive(target: str, rate: float, duration: float) -> dict[str, float]:
-    latencies: list[float] = []
+@contextlib.asynccontextmanager
+async def checker(target: str) -> AsyncIterator[Callable[[], Awaitable[object]]]:
+    """A function making one health Check on a connected, warmed-up channel."""
     async with grpc.aio.insecure_channel(target) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         request = health_pb2.HealthCheckRequest()
         await stub.Check(request, timeout=5)
 
+        async def check() -> object:
+            return await stub.Check(request, timeout=1)
+
+        yield check
+
+
+def percentiles_ms(latencies: list[float]) -> dict[str, float]:
+    values = np.array(latencies) * 1000
+    return {"p50_ms": float(np.percentile(values, 50)), "p99_ms": float(np.percentile(values, 99))}
+
+
+async def drive(target: str, rate: float, duration: float) -> dict[str, float]:
+    latencies: list[float] = []
+    async with checker(target) as check:
+
         async def one(scheduled: float) -> None:
-            await stub.Check(request, timeout=1)
+            await check()
             latencies.append(time.perf_counter() - scheduled)
 
         start = time.perf_counter() + 0.05
@@ -50,12 +72,20 @@ async def drive(target: str, rate: float, duration: float) -> dict[str, float]:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(scheduled)))
         await asyncio.gather(*tasks)
-    values = np.array(latencies) * 1000
-    return {
-        "offered_rps": rate,
-        "p50_ms": float(np.percentile(values, 50)),
-        "p99_ms": float(np.percentile(values, 99)),
-    }
+    return {"offered_rps": rate, **percentiles_ms(latencies)}
+
+
+async def drive_closed(target: str, gap_s: float, calls: int) -> dict[str, float]:
+    """One call at a time; after each answer the client idles gap_s."""
+    latencies: list[float] = []
+    async with checker(target) as check:
+        for _ in range(calls):
+            started = time.perf_counter()
+            await check()
+            latencies.append(time.perf_counter() - started)
+            if gap_s > 0:
+                await asyncio.sleep(gap_s)
+    return {"gap_ms": gap_s * 1000, **percentiles_ms(latencies)}
 
 
 def main() -> int:
@@ -63,7 +93,10 @@ def main() -> int:
     if mode == "serve":
         asyncio.run(serve(int(sys.argv[2])))
         return 0
-    result = asyncio.run(drive(sys.argv[2], float(sys.argv[3]), float(sys.argv[4])))
+    if mode == "closed":
+        result = asyncio.run(drive_closed(sys.argv[2], float(sys.argv[3]), int(sys.argv[4])))
+    else:
+        result = asyncio.run(drive(sys.argv[2], float(sys.argv[3]), float(sys.argv[4])))
     print(json.dumps(result))
     return 0
 

@@ -11,7 +11,9 @@
    in its own process over real user ids, k=10, 500 candidates, and reads
    each server's CPU time from /proc before and after.
 3. The floor: one grpc.aio hop (bench/echo.py) at 200 requests/s, with the echo
-   server's CPU per call; and the mesh single-stream (one request at a time).
+   server's CPU per call, and one call at a time back to back and after 15 ms
+   idle; the mesh single-stream (one request at a time), and where its time goes
+   (bench/span_breakdown.py, from the mesh's span file).
 4. The in-process pipeline: candidates -> features -> XGBoost -> top k in
    this process, no RPC, over the same users.
 Writes docs/results/serving.json and the `serving` section of docs/benchmarks.md.
@@ -34,6 +36,7 @@ import numpy as np
 
 from bench.champion import ServingPointer, current_pointer, promote_default_champion
 from bench.report import machine, write_json, write_section
+from bench.span_breakdown import breakdown
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.data.loaders import load_ml100k
 from recmesh.mesh.layout import MeshLayout, MeshPorts
@@ -101,8 +104,13 @@ def in_process_pipeline(
     return {"p50_ms": float(np.percentile(values, 50)), "p99_ms": float(np.percentile(values, 99))}
 
 
+IDLE_GAP_S = 0.015  # about how long each service idles between single-stream requests
+CLOSED_CALLS = 300
+
+
 def floor(duration: float) -> dict[str, Any]:
-    """One grpc.aio hop at 200 requests/s, open loop, and the echo server's CPU per call."""
+    """One grpc.aio hop at 200 requests/s, open loop, and the echo server's CPU per call;
+    then one call at a time, back to back (`hot`) and after IDLE_GAP_S idle (`idle`)."""
     port = free_loopback_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.echo", "serve", str(port)], cwd=REPO_ROOT
@@ -115,10 +123,36 @@ def floor(duration: float) -> dict[str, Any]:
         )
         calls = max(int(200 * duration), 1)
         result["server_cpu_ms_per_call"] = 1000 * (cpu_seconds(server.pid) - before) / calls
+        echo_closed = [sys.executable, "-m", "bench.echo", "closed", f"127.0.0.1:{port}"]
+        calls_closed = str(30 if duration < 2 else CLOSED_CALLS)
+        result["hot"] = run_json([*echo_closed, "0", calls_closed])
+        result["idle"] = run_json([*echo_closed, str(IDLE_GAP_S), calls_closed])
         return result
     finally:
         server.terminate()
         server.wait(10)
+
+
+BREAKDOWN_ROWS = (
+    "caller -> recommend hop",
+    "recommend own work",
+    "recommend -> candidates hop",
+    "candidates server span",
+    "recommend -> ranking hop",
+    "ranking own work",
+    "ranking -> features hop",
+    "features server span",
+)
+
+
+def single_stream_breakdown(
+    span_file: Path, since_ns: int, until_ns: int, caller_p50_ms: float
+) -> dict[str, float]:
+    """bench/span_breakdown.py's parts plus the caller's own hop into the front."""
+    parts = breakdown(span_file, since_ns, until_ns)
+    if parts:
+        parts["caller -> recommend hop"] = caller_p50_ms - parts["recommend server span"]
+    return parts
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -151,8 +185,13 @@ def markdown(result: dict[str, Any]) -> str:
         f"- Highest offered rate with p99 under 20 ms: **{result['max_rate_p99_under_20ms']}**.",
         f"- Floor (one grpc.aio hop, 200 rps): p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms; "
         f"the echo server spends {f['server_cpu_ms_per_call']:.2f} ms of CPU per call.",
+        f"- One hop, one call at a time: p50 {f['hot']['p50_ms']:.2f} ms back to back, "
+        f"{f['idle']['p50_ms']:.2f} ms after {f['idle']['gap_ms']:.0f} ms idle (what each hop "
+        "of a single-stream Recommend meets).",
         f"- Mesh single stream (one request at a time): p50 "
-        f"{single['p50_ms']:.2f} ms, p99 {single['p99_ms']:.2f} ms.",
+        f"{single['p50_ms']:.2f} ms, p99 {single['p99_ms']:.2f} ms. Four idle hops plus the "
+        f"in-process work come to {4 * f['idle']['p50_ms'] + p['p50_ms']:.2f} ms "
+        f"(x{single['p50_ms'] / (4 * f['idle']['p50_ms'] + p['p50_ms']):.2f}).",
         f"- In-process pipeline (no RPC): p50 {p['p50_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms.",
         f"- Mesh at 200 rps vs floor: p50 x{result['ratios']['p50_vs_floor']:.1f}, "
         f"p99 x{result['ratios']['p99_vs_floor']:.1f}; vs in-process pipeline: "
@@ -161,6 +200,17 @@ def markdown(result: dict[str, Any]) -> str:
         "- Targets: p50 <= 5 ms and p99 <= 9 ms at 200 rps; >= 500 rps with p99 < 20 ms; "
         "mesh p50 within 1.5x of the in-process pipeline.",
     ]
+    parts = single.get("breakdown") or {}
+    if parts:
+        lines += [
+            "",
+            "Where a single-stream Recommend spends its time (p50 ms of each part, from the "
+            "mesh's spans; a hop is its client span minus its server span):",
+            "",
+            "| part | p50 ms |",
+            "| --- | ---: |",
+            *(f"| {name} | {parts[name]:.2f} |" for name in BREAKDOWN_ROWS if name in parts),
+        ]
     return "\n".join(lines)
 
 
@@ -179,72 +229,79 @@ def main() -> int:
         shutil.copytree(cache, state / "data" / "ml-100k")
     layout = MeshLayout(state)
     mesh = LocalMesh(layout, free_ports())
-    mesh.start()
     try:
-        dataset = load_ml100k(state / "data" / "ml-100k")
-        store = LocalArtifactStore(layout.artifacts)
-        if args.smoke:
-            pointer = current_pointer(layout, mesh.ports)
-        else:
-            print("training, evaluating and promoting the default champion ...", flush=True)
-            pointer = promote_default_champion(layout, mesh.ports)
-        assert mesh.supervisor is not None
-        target = f"127.0.0.1:{mesh.ports.recommend}"
-        users = [str(u) for u in np.unique(dataset.interactions.users)[:300]]
-        wait_until_serving(target, pointer)
-        single_stream = run_json(
-            [
-                *LOADGEN,
-                "--target",
-                target,
-                "--closed",
-                "--duration",
-                str(duration),
-                "--users",
-                ",".join(users),
-            ]
-        )
-        print(
-            f"single stream: p50 {single_stream['p50_ms']:.2f} ms, "
-            f"p99 {single_stream['p99_ms']:.2f} ms",
-            flush=True,
-        )
-        results = []
-        for rate in rates:
-            pids = {s: mesh.supervisor.pid_of(s) for s in SERVICES}
-            before = {s: cpu_seconds(pid) for s, pid in pids.items()}
-            result = run_json(
+        mesh.start()
+        try:
+            dataset = load_ml100k(state / "data" / "ml-100k")
+            store = LocalArtifactStore(layout.artifacts)
+            if args.smoke:
+                pointer = current_pointer(layout, mesh.ports)
+            else:
+                print("training, evaluating and promoting the default champion ...", flush=True)
+                pointer = promote_default_champion(layout, mesh.ports)
+            assert mesh.supervisor is not None
+            target = f"127.0.0.1:{mesh.ports.recommend}"
+            users = [str(u) for u in np.unique(dataset.interactions.users)[:300]]
+            wait_until_serving(target, pointer)
+            single_started_ns = time.time_ns()
+            single_stream = run_json(
                 [
                     *LOADGEN,
                     "--target",
                     target,
-                    "--rate",
-                    str(rate),
+                    "--closed",
                     "--duration",
                     str(duration),
                     "--users",
                     ",".join(users),
                 ]
             )
-            answered = max(result["answered"], 1)
-            result["cpu_ms_per_request"] = {
-                s: 1000 * (cpu_seconds(pid) - before[s]) / answered for s, pid in pids.items()
-            }
-            results.append(result)
+            single_ended_ns = time.time_ns()
             print(
-                f"{rate:6.0f} rps offered: achieved {result['achieved_rps']:.0f}, "
-                f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
-                f"errors {sum(result['errors'].values())}, "
-                f"degraded {sum(result['degraded'].values())}; CPU ms/request: "
-                + ", ".join(f"{n} {v:.2f}" for n, v in result["cpu_ms_per_request"].items()),
+                f"single stream: p50 {single_stream['p50_ms']:.2f} ms, "
+                f"p99 {single_stream['p99_ms']:.2f} ms",
                 flush=True,
             )
-        floor_result = floor(duration)
-        in_process = in_process_pipeline(
-            store, pointer.manifest_sha256, users[:100], 1 if args.smoke else 5
+            results = []
+            for rate in rates:
+                pids = {s: mesh.supervisor.pid_of(s) for s in SERVICES}
+                before = {s: cpu_seconds(pid) for s, pid in pids.items()}
+                result = run_json(
+                    [
+                        *LOADGEN,
+                        "--target",
+                        target,
+                        "--rate",
+                        str(rate),
+                        "--duration",
+                        str(duration),
+                        "--users",
+                        ",".join(users),
+                    ]
+                )
+                answered = max(result["answered"], 1)
+                result["cpu_ms_per_request"] = {
+                    s: 1000 * (cpu_seconds(pid) - before[s]) / answered for s, pid in pids.items()
+                }
+                results.append(result)
+                print(
+                    f"{rate:6.0f} rps offered: achieved {result['achieved_rps']:.0f}, "
+                    f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
+                    f"errors {sum(result['errors'].values())}, "
+                    f"degraded {sum(result['degraded'].values())}; CPU ms/request: "
+                    + ", ".join(f"{n} {v:.2f}" for n, v in result["cpu_ms_per_request"].items()),
+                    flush=True,
+                )
+            floor_result = floor(duration)
+            in_process = in_process_pipeline(
+                store, pointer.manifest_sha256, users[:100], 1 if args.smoke else 5
+            )
+        finally:
+            mesh.stop()  # also flushes every server's spans to the span file
+        single_stream["breakdown"] = single_stream_breakdown(
+            layout.span_file, single_started_ns, single_ended_ns, single_stream["p50_ms"]
         )
     finally:
-        mesh.stop()
         shutil.rmtree(state, ignore_errors=True)
     at_200 = next((r for r in results if r["offered_rps"] == 200), results[0])
     passing = [r["offered_rps"] for r in results if r["p99_ms"] < 20 and not r["errors"]]

@@ -1,0 +1,114 @@
+"""What one hop costs here, back to back and after the caller idles: grpc.aio, the
+synchronous grpc server, and a raw TCP ping-pong, each between two processes.
+
+    python -m bench.hop_probe [--calls 300] [--gaps 0,0.005,0.015]
+
+Each line is the p50 of `--calls` calls made one at a time, with the caller idle for
+GAP seconds after each answer. It separates the cost of the loopback network and of
+waking a sleeping process (raw TCP) from gRPC's own cost of waking its threads, which
+is what makes a hop into an idle service slow on this VM (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent import futures
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from recmesh.netutil import free_loopback_port
+from recmesh.paths import REPO_ROOT
+
+
+def serve_sync_grpc(port: int) -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    server.wait_for_termination()
+
+
+def serve_tcp(port: int) -> None:
+    listener = socket.create_server(("127.0.0.1", port))
+    connection, _ = listener.accept()
+    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while data := connection.recv(64):
+        connection.sendall(data)
+
+
+def p50_ms(call: Callable[[], object], calls: int, gap_s: float) -> float:
+    latencies = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        call()
+        latencies.append(time.perf_counter() - started)
+        if gap_s > 0:
+            time.sleep(gap_s)
+    return float(np.percentile(np.array(latencies) * 1000, 50))
+
+
+def start(mode: str, port: int) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "bench.hop_probe", "--serve", mode, "--port", str(port)]
+    if mode == "grpc.aio":
+        argv = [sys.executable, "-m", "bench.echo", "serve", str(port)]
+    server = subprocess.Popen(argv, cwd=REPO_ROOT)
+    time.sleep(1.0)
+    return server
+
+
+def probe(mode: str, calls: int, gaps: list[float]) -> dict[float, float]:
+    port = free_loopback_port()
+    server = start(mode, port)
+    try:
+        if mode == "tcp":
+            client = socket.create_connection(("127.0.0.1", port))
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def call() -> object:
+                client.sendall(b"x")
+                return client.recv(64)
+
+            results = {gap: p50_ms(call, calls, gap) for gap in gaps}
+            client.close()
+            return results
+        # The client is synchronous grpc for both servers: the server is what differs.
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            request = health_pb2.HealthCheckRequest()
+            stub.Check(request, timeout=5)
+            return {gap: p50_ms(lambda: stub.Check(request, timeout=1), calls, gap) for gap in gaps}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.hop_probe", description=__doc__)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--gaps", default="0,0.005,0.015", help="seconds idle after each call")
+    parser.add_argument("--serve", choices=["grpc-sync", "tcp"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve == "grpc-sync":
+        serve_sync_grpc(args.port)
+        return 0
+    if args.serve == "tcp":
+        serve_tcp(args.port)
+        return 0
+    gaps = [float(g) for g in args.gaps.split(",")]
+    print("server     " + "".join(f"  idle {g * 1000:4.0f} ms" for g in gaps) + "   (p50 ms)")
+    for mode in ("grpc.aio", "grpc-sync", "tcp"):
+        results = probe(mode, args.calls, gaps)
+        print(f"{mode:<10} " + "".join(f"  {results[g]:12.3f}" for g in gaps), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
