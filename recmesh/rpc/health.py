@@ -10,6 +10,20 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 
+class StartsNotServingHealthServicer(HealthServicer):  # type: ignore[misc]
+    """grpcio-health-checking's servicer, except that the whole server ("") starts
+    NOT_SERVING: the library's starts SERVING, which would tell callers and `recmesh up`
+    that a server is ready before it has loaded anything."""
+
+    def __init__(self, services: Sequence[str]) -> None:
+        super().__init__()
+        # No Watch can be open before the server starts, so the status map is set
+        # directly (the library's own `set` is a coroutine, for a running server).
+        self._server_status = {
+            name: health_pb2.HealthCheckResponse.NOT_SERVING for name in ("", *services)
+        }
+
+
 class HealthReporter:
     """Sets the health of the whole server and of each named service together.
 
@@ -36,7 +50,7 @@ def add_health_and_reflection(
     server: grpc.aio.Server, service_full_names: Sequence[str]
 ) -> HealthReporter:
     """Registers health (initially NOT_SERVING) and reflection for the given services."""
-    servicer = HealthServicer()
+    servicer = StartsNotServingHealthServicer(service_full_names)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     reflection.enable_server_reflection(
         (*service_full_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server

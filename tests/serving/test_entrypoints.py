@@ -4,13 +4,17 @@ on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.mesh.health_wait import is_serving
@@ -19,23 +23,33 @@ from recmesh.paths import REPO_ROOT
 from tests.mesh_harness import write_pointer
 from tests.serving.conftest import ServingVersions
 
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
 
 @pytest.mark.parametrize("service", ["candidates", "features", "ranking", "recommend"])
 def test_service_runs_alone_turns_serving_and_exits_cleanly_on_sigterm(
     etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path, service: str
 ) -> None:
     """`python -m services.X` is NOT_SERVING until it has loaded the pointer's version,
-    then SERVING; SIGTERM makes it drain, log it, and exit 0."""
+    then SERVING with that version in its metrics; SIGTERM makes it drain, log it, and
+    exit 0."""
     baseline = serving_versions.baseline
-    port = free_loopback_port()
+    port, metrics_port = free_loopback_port(), free_loopback_port()
     log_path = tmp_path / f"{service}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", f"services.{service}",
-                "--port", str(port),
-                "--etcd", etcd_server.endpoint,
-                "--artifacts", str(serving_versions.store_dir),
+                sys.executable,
+                "-m",
+                f"services.{service}",
+                "--port",
+                str(port),
+                "--etcd",
+                etcd_server.endpoint,
+                "--artifacts",
+                str(serving_versions.store_dir),
+                "--metrics-port",
+                str(metrics_port),
                 *(["--impressions", str(tmp_path / "imp.jsonl")] if service == "recommend" else []),
             ],
             stdout=log,
@@ -44,8 +58,9 @@ def test_service_runs_alone_turns_serving_and_exits_cleanly_on_sigterm(
         )
         try:
             address = f"127.0.0.1:{port}"
-            time.sleep(1.0)
-            assert not is_serving(address), "serving before any version was loaded"
+            assert _first_health_answer(address, process, log_path) == NOT_SERVING, (
+                "serving before any version was loaded"
+            )
             asyncio.run(
                 write_pointer(etcd_server.endpoint, baseline.version_id, baseline.manifest_sha256)
             )
@@ -54,6 +69,7 @@ def test_service_runs_alone_turns_serving_and_exits_cleanly_on_sigterm(
                 assert process.poll() is None, log_path.read_text()
                 assert time.monotonic() < deadline, log_path.read_text()
                 time.sleep(0.1)
+            loaded = _loaded_versions(metrics_port)
             process.send_signal(signal.SIGTERM)
             assert process.wait(20) == 0
         finally:
@@ -61,6 +77,34 @@ def test_service_runs_alone_turns_serving_and_exits_cleanly_on_sigterm(
                 process.kill()
                 process.wait()
     text = log_path.read_text()
+    assert loaded == [baseline.version_id], text
     assert '"event": "draining"' in text
     assert '"event": "stopped"' in text
     assert baseline.version_id in text, text
+
+
+def _first_health_answer(address: str, process: subprocess.Popen[bytes], log: Path) -> int:
+    """The first health status the starting process answers with (it listens before it
+    has a version; nothing is loaded while no pointer exists)."""
+    deadline = time.monotonic() + 30
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            try:
+                return int(stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5).status)
+            except grpc.RpcError:
+                time.sleep(0.05)
+
+
+def _loaded_versions(metrics_port: int) -> list[str]:
+    """The versions the process's /metrics reports as loaded (gauge value 1)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as reply:
+        text = reply.read().decode()
+    return [
+        match.group(1)
+        for match in re.finditer(
+            r'recmesh_serving_version_loaded\{[^}]*version="([^"]+)"\} 1\.0', text
+        )
+    ]
