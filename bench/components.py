@@ -70,8 +70,10 @@ def _call_us() -> float:
 
 def benchmark(dataset: Dataset, n_users: int, rounds: int, n: int) -> list[str]:
     """The report lines for one dataset."""
-    lines = [f"dataset {dataset.name}: {len(dataset.interactions)} interactions, "
-             f"{dataset.items.item_ids.shape[0]} items"]
+    lines = [
+        f"dataset {dataset.name}: {len(dataset.interactions)} interactions, "
+        f"{dataset.items.item_ids.shape[0]} items"
+    ]
     build_s, built = _seconds(lambda: build_snapshot(dataset, dataset.interactions))
     snapshot = snapshot_from_bytes(snapshot_to_bytes(built))
     encode_s, data = _seconds(lambda: snapshot_to_bytes(snapshot))

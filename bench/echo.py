@@ -25,6 +25,8 @@ import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
+from bench.open_loop import run_open_loop
+
 
 async def serve(port: int) -> None:
     server = grpc.aio.server()
@@ -63,15 +65,7 @@ async def drive(target: str, rate: float, duration: float) -> dict[str, float]:
             await check()
             latencies.append(time.perf_counter() - scheduled)
 
-        start = time.perf_counter() + 0.05
-        tasks = []
-        for i in range(int(rate * duration)):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled)))
-        await asyncio.gather(*tasks)
+        await run_open_loop(rate, duration, lambda _, scheduled: one(scheduled))
     return {"offered_rps": rate, **percentiles_ms(latencies)}
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import grpc
 import numpy as np
 
+from bench.open_loop import run_open_loop
 from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 
 
@@ -58,16 +59,9 @@ async def drive(
             if response.degraded:
                 degraded[recommend_pb2.DegradedReason.Name(response.degraded_reason)] += 1
 
-        start = time.perf_counter() + 0.05
-        tasks: list[asyncio.Task[None]] = []
-        for i in range(total):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(users[i % len(users)], scheduled)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+        elapsed = await run_open_loop(
+            rate, duration, lambda i, scheduled: one(users[i % len(users)], scheduled)
+        )
     values = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
     return {
         "offered_rps": rate,

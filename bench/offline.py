@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{split:30} {row.model:42} {shown}  train {row.train_s:5.1f}s "
                   f"eval {row.eval_s:5.1f}s")  # fmt: skip
     result = {
-        "command": "python bench/offline.py" + (" --smoke" if args.smoke else "")
+        "command": "python bench/offline.py"
+        + (" --smoke" if args.smoke else "")
         + ("" if args.spec == Path("experiments/xgb-challenger.yaml") else f" --spec {args.spec}"),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": _machine(),

@@ -1,0 +1,220 @@
+"""The floor of the mesh's design on this machine: its four hops with no work in them.
+
+    python -m bench.chain [--rates 50,100,200,400] [--duration 5] [--smoke]
+
+Four grpc.aio processes wired like the mesh (caller -> front; front -> candidates,
+then front -> ranking; ranking -> features), each answering a raw-bytes unary call
+with replies the size of the mesh's (candidates ~6.5 KB, the ranking request carrying
+them, features a 500 x 45 float32 matrix, 90 KB), and doing nothing else: no
+protobuf, no tracing, no interceptors, no model. The caller runs in its own process,
+one call at a time (single stream) and then open loop at each rate, latency from the
+scheduled send time. Whatever the mesh cannot beat here is what the design (four
+gRPC processes in series) costs on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import grpc
+import numpy as np
+
+from bench.open_loop import run_open_loop
+from bench.report import machine, write_json, write_section
+from recmesh.netutil import free_loopback_port
+from recmesh.paths import REPO_ROOT
+
+METHOD = "/recmesh.bench.Chain/Call"
+CANDIDATES_BYTES = 500 * (8 + 4 + 1)  # item ids, source scores, source indices
+FEATURES_BYTES = 500 * 45 * 4
+ANSWER_BYTES = 10 * (8 + 4 + 40)  # ten items with scores and titles
+
+
+def _reply_of(size: int) -> bytes:
+    return bytes(size)
+
+
+async def serve(role: str, port: int, downstream: list[str]) -> None:
+    channels = [grpc.aio.insecure_channel(target) for target in downstream]
+    calls = [channel.unary_unary(METHOD, None, None) for channel in channels]
+    replies = {
+        "candidates": _reply_of(CANDIDATES_BYTES),
+        "features": _reply_of(FEATURES_BYTES),
+        "ranking": _reply_of(ANSWER_BYTES),
+        "front": _reply_of(ANSWER_BYTES),
+    }
+
+    async def handle(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+        if role == "front":  # candidates, then ranking with what candidates found
+            found = await calls[0](b"user", timeout=1)
+            await calls[1](found, timeout=1)
+        elif role == "ranking":  # features for the candidates it was sent
+            await calls[0](request, timeout=1)
+        return replies[role]
+
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    server.add_generic_rpc_handlers(
+        [
+            grpc.method_handlers_generic_handler(
+                "recmesh.bench.Chain", {"Call": grpc.unary_unary_rpc_method_handler(handle)}
+            )
+        ]
+    )
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await server.wait_for_termination()
+
+
+def _summary(latencies: list[float], **extra: Any) -> dict[str, Any]:
+    values = np.array(latencies) * 1000
+    return {
+        **extra,
+        "p50_ms": float(np.percentile(values, 50)),
+        "p99_ms": float(np.percentile(values, 99)),
+    }
+
+
+async def drive(target: str, rate: float, duration: float) -> dict[str, Any]:
+    """Open loop at `rate` for `duration` s; with rate 0, one call at a time."""
+    latencies: list[float] = []
+    errors = 0
+    async with grpc.aio.insecure_channel(target) as channel:
+        call = channel.unary_unary(METHOD, None, None)
+        await call(b"warm-up", timeout=5)
+        if rate == 0:
+            end = time.perf_counter() + duration
+            while time.perf_counter() < end:
+                started = time.perf_counter()
+                await call(b"user", timeout=1)
+                latencies.append(time.perf_counter() - started)
+            return _summary(latencies, offered_rps=0.0, errors=0)
+
+        async def one(scheduled: float) -> None:
+            nonlocal errors
+            try:
+                await call(b"user", timeout=1)
+            except grpc.aio.AioRpcError:
+                errors += 1
+                return
+            latencies.append(time.perf_counter() - scheduled)
+
+        await run_open_loop(rate, duration, lambda _, scheduled: one(scheduled))
+    return _summary(latencies or [float("nan")], offered_rps=rate, errors=errors)
+
+
+def start_chain() -> tuple[str, list[subprocess.Popen[bytes]]]:
+    """The four processes, leaves first; returns the front's address and the processes."""
+    ports = {role: free_loopback_port() for role in ("candidates", "features", "ranking", "front")}
+    downstream = {
+        "candidates": [],
+        "features": [],
+        "ranking": ["features"],
+        "front": ["candidates", "ranking"],
+    }
+    processes = []
+    for role, port in ports.items():
+        targets = [f"127.0.0.1:{ports[d]}" for d in downstream[role]]
+        argv = [sys.executable, "-m", "bench.chain", "--serve", role, "--port", str(port)]
+        processes.append(subprocess.Popen([*argv, *targets], cwd=REPO_ROOT))
+    time.sleep(1.5)
+    return f"127.0.0.1:{ports['front']}", processes
+
+
+def run_driver(target: str, rate: float, duration: float) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "bench.chain", "--drive", target]
+    done = subprocess.run(
+        [*argv, "--rate", str(rate), "--duration", str(duration)],
+        cwd=REPO_ROOT,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.chain", description=__doc__)
+    parser.add_argument("--rates", default="50,100,200,400")
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--smoke", action="store_true", help="one short rate")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--drive", help=argparse.SUPPRESS)
+    parser.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("downstream", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(args.serve, args.port, args.downstream))
+        return 0
+    if args.drive:
+        print(json.dumps(asyncio.run(drive(args.drive, args.rate, args.duration))))
+        return 0
+    rates = [50.0] if args.smoke else [float(r) for r in args.rates.split(",")]
+    duration = 1.0 if args.smoke else args.duration
+    load_at_start = os.getloadavg()[0]
+    target, processes = start_chain()
+    results = []
+    try:
+        single = run_driver(target, 0.0, duration)
+        print(
+            f"four hops, no work, single stream: p50 {single['p50_ms']:.2f} ms, "
+            f"p99 {single['p99_ms']:.2f} ms",
+            flush=True,
+        )
+        for rate in rates:
+            r = run_driver(target, rate, duration)
+            results.append(r)
+            print(
+                f"four hops, no work, {rate:5.0f} rps offered: p50 {r['p50_ms']:.2f} ms, "
+                f"p99 {r['p99_ms']:.2f} ms, errors {r['errors']}",
+                flush=True,
+            )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(10)
+    if not args.smoke:
+        summary = {
+            "machine": machine(),
+            "duration_s": duration,
+            "load_average_at_start": load_at_start,
+            "single_stream": single,
+            "rates": results,
+        }
+        write_json("chain", summary)
+        write_section("chain", markdown(summary))
+    return 0
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m, single = result["machine"], result["single_stream"]
+    lines = [
+        "## The design's floor: four hops, no work (`python -m bench.chain`)",
+        "",
+        f"{m['date']}, {m['cores']} cores, {m['cpu_model']}; four grpc.aio processes wired "
+        "like the mesh, replies the size of the mesh's, no work, no protobuf, no tracing; "
+        f"{result['duration_s']} s per rate; load average {result['load_average_at_start']:.1f} "
+        "when it started.",
+        "",
+        "| offered rps | p50 ms | p99 ms | errors |",
+        "| ---: | ---: | ---: | ---: |",
+        f"| single stream | {single['p50_ms']:.2f} | {single['p99_ms']:.2f} | 0 |",
+        *(
+            f"| {r['offered_rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
+            for r in result["rates"]
+        ),
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
