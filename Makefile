@@ -61,7 +61,7 @@ bench-smoke: setup
 	$(PY) -m bench.serving --smoke
 	$(PY) -m bench.promotion --smoke
 	$(PY) -m bench.offline --smoke
-	$(PY) -m bench.hop_probe --calls 20
+	$(PY) -m bench.hop_probe --calls 20 --smoke
 	$(PY) -m bench.chain --smoke
 
 bench-promotion: setup

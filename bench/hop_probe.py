@@ -12,19 +12,28 @@ is what makes a hop into an idle service slow on this VM (docs/benchmarks.md).
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from concurrent import futures
+from typing import Any
 
 import grpc
 import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from bench.report import machine, write_json, write_section
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
+
+SERVERS = {
+    "grpc.aio": "grpc.aio health server (bench/echo.py)",
+    "grpc-sync": "synchronous grpc health server",
+    "tcp": "raw TCP echo (TCP_NODELAY)",
+}
 
 
 def serve_sync_grpc(port: int) -> None:
@@ -93,6 +102,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.hop_probe", description=__doc__)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--gaps", default="0,0.005,0.015", help="seconds idle after each call")
+    parser.add_argument("--smoke", action="store_true", help="no files written")
     parser.add_argument("--serve", choices=["grpc-sync", "tcp"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -103,11 +113,45 @@ def main() -> int:
         serve_tcp(args.port)
         return 0
     gaps = [float(g) for g in args.gaps.split(",")]
+    load_at_start = os.getloadavg()[0]
     print("server     " + "".join(f"  idle {g * 1000:4.0f} ms" for g in gaps) + "   (p50 ms)")
-    for mode in ("grpc.aio", "grpc-sync", "tcp"):
+    servers: dict[str, dict[str, float]] = {}
+    for mode in SERVERS:
         results = probe(mode, args.calls, gaps)
+        servers[mode] = {f"{g * 1000:g}": v for g, v in results.items()}
         print(f"{mode:<10} " + "".join(f"  {results[g]:12.3f}" for g in gaps), flush=True)
+    if not args.smoke:
+        summary = {
+            "machine": machine(),
+            "calls": args.calls,
+            "load_average_at_start": load_at_start,
+            "p50_ms_by_idle_ms": servers,
+        }
+        write_json("hop_probe", summary)
+        write_section("hop_probe", markdown(summary))
     return 0
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m, servers = result["machine"], result["p50_ms_by_idle_ms"]
+    gaps = list(next(iter(servers.values())))
+    return "\n".join(
+        [
+            "## One hop, busy or idle (`python -m bench.hop_probe`)",
+            "",
+            f"{m['date']}, {m['cores']} cores, {m['cpu_model']}; a client and a server "
+            f"process on loopback, {result['calls']} calls one at a time, the client idle for "
+            "the given time after each answer; p50 ms of a call. Load average "
+            f"{result['load_average_at_start']:.1f} when it started.",
+            "",
+            "| server | " + " | ".join(f"idle {g} ms" for g in gaps) + " |",
+            "| --- | " + " | ".join("---:" for _ in gaps) + " |",
+            *(
+                f"| {SERVERS[mode]} | " + " | ".join(f"{servers[mode][g]:.3f}" for g in gaps) + " |"
+                for mode in servers
+            ),
+        ]
+    )
 
 
 if __name__ == "__main__":
