@@ -24,10 +24,10 @@ import time
 from typing import Any
 
 import grpc
-import numpy as np
 
+from bench.latency import percentiles_ms
 from bench.open_loop import run_open_loop
-from bench.report import machine, write_json, write_section
+from bench.report import machine, publish
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 
@@ -37,18 +37,14 @@ FEATURES_BYTES = 500 * 45 * 4
 ANSWER_BYTES = 10 * (8 + 4 + 40)  # ten items with scores and titles
 
 
-def _reply_of(size: int) -> bytes:
-    return bytes(size)
-
-
 async def serve(role: str, port: int, downstream: list[str]) -> None:
     channels = [grpc.aio.insecure_channel(target) for target in downstream]
     calls = [channel.unary_unary(METHOD, None, None) for channel in channels]
     replies = {
-        "candidates": _reply_of(CANDIDATES_BYTES),
-        "features": _reply_of(FEATURES_BYTES),
-        "ranking": _reply_of(ANSWER_BYTES),
-        "front": _reply_of(ANSWER_BYTES),
+        "candidates": bytes(CANDIDATES_BYTES),
+        "features": bytes(FEATURES_BYTES),
+        "ranking": bytes(ANSWER_BYTES),
+        "front": bytes(ANSWER_BYTES),
     }
 
     async def handle(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
@@ -72,15 +68,6 @@ async def serve(role: str, port: int, downstream: list[str]) -> None:
     await server.wait_for_termination()
 
 
-def _summary(latencies: list[float], **extra: Any) -> dict[str, Any]:
-    values = np.array(latencies) * 1000
-    return {
-        **extra,
-        "p50_ms": float(np.percentile(values, 50)),
-        "p99_ms": float(np.percentile(values, 99)),
-    }
-
-
 async def drive(target: str, rate: float, duration: float) -> dict[str, Any]:
     """Open loop at `rate` for `duration` s; with rate 0, one call at a time."""
     latencies: list[float] = []
@@ -94,7 +81,7 @@ async def drive(target: str, rate: float, duration: float) -> dict[str, Any]:
                 started = time.perf_counter()
                 await call(b"user", timeout=1)
                 latencies.append(time.perf_counter() - started)
-            return _summary(latencies, offered_rps=0.0, errors=0)
+            return {"offered_rps": 0.0, "errors": 0, **percentiles_ms(latencies)}
 
         async def one(scheduled: float) -> None:
             nonlocal errors
@@ -106,7 +93,11 @@ async def drive(target: str, rate: float, duration: float) -> dict[str, Any]:
             latencies.append(time.perf_counter() - scheduled)
 
         await run_open_loop(rate, duration, lambda _, scheduled: one(scheduled))
-    return _summary(latencies or [float("nan")], offered_rps=rate, errors=errors)
+    return {
+        "offered_rps": rate,
+        "errors": errors,
+        **percentiles_ms(latencies or [float("nan")]),
+    }
 
 
 def start_chain() -> tuple[str, list[subprocess.Popen[bytes]]]:
@@ -190,8 +181,7 @@ def main() -> int:
             "single_stream": single,
             "rates": results,
         }
-        write_json("chain", summary)
-        write_section("chain", markdown(summary))
+        publish("chain", summary, markdown)
     return 0
 
 

@@ -21,10 +21,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
-import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
+from bench.latency import percentiles_ms
 from bench.open_loop import run_open_loop
 
 
@@ -50,11 +50,6 @@ async def checker(target: str) -> AsyncIterator[Callable[[], Awaitable[object]]]
             return await stub.Check(request, timeout=1)
 
         yield check
-
-
-def percentiles_ms(latencies: list[float]) -> dict[str, float]:
-    values = np.array(latencies) * 1000
-    return {"p50_ms": float(np.percentile(values, 50)), "p99_ms": float(np.percentile(values, 99))}
 
 
 async def drive(target: str, rate: float, duration: float) -> dict[str, float]:

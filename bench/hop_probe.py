@@ -25,7 +25,7 @@ import grpc
 import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from bench.report import machine, write_json, write_section
+from bench.report import machine, publish
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 
@@ -127,8 +127,7 @@ def main() -> int:
             "load_average_at_start": load_at_start,
             "p50_ms_by_idle_ms": servers,
         }
-        write_json("hop_probe", summary)
-        write_section("hop_probe", markdown(summary))
+        publish("hop_probe", summary, markdown)
     return 0
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import grpc
 import numpy as np
 
+from bench.latency import percentiles_ms
 from bench.open_loop import run_open_loop
 from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 
@@ -95,12 +96,7 @@ async def drive_closed(
             await stub.Recommend(request, timeout=call_timeout)
             latencies.append(time.perf_counter() - started)
             i += 1
-    values = np.array(latencies) * 1000
-    return {
-        "requests": len(latencies),
-        "p50_ms": float(np.percentile(values, 50)),
-        "p99_ms": float(np.percentile(values, 99)),
-    }
+    return {"requests": len(latencies), **percentiles_ms(latencies)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,9 +41,10 @@ from typing import Any
 import grpc
 import numpy as np
 
+from bench.latency import percentiles_ms as latency_percentiles_ms
 from bench.pickup import Pickup, time_pickup
 from bench.replicated_mesh import SERVING_SERVICES, ReplicatedMesh
-from bench.report import machine, write_json, write_section
+from bench.report import machine, publish
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import WrittenBundle
 from recmesh.data.loaders import load_ml100k
@@ -58,12 +59,8 @@ SETTLE_S = 1.0
 
 
 def percentiles_ms(seconds: Sequence[float]) -> dict[str, float]:
-    values = np.array(seconds) * 1000
-    return {
-        "p50_ms": float(np.percentile(values, 50)),
-        "p99_ms": float(np.percentile(values, 99)),
-        "max_ms": float(values.max()),
-    }
+    """p50, p99 and max, in milliseconds."""
+    return {**latency_percentiles_ms(seconds), "max_ms": float(max(seconds)) * 1000}
 
 
 def build_versions(layout: MeshLayout, smoke: bool) -> tuple[WrittenBundle, WrittenBundle]:
@@ -331,8 +328,7 @@ def main() -> int:
         flush=True,
     )
     if not args.smoke:
-        write_json("promotion", result)
-        write_section("promotion", markdown(result))
+        publish("promotion", result, markdown)
     return 0
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +52,9 @@ def write_section(name: str, markdown: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     BENCHMARKS_MD.write_text(text)
+
+
+def publish(name: str, result: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> None:
+    """Writes docs/results/NAME.json and the NAME section of docs/benchmarks.md."""
+    write_json(name, result)
+    write_section(name, markdown(result))

@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from bench.champion import ServingPointer, current_pointer, promote_default_champion
-from bench.report import machine, write_json, write_section
+from bench.latency import percentiles_ms
+from bench.report import machine, publish
 from bench.span_breakdown import breakdown
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.data.loaders import load_ml100k
@@ -100,8 +101,7 @@ def in_process_pipeline(
             if model is not None:  # the baseline (smoke run) has no model to score with
                 top_k_positions(model.score(matrix), 10)
             samples.append(time.perf_counter() - start)
-    values = np.array(samples[len(users) :] or samples) * 1000
-    return {"p50_ms": float(np.percentile(values, 50)), "p99_ms": float(np.percentile(values, 99))}
+    return percentiles_ms(samples[len(users) :] or samples)
 
 
 IDLE_GAP_S = 0.015  # about how long each service idles between single-stream requests
@@ -328,8 +328,7 @@ def main() -> int:
         f"{summary['max_rate_p99_under_20ms']}"
     )
     if not args.smoke:
-        write_json("serving", summary)
-        write_section("serving", markdown(summary))
+        publish("serving", summary, markdown)
     return 0
 
 
