@@ -63,6 +63,7 @@ bench-smoke: setup
 	$(PY) -m bench.offline --smoke
 	$(PY) -m bench.hop_probe --calls 20 --smoke
 	$(PY) -m bench.chain --smoke
+	$(PY) -m bench.cold_work --calls 20 --smoke
 
 bench-promotion: setup
 	$(PY) -m bench.promotion

@@ -8,7 +8,8 @@ The call is the standard health Check (an empty-ish request and response), so th
 figure is what any grpc.aio hop costs here before any work is done. `closed` with a
 gap of 0 is a hop between two busy processes; with a gap of ~15 ms it is a hop into
 a process that sat idle in between, as each service of the mesh does when requests
-come one at a time (on this VM waking gRPC's threads costs more than the hop).
+come one at a time (on this VM a process that paused runs slower for a while, and a
+gRPC hop slows down more than most work: docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -1,17 +1,20 @@
 """What one hop costs here, back to back and after the caller idles: grpc.aio, the
-synchronous grpc server, and a raw TCP ping-pong, each between two processes.
+synchronous grpc server, a raw TCP ping-pong, and grpc.aio as a unary call against
+one message on an open bidirectional stream, each between two processes.
 
     python -m bench.hop_probe [--calls 300] [--gaps 0,0.005,0.015]
 
 Each line is the p50 of `--calls` calls made one at a time, with the caller idle for
-GAP seconds after each answer. It separates the cost of the loopback network and of
-waking a sleeping process (raw TCP) from gRPC's own cost of waking its threads, which
-is what makes a hop into an idle service slow on this VM (docs/benchmarks.md).
+GAP seconds after each answer. Raw TCP gives the cost of the loopback network and of
+a process that paused; the gRPC rows what gRPC's much longer path (more code, more
+threads) costs on top, which is what makes a hop into an idle service slow on this
+VM (docs/benchmarks.md, with bench/cold_work.py for the same effect without RPC).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -25,7 +28,7 @@ import grpc
 import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from bench.report import machine, publish
+from bench.report import machine, ms_grid, publish
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 
@@ -33,7 +36,10 @@ SERVERS = {
     "grpc.aio": "grpc.aio health server (bench/echo.py)",
     "grpc-sync": "synchronous grpc health server",
     "tcp": "raw TCP echo (TCP_NODELAY)",
+    "aio-unary": "grpc.aio unary echo, grpc.aio client (bench/stream_echo.py)",
+    "aio-stream": "grpc.aio, one message on an open bidi stream, grpc.aio client",
 }
+PROBED_ALONE = ("grpc.aio", "grpc-sync", "tcp")
 
 
 def serve_sync_grpc(port: int) -> None:
@@ -98,6 +104,27 @@ def probe(mode: str, calls: int, gaps: list[float]) -> dict[float, float]:
         server.wait(10)
 
 
+def probe_streams(calls: int, gaps: list[float]) -> dict[str, dict[float, float]]:
+    """The unary and the stream rows, from one bench/stream_echo.py server and client."""
+    port = free_loopback_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.stream_echo", "serve", str(port)], cwd=REPO_ROOT
+    )
+    try:
+        time.sleep(1.0)
+        argv = [sys.executable, "-m", "bench.stream_echo", "probe", f"127.0.0.1:{port}"]
+        argv += [str(calls), ",".join(str(g) for g in gaps)]
+        output = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=REPO_ROOT)
+        rows = json.loads(output.stdout)
+        return {
+            f"aio-{kind}": {g: rows[kind][f"{g * 1000:g}"] for g in gaps}
+            for kind in ("unary", "stream")
+        }
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.hop_probe", description=__doc__)
     parser.add_argument("--calls", type=int, default=300)
@@ -116,8 +143,8 @@ def main() -> int:
     load_at_start = os.getloadavg()[0]
     print("server     " + "".join(f"  idle {g * 1000:4.0f} ms" for g in gaps) + "   (p50 ms)")
     servers: dict[str, dict[str, float]] = {}
-    for mode in SERVERS:
-        results = probe(mode, args.calls, gaps)
+    probed = {mode: probe(mode, args.calls, gaps) for mode in PROBED_ALONE}
+    for mode, results in {**probed, **probe_streams(args.calls, gaps)}.items():
         servers[mode] = {f"{g * 1000:g}": v for g, v in results.items()}
         print(f"{mode:<10} " + "".join(f"  {results[g]:12.3f}" for g in gaps), flush=True)
     if not args.smoke:
@@ -133,7 +160,6 @@ def main() -> int:
 
 def markdown(result: dict[str, Any]) -> str:
     m, servers = result["machine"], result["p50_ms_by_idle_ms"]
-    gaps = list(next(iter(servers.values())))
     return "\n".join(
         [
             "## One hop, busy or idle (`python -m bench.hop_probe`)",
@@ -143,12 +169,7 @@ def markdown(result: dict[str, Any]) -> str:
             "the given time after each answer; p50 ms of a call. Load average "
             f"{result['load_average_at_start']:.1f} when it started.",
             "",
-            "| server | " + " | ".join(f"idle {g} ms" for g in gaps) + " |",
-            "| --- | " + " | ".join("---:" for _ in gaps) + " |",
-            *(
-                f"| {SERVERS[mode]} | " + " | ".join(f"{servers[mode][g]:.3f}" for g in gaps) + " |"
-                for mode in servers
-            ),
+            *ms_grid("server", "idle", servers, SERVERS),
         ]
     )
 

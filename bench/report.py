@@ -54,6 +54,22 @@ def write_section(name: str, markdown: str) -> None:
     BENCHMARKS_MD.write_text(text)
 
 
+def ms_grid(
+    corner: str, column: str, cells: dict[str, dict[str, float]], labels: dict[str, str]
+) -> list[str]:
+    """Markdown lines of a table of ms figures: one row per key of `cells` (named by
+    `labels`), one column per inner key (headed `column` KEY ms)."""
+    keys = list(next(iter(cells.values())))
+    return [
+        f"| {corner} | " + " | ".join(f"{column} {k} ms" for k in keys) + " |",
+        "| --- | " + " | ".join("---:" for _ in keys) + " |",
+        *(
+            f"| {labels[row]} | " + " | ".join(f"{cells[row][k]:.3f}" for k in keys) + " |"
+            for row in cells
+        ),
+    ]
+
+
 def publish(name: str, result: dict[str, Any], markdown: Callable[[dict[str, Any]], str]) -> None:
     """Writes docs/results/NAME.json and the NAME section of docs/benchmarks.md."""
     write_json(name, result)
