@@ -72,9 +72,7 @@ async def serve(
     if metrics_port is not None:
         metrics.serve_http(metrics_port)
     try:
-        server, port = await create_server(
-            config, server_interceptors(provider, metrics)
-        )
+        started = await create_server(config, server_interceptors(provider, metrics))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -82,13 +80,13 @@ async def serve(
         log.info(
             "listening",
             component=COMPONENT,
-            port=port,
+            port=started.port,
             mtls=config.tls is not None,
             etcd=",".join(config.etcd_endpoints),
         )
         await stop.wait()
         log.info("draining", component=COMPONENT, grace_s=drain_seconds)
-        await server.stop(drain_seconds)
+        await started.drain(drain_seconds)
         log.info("stopped", component=COMPONENT)
     finally:
         provider.shutdown()

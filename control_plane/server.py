@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -38,7 +39,7 @@ from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.controlplane.v1 import control_plane_pb2, control_plane_pb2_grpc
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.error_interceptor import ErrorMappingInterceptor
-from recmesh.rpc.health import add_health_and_reflection
+from recmesh.rpc.health import HealthReporter, add_health_and_reflection
 from recmesh.rpc.listen import bind_port
 
 COMPONENT = "control_plane"
@@ -46,17 +47,34 @@ SERVICE_NAME: str = control_plane_pb2.DESCRIPTOR.services_by_name["ControlPlaneS
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class StartedControlPlane:
+    """A started control plane server, its bound port and its health."""
+
+    server: grpc.aio.Server
+    port: int
+    health: HealthReporter
+
+    async def drain(self, grace: float) -> None:
+        """Health goes NOT_SERVING first, so health watchers (balancers, `recmesh up`)
+        stop sending; then new calls are refused and in-flight ones get `grace` seconds.
+        Stopping also closes the etcd client."""
+        await self.health.set_not_serving()
+        await self.server.stop(grace)
+
+
 async def create_server(
     config: ControlPlaneConfig,
     interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
     *,
     clock: Clock = utc_now,
-) -> tuple[grpc.aio.Server, int]:
-    """Builds, binds and starts the server (health SERVING); returns it and its port.
+) -> StartedControlPlane:
+    """Builds, binds and starts the server (health SERVING).
 
-    Stopping the server (`server.stop(grace)`, which lets in-flight calls finish)
-    also closes its etcd client. Raises PrincipalsFileError when the credentials
-    file is unusable and OSError when the port cannot be bound.
+    Stop it with `drain(grace)`; stopping the server in any way (`server.stop`
+    lets in-flight calls finish) also closes its etcd client. Raises
+    PrincipalsFileError when the credentials file is unusable and OSError when
+    the port cannot be bound.
     """
     principals = load_principals(config.credentials_file)
     authenticator: Authenticator = (
@@ -110,7 +128,7 @@ async def create_server(
     asyncio.create_task(  # noqa: RUF006
         _close_when_stopped(server, kv), name=f"{COMPONENT}-close-etcd"
     )
-    return server, port
+    return StartedControlPlane(server, port, health)
 
 
 async def _close_when_stopped(server: grpc.aio.Server, kv: EtcdKV) -> None:

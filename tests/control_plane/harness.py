@@ -327,7 +327,8 @@ def running_control_plane(
         etcd_timeout_s=etcd_timeout_s,
     )
     loop = LoopThread()
-    server, port = loop.run(create_server(config))
+    started = loop.run(create_server(config))
+    server, port = started.server, started.port
     client_channel = connect(f"127.0.0.1:{port}")
     try:
         yield ControlPlaneHarness(

@@ -36,25 +36,27 @@ def _wait_serving(address: str, timeout: float) -> None:
             time.sleep(0.1)
 
 
+def _start(
+    etcd: LocalEtcd, tmp_path: Path, principals: Path, port: int, drain_seconds: float
+) -> subprocess.Popen[str]:
+    """`python -m control_plane` on port, its stderr piped."""
+    argv = [
+        sys.executable, "-m", "control_plane",
+        "--port", str(port),
+        "--etcd", etcd.endpoint,
+        "--artifacts", str(tmp_path / "artifacts"),
+        "--credentials", str(principals),
+        "--drain-seconds", str(drain_seconds),
+    ]  # fmt: skip
+    return subprocess.Popen(argv, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+
+
 def test_process_serves_and_drains_on_sigterm(shared_etcd: LocalEtcd, tmp_path: Path) -> None:
     """The entry point becomes SERVING and logs JSON lines; on SIGTERM it gives an open
     WatchPointer stream the drain period, ends it, logs draining and stopped, exits 0."""
     files = create_credentials(tmp_path / "credentials")
     port = free_loopback_port()
-    argv = [
-        sys.executable, "-m", "control_plane",
-        "--port", str(port),
-        "--etcd", shared_etcd.endpoint,
-        "--artifacts", str(tmp_path / "artifacts"),
-        "--credentials", str(files.principals),
-        "--drain-seconds", "1",
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        argv,
-        cwd=REPO_ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _start(shared_etcd, tmp_path, files.principals, port, drain_seconds=1)
     token = load_client_tokens(files.client_tokens)["serving"]
     try:
         _wait_serving(f"127.0.0.1:{port}", timeout=20)
@@ -79,6 +81,35 @@ def test_process_serves_and_drains_on_sigterm(shared_etcd: LocalEtcd, tmp_path: 
     assert '"event": "listening"' in stderr
     assert '"event": "draining"' in stderr
     assert '"event": "stopped"' in stderr
+
+
+def test_health_watchers_see_not_serving_when_draining(
+    shared_etcd: LocalEtcd, tmp_path: Path
+) -> None:
+    """On SIGTERM the control plane tells its health watchers NOT_SERVING before it
+    drains (as the serving processes do), so balancers and `recmesh up` stop sending
+    to it while in-flight calls finish."""
+    files = create_credentials(tmp_path / "credentials")
+    port = free_loopback_port()
+    process = _start(shared_etcd, tmp_path, files.principals, port, drain_seconds=2)
+    try:
+        _wait_serving(f"127.0.0.1:{port}", timeout=20)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            watch = health_pb2_grpc.HealthStub(channel).Watch(
+                health_pb2.HealthCheckRequest(service=""), timeout=15
+            )
+            before = next(watch).status
+            process.send_signal(signal.SIGTERM)
+            after = next(watch).status
+            watch.cancel()
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert before == health_pb2.HealthCheckResponse.SERVING
+    assert after == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert process.returncode == 0, stderr
 
 
 def test_unusable_credentials_file_exits_2(shared_etcd: LocalEtcd, tmp_path: Path) -> None:

@@ -86,7 +86,8 @@ def running_installation(
         port=0,
     )
     loop = LoopThread()
-    server, port = loop.run(create_server(config))
+    started = loop.run(create_server(config))
+    server, port = started.server, started.port
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
         yield Installation(

@@ -49,7 +49,7 @@ def test_leader_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path)
 
     async def main() -> tuple[list[str], set[str], str]:
         await bootstrap_baseline_async(cluster.endpoints, store.root, baseline.manifest_sha256)
-        server, port = await create_server(
+        started = await create_server(
             ControlPlaneConfig(
                 artifacts_dir=store.root,
                 credentials_file=credentials.principals,
@@ -58,6 +58,7 @@ def test_leader_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path)
                 etcd_timeout_s=3.0,
             )
         )
+        server, port = started.server, started.port
         acknowledged: list[str] = []
         failures: list[grpc.StatusCode] = []
         try:

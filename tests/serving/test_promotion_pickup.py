@@ -32,7 +32,7 @@ def test_promoted_challenger_is_picked_up_by_the_mesh(
         await bootstrap_baseline_async(
             [etcd_server.endpoint], serving_versions.store_dir, baseline.manifest_sha256
         )
-        server, port = await create_server(
+        started = await create_server(
             ControlPlaneConfig(
                 artifacts_dir=serving_versions.store_dir,
                 credentials_file=credentials.principals,
@@ -40,6 +40,7 @@ def test_promoted_challenger_is_picked_up_by_the_mesh(
                 port=0,
             )
         )
+        server, port = started.server, started.port
         try:
             async with (
                 running_mesh(
