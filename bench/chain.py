@@ -10,6 +10,9 @@ protobuf, no tracing, no interceptors, no model. The caller runs in its own proc
 one call at a time (single stream) and then open loop at each rate, latency from the
 scheduled send time. Whatever the mesh cannot beat here is what the design (four
 gRPC processes in series) costs on this machine.
+
+The same is then measured without the ranking -> features hop (three processes:
+features computed inside ranking), the design change docs/benchmarks.md weighs.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ async def serve(role: str, port: int, downstream: list[str]) -> None:
         if role == "front":  # candidates, then ranking with what candidates found
             found = await calls[0](b"user", timeout=1)
             await calls[1](found, timeout=1)
-        elif role == "ranking":  # features for the candidates it was sent
+        elif role == "ranking" and calls:  # features for the candidates it was sent
             await calls[0](request, timeout=1)
         return replies[role]
 
@@ -100,15 +103,26 @@ async def drive(target: str, rate: float, duration: float) -> dict[str, Any]:
     }
 
 
-def start_chain() -> tuple[str, list[subprocess.Popen[bytes]]]:
-    """The four processes, leaves first; returns the front's address and the processes."""
-    ports = {role: free_loopback_port() for role in ("candidates", "features", "ranking", "front")}
-    downstream = {
+TOPOLOGIES: dict[str, dict[str, list[str]]] = {
+    # role -> the roles it calls; leaves first
+    "mesh": {
         "candidates": [],
         "features": [],
         "ranking": ["features"],
         "front": ["candidates", "ranking"],
-    }
+    },
+    "without_features_hop": {
+        "candidates": [],
+        "ranking": [],
+        "front": ["candidates", "ranking"],
+    },
+}
+
+
+def start_chain(topology: str) -> tuple[str, list[subprocess.Popen[bytes]]]:
+    """The processes of a topology, leaves first; returns the front's address and them."""
+    downstream = TOPOLOGIES[topology]
+    ports = {role: free_loopback_port() for role in downstream}
     processes = []
     for role, port in ports.items():
         targets = [f"127.0.0.1:{ports[d]}" for d in downstream[role]]
@@ -116,6 +130,33 @@ def start_chain() -> tuple[str, list[subprocess.Popen[bytes]]]:
         processes.append(subprocess.Popen([*argv, *targets], cwd=REPO_ROOT))
     time.sleep(1.5)
     return f"127.0.0.1:{ports['front']}", processes
+
+
+def measure(topology: str, rates: list[float], duration: float) -> dict[str, Any]:
+    """Single stream, then each rate, through a fresh chain of `topology`."""
+    target, processes = start_chain(topology)
+    label = f"{len(TOPOLOGIES[topology])} processes, no work"
+    try:
+        single = run_driver(target, 0.0, duration)
+        print(
+            f"{label}, single stream: p50 {single['p50_ms']:.2f} ms, p99 {single['p99_ms']:.2f} ms",
+            flush=True,
+        )
+        results = []
+        for rate in rates:
+            r = run_driver(target, rate, duration)
+            results.append(r)
+            print(
+                f"{label}, {rate:5.0f} rps offered: p50 {r['p50_ms']:.2f} ms, "
+                f"p99 {r['p99_ms']:.2f} ms, errors {r['errors']}",
+                flush=True,
+            )
+        return {"single_stream": single, "rates": results}
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(10)
 
 
 def run_driver(target: str, rate: float, duration: float) -> dict[str, Any]:
@@ -151,56 +192,45 @@ def main() -> int:
     rates = [50.0] if args.smoke else [float(r) for r in args.rates.split(",")]
     duration = 1.0 if args.smoke else args.duration
     load_at_start = os.getloadavg()[0]
-    target, processes = start_chain()
-    results = []
-    try:
-        single = run_driver(target, 0.0, duration)
-        print(
-            f"four hops, no work, single stream: p50 {single['p50_ms']:.2f} ms, "
-            f"p99 {single['p99_ms']:.2f} ms",
-            flush=True,
-        )
-        for rate in rates:
-            r = run_driver(target, rate, duration)
-            results.append(r)
-            print(
-                f"four hops, no work, {rate:5.0f} rps offered: p50 {r['p50_ms']:.2f} ms, "
-                f"p99 {r['p99_ms']:.2f} ms, errors {r['errors']}",
-                flush=True,
-            )
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(10)
+    mesh = measure("mesh", rates, duration)
+    without = measure("without_features_hop", rates, duration)
     if not args.smoke:
         summary = {
             "machine": machine(),
             "duration_s": duration,
             "load_average_at_start": load_at_start,
-            "single_stream": single,
-            "rates": results,
+            **mesh,
+            "without_features_hop": without,
         }
         publish("chain", summary, markdown)
     return 0
 
 
 def markdown(result: dict[str, Any]) -> str:
-    m, single = result["machine"], result["single_stream"]
+    m, three = result["machine"], result["without_features_hop"]
+
+    def row(label: str, four: dict[str, Any], other: dict[str, Any]) -> str:
+        return (
+            f"| {label} | {four['p50_ms']:.2f} | {four['p99_ms']:.2f} | {four['errors']} "
+            f"| {other['p50_ms']:.2f} | {other['p99_ms']:.2f} | {other['errors']} |"
+        )
+
     lines = [
         "## The design's floor: four hops, no work (`python -m bench.chain`)",
         "",
-        f"{m['date']}, {m['cores']} cores, {m['cpu_model']}; four grpc.aio processes wired "
+        f"{m['date']}, {m['cores']} cores, {m['cpu_model']}; grpc.aio processes wired "
         "like the mesh, replies the size of the mesh's, no work, no protobuf, no tracing; "
         f"{result['duration_s']} s per rate; load average {result['load_average_at_start']:.1f} "
-        "when it started.",
+        "when it started. Left: the mesh's four processes; right: three, without the "
+        "ranking -> features hop (features computed inside ranking).",
         "",
-        "| offered rps | p50 ms | p99 ms | errors |",
-        "| ---: | ---: | ---: | ---: |",
-        f"| single stream | {single['p50_ms']:.2f} | {single['p99_ms']:.2f} | 0 |",
+        "| offered rps | p50 ms | p99 ms | errors | p50 ms, 3 processes | p99 ms, 3 processes "
+        "| errors, 3 processes |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        row("single stream", result["single_stream"], three["single_stream"]),
         *(
-            f"| {r['offered_rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
-            for r in result["rates"]
+            row(f"{four['offered_rps']:.0f}", four, other)
+            for four, other in zip(result["rates"], three["rates"], strict=True)
         ),
     ]
     return "\n".join(lines)
