@@ -17,11 +17,11 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.mesh.health_wait import is_serving
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from tests.mesh_harness import write_pointer
 from tests.serving.conftest import ServingVersions
+from tests.serving.processes import wait_until_serving
 
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -64,11 +64,7 @@ def test_service_runs_alone_turns_serving_and_exits_cleanly_on_sigterm(
             asyncio.run(
                 write_pointer(etcd_server.endpoint, baseline.version_id, baseline.manifest_sha256)
             )
-            deadline = time.monotonic() + 30
-            while not is_serving(address):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
+            wait_until_serving(address, process, log_path)
             loaded = _loaded_versions(metrics_port)
             process.send_signal(signal.SIGTERM)
             assert process.wait(20) == 0

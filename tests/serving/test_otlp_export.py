@@ -26,12 +26,12 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 
 from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.mesh.health_wait import is_serving
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from recmesh.telemetry.tracing import create_tracer_provider, otlp_configured
 from tests.mesh_harness import write_pointer
 from tests.serving.conftest import ServingVersions
+from tests.serving.processes import wait_until_serving
 
 # (service.name, span name, trace id as 32 hex digits)
 ReceivedSpan = tuple[str, str, str]
@@ -139,11 +139,7 @@ def test_a_serving_process_exports_its_rpc_spans_in_the_callers_trace(
             asyncio.run(
                 write_pointer(etcd_server.endpoint, baseline.version_id, baseline.manifest_sha256)
             )
-            deadline = time.monotonic() + 30
-            while not is_serving(f"127.0.0.1:{port}"):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
+            wait_until_serving(f"127.0.0.1:{port}", process, log_path)
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
                 candidates_pb2_grpc.CandidatesServiceStub(channel).GetCandidates(
                     candidates_pb2.GetCandidatesRequest(
