@@ -133,6 +133,35 @@ def test_answers_are_logged_as_impressions_and_counted_in_metrics(
     )
 
 
+def test_every_server_answers_reflection_with_its_services(
+    etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
+) -> None:
+    """grpcurl-style discovery works on each of the four servers: reflection lists the
+    server's own service, health and reflection."""
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    listed: dict[str, set[str]] = {}
+
+    async def scenario(mesh: RunningMesh) -> None:
+        for handle in mesh.handles():
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{handle.port}") as channel:
+                call = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+                    iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+                )
+                listed[handle.component] = {
+                    s.name async for r in call for s in r.list_services_response.service
+                }
+
+    run_mesh(etcd_server, serving_versions, tmp_path, "baseline", scenario)
+    common = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
+    assert listed == {
+        "recommend": {"recmesh.recommend.v1.RecommendService", *common},
+        "candidates": {"recmesh.candidates.v1.CandidatesService", *common},
+        "features": {"recmesh.features.v1.FeaturesService", *common},
+        "ranking": {"recmesh.ranking.v1.RankingService", *common},
+    }
+
+
 @pytest.mark.parametrize(
     ("user", "k"), [("", 10), ("196", 0), ("196", -3), ("196", 1001), ("x" * 500, 10)]
 )
