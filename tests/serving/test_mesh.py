@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -305,7 +306,9 @@ def test_ranking_stopped_mid_traffic_answers_degraded(
     etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
 ) -> None:
     """With the ranking server gone, Recommend still answers every request, marked
-    degraded (ranking unavailable) with candidates in source order."""
+    degraded (ranking unavailable) with candidates in source order; the front's
+    metrics count the degraded answers by reason and time every call."""
+    from prometheus_client import generate_latest
 
     async def scenario(mesh: RunningMesh) -> None:
         traffic = Traffic(mesh.front, USERS, rate=100)
@@ -324,5 +327,16 @@ def test_ranking_stopped_mid_traffic_answers_degraded(
         assert all(len(r.items) == 10 for r in traffic.responses())
         last = traffic.responses()[-1]
         assert last.degraded
+        exposition = generate_latest(mesh.metrics["recommend"].registry).decode()
+        labels = 'component="recommend",reason="ranking_unavailable"'
+        assert f"recmesh_degraded_answers_total{{{labels}}} {float(len(degraded))}" in exposition
+        timed = re.search(
+            r'recmesh_rpc_latency_seconds_count\{component="recommend",method="Recommend"\} '
+            r"([0-9.]+)",
+            exposition,
+        )
+        assert timed is not None
+        # the traffic's calls, and wait_for_version's probes before it
+        assert float(timed.group(1)) >= len(traffic.responses())
 
     run_mesh(etcd_server, serving_versions, tmp_path, "xgboost", scenario)
