@@ -15,7 +15,8 @@
    idle; the mesh single-stream (one request at a time), and where its time goes
    (bench/span_breakdown.py, from the mesh's span file).
 4. The in-process pipeline: candidates -> features -> XGBoost -> top k in
-   this process, no RPC, over the same users.
+   this process, no RPC, over the same users: back to back, and paced like the
+   targets' 200 requests/s (5 ms asleep before each request), with each part.
 Writes docs/results/serving.json and the `serving` section of docs/benchmarks.md.
 """
 
