@@ -19,6 +19,7 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from tests.control_plane.harness import code_of, rpc_error
+from tests.processes import kill_if_running
 
 
 def _wait_serving(address: str, timeout: float) -> None:
@@ -72,9 +73,7 @@ def test_process_serves_and_drains_on_sigterm(shared_etcd: LocalEtcd, tmp_path: 
             elapsed = time.monotonic() - signalled
             error = rpc_error(next, stream)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill_if_running(process)
     assert process.returncode == 0, stderr
     assert 0.9 < elapsed < 10
     assert code_of(error) in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
@@ -104,9 +103,7 @@ def test_health_watchers_see_not_serving_when_draining(
             watch.cancel()
         _, stderr = process.communicate(timeout=15)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill_if_running(process)
     assert before == health_pb2.HealthCheckResponse.SERVING
     assert after == health_pb2.HealthCheckResponse.NOT_SERVING
     assert process.returncode == 0, stderr

@@ -18,6 +18,7 @@ from recmesh.cli.main import main as cli_main
 from recmesh.mesh.health_wait import is_serving
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
+from tests.processes import kill_if_running
 
 PORTS = ("recommend", "candidates", "features", "ranking", "control-plane", "etcd", "etcd-peer")
 SERVERS = ("recommend", "candidates", "features", "ranking", "control-plane")
@@ -68,9 +69,7 @@ def test_up_serves_the_baseline_and_stops_everything_on_sigterm(
         up.send_signal(signal.SIGTERM)
         assert up.wait(60) == 0, log_path.read_text()
     finally:
-        if up.poll() is None:
-            up.kill()
-            up.wait()
+        kill_if_running(up)
     assert serving == dict.fromkeys(SERVERS, True)
     assert code == 0
     assert answer["serving_version"].startswith("sv-")

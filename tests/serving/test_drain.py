@@ -29,8 +29,8 @@ from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from tests.mesh_harness import write_pointer
+from tests.processes import kill_if_running, wait_until_serving
 from tests.serving.conftest import ServingVersions
-from tests.serving.processes import wait_until_serving
 
 
 class HoldingCandidates(candidates_pb2_grpc.CandidatesServiceServicer):
@@ -99,9 +99,7 @@ def test_sigterm_lets_an_in_flight_recommend_finish(
                 response = answer.result(timeout=20)
             assert process.wait(20) == 0, log_path.read_text()
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            kill_if_running(process)
     assert response.degraded
     assert response.degraded_reason == recommend_pb2.DEGRADED_REASON_CANDIDATES_UNAVAILABLE
     assert len(response.items) == 5

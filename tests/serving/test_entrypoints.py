@@ -20,8 +20,8 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from tests.mesh_harness import write_pointer
+from tests.processes import kill_if_running, wait_until_serving
 from tests.serving.conftest import ServingVersions
-from tests.serving.processes import wait_until_serving
 
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -69,9 +69,7 @@ def test_service_runs_alone_turns_serving_and_exits_cleanly_on_sigterm(
             process.send_signal(signal.SIGTERM)
             assert process.wait(20) == 0
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            kill_if_running(process)
     text = log_path.read_text()
     assert loaded == [baseline.version_id], text
     assert '"event": "draining"' in text

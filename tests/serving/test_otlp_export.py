@@ -30,8 +30,8 @@ from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from recmesh.telemetry.tracing import create_tracer_provider, otlp_configured
 from tests.mesh_harness import write_pointer
+from tests.processes import kill_if_running, wait_until_serving
 from tests.serving.conftest import ServingVersions
-from tests.serving.processes import wait_until_serving
 
 # (service.name, span name, trace id as 32 hex digits)
 ReceivedSpan = tuple[str, str, str]
@@ -152,9 +152,7 @@ def test_a_serving_process_exports_its_rpc_spans_in_the_callers_trace(
             process.send_signal(signal.SIGTERM)
             assert process.wait(20) == 0, log_path.read_text()
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            kill_if_running(process)
     assert received == (
         "recmesh-candidates",
         "/recmesh.candidates.v1.CandidatesService/GetCandidates",

@@ -1,10 +1,12 @@
-"""Helpers for tests that run a serving entry point as its own process."""
+"""Helpers for tests that run an entry point (`recmesh up`, a service, the control
+plane) as its own process."""
 
 from __future__ import annotations
 
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from recmesh.mesh.health_wait import is_serving
 
@@ -19,3 +21,10 @@ def wait_until_serving(
         assert process.poll() is None, log_path.read_text()
         assert time.monotonic() < deadline, log_path.read_text()
         time.sleep(0.1)
+
+
+def kill_if_running(process: subprocess.Popen[Any]) -> None:
+    """For a test's `finally`: SIGKILLs and reaps the process if it has not exited."""
+    if process.poll() is None:
+        process.kill()
+        process.wait()
