@@ -642,6 +642,150 @@ class RollbackResponse(_message.Message):
 Global___RollbackResponse: _TypeAlias = RollbackResponse  # noqa: Y015
 
 @_typing.final
+class SetRefreshPolicyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def policy(self) -> _records_pb2.RefreshPolicy: ...
+    def __init__(
+        self,
+        *,
+        policy: _records_pb2.RefreshPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetRefreshPolicyRequest: _TypeAlias = SetRefreshPolicyRequest  # noqa: Y015
+
+@_typing.final
+class SetRefreshPolicyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def policy(self) -> _records_pb2.RefreshPolicy: ...
+    def __init__(
+        self,
+        *,
+        policy: _records_pb2.RefreshPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetRefreshPolicyResponse: _TypeAlias = SetRefreshPolicyResponse  # noqa: Y015
+
+@_typing.final
+class GetRefreshPolicyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRefreshPolicyRequest: _TypeAlias = GetRefreshPolicyRequest  # noqa: Y015
+
+@_typing.final
+class GetRefreshPolicyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def policy(self) -> _records_pb2.RefreshPolicy: ...
+    def __init__(
+        self,
+        *,
+        policy: _records_pb2.RefreshPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRefreshPolicyResponse: _TypeAlias = GetRefreshPolicyResponse  # noqa: Y015
+
+@_typing.final
+class RefreshServingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MANIFEST_SHA256_FIELD_NUMBER: _builtins.int
+    BASE_VERSION_FIELD_NUMBER: _builtins.int
+    BASE_POINTER_REVISION_FIELD_NUMBER: _builtins.int
+    PROBE_FIELD_NUMBER: _builtins.int
+    LINEAGE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    manifest_sha256: _builtins.str
+    """sha256 of the refreshed bundle's manifest, already uploaded."""
+    base_version: _builtins.str
+    """The serving version refreshed and the pointer revision it was read at."""
+    base_pointer_revision: _builtins.int
+    description: _builtins.str
+    @_builtins.property
+    def probe(self) -> _records_pb2.RefreshProbe: ...
+    @_builtins.property
+    def lineage(self) -> _records_pb2.Lineage: ...
+    def __init__(
+        self,
+        *,
+        manifest_sha256: _builtins.str = ...,
+        base_version: _builtins.str = ...,
+        base_pointer_revision: _builtins.int = ...,
+        probe: _records_pb2.RefreshProbe | None = ...,
+        lineage: _records_pb2.Lineage | None = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["lineage", b"lineage", "probe", b"probe"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_pointer_revision", b"base_pointer_revision", "base_version", b"base_version", "description", b"description", "lineage", b"lineage", "manifest_sha256", b"manifest_sha256", "probe", b"probe"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RefreshServingRequest: _TypeAlias = RefreshServingRequest  # noqa: Y015
+
+@_typing.final
+class RefreshServingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POINTER_FIELD_NUMBER: _builtins.int
+    PREVIOUS_VERSION_FIELD_NUMBER: _builtins.int
+    MODEL_VERSION_FIELD_NUMBER: _builtins.int
+    REFRESH_FIELD_NUMBER: _builtins.int
+    previous_version: _builtins.str
+    @_builtins.property
+    def pointer(self) -> _records_pb2.ServingPointer: ...
+    @_builtins.property
+    def model_version(self) -> _records_pb2.ModelVersion: ...
+    @_builtins.property
+    def refresh(self) -> _records_pb2.Refresh: ...
+    def __init__(
+        self,
+        *,
+        pointer: _records_pb2.ServingPointer | None = ...,
+        previous_version: _builtins.str = ...,
+        model_version: _records_pb2.ModelVersion | None = ...,
+        refresh: _records_pb2.Refresh | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["model_version", b"model_version", "pointer", b"pointer", "refresh", b"refresh"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_version", b"model_version", "pointer", b"pointer", "previous_version", b"previous_version", "refresh", b"refresh"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RefreshServingResponse: _TypeAlias = RefreshServingResponse  # noqa: Y015
+
+@_typing.final
 class GetPointerRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

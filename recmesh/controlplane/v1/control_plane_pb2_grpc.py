@@ -106,6 +106,21 @@ class ControlPlaneServiceStub:
                 request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RollbackRequest.SerializeToString,
                 response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RollbackResponse.FromString,
                 _registered_method=True)
+        self.SetRefreshPolicy = channel.unary_unary(
+                '/recmesh.controlplane.v1.ControlPlaneService/SetRefreshPolicy',
+                request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.SetRefreshPolicyRequest.SerializeToString,
+                response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.SetRefreshPolicyResponse.FromString,
+                _registered_method=True)
+        self.GetRefreshPolicy = channel.unary_unary(
+                '/recmesh.controlplane.v1.ControlPlaneService/GetRefreshPolicy',
+                request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRefreshPolicyRequest.SerializeToString,
+                response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRefreshPolicyResponse.FromString,
+                _registered_method=True)
+        self.RefreshServing = channel.unary_unary(
+                '/recmesh.controlplane.v1.ControlPlaneService/RefreshServing',
+                request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RefreshServingRequest.SerializeToString,
+                response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RefreshServingResponse.FromString,
+                _registered_method=True)
         self.GetPointer = channel.unary_unary(
                 '/recmesh.controlplane.v1.ControlPlaneService/GetPointer',
                 request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetPointerRequest.SerializeToString,
@@ -225,6 +240,27 @@ class ControlPlaneServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetRefreshPolicy(self, request, context):
+        """Records the policy under which refreshes are promoted. Operator.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRefreshPolicy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshServing(self, request, context):
+        """Registers a refresh of the serving version (same model, a snapshot of newer
+        data) and serves it when the refresh policy's checks hold. Operator.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPointer(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -323,6 +359,21 @@ def add_ControlPlaneServiceServicer_to_server(servicer, server):
                     servicer.Rollback,
                     request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RollbackRequest.FromString,
                     response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RollbackResponse.SerializeToString,
+            ),
+            'SetRefreshPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRefreshPolicy,
+                    request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.SetRefreshPolicyRequest.FromString,
+                    response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.SetRefreshPolicyResponse.SerializeToString,
+            ),
+            'GetRefreshPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRefreshPolicy,
+                    request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRefreshPolicyRequest.FromString,
+                    response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRefreshPolicyResponse.SerializeToString,
+            ),
+            'RefreshServing': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshServing,
+                    request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RefreshServingRequest.FromString,
+                    response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RefreshServingResponse.SerializeToString,
             ),
             'GetPointer': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPointer,
@@ -725,6 +776,87 @@ class ControlPlaneService:
             '/recmesh.controlplane.v1.ControlPlaneService/Rollback',
             recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RollbackRequest.SerializeToString,
             recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RollbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRefreshPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.controlplane.v1.ControlPlaneService/SetRefreshPolicy',
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.SetRefreshPolicyRequest.SerializeToString,
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.SetRefreshPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRefreshPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.controlplane.v1.ControlPlaneService/GetRefreshPolicy',
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRefreshPolicyRequest.SerializeToString,
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRefreshPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshServing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.controlplane.v1.ControlPlaneService/RefreshServing',
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RefreshServingRequest.SerializeToString,
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.RefreshServingResponse.FromString,
             options,
             channel_credentials,
             insecure,

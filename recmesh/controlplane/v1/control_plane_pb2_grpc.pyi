@@ -57,6 +57,13 @@ class ControlPlaneServiceStub:
     """Moves the pointer to the experiment's challenger, guarded. Operator."""
     Rollback: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.RollbackRequest, _control_plane_pb2.RollbackResponse]
     """Moves the pointer back to the previous (or a named earlier) version. Operator."""
+    SetRefreshPolicy: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.SetRefreshPolicyRequest, _control_plane_pb2.SetRefreshPolicyResponse]
+    """Records the policy under which refreshes are promoted. Operator."""
+    GetRefreshPolicy: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.GetRefreshPolicyRequest, _control_plane_pb2.GetRefreshPolicyResponse]
+    RefreshServing: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.RefreshServingRequest, _control_plane_pb2.RefreshServingResponse]
+    """Registers a refresh of the serving version (same model, a snapshot of newer
+    data) and serves it when the refresh policy's checks hold. Operator.
+    """
     GetPointer: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.GetPointerRequest, _control_plane_pb2.GetPointerResponse]
     WatchPointer: _grpc.UnaryStreamMultiCallable[_control_plane_pb2.WatchPointerRequest, _control_plane_pb2.WatchPointerResponse]
     """Sends the current pointer, then every change. Service role or any reader."""
@@ -93,6 +100,13 @@ class ControlPlaneServiceAsyncStub(ControlPlaneServiceStub):
     """Moves the pointer to the experiment's challenger, guarded. Operator."""
     Rollback: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.RollbackRequest, _control_plane_pb2.RollbackResponse]  # type: ignore[assignment]
     """Moves the pointer back to the previous (or a named earlier) version. Operator."""
+    SetRefreshPolicy: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.SetRefreshPolicyRequest, _control_plane_pb2.SetRefreshPolicyResponse]  # type: ignore[assignment]
+    """Records the policy under which refreshes are promoted. Operator."""
+    GetRefreshPolicy: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.GetRefreshPolicyRequest, _control_plane_pb2.GetRefreshPolicyResponse]  # type: ignore[assignment]
+    RefreshServing: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.RefreshServingRequest, _control_plane_pb2.RefreshServingResponse]  # type: ignore[assignment]
+    """Registers a refresh of the serving version (same model, a snapshot of newer
+    data) and serves it when the refresh policy's checks hold. Operator.
+    """
     GetPointer: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.GetPointerRequest, _control_plane_pb2.GetPointerResponse]  # type: ignore[assignment]
     WatchPointer: _aio.UnaryStreamMultiCallable[_control_plane_pb2.WatchPointerRequest, _control_plane_pb2.WatchPointerResponse]  # type: ignore[assignment]
     """Sends the current pointer, then every change. Service role or any reader."""
@@ -210,6 +224,31 @@ class ControlPlaneServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_control_plane_pb2.RollbackResponse, _abc.Awaitable[_control_plane_pb2.RollbackResponse]]:
         """Moves the pointer back to the previous (or a named earlier) version. Operator."""
+
+    @_abc_1.abstractmethod
+    def SetRefreshPolicy(
+        self,
+        request: _control_plane_pb2.SetRefreshPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_plane_pb2.SetRefreshPolicyResponse, _abc.Awaitable[_control_plane_pb2.SetRefreshPolicyResponse]]:
+        """Records the policy under which refreshes are promoted. Operator."""
+
+    @_abc_1.abstractmethod
+    def GetRefreshPolicy(
+        self,
+        request: _control_plane_pb2.GetRefreshPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_plane_pb2.GetRefreshPolicyResponse, _abc.Awaitable[_control_plane_pb2.GetRefreshPolicyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RefreshServing(
+        self,
+        request: _control_plane_pb2.RefreshServingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_plane_pb2.RefreshServingResponse, _abc.Awaitable[_control_plane_pb2.RefreshServingResponse]]:
+        """Registers a refresh of the serving version (same model, a snapshot of newer
+        data) and serves it when the refresh policy's checks hold. Operator.
+        """
 
     @_abc_1.abstractmethod
     def GetPointer(

@@ -198,11 +198,32 @@ class Lineage(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class InteractionLogRowsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     DATASET_NAME_FIELD_NUMBER: _builtins.int
     DATASET_FINGERPRINT_FIELD_NUMBER: _builtins.int
     SPLIT_FIELD_NUMBER: _builtins.int
     TRAINING_PARAMS_FIELD_NUMBER: _builtins.int
     CODE_REVISION_FIELD_NUMBER: _builtins.int
+    INTERACTION_LOG_ROWS_FIELD_NUMBER: _builtins.int
     dataset_name: _builtins.str
     dataset_fingerprint: _builtins.str
     split: _builtins.str
@@ -210,6 +231,12 @@ class Lineage(_message.Message):
     code_revision: _builtins.str
     @_builtins.property
     def training_params(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def interaction_log_rows(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Rows of each interaction-log file (by file name) the snapshot includes after
+        the dataset's own rows; empty when the snapshot holds the dataset alone.
+        """
+
     def __init__(
         self,
         *,
@@ -218,10 +245,11 @@ class Lineage(_message.Message):
         split: _builtins.str = ...,
         training_params: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         code_revision: _builtins.str = ...,
+        interaction_log_rows: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code_revision", b"code_revision", "dataset_fingerprint", b"dataset_fingerprint", "dataset_name", b"dataset_name", "split", b"split", "training_params", b"training_params"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code_revision", b"code_revision", "dataset_fingerprint", b"dataset_fingerprint", "dataset_name", b"dataset_name", "interaction_log_rows", b"interaction_log_rows", "split", b"split", "training_params", b"training_params"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -242,6 +270,9 @@ class ModelVersion(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     REGISTERED_BY_FIELD_NUMBER: _builtins.int
     REGISTERED_AT_FIELD_NUMBER: _builtins.int
+    MODEL_SHA256_FIELD_NUMBER: _builtins.int
+    TRAINING_DATASET_FINGERPRINT_FIELD_NUMBER: _builtins.int
+    REFRESH_OF_FIELD_NUMBER: _builtins.int
     version_id: _builtins.str
     """"sv-" followed by the first 16 hex digits of manifest_sha256."""
     manifest_sha256: _builtins.str
@@ -249,6 +280,15 @@ class ModelVersion(_message.Message):
     feature_schema_fingerprint: _builtins.str
     description: _builtins.str
     registered_by: _builtins.str
+    model_sha256: _builtins.str
+    """Hex sha256 of the model file; empty for a baseline."""
+    training_dataset_fingerprint: _builtins.str
+    """Fingerprint of the interactions the model was trained on (the experiment's
+    TRAIN split); empty for a baseline. lineage.dataset_fingerprint is that of
+    the interactions the snapshot was built from.
+    """
+    refresh_of: _builtins.str
+    """The version this one refreshes (same model, newer data); empty otherwise."""
     @_builtins.property
     def artifacts(self) -> _containers.RepeatedCompositeFieldContainer[Global___ArtifactRef]: ...
     @_builtins.property
@@ -267,10 +307,13 @@ class ModelVersion(_message.Message):
         description: _builtins.str = ...,
         registered_by: _builtins.str = ...,
         registered_at: _timestamp_pb2.Timestamp | None = ...,
+        model_sha256: _builtins.str = ...,
+        training_dataset_fingerprint: _builtins.str = ...,
+        refresh_of: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["lineage", b"lineage", "registered_at", b"registered_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifacts", b"artifacts", "description", b"description", "feature_schema_fingerprint", b"feature_schema_fingerprint", "kind", b"kind", "lineage", b"lineage", "manifest_sha256", b"manifest_sha256", "registered_at", b"registered_at", "registered_by", b"registered_by", "version_id", b"version_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifacts", b"artifacts", "description", b"description", "feature_schema_fingerprint", b"feature_schema_fingerprint", "kind", b"kind", "lineage", b"lineage", "manifest_sha256", b"manifest_sha256", "model_sha256", b"model_sha256", "refresh_of", b"refresh_of", "registered_at", b"registered_at", "registered_by", b"registered_by", "training_dataset_fingerprint", b"training_dataset_fingerprint", "version_id", b"version_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -548,6 +591,7 @@ class Evaluation(_message.Message):
     SEED_FIELD_NUMBER: _builtins.int
     RECORDED_BY_FIELD_NUMBER: _builtins.int
     RECORDED_AT_FIELD_NUMBER: _builtins.int
+    CHALLENGER_MODEL_SHA256_FIELD_NUMBER: _builtins.int
     experiment_id: _builtins.str
     challenger_version: _builtins.str
     champion_version: _builtins.str
@@ -558,6 +602,10 @@ class Evaluation(_message.Message):
     bootstrap_resamples: _builtins.int
     seed: _builtins.int
     recorded_by: _builtins.str
+    challenger_model_sha256: _builtins.str
+    """Hex sha256 of the model file the challenger arm scored with (empty for a
+    baseline challenger); must be the challenger version's model.
+    """
     @_builtins.property
     def arms(self) -> _containers.RepeatedCompositeFieldContainer[Global___ArmResult]: ...
     @_builtins.property
@@ -586,10 +634,11 @@ class Evaluation(_message.Message):
         seed: _builtins.int = ...,
         recorded_by: _builtins.str = ...,
         recorded_at: _timestamp_pb2.Timestamp | None = ...,
+        challenger_model_sha256: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["recorded_at", b"recorded_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arms", b"arms", "bootstrap_resamples", b"bootstrap_resamples", "challenger_version", b"challenger_version", "champion_pointer_revision", b"champion_pointer_revision", "champion_version", b"champion_version", "dataset_fingerprint", b"dataset_fingerprint", "deltas", b"deltas", "experiment_id", b"experiment_id", "reasons", b"reasons", "recorded_at", b"recorded_at", "recorded_by", b"recorded_by", "report_uri", b"report_uri", "seed", b"seed", "segments", b"segments", "verdict", b"verdict"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arms", b"arms", "bootstrap_resamples", b"bootstrap_resamples", "challenger_model_sha256", b"challenger_model_sha256", "challenger_version", b"challenger_version", "champion_pointer_revision", b"champion_pointer_revision", "champion_version", b"champion_version", "dataset_fingerprint", b"dataset_fingerprint", "deltas", b"deltas", "experiment_id", b"experiment_id", "reasons", b"reasons", "recorded_at", b"recorded_at", "recorded_by", b"recorded_by", "report_uri", b"report_uri", "seed", b"seed", "segments", b"segments", "verdict", b"verdict"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -741,3 +790,174 @@ class AuditEntry(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AuditEntry: _TypeAlias = AuditEntry  # noqa: Y015
+
+@_typing.final
+class RefreshPolicy(_message.Message):
+    """What the control plane requires of a refresh (same model, newer data) before it
+    moves the pointer without a new experiment. Set by an operator, audited.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METRIC_FIELD_NUMBER: _builtins.int
+    MAX_RELATIVE_DROP_FIELD_NUMBER: _builtins.int
+    PROBE_USERS_FIELD_NUMBER: _builtins.int
+    HOLDOUT_FRACTION_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    SET_BY_FIELD_NUMBER: _builtins.int
+    SET_AT_FIELD_NUMBER: _builtins.int
+    metric: _builtins.str
+    """The probe metric, "ndcg@K" (K = the probe's list length)."""
+    max_relative_drop: _builtins.float
+    """How far the refreshed snapshot's probe value may fall below the current
+    champion's, relative (0.02 = 2 %); >= 0.
+    """
+    probe_users: _builtins.int
+    """Users in the probe set (drawn with seed among users with enough history)."""
+    holdout_fraction: _builtins.float
+    """Share of each probe user's latest interactions held out (0 < x < 1)."""
+    seed: _builtins.int
+    set_by: _builtins.str
+    @_builtins.property
+    def set_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        metric: _builtins.str = ...,
+        max_relative_drop: _builtins.float = ...,
+        probe_users: _builtins.int = ...,
+        holdout_fraction: _builtins.float = ...,
+        seed: _builtins.int = ...,
+        set_by: _builtins.str = ...,
+        set_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["set_at", b"set_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holdout_fraction", b"holdout_fraction", "max_relative_drop", b"max_relative_drop", "metric", b"metric", "probe_users", b"probe_users", "seed", b"seed", "set_at", b"set_at", "set_by", b"set_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RefreshPolicy: _TypeAlias = RefreshPolicy  # noqa: Y015
+
+@_typing.final
+class RefreshProbe(_message.Message):
+    """The champion model's probe metric, computed on the data the current serving
+    snapshot was built from and on the refreshed data, in one run.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METRIC_FIELD_NUMBER: _builtins.int
+    USERS_FIELD_NUMBER: _builtins.int
+    REFERENCE_VALUE_FIELD_NUMBER: _builtins.int
+    REFRESHED_VALUE_FIELD_NUMBER: _builtins.int
+    metric: _builtins.str
+    users: _builtins.int
+    reference_value: _builtins.float
+    refreshed_value: _builtins.float
+    def __init__(
+        self,
+        *,
+        metric: _builtins.str = ...,
+        users: _builtins.int = ...,
+        reference_value: _builtins.float = ...,
+        refreshed_value: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["metric", b"metric", "reference_value", b"reference_value", "refreshed_value", b"refreshed_value", "users", b"users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RefreshProbe: _TypeAlias = RefreshProbe  # noqa: Y015
+
+@_typing.final
+class SnapshotComparison(_message.Message):
+    """What the snapshot sanity checks found (computed by the control plane from the
+    two snapshots in the artifact store).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PREVIOUS_INTERACTIONS_FIELD_NUMBER: _builtins.int
+    REFRESHED_INTERACTIONS_FIELD_NUMBER: _builtins.int
+    PREVIOUS_USERS_FIELD_NUMBER: _builtins.int
+    REFRESHED_USERS_FIELD_NUMBER: _builtins.int
+    PREVIOUS_ITEMS_FIELD_NUMBER: _builtins.int
+    REFRESHED_ITEMS_FIELD_NUMBER: _builtins.int
+    LOST_INTERACTIONS_FIELD_NUMBER: _builtins.int
+    VANISHED_USERS_FIELD_NUMBER: _builtins.int
+    VANISHED_ITEMS_FIELD_NUMBER: _builtins.int
+    previous_interactions: _builtins.int
+    refreshed_interactions: _builtins.int
+    previous_users: _builtins.int
+    refreshed_users: _builtins.int
+    previous_items: _builtins.int
+    refreshed_items: _builtins.int
+    lost_interactions: _builtins.int
+    """(user, item) pairs of the previous snapshot missing from the refreshed one."""
+    vanished_users: _builtins.int
+    vanished_items: _builtins.int
+    def __init__(
+        self,
+        *,
+        previous_interactions: _builtins.int = ...,
+        refreshed_interactions: _builtins.int = ...,
+        previous_users: _builtins.int = ...,
+        refreshed_users: _builtins.int = ...,
+        previous_items: _builtins.int = ...,
+        refreshed_items: _builtins.int = ...,
+        lost_interactions: _builtins.int = ...,
+        vanished_users: _builtins.int = ...,
+        vanished_items: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lost_interactions", b"lost_interactions", "previous_interactions", b"previous_interactions", "previous_items", b"previous_items", "previous_users", b"previous_users", "refreshed_interactions", b"refreshed_interactions", "refreshed_items", b"refreshed_items", "refreshed_users", b"refreshed_users", "vanished_items", b"vanished_items", "vanished_users", b"vanished_users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SnapshotComparison: _TypeAlias = SnapshotComparison  # noqa: Y015
+
+@_typing.final
+class Refresh(_message.Message):
+    """A refresh that moved the pointer; immutable."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_ID_FIELD_NUMBER: _builtins.int
+    REFRESH_OF_FIELD_NUMBER: _builtins.int
+    PROBE_FIELD_NUMBER: _builtins.int
+    COMPARISON_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    REFRESHED_BY_FIELD_NUMBER: _builtins.int
+    REFRESHED_AT_FIELD_NUMBER: _builtins.int
+    version_id: _builtins.str
+    refresh_of: _builtins.str
+    refreshed_by: _builtins.str
+    @_builtins.property
+    def probe(self) -> Global___RefreshProbe: ...
+    @_builtins.property
+    def comparison(self) -> Global___SnapshotComparison: ...
+    @_builtins.property
+    def policy(self) -> Global___RefreshPolicy: ...
+    @_builtins.property
+    def refreshed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        version_id: _builtins.str = ...,
+        refresh_of: _builtins.str = ...,
+        probe: Global___RefreshProbe | None = ...,
+        comparison: Global___SnapshotComparison | None = ...,
+        policy: Global___RefreshPolicy | None = ...,
+        refreshed_by: _builtins.str = ...,
+        refreshed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["comparison", b"comparison", "policy", b"policy", "probe", b"probe", "refreshed_at", b"refreshed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comparison", b"comparison", "policy", b"policy", "probe", b"probe", "refresh_of", b"refresh_of", "refreshed_at", b"refreshed_at", "refreshed_by", b"refreshed_by", "version_id", b"version_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Refresh: _TypeAlias = Refresh  # noqa: Y015
