@@ -1,17 +1,22 @@
-"""Evaluations: the recorded result of an experiment, written once and never changed."""
+"""Evaluations: the recorded result of an experiment, written once and never changed.
+
+Its verdict is derived from its evidence (`verdicts`); the reasons recorded are the
+derived ones."""
 
 from __future__ import annotations
 
 from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.clock import Clock, timestamp
+from control_plane.evaluated_model import evaluated_model_mismatch
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
 from control_plane.store.txn import KeyAbsent, Put
 from control_plane.validation import require, validate_evaluation
+from control_plane.verdicts import derive_verdict
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
-from recmesh.rpc.errors import AlreadyExistsError, NotFoundError
+from recmesh.rpc.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
 
 
 class EvaluationBook:
@@ -31,9 +36,17 @@ class EvaluationBook:
         if records.evaluation is not None:
             raise _already_recorded(records.evaluation)
         validate_evaluation(evaluation, records.experiment)
+        derived = derive_verdict(evaluation, records.experiment)
+        challenger = await self._records.model(evaluation.challenger_version)
+        mismatch = evaluated_model_mismatch(
+            evaluation, challenger, records.experiment.spec.dataset_fingerprint
+        )
+        if mismatch is not None:
+            raise InvalidArgumentError(mismatch)
         stored = records_pb2.Evaluation()
         stored.CopyFrom(evaluation)
         stored.recorded_by = actor
+        stored.reasons[:] = derived.reasons
         stored.recorded_at.CopyFrom(timestamp(self._clock))
         key = self._keys.evaluation(experiment_id)
         draft = AuditDraft(

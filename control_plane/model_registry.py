@@ -148,6 +148,8 @@ class ModelRegistry:
             artifacts=artifacts,
             feature_schema_fingerprint=manifest.feature_schema_fingerprint,
             lineage=_lineage(lineage, manifest),
+            model_sha256=manifest.model_sha256,
+            training_dataset_fingerprint=manifest.training_dataset_fingerprint,
         )
 
     def _read(self, sha256: str, name: str) -> bytes:

@@ -23,6 +23,7 @@ import structlog
 
 from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.clock import Clock, timestamp
+from control_plane.evaluated_model import evaluated_model_mismatch
 from control_plane.experiment_state import (
     ExperimentRecords,
     approvals_required,
@@ -112,6 +113,11 @@ class Promoter:
             assert evaluation is not None
             assert previous is not None
             challenger = await self._records.model(evaluation.challenger_version)
+            mismatch = evaluated_model_mismatch(
+                evaluation, challenger, records.experiment.spec.dataset_fingerprint
+            )
+            if mismatch is not None:
+                raise await self._refuse(experiment_id, actor, mismatch)
             pointer = records_pb2.ServingPointer(
                 serving_version=challenger.version_id,
                 manifest_sha256=challenger.manifest_sha256,

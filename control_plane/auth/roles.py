@@ -35,7 +35,8 @@ _PEOPLE = frozenset({Role.EXPERIMENTER, Role.REVIEWER, Role.OPERATOR})
 #: RPC name (as in the proto) -> roles allowed to call it. An RPC missing here is denied.
 RPC_ROLES: Mapping[str, frozenset[Role]] = {
     "WhoAmI": _EVERYONE,
-    "UploadArtifact": frozenset({Role.EXPERIMENTER}),
+    # Operators upload too: a data refresh brings a new snapshot of the serving model.
+    "UploadArtifact": frozenset({Role.EXPERIMENTER, Role.OPERATOR}),
     "RegisterModelVersion": frozenset({Role.EXPERIMENTER}),
     "GetModelVersion": _PEOPLE,
     "ListModelVersions": _PEOPLE,
@@ -48,6 +49,9 @@ RPC_ROLES: Mapping[str, frozenset[Role]] = {
     "ListReviews": _PEOPLE,
     "Promote": frozenset({Role.OPERATOR}),
     "Rollback": frozenset({Role.OPERATOR}),
+    "SetRefreshPolicy": frozenset({Role.OPERATOR}),
+    "GetRefreshPolicy": _PEOPLE,
+    "RefreshServing": frozenset({Role.OPERATOR}),
     "GetPointer": _EVERYONE,
     "WatchPointer": _EVERYONE,
     "ListAuditEntries": _PEOPLE,

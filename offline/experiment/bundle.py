@@ -1,8 +1,11 @@
 """Serving bundles offline: the challenger's made in memory, the champion's read back.
 
-The challenger's bundle is its snapshot of the TRAIN split, its trained model and
-the serving feature schema, with the manifest naming them by sha256; the runner
-uploads the three files through the control plane. The champion's bundle is read
+The challenger's serving bundle is its trained model (the exact bytes evaluated)
+with a snapshot of every interaction the experiment saw, TRAIN and TEST: the model
+was trained and evaluated on TRAIN alone, but what serves must know each user's
+whole history, or it recommends what they already rated. The manifest names both
+files by sha256 and records both datasets' fingerprints; the runner uploads the
+three files through the control plane. The champion's bundle is read
 from the artifact store the control plane writes, by the manifest sha256 its
 ModelVersion names, and its model is loaded with the serving model checks.
 """
@@ -63,8 +66,10 @@ def make_bundle(
     model_bytes: bytes | None,
     feature_names: tuple[str, ...],
     schema_fingerprint: str,
+    training_dataset_fingerprint: str = "",
 ) -> BundleFiles:
-    """The bundle of a snapshot and a model (None: a baseline bundle)."""
+    """The bundle of a snapshot and a model (None: a baseline bundle) trained on the
+    interactions whose fingerprint is `training_dataset_fingerprint`."""
     snapshot_bytes = snapshot_to_bytes(snapshot)
     manifest = BundleManifest(
         kind=KIND_BASELINE if model_bytes is None else KIND_XGBOOST,
@@ -76,6 +81,7 @@ def make_bundle(
         feature_schema_fingerprint=schema_fingerprint,
         dataset_name=snapshot.dataset_name,
         dataset_fingerprint=snapshot.dataset_fingerprint,
+        training_dataset_fingerprint=training_dataset_fingerprint,
     )
     return BundleFiles(snapshot_bytes, model_bytes, manifest, manifest.to_json_bytes())
 

@@ -1,10 +1,11 @@
 """The offline steps of an experiment, without the control plane.
 
 `prepare_data` splits the spec's dataset, `train_challenger` trains the ranker on
-the TRAIN split only and builds the serving bundle, `champion_arm` rebuilds the
-champion's snapshot on the same TRAIN split, and `evaluate_arms` measures both
-arms on the same held-out users. The runner calls these between its RPCs; the
-benchmark and the determinism test call them directly.
+the TRAIN split only and builds its evaluated arm (a snapshot of TRAIN) and its
+serving bundle (the same model bytes with a snapshot of the whole dataset),
+`champion_arm` rebuilds the champion's snapshot on the same TRAIN split, and
+`evaluate_arms` measures both arms on the same held-out users. The runner calls
+these between its RPCs; the benchmark and the determinism test call them directly.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ class PreparedData:
 
 @dataclass(frozen=True)
 class Challenger:
-    """The trained ranker, the serving bundle and the arm that serves it."""
+    """The trained ranker, its serving bundle (the model with a snapshot of every
+    interaction the experiment saw) and the arm evaluated (the model with a snapshot
+    of TRAIN only)."""
 
     trained: TrainedRanker
     bundle: BundleFiles
@@ -73,15 +76,26 @@ def prepare_data(spec: ExperimentRunSpec, data_dir: Path, progress: Progress) ->
 def train_challenger(
     spec: ExperimentRunSpec, data: PreparedData, progress: Progress, version: str = "challenger"
 ) -> Challenger:
-    """Trains on label folds of TRAIN; serves with a snapshot of the whole TRAIN split."""
+    """Trains on label folds of TRAIN and is evaluated with a snapshot of TRAIN; serves
+    the same model bytes with a snapshot of the whole dataset (TRAIN and TEST), so that
+    serving knows, and filters, everything each user rated."""
     ltr = build_ltr_data(
         data.dataset, data.train, spec.candidates, spec.training, data.split, spec.seed, progress
     )
     trained = train_ranker(ltr, spec.training, spec.seed, progress)
-    progress.start(None, "building the serving snapshot of the TRAIN split")
+    progress.start(None, "building the evaluated snapshot of the TRAIN split")
     snapshot = build_snapshot(data.dataset, data.train, spec.candidates.snapshot)
+    progress.finish(f"{snapshot.user_ids.shape[0]:,} users")
+    progress.start(None, "building the serving snapshot of the whole dataset")
+    serving_snapshot = build_snapshot(
+        data.dataset, data.dataset.interactions, spec.candidates.snapshot
+    )
     bundle = make_bundle(
-        snapshot, trained.model_bytes, trained.feature_names, trained.schema_fingerprint
+        serving_snapshot,
+        trained.model_bytes,
+        trained.feature_names,
+        trained.schema_fingerprint,
+        training_dataset_fingerprint=snapshot.dataset_fingerprint,
     )
     progress.finish(f"bundle {bundle.version_id}")
     # The serving checks: parses, matches the schema, scores a probe matrix finitely.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 from offline.decision import Direction, Verdict
-from offline.experiment.measure import CHALLENGER, CHAMPION, Measurement
-from offline.experiment.spec import LATENCY_METRIC, ExperimentRunSpec
+from offline.decision import verdict_reasons as shared_reasons
+from offline.experiment.measure import CHALLENGER, CHAMPION, Measurement, decision_rule
+from offline.experiment.spec import ExperimentRunSpec
 from offline.stats.bootstrap import DeltaEstimate
 from recmesh.controlplane.v1 import records_pb2
 
@@ -19,18 +20,13 @@ _DIRECTIONS = {
 def experiment_spec(
     spec: ExperimentRunSpec, challenger_version: str, dataset_name: str, dataset_fingerprint: str
 ) -> records_pb2.ExperimentSpec:
-    """The control plane's ExperimentSpec. The latency budget is absolute, not a margin
-    relative to the champion, so it is stated in the description, not as a Guardrail."""
-    description = spec.description.strip()
-    if spec.latency is not None:
-        budget = (
-            f"latency budget: {LATENCY_METRIC} <= {spec.latency.max_ms:g} ms "
-            f"({spec.latency.candidates} candidates)"
-        )
-        description = f"{description}\n{budget}" if description else budget
+    """The control plane's ExperimentSpec, stating the run's decision rule
+    (`measure.decision_rule`): the latency budget is absolute (a MetricBudget, not a
+    relative Guardrail), the minimum resamples are the bootstrap's."""
+    rule = decision_rule(spec)
     return records_pb2.ExperimentSpec(
         name=spec.name,
-        description=description,
+        description=spec.description.strip(),
         challenger_version=challenger_version,
         dataset_name=dataset_name,
         dataset_fingerprint=dataset_fingerprint,
@@ -44,6 +40,9 @@ def experiment_spec(
             for g in spec.guardrails
         ],
         approvals_required=spec.approvals_required,
+        budgets=[records_pb2.MetricBudget(metric=b.metric, max=b.max) for b in rule.budgets],
+        confidence=rule.confidence,
+        min_resamples=rule.min_resamples,
     )
 
 
@@ -70,9 +69,12 @@ def evaluation_message(
     measurement: Measurement,
     report_uri: str,
     spec: ExperimentRunSpec,
+    challenger_model_sha256: str,
 ) -> records_pb2.Evaluation:
-    """The Evaluation of `experiment`, ready for RecordEvaluation."""
+    """The Evaluation of `experiment`, ready for RecordEvaluation; it names the model the
+    challenger arm scored with, which the control plane checks is the challenger's."""
     passed = measurement.decision.verdict is Verdict.PASS
+    rule = decision_rule(spec)
     arms = []
     for arm, version in (
         (CHAMPION, experiment.champion_version),
@@ -102,6 +104,7 @@ def evaluation_message(
         dataset_fingerprint=experiment.spec.dataset_fingerprint,
         arms=arms,
         deltas=[_delta(metric, measurement.deltas[metric]) for metric in measurement.metrics],
+        evidence=[_evidence(metric, measurement.deltas[metric]) for metric in rule.metrics],
         segments=[
             records_pb2.SegmentResult(
                 segment=s.segment,
@@ -118,29 +121,27 @@ def evaluation_message(
         report_uri=report_uri,
         bootstrap_resamples=spec.bootstrap.resamples,
         seed=spec.seed,
+        challenger_model_sha256=challenger_model_sha256,
     )
 
 
 def verdict_reasons(measurement: Measurement, spec: ExperimentRunSpec) -> tuple[str, ...]:
-    """Why the verdict is what it is: a FAIL's failed conditions; for a PASS, each improved
-    success metric with its interval and the guardrails that held."""
-    if measurement.decision.verdict is Verdict.FAIL:
-        return measurement.decision.reasons
-    reasons = []
-    for metric in measurement.decision.passed_success_metrics:
-        d = measurement.deltas[metric]
-        reasons.append(
-            f"{metric} improved by {d.delta:+.4f} ({_percent(d.relative)}), "
-            f"{d.confidence * 100:g}% CI [{d.ci_low:+.4f}, {d.ci_high:+.4f}]"
-        )
-    held = [g.metric for g in spec.guardrails]
-    if spec.latency is not None and measurement.latency is not None:
-        held.append(
-            f"{LATENCY_METRIC} {measurement.latency.p99_ms:.2f} <= {spec.latency.max_ms:g} ms"
-        )
-    if held:
-        reasons.append(f"guardrails held: {', '.join(held)}")
-    return tuple(reasons)
+    """Why the verdict is what it is (`recmesh.decision.verdict_reasons`, the sentences the
+    control plane derives from the evidence too)."""
+    return shared_reasons(decision_rule(spec), measurement.deltas, measurement.decision)
+
+
+def _evidence(metric: str, d: DeltaEstimate) -> records_pb2.MetricEvidence:
+    return records_pb2.MetricEvidence(
+        metric=metric,
+        champion=d.champion,
+        challenger=d.challenger,
+        delta=d.delta,
+        ci_low=d.ci_low,
+        ci_high=d.ci_high,
+        confidence=d.confidence,
+        resamples=d.resamples,
+    )
 
 
 def _delta(metric: str, d: DeltaEstimate) -> records_pb2.MetricDelta:
@@ -151,7 +152,3 @@ def _delta(metric: str, d: DeltaEstimate) -> records_pb2.MetricDelta:
         ci_high=d.ci_high,
         relative=0.0 if math.isnan(d.relative) else d.relative,
     )
-
-
-def _percent(relative: float) -> str:
-    return "n/a" if math.isnan(relative) else f"{relative * 100:+.1f}%"

@@ -2,7 +2,8 @@
 
 1. check the control plane answers and who we are (WhoAmI) - nothing recorded yet;
 2. load and split the dataset; train the challenger on the TRAIN split only;
-3. upload its bundle (snapshot, model, manifest) with UploadArtifact, register it;
+3. upload its serving bundle (the model with a snapshot of the whole dataset, and
+   the manifest) with UploadArtifact, register it;
 4. create the experiment, which captures the champion and the pointer revision;
 5. read the champion's bundle from the artifact store, rebuild both arms on TRAIN,
    evaluate both on the same held-out users, time the challenger, bootstrap;
@@ -32,7 +33,7 @@ from offline.experiment.record import evaluation_message, experiment_spec, linea
 from offline.experiment.report_input import report_input
 from offline.experiment.spec import ExperimentRunSpec
 from offline.report.html import write_report
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.store import LocalArtifactStore, sha256_hex
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.progress import Progress
 
@@ -117,7 +118,13 @@ def run_experiment(
 
     progress.start(None, "recording the evaluation")
     recorded = control_plane.record_evaluation(
-        evaluation_message(experiment, arms.measurement, report_path.as_uri(), spec)
+        evaluation_message(
+            experiment,
+            arms.measurement,
+            report_path.as_uri(),
+            spec,
+            challenger_model_sha256=sha256_hex(challenger.trained.model_bytes),
+        )
     )
     verdict = records_pb2.Verdict.Name(recorded.verdict).removeprefix("VERDICT_")
     progress.finish(verdict)

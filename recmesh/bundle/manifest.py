@@ -1,8 +1,12 @@
 """The manifest of a serving version.
 
-A serving version is an XGBoost model (or none, for the baseline) plus the
-snapshot it was trained with. The manifest names both by sha256 and records
-the feature schema the model expects. It is stored as canonical JSON in the
+A serving version is an XGBoost model (or none, for the baseline) plus a data
+snapshot, versioned apart: the model was trained on one set of interactions
+(an experiment's TRAIN split), the snapshot that serves is built from every
+interaction known when it was built. The manifest names both files by sha256,
+records the feature schema the model expects and both datasets' fingerprints:
+`training_dataset_fingerprint` (the model's; empty for a baseline) and
+`dataset_fingerprint` (the snapshot's). It is stored as canonical JSON in the
 artifact store; its own sha256 identifies the serving version, whose id is
 "sv-" plus the first 16 hex digits of that sha256.
 """
@@ -15,7 +19,9 @@ from typing import Any
 
 from recmesh.artifacts.store import check_digest
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Format 1 had no training_dataset_fingerprint; it is read as empty.
+READABLE_FORMATS = (1, 2)
 KIND_BASELINE = "baseline"
 KIND_XGBOOST = "xgboost"
 KINDS = (KIND_BASELINE, KIND_XGBOOST)
@@ -42,6 +48,7 @@ class BundleManifest:
     feature_schema_fingerprint: str
     dataset_name: str
     dataset_fingerprint: str
+    training_dataset_fingerprint: str = ""
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -51,6 +58,13 @@ class BundleManifest:
             raise BundleFormatError("an xgboost bundle must name its model")
         if self.kind == KIND_BASELINE and self.model is not None:
             raise BundleFormatError("a baseline bundle has no model")
+        if self.kind == KIND_BASELINE and self.training_dataset_fingerprint:
+            raise BundleFormatError("a baseline bundle has no training dataset")
+
+    @property
+    def model_sha256(self) -> str:
+        """The model file's sha256; empty for a baseline."""
+        return "" if self.model is None else self.model.sha256
 
     def to_json_bytes(self) -> bytes:
         """Canonical JSON: sorted keys, no whitespace, so equal manifests hash equally."""
@@ -66,15 +80,18 @@ class BundleManifest:
             "dataset_name": self.dataset_name,
             "dataset_fingerprint": self.dataset_fingerprint,
         }
+        if self.format_version >= 2:
+            body["training_dataset_fingerprint"] = self.training_dataset_fingerprint
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
     def from_json_bytes(cls, data: bytes) -> BundleManifest:
         try:
             body = json.loads(data)
-            if body["format_version"] != FORMAT_VERSION:
+            version = body["format_version"]
+            if version not in READABLE_FORMATS:
                 raise BundleFormatError(
-                    f"manifest format_version {body['format_version']} is not {FORMAT_VERSION}"
+                    f"manifest format_version {version} is not one of {READABLE_FORMATS}"
                 )
             model = body["model"]
             return cls(
@@ -85,6 +102,8 @@ class BundleManifest:
                 feature_schema_fingerprint=str(body["feature_schema_fingerprint"]),
                 dataset_name=str(body["dataset_name"]),
                 dataset_fingerprint=str(body["dataset_fingerprint"]),
+                training_dataset_fingerprint=str(body.get("training_dataset_fingerprint", "")),
+                format_version=int(version),
             )
         except (ValueError, KeyError, TypeError) as exc:
             if isinstance(exc, BundleFormatError):

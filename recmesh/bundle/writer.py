@@ -30,6 +30,7 @@ def write_bundle(
     feature_schema_fingerprint: str,
     dataset_name: str,
     dataset_fingerprint: str,
+    training_dataset_fingerprint: str = "",
 ) -> WrittenBundle:
     """Stores snapshot, model (None for the baseline) and manifest; returns the version."""
     snapshot = store.put_bytes(snapshot_bytes)
@@ -42,6 +43,7 @@ def write_bundle(
         feature_schema_fingerprint=feature_schema_fingerprint,
         dataset_name=dataset_name,
         dataset_fingerprint=dataset_fingerprint,
+        training_dataset_fingerprint=training_dataset_fingerprint,
     )
     stored = store.put_bytes(manifest.to_json_bytes())
     return WrittenBundle(manifest, stored.sha256, version_id_of(stored.sha256))

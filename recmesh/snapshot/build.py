@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from recmesh.data.dataset import Dataset, Interactions, UserTable
+from recmesh.data.fingerprint import fingerprint_interactions
 from recmesh.snapshot.config import SnapshotConfig
 from recmesh.snapshot.decay import decay_factors
 from recmesh.snapshot.errors import SnapshotBuildError
@@ -87,7 +88,13 @@ def build_snapshot(
     ages, genders, occupations = _demographics(user_ids, dataset.users)
     return Snapshot(
         dataset_name=dataset.name,
-        dataset_fingerprint=dataset.fingerprint,
+        # The data the snapshot was built from: the dataset's whole fingerprint only
+        # when it holds every row (a TRAIN split's snapshot names the split's rows).
+        dataset_fingerprint=(
+            dataset.fingerprint
+            if interactions is dataset.interactions
+            else fingerprint_interactions(interactions)
+        ),
         config=config,
         now=now,
         global_mean_rating=float(ratings.mean()),

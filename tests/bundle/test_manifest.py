@@ -60,3 +60,39 @@ def test_version_id_is_derived_from_the_manifest_digest() -> None:
     """sv- plus the first 16 hex digits."""
     digest = sha256_hex(b"x")
     assert version_id_of(digest) == "sv-" + digest[:16]
+
+
+def test_manifest_records_both_datasets_and_the_model_digest() -> None:
+    """The snapshot's and the model's training data are separate fields, and round-trip."""
+    manifest = BundleManifest(
+        kind="xgboost",
+        snapshot=SNAP,
+        model=MODEL,
+        feature_names=("a",),
+        feature_schema_fingerprint="f" * 64,
+        dataset_name="ml-100k",
+        dataset_fingerprint="d" * 64,
+        training_dataset_fingerprint="t" * 64,
+    )
+    back = BundleManifest.from_json_bytes(manifest.to_json_bytes())
+    assert back.training_dataset_fingerprint == "t" * 64
+    assert back.dataset_fingerprint == "d" * 64
+    assert back.model_sha256 == MODEL.sha256
+    assert _manifest("baseline", None).model_sha256 == ""
+    with pytest.raises(BundleFormatError, match="training dataset"):
+        BundleManifest(
+            kind="baseline", snapshot=SNAP, model=None, feature_names=("a",),
+            feature_schema_fingerprint="f" * 64, dataset_name="x", dataset_fingerprint="d" * 64,
+            training_dataset_fingerprint="t" * 64,
+        )  # fmt: skip
+
+
+def test_format_1_manifests_still_read_with_no_training_dataset() -> None:
+    """A manifest written before the training fingerprint existed reads, with it empty,
+    and keeps its own bytes (so its sha256, the version id, does not change)."""
+    old = _manifest().to_json_bytes().replace(b'"format_version":2', b'"format_version":1')
+    old = old.replace(b',"training_dataset_fingerprint":""', b"")
+    manifest = BundleManifest.from_json_bytes(old)
+    assert manifest.format_version == 1
+    assert manifest.training_dataset_fingerprint == ""
+    assert manifest.to_json_bytes() == old

@@ -100,8 +100,12 @@ def spec_for(challenger: str, **fields: Any) -> records_pb2.ExperimentSpec:
 
 
 def evaluation_for(
-    experiment: records_pb2.Experiment, verdict: int = records_pb2.VERDICT_PASS
+    experiment: records_pb2.Experiment,
+    verdict: int = records_pb2.VERDICT_PASS,
+    model_sha256: str = "",
 ) -> records_pb2.Evaluation:
+    """An evaluation of the experiment; `model_sha256` is the challenger's model file (the
+    control plane records only an evaluation of the model the challenger serves)."""
     passed = verdict == records_pb2.VERDICT_PASS
     return records_pb2.Evaluation(
         experiment_id=experiment.experiment_id,
@@ -139,6 +143,7 @@ def evaluation_for(
         report_uri="file:///tmp/report.html",
         bootstrap_resamples=200,
         seed=42,
+        challenger_model_sha256=model_sha256,
     )
 
 
@@ -193,9 +198,22 @@ class ControlPlaneHarness:
             metadata=self.auth(by),
         ).experiment
 
+    def model_sha256(self, version_id: str) -> str:
+        """The model file of a registered version ("" for a baseline)."""
+        return str(
+            self.stub.GetModelVersion(
+                pb.GetModelVersionRequest(version_id=version_id), metadata=self.auth("alice")
+            ).model_version.model_sha256
+        )
+
+    def evaluation(self, experiment: Any, verdict: int = records_pb2.VERDICT_PASS) -> Any:
+        """An evaluation of the experiment's registered challenger model."""
+        sha = self.model_sha256(experiment.spec.challenger_version)
+        return evaluation_for(experiment, verdict, sha)
+
     def record(self, experiment: Any, verdict: int = records_pb2.VERDICT_PASS) -> Any:
         return self.stub.RecordEvaluation(
-            pb.RecordEvaluationRequest(evaluation=evaluation_for(experiment, verdict)),
+            pb.RecordEvaluationRequest(evaluation=self.evaluation(experiment, verdict)),
             metadata=self.auth("alice"),
         ).evaluation
 

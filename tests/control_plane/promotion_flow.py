@@ -62,8 +62,15 @@ class PromotionFlow:
 
     async def pass_and_approve(self, experiment: records_pb2.Experiment) -> None:
         """Records a PASS evaluation of the experiment and the reviewer's approval."""
+        challenger = await self.stub.GetModelVersion(
+            pb.GetModelVersionRequest(version_id=experiment.spec.challenger_version),
+            metadata=self.auth(self.experimenter),
+        )
+        evaluation = evaluation_for(
+            experiment, model_sha256=challenger.model_version.model_sha256
+        )
         await self.stub.RecordEvaluation(
-            pb.RecordEvaluationRequest(evaluation=evaluation_for(experiment)),
+            pb.RecordEvaluationRequest(evaluation=evaluation),
             metadata=self.auth(self.experimenter),
         )
         await self.stub.SubmitReview(

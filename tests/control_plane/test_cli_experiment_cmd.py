@@ -10,7 +10,7 @@ from google.protobuf import json_format
 
 from recmesh.cli.main import main
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from tests.control_plane.harness import DATASET_FINGERPRINT, ControlPlaneHarness, evaluation_for
+from tests.control_plane.harness import DATASET_FINGERPRINT, ControlPlaneHarness
 
 SPEC = """
 name: from-yaml
@@ -67,7 +67,7 @@ def test_create_from_flags_and_list_and_show(
         pb.GetExperimentRequest(experiment_id=experiment_id), metadata=control_plane.auth("bob")
     ).experiment
     evaluation_file = tmp_path / "evaluation.json"
-    evaluation_file.write_text(json_format.MessageToJson(evaluation_for(experiment)))
+    evaluation_file.write_text(json_format.MessageToJson(control_plane.evaluation(experiment)))
     args = ["experiment", "record-evaluation", str(evaluation_file)]
     assert main([*args, *control_plane.cli_args("alice")]) == 0
     assert capsys.readouterr().out.strip() == f"recorded evaluation of {experiment_id}: PASS"

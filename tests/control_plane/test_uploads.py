@@ -71,9 +71,9 @@ def test_upload_needs_a_header_first(control_plane: ControlPlaneHarness) -> None
     assert "must carry the header" in details_of(error)
 
 
-def test_only_experimenters_upload(control_plane: ControlPlaneHarness) -> None:
-    """An operator's upload is PERMISSION_DENIED."""
+def test_only_experimenters_and_operators_upload(control_plane: ControlPlaneHarness) -> None:
+    """A reviewer's upload is PERMISSION_DENIED (operators upload a refresh's snapshot)."""
     error = rpc_error(
-        control_plane.stub.UploadArtifact, _requests(b"x"), metadata=control_plane.auth("olga")
+        control_plane.stub.UploadArtifact, _requests(b"x"), metadata=control_plane.auth("bob")
     )
     assert code_of(error) == grpc.StatusCode.PERMISSION_DENIED

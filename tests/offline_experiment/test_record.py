@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from control_plane.validation import validate_evaluation, validate_spec
+from control_plane.verdicts import derive_verdict
 from offline.decision import Verdict
 from offline.experiment.record import evaluation_message, experiment_spec, lineage
 from offline.experiment.spec_loading import parse_spec
@@ -40,29 +41,42 @@ def test_experiment_spec_passes_control_plane_validation() -> None:
     assert experiment.spec.approvals_required == 1
 
 
-def test_latency_budget_is_stated_in_the_description() -> None:
-    """The absolute latency budget is no relative guardrail: the description states it."""
+def test_latency_budget_and_bootstrap_are_part_of_the_rule() -> None:
+    """The absolute latency budget is a MetricBudget of the spec (no relative guardrail, not
+    prose in the description); the rule's confidence and minimum resamples are the run's."""
     spec = parse_spec(small_spec())
     message = experiment_spec(spec, CHALLENGER, "ml-100k", "f" * 64)
-    assert "latency_p99_ms <= 1000 ms" in message.description
+    assert [(b.metric, b.max) for b in message.budgets] == [("latency_p99_ms", 1000.0)]
     assert "latency_p99_ms" not in [g.metric for g in message.guardrails]
     assert "latency_p99_ms" in message.metrics
+    assert "latency" not in message.description
+    assert (message.confidence, message.min_resamples) == (0.95, 200)
+    validate_spec(message)
 
 
 def test_evaluation_passes_control_plane_validation_with_reasons() -> None:
-    """A PASS and a FAIL evaluation both match the experiment; PASS states why it passed."""
+    """A PASS and a FAIL evaluation both match the experiment, carry the evidence of every
+    metric of the rule, and the control plane derives the same verdict and reasons from it;
+    a PASS states why it passed."""
     experiment, spec = _experiment()
     for verdict in (Verdict.PASS, Verdict.FAIL):
         evaluation = evaluation_message(
-            experiment, measurement(verdict), "file:///r.html", spec  # type: ignore[arg-type]
+            experiment, measurement(verdict), "file:///r.html", spec,  # type: ignore[arg-type]
+            challenger_model_sha256="c" * 64,
         )
         validate_evaluation(evaluation, experiment)
+        derived = derive_verdict(evaluation, experiment)
+        assert (derived.verdict, derived.reasons) == (evaluation.verdict, tuple(evaluation.reasons))
+        assert [e.metric for e in evaluation.evidence] == ["ndcg@10", "coverage"]
         assert evaluation.champion_pointer_revision == 17
         assert evaluation.reasons
         assert evaluation.bootstrap_resamples == 200
+        assert evaluation.challenger_model_sha256 == "c" * 64
         assert len(evaluation.segments) == 3
     assert evaluation.verdict == records_pb2.VERDICT_FAIL
-    passed = evaluation_message(experiment, measurement(), "file:///r.html", spec)  # type: ignore[arg-type]
+    passed = evaluation_message(
+        experiment, measurement(), "file:///r.html", spec, "c" * 64  # type: ignore[arg-type]
+    )
     assert passed.reasons[0].startswith("ndcg@10 improved by +0.0500")
 
 
