@@ -1,8 +1,9 @@
 """Experiments: a challenger measured against the champion that serves when it is created.
 
-Creating one captures the serving pointer's value and etcd mod_revision in the
-record; the write is guarded by that revision, so the captured champion is the
-one that was serving when the record was written.
+Creating one records its decision rule (`decision_rules`) and captures the
+serving pointer's value and etcd mod_revision in the record; the write is
+guarded by that revision, so the captured champion is the one that was serving
+when the record was written.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.clock import Clock, timestamp
+from control_plane.decision_rules import rule_message
 from control_plane.experiment_state import derive_state, with_state
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
@@ -70,6 +72,7 @@ class ExperimentBook:
                 champion_pointer_revision=pointer.revision,
                 submitted_by=actor,
                 created_at=timestamp(self._clock),
+                rule=rule_message(stored_spec),
             )
             key = self._keys.experiment(experiment.experiment_id)
             draft = AuditDraft(

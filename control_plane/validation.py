@@ -10,6 +10,7 @@ from recmesh.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import InvalidArgumentError
 
 MAX_APPROVALS = 10
+MAX_RESAMPLES = 10_000_000
 MAX_TEXT = 10_000
 ARMS = ("champion", "challenger")
 _VERSION_ID = re.compile(r"^sv-[0-9a-f]{16}$")
@@ -78,9 +79,31 @@ def validate_spec(spec: records_pb2.ExperimentSpec) -> None:
                 f"guardrail {guardrail.metric!r}: direction is unspecified (higher or lower "
                 "is better?)"
             )
+    _validate_rule_fields(spec, metrics)
     if spec.approvals_required > MAX_APPROVALS:
         raise InvalidArgumentError(
             f"spec.approvals_required is {spec.approvals_required}; at most {MAX_APPROVALS}"
+        )
+
+
+def _validate_rule_fields(spec: records_pb2.ExperimentSpec, metrics: list[str]) -> None:
+    """Budgets, confidence level and minimum resamples of the spec's decision rule."""
+    _unique((budget.metric for budget in spec.budgets), "spec.budgets")
+    for budget in spec.budgets:
+        if budget.metric not in metrics:
+            raise InvalidArgumentError(
+                f"budget metric {budget.metric!r} is not among spec.metrics ({', '.join(metrics)})"
+            )
+        if not math.isfinite(budget.max):
+            raise InvalidArgumentError(f"budget {budget.metric!r}: max must be finite")
+    if spec.confidence and not (math.isfinite(spec.confidence) and 0 < spec.confidence < 1):
+        raise InvalidArgumentError(
+            f"spec.confidence must be between 0 and 1 (0.95 = 95 %; 0: the default), got "
+            f"{spec.confidence}"
+        )
+    if spec.min_resamples > MAX_RESAMPLES:
+        raise InvalidArgumentError(
+            f"spec.min_resamples is {spec.min_resamples}; at most {MAX_RESAMPLES}"
         )
 
 
@@ -109,8 +132,6 @@ def validate_evaluation(
             )
     if evaluation.verdict not in (records_pb2.VERDICT_PASS, records_pb2.VERDICT_FAIL):
         raise InvalidArgumentError("evaluation.verdict must be VERDICT_PASS or VERDICT_FAIL")
-    if evaluation.verdict == records_pb2.VERDICT_FAIL and not evaluation.reasons:
-        raise InvalidArgumentError("a FAIL verdict needs at least one reason")
     metrics = set(spec.metrics)
     versions = {"champion": experiment.champion_version, "challenger": spec.challenger_version}
     _unique((arm.arm for arm in evaluation.arms), "evaluation.arms")

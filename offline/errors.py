@@ -7,8 +7,6 @@ one place. Each also derives from the builtin a caller would naturally expect
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -47,18 +45,3 @@ class UnknownIdsError(OfflineError, ValueError):
 
 class MisalignedUsersError(OfflineError, ValueError):
     """Two per-user metric sets that are not over the same users, in the same order."""
-
-
-class MissingEstimateError(OfflineError, KeyError):
-    """A decision rule names a metric for which no estimate was given."""
-
-    def __init__(self, metric: str, available: Sequence[str]) -> None:
-        self.metric = metric
-        self.available = tuple(available)
-        super().__init__(
-            f"no estimate for metric {metric!r} (have: {', '.join(self.available) or 'none'})"
-        )
-
-    def __str__(self) -> str:
-        # KeyError would otherwise print the message with quotes around it.
-        return str(self.args[0])

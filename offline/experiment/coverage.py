@@ -70,6 +70,7 @@ def coverage_intervals(
             champion=value_theirs,
             challenger=value_ours,
             confidence=confidence,
+            resamples=resamples,
         ),
     )
 

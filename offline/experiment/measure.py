@@ -4,7 +4,8 @@ Every metric but coverage and latency is a mean over the test users, with a
 percentile bootstrap interval from resampling users (`offline.stats`); the delta
 of each is a paired bootstrap on the same resamples. Coverage is bootstrapped by
 `coverage`, and the latency (measured, not computed) is judged against its
-absolute budget. Deterministic for a spec and seed, except the latency.
+absolute budget; `recmesh.decision` judges them all. Deterministic for a spec
+and seed, except the latency.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from offline.decision import (
+    Budget,
     Decision,
     DecisionRule,
     Guardrail,
     SuccessMetric,
-    Verdict,
     decide,
 )
 from offline.experiment.arms import ArmLists
@@ -102,7 +103,7 @@ def measure(
         deltas[LATENCY_METRIC] = DeltaEstimate(
             delta=change, ci_low=change, ci_high=change,
             relative=change / other_ms if other_ms else float("nan"),
-            champion=other_ms, challenger=mine_ms, confidence=1.0,
+            champion=other_ms, challenger=mine_ms, confidence=1.0, resamples=0,
         )  # fmt: skip
     labels = segment_users(train, ours.users)
     segments: list[SegmentDelta] = []
@@ -127,32 +128,24 @@ def measure(
     )
 
 
-def _decide(
-    spec: ExperimentRunSpec, deltas: Mapping[str, DeltaEstimate], latency: LatencyResult | None
-) -> Decision:
-    rule = DecisionRule(
+def decision_rule(spec: ExperimentRunSpec) -> DecisionRule:
+    """The spec's decision rule: success metrics, relative guardrails, the latency budget,
+    the bootstrap's confidence and its resamples as the minimum (the control plane's
+    CreateExperiment records the same rule from the ExperimentSpec the run sends)."""
+    return DecisionRule(
         success_metrics=tuple(
             SuccessMetric(metric, metric_direction(metric)) for metric in spec.success_metrics
         ),
-        guardrails=tuple(
-            Guardrail(g.metric, g.margin, g.direction) for g in spec.guardrails
-        ),
+        guardrails=tuple(Guardrail(g.metric, g.margin, g.direction) for g in spec.guardrails),
+        budgets=() if spec.latency is None else (Budget(LATENCY_METRIC, spec.latency.max_ms),),
+        confidence=spec.bootstrap.confidence,
+        min_resamples=spec.bootstrap.resamples,
     )
-    decision = decide(rule, deltas)
-    budget = spec.latency
-    if budget is None:
-        return decision
-    if latency is None:
+
+
+def _decide(
+    spec: ExperimentRunSpec, deltas: Mapping[str, DeltaEstimate], latency: LatencyResult | None
+) -> Decision:
+    if spec.latency is not None and latency is None:
         raise ValueError("the spec has a latency budget but the challenger has no model to time")
-    if latency.p99_ms <= budget.max_ms:
-        return decision
-    reason = (
-        f"guardrail {LATENCY_METRIC}: challenger p99 {latency.p99_ms:.2f} ms over the budget "
-        f"of {budget.max_ms:g} ms ({latency.candidates} candidates, {latency.calls} calls)"
-    )
-    return Decision(
-        verdict=Verdict.FAIL,
-        reasons=(*decision.reasons, reason),
-        passed_success_metrics=decision.passed_success_metrics,
-        failed_guardrails=(*decision.failed_guardrails, LATENCY_METRIC),
-    )
+    return decide(decision_rule(spec), deltas)

@@ -2,9 +2,9 @@
 
 `offline.experiment.spec_loading.load_spec` reads and validates a YAML file
 into an `ExperimentRunSpec`; every class here is frozen and holds only values
-that passed validation. The metric catalogue (`METRIC_DIRECTIONS`,
-`metric_names`) says which metrics an experiment can measure and which way
-each of them gets better.
+that passed validation. `metric_names` says which metrics an experiment can
+measure; which way each of them gets better is `metric_direction`
+(`recmesh.decision.metrics`, which the control plane shares).
 """
 
 from __future__ import annotations
@@ -13,20 +13,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from offline.decision import Direction
+from recmesh.decision.metrics import LATENCY_METRIC as LATENCY_METRIC
+from recmesh.decision.metrics import metric_direction as metric_direction
 from recmesh.snapshot.config import SnapshotConfig
 
-LATENCY_METRIC = "latency_p99_ms"
 COVERAGE = "coverage"
 
-#: Metrics without a cutoff, and which way each gets better.
-_PLAIN_METRICS: dict[str, Direction] = {
-    "map": Direction.HIGHER_IS_BETTER,
-    COVERAGE: Direction.HIGHER_IS_BETTER,
-    "novelty": Direction.HIGHER_IS_BETTER,
-    "diversity": Direction.HIGHER_IS_BETTER,
-    "popularity": Direction.LOWER_IS_BETTER,
-    LATENCY_METRIC: Direction.LOWER_IS_BETTER,
-}
+#: Metrics without a cutoff (which way each gets better: `recmesh.decision.metrics`).
+_PLAIN_METRICS = ("map", COVERAGE, "novelty", "diversity", "popularity", LATENCY_METRIC)
 #: Metrics measured at the spec's cutoff k, written `name@k`.
 _CUTOFF_METRICS = ("precision", "recall", "ndcg", "hit_rate", "mrr")
 
@@ -37,11 +31,6 @@ LABEL_KINDS: tuple[LabelKind, ...] = ("auto", "time", "random")
 def metric_names(k: int) -> tuple[str, ...]:
     """Every metric an experiment with cutoff k can name."""
     return (*(f"{name}@{k}" for name in _CUTOFF_METRICS), *_PLAIN_METRICS)
-
-
-def metric_direction(metric: str) -> Direction:
-    """Which way `metric` (a name of `metric_names(k)` for some k) gets better."""
-    return _PLAIN_METRICS.get(metric, Direction.HIGHER_IS_BETTER)
 
 
 @dataclass(frozen=True)

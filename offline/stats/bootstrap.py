@@ -31,7 +31,9 @@ class DeltaEstimate:
     `champion` and `challenger` are the two means over the same users;
     `delta` = challenger - champion; [ci_low, ci_high] is the percentile
     interval of the delta at `confidence`, from resampling users;
-    `relative` = delta / |champion|, nan when the champion's mean is 0.
+    `relative` = delta / |champion|, nan when the champion's mean is 0;
+    `resamples` is how many bootstrap resamples the interval comes from (0 for a
+    measured value without an interval). A `recmesh.decision.MetricEvidence`.
     """
 
     delta: float
@@ -41,6 +43,7 @@ class DeltaEstimate:
     champion: float
     challenger: float
     confidence: float
+    resamples: int
 
 
 def bootstrap_interval(
@@ -112,6 +115,7 @@ def delta_estimates(
                 champion=theirs,
                 challenger=ours,
                 confidence=confidence,
+                resamples=resamples,
             )
         )
     return estimates

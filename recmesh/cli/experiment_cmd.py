@@ -259,6 +259,14 @@ def run_show(args: argparse.Namespace) -> int:
         )
         for guardrail in spec.guardrails:
             print(f"  guardrail   {guardrail.metric} margin {guardrail.margin:g}")
+        rule = experiment.rule
+        for budget in rule.budgets:
+            print(f"  budget      {budget.metric} <= {budget.max:g}")
+        if experiment.HasField("rule"):
+            print(
+                f"  decision    intervals at {rule.confidence * 100:g}% from at least "
+                f"{rule.min_resamples} resamples"
+            )
         print(f"  approvals   {spec.approvals_required} required")
         print(f"  submitted   by {experiment.submitted_by} at {when(experiment.created_at)}")
         if response.HasField("evaluation"):

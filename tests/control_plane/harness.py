@@ -31,6 +31,7 @@ from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import WrittenBundle, write_bundle
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import control_plane_pb2_grpc, records_pb2
+from recmesh.decision import DEFAULT_CONFIDENCE, DEFAULT_MIN_RESAMPLES
 from recmesh.etcd.keys import KeySchema
 
 T = TypeVar("T")
@@ -107,6 +108,12 @@ def evaluation_for(
     """An evaluation of the experiment; `model_sha256` is the challenger's model file (the
     control plane records only an evaluation of the model the challenger serves)."""
     passed = verdict == records_pb2.VERDICT_PASS
+    # The evidence of spec_for's rule, consistent with the verdict: ndcg@10's interval
+    # clears zero only for a PASS; coverage stays within its 2 % margin either way.
+    evidence = [
+        _evidence("ndcg@10", 0.30, 0.33, 0.01 if passed else -0.01, 0.05),
+        _evidence("coverage", 0.50, 0.50, -0.005, 0.005),
+    ]
     return records_pb2.Evaluation(
         experiment_id=experiment.experiment_id,
         challenger_version=experiment.spec.challenger_version,
@@ -114,36 +121,51 @@ def evaluation_for(
         champion_pointer_revision=experiment.champion_pointer_revision,
         dataset_fingerprint=experiment.spec.dataset_fingerprint,
         arms=[
-            records_pb2.ArmResult(
-                arm="champion",
-                serving_version=experiment.champion_version,
-                metrics=[
-                    records_pb2.MetricValue(metric="ndcg@10", value=0.30, ci_low=0.28, ci_high=0.32)
-                ],
-            ),
-            records_pb2.ArmResult(
-                arm="challenger",
-                serving_version=experiment.spec.challenger_version,
-                metrics=[
-                    records_pb2.MetricValue(metric="ndcg@10", value=0.33, ci_low=0.31, ci_high=0.35)
-                ],
+            _arm("champion", experiment.champion_version, {e.metric: e.champion for e in evidence}),
+            _arm(
+                "challenger",
+                experiment.spec.challenger_version,
+                {e.metric: e.challenger for e in evidence},
             ),
         ],
         deltas=[
             records_pb2.MetricDelta(
-                metric="ndcg@10",
-                delta=0.03,
-                ci_low=0.01 if passed else -0.01,
-                ci_high=0.05,
-                relative=0.1,
+                metric=e.metric, delta=e.delta, ci_low=e.ci_low, ci_high=e.ci_high
             )
+            for e in evidence
         ],
+        evidence=evidence,
         verdict=verdict,  # type: ignore[arg-type]
-        reasons=["ndcg@10 improved"] if passed else ["ndcg@10 interval includes zero"],
         report_uri="file:///tmp/report.html",
-        bootstrap_resamples=200,
+        bootstrap_resamples=DEFAULT_MIN_RESAMPLES,
         seed=42,
         challenger_model_sha256=model_sha256,
+    )
+
+
+def _arm(arm: str, version: str, values: dict[str, float]) -> records_pb2.ArmResult:
+    return records_pb2.ArmResult(
+        arm=arm,
+        serving_version=version,
+        metrics=[
+            records_pb2.MetricValue(metric=metric, value=value, ci_low=value, ci_high=value)
+            for metric, value in values.items()
+        ],
+    )
+
+
+def _evidence(
+    metric: str, champion: float, challenger: float, ci_low: float, ci_high: float
+) -> records_pb2.MetricEvidence:
+    return records_pb2.MetricEvidence(
+        metric=metric,
+        champion=champion,
+        challenger=challenger,
+        delta=challenger - champion,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        confidence=DEFAULT_CONFIDENCE,
+        resamples=DEFAULT_MIN_RESAMPLES,
     )
 
 

@@ -59,7 +59,7 @@ def test_promote_with_verdict_fail_is_refused(control_plane: ControlPlaneHarness
     _assert_refused(
         control_plane,
         experiment.experiment_id,
-        "evaluation verdict is FAIL: ndcg@10 interval includes zero",
+        "evaluation verdict is FAIL: no success metric improved: ndcg@10 delta +0.0300",
     )
 
 

@@ -6,7 +6,6 @@ import numpy as np
 
 from offline.errors import (
     MisalignedUsersError,
-    MissingEstimateError,
     OfflineError,
     SplitSpecError,
     UnknownIdsError,
@@ -19,7 +18,6 @@ def test_every_error_is_an_offline_error_and_the_natural_builtin() -> None:
     assert issubclass(SplitSpecError, ValueError)
     assert issubclass(UnknownIdsError, ValueError)
     assert issubclass(MisalignedUsersError, ValueError)
-    assert issubclass(MissingEstimateError, KeyError)
 
 
 def test_unknown_ids_message_counts_and_shows_the_first_five_sorted() -> None:
@@ -29,9 +27,6 @@ def test_unknown_ids_message_counts_and_shows_the_first_five_sorted() -> None:
     assert error.ids.tolist() == [1, 2, 3, 5, 7, 8, 9]
 
 
-def test_split_spec_and_missing_estimate_messages_read_plainly() -> None:
-    """The messages quote the input and have no stray quoting from KeyError."""
+def test_split_spec_message_reads_plainly() -> None:
+    """The message quotes the input."""
     assert str(SplitSpecError("x:1", "boom")) == "bad split spec 'x:1': boom"
-    error = MissingEstimateError("ndcg@10", ["map"])
-    assert str(error) == "no estimate for metric 'ndcg@10' (have: map)"
-    assert error.metric == "ndcg@10"

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from offline.decision import Decision, Verdict
+from offline.decision import DecisionRule, Guardrail, SuccessMetric, Verdict, decide
 from offline.experiment.measure import CHALLENGER, CHAMPION, Measurement, SegmentDelta
 from offline.stats.bootstrap import DeltaEstimate, Interval
+
+#: The rule the measurements are decided by: the spec of test_record's experiment.
+RULE = DecisionRule(
+    success_metrics=(SuccessMetric("ndcg@10"),),
+    guardrails=(Guardrail("coverage", 0.05),),
+    min_resamples=200,
+)
 
 
 def delta(champion: float, challenger: float, half_width: float = 0.01) -> DeltaEstimate:
@@ -17,12 +24,18 @@ def delta(champion: float, challenger: float, half_width: float = 0.01) -> Delta
         champion=champion,
         challenger=challenger,
         confidence=0.95,
+        resamples=200,
     )
 
 
 def measurement(verdict: Verdict = Verdict.PASS) -> Measurement:
-    values = {"ndcg@10": (0.36, 0.41), "coverage": (0.13, 0.12)}
-    deltas = {metric: delta(*pair) for metric, pair in values.items()}
+    """Decided by RULE: the PASS keeps coverage within its margin, the FAIL breaks it."""
+    coverage = (0.13, 0.129) if verdict is Verdict.PASS else (0.13, 0.12)
+    values = {"ndcg@10": (0.36, 0.41), "coverage": coverage}
+    deltas = {
+        "ndcg@10": delta(*values["ndcg@10"]),
+        "coverage": delta(*coverage, half_width=0.001 if verdict is Verdict.PASS else 0.01),
+    }
     arms = {
         CHAMPION: {m: Interval(a, a - 0.01, a + 0.01, 0.95) for m, (a, _) in values.items()},
         CHALLENGER: {m: Interval(b, b - 0.01, b + 0.01, 0.95) for m, (_, b) in values.items()},
@@ -31,7 +44,6 @@ def measurement(verdict: Verdict = Verdict.PASS) -> Measurement:
         SegmentDelta(segment, users, "ndcg@10", delta(0.3 + i / 10, 0.32 + i / 10))
         for i, (segment, users) in enumerate((("cold", 10), ("light", 50), ("heavy", 40)))
     )
-    reasons = () if verdict is Verdict.PASS else ("guardrail coverage: worse than champion",)
     return Measurement(
         users=100,
         metrics=("ndcg@10", "coverage"),
@@ -40,10 +52,5 @@ def measurement(verdict: Verdict = Verdict.PASS) -> Measurement:
         segments=segments,
         latency=None,
         champion_latency=None,
-        decision=Decision(
-            verdict=verdict,
-            reasons=reasons,
-            passed_success_metrics=("ndcg@10",),
-            failed_guardrails=() if verdict is Verdict.PASS else ("coverage",),
-        ),
+        decision=decide(RULE, deltas),
     )

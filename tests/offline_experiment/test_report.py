@@ -36,7 +36,7 @@ def test_report_is_self_contained_with_plots_verdict_and_samples(tmp_path: Path)
     path = write_report(tmp_path / "reports" / "exp.html", _input(Verdict.FAIL))
     html = path.read_text(encoding="utf-8")
     assert "Verdict: FAIL" in html
-    assert "guardrail coverage: worse than champion" in html
+    assert "guardrail coverage: challenger worse than champion" in html
     assert html.count("src='data:image/png;base64,iVBORw0KGgo") == 3
     assert "Star Wars (1977) ✓" in html
     assert "&lt;script&gt;x&lt;/script&gt;" in html

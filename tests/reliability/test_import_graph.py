@@ -1,5 +1,7 @@
 """Serving processes never load training code: no `offline`, no matplotlib, and
-scikit-learn only through xgboost's optional import, which serving can do without."""
+scikit-learn only through xgboost's optional import, which serving can do without.
+The control plane never loads `offline` either: the decision rule it shares with the
+offline runner lives in `recmesh.decision`, which imports only the standard library."""
 
 from __future__ import annotations
 
@@ -108,3 +110,43 @@ def test_no_serving_module_imports_training_code() -> None:
         for path in files
     }
     assert {path: roots for path, roots in offenders.items() if roots} == {}
+
+
+def test_control_plane_imports_no_training_code() -> None:
+    """No module under control_plane/ imports `offline`, scikit-learn or matplotlib, and its
+    entry point, imported in a fresh interpreter, loads none of them."""
+    files = sorted((REPO_ROOT / "control_plane").rglob("*.py"))
+    assert len(files) > 20
+    offenders = {
+        str(path.relative_to(REPO_ROOT)): sorted(_imported_roots(path) & set(TRAINING_ROOTS))
+        for path in files
+    }
+    assert {path: roots for path, roots in offenders.items() if roots} == {}
+    report = json.loads(_run(_PROBE, "control_plane.__main__", *TRAINING_ROOTS))
+    assert report["roots"] == []
+
+
+def test_decision_module_imports_only_the_standard_library() -> None:
+    """`recmesh.decision`, shared by the control plane and the offline runner, imports the
+    standard library and itself only (no numpy, nothing from `offline`)."""
+    files = sorted((REPO_ROOT / "recmesh" / "decision").rglob("*.py"))
+    assert len(files) >= 5
+    outside = {
+        str(path.relative_to(REPO_ROOT)): sorted(
+            root
+            for root in _imported_roots(path)
+            if root not in sys.stdlib_module_names and root != "recmesh"
+        )
+        for path in files
+    }
+    assert {path: roots for path, roots in outside.items() if roots} == {}
+    for path in files:
+        tree = ast.parse(path.read_text(), str(path))
+        modules = [
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+        ]
+        assert all(
+            not m.startswith("recmesh.") or m.startswith("recmesh.decision") for m in modules
+        ), path

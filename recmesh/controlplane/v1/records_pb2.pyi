@@ -348,6 +348,102 @@ class Guardrail(_message.Message):
 Global___Guardrail: _TypeAlias = Guardrail  # noqa: Y015
 
 @_typing.final
+class MetricBudget(_message.Message):
+    """An absolute ceiling on the challenger's own value of a metric (latency_p99_ms <= 5)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METRIC_FIELD_NUMBER: _builtins.int
+    MAX_FIELD_NUMBER: _builtins.int
+    metric: _builtins.str
+    max: _builtins.float
+    """The challenger's value must be at most this; finite."""
+    def __init__(
+        self,
+        *,
+        metric: _builtins.str = ...,
+        max: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max", b"max", "metric", b"metric"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MetricBudget: _TypeAlias = MetricBudget  # noqa: Y015
+
+@_typing.final
+class SuccessCriterion(_message.Message):
+    """A metric whose improvement would justify a promotion, and which way is better."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METRIC_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    metric: _builtins.str
+    direction: Global___MetricDirection.ValueType
+    def __init__(
+        self,
+        *,
+        metric: _builtins.str = ...,
+        direction: Global___MetricDirection.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["direction", b"direction", "metric", b"metric"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SuccessCriterion: _TypeAlias = SuccessCriterion  # noqa: Y015
+
+@_typing.final
+class DecisionRule(_message.Message):
+    """How an experiment decides, recorded by CreateExperiment from its spec. The control
+    plane derives every evaluation's verdict and reasons with it, from the evaluation's
+    evidence (recmesh.decision, the code the offline runner decides with).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUCCESS_METRICS_FIELD_NUMBER: _builtins.int
+    GUARDRAILS_FIELD_NUMBER: _builtins.int
+    BUDGETS_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    MIN_RESAMPLES_FIELD_NUMBER: _builtins.int
+    confidence: _builtins.float
+    """The level every interval judged must have, for example 0.95."""
+    min_resamples: _builtins.int
+    """The fewest bootstrap resamples behind the interval of a success or guardrail metric."""
+    @_builtins.property
+    def success_metrics(self) -> _containers.RepeatedCompositeFieldContainer[Global___SuccessCriterion]:
+        """At least one must improve, its whole interval on the better side of zero."""
+
+    @_builtins.property
+    def guardrails(self) -> _containers.RepeatedCompositeFieldContainer[Global___Guardrail]:
+        """Each must stay non-inferior within its margin."""
+
+    @_builtins.property
+    def budgets(self) -> _containers.RepeatedCompositeFieldContainer[Global___MetricBudget]:
+        """Each must hold on the challenger's value."""
+
+    def __init__(
+        self,
+        *,
+        success_metrics: _abc.Iterable[Global___SuccessCriterion] | None = ...,
+        guardrails: _abc.Iterable[Global___Guardrail] | None = ...,
+        budgets: _abc.Iterable[Global___MetricBudget] | None = ...,
+        confidence: _builtins.float = ...,
+        min_resamples: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budgets", b"budgets", "confidence", b"confidence", "guardrails", b"guardrails", "min_resamples", b"min_resamples", "success_metrics", b"success_metrics"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecisionRule: _TypeAlias = DecisionRule  # noqa: Y015
+
+@_typing.final
 class ExperimentSpec(_message.Message):
     """What an experimenter submits."""
 
@@ -363,6 +459,9 @@ class ExperimentSpec(_message.Message):
     SUCCESS_METRICS_FIELD_NUMBER: _builtins.int
     GUARDRAILS_FIELD_NUMBER: _builtins.int
     APPROVALS_REQUIRED_FIELD_NUMBER: _builtins.int
+    BUDGETS_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    MIN_RESAMPLES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     description: _builtins.str
     challenger_version: _builtins.str
@@ -371,6 +470,10 @@ class ExperimentSpec(_message.Message):
     split: _builtins.str
     approvals_required: _builtins.int
     """0 means the default, 1."""
+    confidence: _builtins.float
+    """The confidence level of the intervals; 0 means the default, 0.95."""
+    min_resamples: _builtins.int
+    """The fewest bootstrap resamples an interval may come from; 0 means the default, 1000."""
     @_builtins.property
     def metrics(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -379,6 +482,10 @@ class ExperimentSpec(_message.Message):
 
     @_builtins.property
     def guardrails(self) -> _containers.RepeatedCompositeFieldContainer[Global___Guardrail]: ...
+    @_builtins.property
+    def budgets(self) -> _containers.RepeatedCompositeFieldContainer[Global___MetricBudget]:
+        """Absolute ceilings on the challenger's values, such as a latency budget."""
+
     def __init__(
         self,
         *,
@@ -392,10 +499,13 @@ class ExperimentSpec(_message.Message):
         success_metrics: _abc.Iterable[_builtins.str] | None = ...,
         guardrails: _abc.Iterable[Global___Guardrail] | None = ...,
         approvals_required: _builtins.int = ...,
+        budgets: _abc.Iterable[Global___MetricBudget] | None = ...,
+        confidence: _builtins.float = ...,
+        min_resamples: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["approvals_required", b"approvals_required", "challenger_version", b"challenger_version", "dataset_fingerprint", b"dataset_fingerprint", "dataset_name", b"dataset_name", "description", b"description", "guardrails", b"guardrails", "metrics", b"metrics", "name", b"name", "split", b"split", "success_metrics", b"success_metrics"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approvals_required", b"approvals_required", "budgets", b"budgets", "challenger_version", b"challenger_version", "confidence", b"confidence", "dataset_fingerprint", b"dataset_fingerprint", "dataset_name", b"dataset_name", "description", b"description", "guardrails", b"guardrails", "metrics", b"metrics", "min_resamples", b"min_resamples", "name", b"name", "split", b"split", "success_metrics", b"success_metrics"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -412,6 +522,7 @@ class Experiment(_message.Message):
     SUBMITTED_BY_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
     experiment_id: _builtins.str
     champion_version: _builtins.str
     """The serving version at creation: what the challenger is measured against."""
@@ -424,6 +535,10 @@ class Experiment(_message.Message):
     def spec(self) -> Global___ExperimentSpec: ...
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def rule(self) -> Global___DecisionRule:
+        """The decision rule, derived from the spec when the experiment was created."""
+
     def __init__(
         self,
         *,
@@ -434,10 +549,11 @@ class Experiment(_message.Message):
         submitted_by: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         state: Global___ExperimentState.ValueType = ...,
+        rule: Global___DecisionRule | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "spec", b"spec"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "rule", b"rule", "spec", b"spec"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["champion_pointer_revision", b"champion_pointer_revision", "champion_version", b"champion_version", "created_at", b"created_at", "experiment_id", b"experiment_id", "spec", b"spec", "state", b"state", "submitted_by", b"submitted_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["champion_pointer_revision", b"champion_pointer_revision", "champion_version", b"champion_version", "created_at", b"created_at", "experiment_id", b"experiment_id", "rule", b"rule", "spec", b"spec", "state", b"state", "submitted_by", b"submitted_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -571,6 +687,51 @@ class SegmentResult(_message.Message):
 Global___SegmentResult: _TypeAlias = SegmentResult  # noqa: Y015
 
 @_typing.final
+class MetricEvidence(_message.Message):
+    """The evidence the verdict is derived from, for one metric of the decision rule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METRIC_FIELD_NUMBER: _builtins.int
+    CHAMPION_FIELD_NUMBER: _builtins.int
+    CHALLENGER_FIELD_NUMBER: _builtins.int
+    DELTA_FIELD_NUMBER: _builtins.int
+    CI_LOW_FIELD_NUMBER: _builtins.int
+    CI_HIGH_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    RESAMPLES_FIELD_NUMBER: _builtins.int
+    metric: _builtins.str
+    champion: _builtins.float
+    """Both arms' point estimates."""
+    challenger: _builtins.float
+    delta: _builtins.float
+    """challenger - champion, and its paired-bootstrap interval at confidence."""
+    ci_low: _builtins.float
+    ci_high: _builtins.float
+    confidence: _builtins.float
+    resamples: _builtins.int
+    """Resamples behind the interval (0 for a measured value, such as a latency)."""
+    def __init__(
+        self,
+        *,
+        metric: _builtins.str = ...,
+        champion: _builtins.float = ...,
+        challenger: _builtins.float = ...,
+        delta: _builtins.float = ...,
+        ci_low: _builtins.float = ...,
+        ci_high: _builtins.float = ...,
+        confidence: _builtins.float = ...,
+        resamples: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["challenger", b"challenger", "champion", b"champion", "ci_high", b"ci_high", "ci_low", b"ci_low", "confidence", b"confidence", "delta", b"delta", "metric", b"metric", "resamples", b"resamples"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MetricEvidence: _TypeAlias = MetricEvidence  # noqa: Y015
+
+@_typing.final
 class Evaluation(_message.Message):
     """The recorded result of an experiment; immutable once written."""
 
@@ -592,6 +753,7 @@ class Evaluation(_message.Message):
     RECORDED_BY_FIELD_NUMBER: _builtins.int
     RECORDED_AT_FIELD_NUMBER: _builtins.int
     CHALLENGER_MODEL_SHA256_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
     experiment_id: _builtins.str
     challenger_version: _builtins.str
     champion_version: _builtins.str
@@ -616,6 +778,12 @@ class Evaluation(_message.Message):
     def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def recorded_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def evidence(self) -> _containers.RepeatedCompositeFieldContainer[Global___MetricEvidence]:
+        """One entry per metric of the experiment's decision rule; the control plane derives
+        the verdict and the reasons from it and refuses a declared verdict that differs.
+        """
+
     def __init__(
         self,
         *,
@@ -635,10 +803,11 @@ class Evaluation(_message.Message):
         recorded_by: _builtins.str = ...,
         recorded_at: _timestamp_pb2.Timestamp | None = ...,
         challenger_model_sha256: _builtins.str = ...,
+        evidence: _abc.Iterable[Global___MetricEvidence] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["recorded_at", b"recorded_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arms", b"arms", "bootstrap_resamples", b"bootstrap_resamples", "challenger_model_sha256", b"challenger_model_sha256", "challenger_version", b"challenger_version", "champion_pointer_revision", b"champion_pointer_revision", "champion_version", b"champion_version", "dataset_fingerprint", b"dataset_fingerprint", "deltas", b"deltas", "experiment_id", b"experiment_id", "reasons", b"reasons", "recorded_at", b"recorded_at", "recorded_by", b"recorded_by", "report_uri", b"report_uri", "seed", b"seed", "segments", b"segments", "verdict", b"verdict"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arms", b"arms", "bootstrap_resamples", b"bootstrap_resamples", "challenger_model_sha256", b"challenger_model_sha256", "challenger_version", b"challenger_version", "champion_pointer_revision", b"champion_pointer_revision", "champion_version", b"champion_version", "dataset_fingerprint", b"dataset_fingerprint", "deltas", b"deltas", "evidence", b"evidence", "experiment_id", b"experiment_id", "reasons", b"reasons", "recorded_at", b"recorded_at", "recorded_by", b"recorded_by", "report_uri", b"report_uri", "seed", b"seed", "segments", b"segments", "verdict", b"verdict"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -4,28 +4,34 @@ from __future__ import annotations
 
 import pytest
 
-from offline.decision import (
+from recmesh.decision import (
+    Budget,
+    ConfidenceMismatchError,
     Decision,
     DecisionRule,
     Direction,
+    Evidence,
     Guardrail,
+    MissingEvidenceError,
     SuccessMetric,
+    TooFewResamplesError,
     Verdict,
     decide,
+    verdict_reasons,
 )
-from offline.errors import MissingEstimateError
-from offline.stats.bootstrap import DeltaEstimate
 
 
-def _estimate(delta: float, low: float, high: float, champion: float = 0.38) -> DeltaEstimate:
-    return DeltaEstimate(
+def _estimate(
+    delta: float, low: float, high: float, champion: float = 0.38, resamples: int = 1000
+) -> Evidence:
+    return Evidence(
+        champion=champion,
+        challenger=champion + delta,
         delta=delta,
         ci_low=low,
         ci_high=high,
-        relative=delta / champion,
-        champion=champion,
-        challenger=champion + delta,
         confidence=0.95,
+        resamples=resamples,
     )
 
 
@@ -134,8 +140,8 @@ def test_a_guardrail_exactly_at_its_margin_holds() -> None:
 
 
 def test_a_metric_without_an_estimate_is_an_error_not_a_fail() -> None:
-    """A rule naming a metric that was not estimated raises MissingEstimateError."""
-    with pytest.raises(MissingEstimateError, match="no estimate for metric 'precision@10'"):
+    """A rule naming a metric that was not estimated raises MissingEvidenceError."""
+    with pytest.raises(MissingEvidenceError, match="no evidence for metric 'precision@10'"):
         decide(_RULE, {"ndcg@10": _estimate(0.01, 0.004, 0.016)})
 
 
@@ -149,3 +155,40 @@ def test_rules_are_validated_on_construction() -> None:
         Guardrail("a", margin=-0.01)
     with pytest.raises(ValueError, match="margin must be >= 0"):
         Guardrail("a", margin=float("nan"))
+    with pytest.raises(ValueError, match="confidence must be in"):
+        DecisionRule((SuccessMetric("a"),), confidence=1.5)
+
+
+def test_a_budget_bounds_the_challengers_own_value() -> None:
+    """A budget holds at its max and fails above it, with its own reason; a PASS's recorded
+    reasons name the improvement, the guardrails and the budget that held."""
+    rule = DecisionRule((SuccessMetric("a"),), budgets=(Budget("latency_p99_ms", 5.0),))
+    improved = _estimate(0.1, 0.05, 0.15)
+    held = {"a": improved, "latency_p99_ms": _estimate(1.0, 1.0, 1.0, 4.0, resamples=0)}
+    decision = decide(rule, held)
+    assert decision.verdict is Verdict.PASS
+    assert verdict_reasons(rule, held, decision) == (
+        "a improved by +0.1000 (+26.3%), 95% CI [+0.0500, +0.1500]",
+        "guardrails held: latency_p99_ms 5.00 <= 5",
+    )
+    over = {"a": improved, "latency_p99_ms": _estimate(1.5, 1.5, 1.5, 4.0, resamples=0)}
+    failing = decide(rule, over)
+    assert failing.failed_guardrails == ("latency_p99_ms",)
+    assert failing.reasons == (
+        "guardrail latency_p99_ms: challenger's 5.50 is over the budget of 5",
+    )
+
+
+def test_evidence_that_cannot_be_judged_is_an_error_naming_the_metric() -> None:
+    """Too few resamples or another confidence level behind an interval raise an
+    EvidenceError naming the metric; a budget's value needs no resamples."""
+    rule = DecisionRule(
+        (SuccessMetric("a"),), budgets=(Budget("b", 1.0),), confidence=0.95, min_resamples=1000
+    )
+    few = {"a": _estimate(0.1, 0.05, 0.15, resamples=999), "b": _estimate(0, 0, 0, resamples=0)}
+    with pytest.raises(TooFewResamplesError, match="999 bootstrap resamples") as raised:
+        decide(rule, few)
+    assert raised.value.metric == "a"
+    other = Evidence(0.3, 0.4, 0.1, 0.05, 0.15, confidence=0.9, resamples=1000)
+    with pytest.raises(ConfidenceMismatchError, match=r"confidence 0\.9"):
+        decide(rule, {"a": other, "b": _estimate(0, 0, 0, resamples=0)})

@@ -1,0 +1,58 @@
+"""An experiment's decision rule: recorded from its spec, read back for `recmesh.decision`.
+
+CreateExperiment records the rule in the experiment (`Experiment.rule`): the
+spec's success metrics with the way each gets better, its guardrails with their
+margins, its budgets, its confidence level and minimum resamples (defaults
+0.95 and 1,000). RecordEvaluation judges the evidence with that rule.
+"""
+
+from __future__ import annotations
+
+from recmesh.controlplane.v1 import records_pb2
+from recmesh.decision import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_MIN_RESAMPLES,
+    Budget,
+    DecisionRule,
+    Direction,
+    Guardrail,
+    SuccessMetric,
+    metric_direction,
+)
+
+_TO_PROTO = {
+    Direction.HIGHER_IS_BETTER: records_pb2.METRIC_DIRECTION_HIGHER_IS_BETTER,
+    Direction.LOWER_IS_BETTER: records_pb2.METRIC_DIRECTION_LOWER_IS_BETTER,
+}
+_FROM_PROTO = {value: key for key, value in _TO_PROTO.items()}
+
+
+def rule_message(spec: records_pb2.ExperimentSpec) -> records_pb2.DecisionRule:
+    """The rule a (validated) spec states, with the defaults filled in."""
+    return records_pb2.DecisionRule(
+        success_metrics=[
+            records_pb2.SuccessCriterion(metric=name, direction=_TO_PROTO[metric_direction(name)])
+            for name in spec.success_metrics
+        ],
+        guardrails=list(spec.guardrails),
+        budgets=list(spec.budgets),
+        confidence=spec.confidence or DEFAULT_CONFIDENCE,
+        min_resamples=spec.min_resamples or DEFAULT_MIN_RESAMPLES,
+    )
+
+
+def recorded_rule(experiment: records_pb2.Experiment) -> DecisionRule:
+    """The experiment's recorded rule (derived from its spec for an experiment recorded
+    before rules were). Raises ValueError for a rule recmesh.decision cannot apply."""
+    message = experiment.rule if experiment.HasField("rule") else rule_message(experiment.spec)
+    return DecisionRule(
+        success_metrics=tuple(
+            SuccessMetric(s.metric, _FROM_PROTO[s.direction]) for s in message.success_metrics
+        ),
+        guardrails=tuple(
+            Guardrail(g.metric, g.margin, _FROM_PROTO[g.direction]) for g in message.guardrails
+        ),
+        budgets=tuple(Budget(b.metric, b.max) for b in message.budgets),
+        confidence=message.confidence,
+        min_resamples=message.min_resamples,
+    )
