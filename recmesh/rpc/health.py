@@ -27,22 +27,33 @@ class StartsNotServingHealthServicer(HealthServicer):  # type: ignore[misc]
 class HealthReporter:
     """Sets the health of the whole server and of each named service together.
 
-    Servers start NOT_SERVING, turn SERVING once ready, and go back to
-    NOT_SERVING when they start draining.
+    Servers start NOT_SERVING and turn SERVING once ready; readiness may go back and
+    forth while they run. Once `begin_draining` is called they stay NOT_SERVING:
+    `set_serving` no longer has any effect.
     """
 
     def __init__(self, servicer: HealthServicer, services: Sequence[str]) -> None:
         self._servicer = servicer
         self._services = ("", *services)
+        self._draining = False
 
     async def set_serving(self) -> None:
+        """SERVING, unless the server is draining."""
         await self._set(health_pb2.HealthCheckResponse.SERVING)
+
+    async def begin_draining(self) -> None:
+        """NOT_SERVING for good: the server is going away."""
+        self._draining = True
+        await self.set_not_serving()
 
     async def set_not_serving(self) -> None:
         await self._set(health_pb2.HealthCheckResponse.NOT_SERVING)
 
     async def _set(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
         for name in self._services:
+            # Checked before each name: a drain that starts between two of them wins.
+            if self._draining and status == health_pb2.HealthCheckResponse.SERVING:
+                return
             await self._servicer.set(name, status)
 
 

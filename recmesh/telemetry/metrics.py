@@ -1,8 +1,9 @@
 """Prometheus metrics of one server process, on its own registry.
 
 Per method: request count by status code and a latency histogram. Plus the
-loaded serving version, refused versions, and (for the front) degraded answers
-by reason. Exposed over HTTP in the Prometheus text format.
+loaded serving version next to the pointer's, version loads by outcome, refused
+versions, and (for the front) degraded answers by reason. Exposed over HTTP in
+the Prometheus text format.
 """
 
 from __future__ import annotations
@@ -68,6 +69,37 @@ class ServerMetrics:
             ["component"],
             registry=self.registry,
         )
+        self.pointer_version = Gauge(
+            "recmesh_serving_version_pointer",
+            "1 for the serving version the pointer names, as this process last read it.",
+            ["component", "version"],
+            registry=self.registry,
+        )
+        self.version_loading = Gauge(
+            "recmesh_serving_version_loading",
+            "1 while this process runs a load of the version.",
+            ["component", "version"],
+            registry=self.registry,
+        )
+        self.version_load_attempts = Counter(
+            "recmesh_serving_version_load_attempts",
+            "Serving version load attempts, by outcome (loaded, failed, discarded).",
+            ["component", "outcome"],
+            registry=self.registry,
+        )
+        self.version_load_retries = Counter(
+            "recmesh_serving_version_load_retries",
+            "Load attempts of a version whose previous attempt failed.",
+            ["component"],
+            registry=self.registry,
+        )
+        self.version_lagging = Gauge(
+            "recmesh_serving_version_lagging",
+            "1 while the version served has differed from the pointer's for longer than "
+            "the retry window.",
+            ["component"],
+            registry=self.registry,
+        )
 
     def version_loaded(self, version: str) -> None:
         self.serving_version.clear()
@@ -75,6 +107,23 @@ class ServerMetrics:
 
     def version_refused(self, version: str, reason: str) -> None:
         self.refused_versions.labels(self.component).inc()
+
+    def pointer_named(self, version: str) -> None:
+        self.pointer_version.clear()
+        self.pointer_version.labels(self.component, version).set(1)
+
+    def version_load_started(self, version: str, attempt: int) -> None:
+        self.version_loading.labels(self.component, version).set(1)
+        if attempt > 1:
+            self.version_load_retries.labels(self.component).inc()
+
+    def version_load_ended(self, version: str, outcome: str) -> None:
+        """outcome: loaded, failed or discarded (superseded before or after it finished)."""
+        self.version_loading.remove(self.component, version)
+        self.version_load_attempts.labels(self.component, outcome).inc()
+
+    def lagging(self, lagging: bool) -> None:
+        self.version_lagging.labels(self.component).set(1 if lagging else 0)
 
     def method(self, name: str) -> MethodMetrics:
         """Counters and histogram of one method (its short name, e.g. "Rank")."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.paths import REPO_ROOT
 from recmesh.rpc.tls import TlsFiles
 from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
+from services.common.load_policy import LoadPolicy
 
 DEFAULT_ARTIFACTS = REPO_ROOT / "var" / "artifacts"
 
@@ -29,6 +30,8 @@ class CommonOptions:
     drain_seconds: float
     #: Mutual TLS for the server port, downstream channels and etcd; None is plaintext.
     tls: TlsFiles | None = None
+    #: Retries of failed version loads and the retry window (readiness, lag log).
+    loads: LoadPolicy = field(default_factory=LoadPolicy)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> None:

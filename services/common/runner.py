@@ -32,7 +32,7 @@ class ServerHandle:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def stop(self, grace: float) -> None:
-        await self.health.set_not_serving()
+        await self.health.begin_draining()
         log.info("draining", component=self.component, grace_s=grace)
         await self.server.stop(grace)
         for task in self.background:

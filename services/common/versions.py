@@ -1,17 +1,29 @@
-"""The serving versions a process has loaded, and atomic switches between them.
+"""The serving versions a process holds, and how it follows the pointer to a new one.
 
-Each service keeps the current version and the one before it, so a request
-that the front resolved just before a switch still finds its version here.
-Loading (read, verify checksums, build in-memory structures) runs in a worker
-thread; a version that fails to load is refused and the current one keeps
-serving. A request for a version this process has not loaded yet waits for
-its load when it is in flight, or starts it when the pointer names it.
+Each service holds the current version and the one before it, so a request that the
+front resolved just before a switch still finds its version here. The pointer's
+newest revision is the target: handing a pointer to the registry returns at once,
+and the registry
+
+- makes a held version current by swapping (a rollback to the previous version
+  costs no load);
+- otherwise loads the target in a worker thread (`LoadJob`), retrying failures with
+  capped exponential backoff until it loads or the pointer moves on;
+- abandons the load of a version the pointer no longer names: its result, whenever
+  the thread returns, is dropped and never becomes current.
+
+A request for a version this process does not hold waits for the first attempt of
+its load when that attempt is in progress, and is refused at once (with the reason)
+when an attempt has already failed; a request for a version nobody points at is
+refused. `view()` and `wait_changed()` let readiness and the lag log follow it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -19,52 +31,98 @@ import structlog
 
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import FailedPreconditionError, UnavailableError
+from services.common.load_policy import LoadPolicy
+from services.common.timing import MonotonicClock, Sleep
+from services.common.version_events import NoVersionEvents, VersionEvents
+from services.common.version_load import (
+    LoadAbandonedError,
+    LoadedVersion,
+    LoadJob,
+    VersionLoader,
+    VersionLoadFailedError,
+)
+
+__all__ = [
+    "LoadedVersion",
+    "PointerReader",
+    "PointerSeen",
+    "VersionLoader",
+    "VersionRegistry",
+    "VersionView",
+]
 
 log = structlog.get_logger("recmesh.versions")
 
 T = TypeVar("T")
 
-#: Builds the in-memory form of a version from its manifest sha256 (runs in a thread).
-VersionLoader = Callable[[str], T]
 #: Reads the pointer as etcd has it now (None when unset).
 PointerReader = Callable[[], Awaitable[records_pb2.ServingPointer | None]]
 
 
-class VersionRefusedError(Exception):
-    """A version failed to load or verify; the message says why."""
+@dataclass(frozen=True)
+class PointerSeen:
+    """The newest pointer this process has seen; `since` is when (clock time) it first
+    saw the pointer name this version."""
+
+    version_id: str
+    manifest_sha256: str
+    revision: int
+    since: float
 
 
 @dataclass(frozen=True)
-class LoadedVersion(Generic[T]):
-    version_id: str
-    manifest_sha256: str
-    value: T
+class VersionView:
+    """The registry at one instant, for readiness and the lag log."""
+
+    current: str | None
+    held: frozenset[str]
+    pointer: PointerSeen | None
+    #: Versions the pointer named before its current one -> when it stopped naming
+    #: them (clock time); only those within the lag window.
+    named_until: Mapping[str, float]
+    #: The version being loaded (or waiting to retry), its attempts and last failure.
+    loading: str | None
+    attempts: int
+    last_failure: str | None
 
 
 class VersionRegistry(Generic[T]):
-    """Current and previous loaded versions of one service."""
+    """Current and previous loaded versions of one service, following the pointer."""
 
     def __init__(
         self,
         component: str,
         loader: VersionLoader[T],
         read_pointer: PointerReader,
-        on_refused: Callable[[str, str], None] = lambda version, reason: None,
-        on_loaded: Callable[[str], None] = lambda version: None,
+        *,
+        policy: LoadPolicy | None = None,
+        events: VersionEvents | None = None,
+        clock: MonotonicClock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self._component = component
         self._loader = loader
         self._read_pointer = read_pointer
-        self._on_refused = on_refused
-        self._on_loaded = on_loaded
+        self._policy = policy or LoadPolicy()
+        self._events: VersionEvents = events or NoVersionEvents()
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
         self._current: LoadedVersion[T] | None = None
         self._previous: LoadedVersion[T] | None = None
-        self._loading: dict[str, asyncio.Task[LoadedVersion[T]]] = {}
-        self._refused: dict[str, str] = {}
+        self._pointer: PointerSeen | None = None
+        self._named_until: dict[str, float] = {}
+        self._job: LoadJob[T] | None = None
+        self._changed = asyncio.Event()
 
     @property
     def current(self) -> LoadedVersion[T] | None:
         return self._current
+
+    @property
+    def policy(self) -> LoadPolicy:
+        return self._policy
 
     def current_or_raise(self) -> LoadedVersion[T]:
         if self._current is None:
@@ -72,83 +130,172 @@ class VersionRegistry(Generic[T]):
         return self._current
 
     async def on_pointer(self, pointer: records_pb2.ServingPointer) -> None:
-        """Loads the version the pointer names and makes it current (pointer callback)."""
-        try:
-            await self._load(pointer.serving_version, pointer.manifest_sha256)
-        except VersionRefusedError:
-            return  # already logged and counted; the old version keeps serving
+        """Pointer callback: takes the pointer as the target and returns without waiting
+        for any load, so the watch never blocks behind one."""
+        self.point_to(pointer)
+
+    def point_to(self, pointer: records_pb2.ServingPointer) -> None:
+        """Makes the pointer the target unless a newer revision already is."""
+        seen = self._pointer
+        if seen is not None and pointer.revision <= seen.revision:
+            return
+        now = self._clock()
+        since = now
+        if seen is not None and seen.version_id == pointer.serving_version:
+            since = seen.since
+        elif seen is not None:
+            self._named_until[seen.version_id] = now
+        self._named_until.pop(pointer.serving_version, None)
+        horizon = now - self._policy.lag_window_s
+        self._named_until = {v: t for v, t in self._named_until.items() if t > horizon}
+        self._pointer = PointerSeen(
+            pointer.serving_version, pointer.manifest_sha256, pointer.revision, since
+        )
+        self._events.pointer_named(pointer.serving_version)
+        self._pursue(self._pointer)
+        self._notify()
 
     async def get(self, version_id: str) -> LoadedVersion[T]:
-        """The loaded version with this id, loading it first if the pointer names it."""
-        for loaded in (self._current, self._previous):
-            if loaded is not None and loaded.version_id == version_id:
-                return loaded
-        task = self._loading.get(version_id)
-        if task is not None:
-            return await self._await_load(asyncio.shield(task), version_id)
-        if version_id in self._refused:
-            raise FailedPreconditionError(
-                f"{self._component}: serving version {version_id} was refused: "
-                f"{self._refused[version_id]}"
-            )
-        pointer = await self._read_pointer()
-        if pointer is None or pointer.serving_version != version_id:
-            current = self._current.version_id if self._current else "none"
-            raise FailedPreconditionError(
-                f"{self._component}: serving version {version_id} is not loaded here "
-                f"and is not the pointer's (current {current})"
-            )
-        return await self._await_load(
-            self._load(pointer.serving_version, pointer.manifest_sha256), version_id
-        )
+        """The held version with this id; loads it first if the pointer names it.
 
-    async def _await_load(
-        self, pending: Awaitable[LoadedVersion[T]], version_id: str
-    ) -> LoadedVersion[T]:
+        Raises FailedPreconditionError when this process does not hold it and cannot
+        have it soon: nobody points at it, its last load attempt failed (with the
+        reason), or the pointer moved on while it loaded."""
+        held = self._held(version_id)
+        if held is not None:
+            return held
+        job = self._job
+        if job is None or job.version_id != version_id:
+            pointer = await self._read_pointer()
+            if pointer is not None and pointer.serving_version == version_id:
+                self.point_to(pointer)
+            held = self._held(version_id)
+            if held is not None:
+                return held
+            job = self._job
+            if job is None or job.version_id != version_id:
+                raise FailedPreconditionError(
+                    f"{self._component}: serving version {version_id} is not loaded here "
+                    f"and is not the pointer's ({self._describe()})"
+                )
+        if job.last_failure is not None:
+            raise FailedPreconditionError(
+                f"{self._component}: serving version {version_id} is not loaded here: "
+                f"its last load failed ({job.attempts} attempt(s) so far, retrying): "
+                f"{job.last_failure}"
+            )
         try:
-            return await pending
-        except VersionRefusedError as exc:
+            return await job.wait_for_attempt()
+        except VersionLoadFailedError as exc:
             raise FailedPreconditionError(
                 f"{self._component}: serving version {version_id} was refused: {exc}"
             ) from exc
+        except LoadAbandonedError as exc:
+            raise FailedPreconditionError(
+                f"{self._component}: serving version {version_id} is no longer the "
+                f"pointer's ({self._describe()})"
+            ) from exc
 
-    async def _load(self, version_id: str, manifest_sha256: str) -> LoadedVersion[T]:
-        if self._current is not None and self._current.version_id == version_id:
-            return self._current
-        task = self._loading.get(version_id)
-        if task is None:
-            task = asyncio.create_task(self._load_in_thread(version_id, manifest_sha256))
-            self._loading[version_id] = task
-            task.add_done_callback(lambda _: self._loading.pop(version_id, None))
-        return await asyncio.shield(task)
+    def view(self) -> VersionView:
+        horizon = self._clock() - self._policy.lag_window_s
+        job = self._job
+        return VersionView(
+            current=self._current.version_id if self._current else None,
+            held=frozenset(v.version_id for v in (self._current, self._previous) if v),
+            pointer=self._pointer,
+            named_until={v: t for v, t in self._named_until.items() if t > horizon},
+            loading=job.version_id if job else None,
+            attempts=job.attempts if job else 0,
+            last_failure=job.last_failure if job else None,
+        )
 
-    async def _load_in_thread(self, version_id: str, manifest_sha256: str) -> LoadedVersion[T]:
-        log.info("serving_version_loading", component=self._component, version=version_id)
+    async def wait_changed(self, within_s: float | None) -> None:
+        """Returns when the pointer, the held versions or a load's outcome change, or
+        after within_s seconds of the injected sleep (None: no limit), whichever
+        comes first."""
+        waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(self._changed.wait())}
+        if within_s is not None:
+            waiters.add(asyncio.ensure_future(self._sleep(within_s)))
         try:
-            value = await asyncio.to_thread(self._loader, manifest_sha256)
-        except Exception as exc:
-            # Any failure to read, verify or build a version refuses it; the process
-            # keeps serving what it has. The reason is logged and counted.
-            reason = f"{type(exc).__name__}: {exc}"
-            self._refused[version_id] = reason
-            log.error(
-                "serving_version_refused",
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def close(self) -> None:
+        """Abandons a load in progress (at shutdown)."""
+        self._abandon_job()
+
+    def _held(self, version_id: str) -> LoadedVersion[T] | None:
+        for loaded in (self._current, self._previous):
+            if loaded is not None and loaded.version_id == version_id:
+                return loaded
+        return None
+
+    def _pursue(self, target: PointerSeen) -> None:
+        current, previous = self._current, self._previous
+        if current is not None and current.version_id == target.version_id:
+            self._abandon_job()
+            return
+        if previous is not None and previous.version_id == target.version_id:
+            self._abandon_job()
+            self._switch(previous, how="swapped")
+            return
+        if self._job is not None and self._job.version_id == target.version_id:
+            return
+        self._abandon_job()
+        job: LoadJob[T] = LoadJob(
+            component=self._component,
+            version_id=target.version_id,
+            manifest_sha256=target.manifest_sha256,
+            loader=self._loader,
+            policy=self._policy,
+            events=self._events,
+            clock=self._clock,
+            sleep=self._sleep,
+            rng=self._rng,
+            on_loaded=self._install,
+            on_failed=lambda _: self._notify(),
+        )
+        self._job = job
+        job.start()
+
+    def _abandon_job(self) -> None:
+        if self._job is not None:
+            self._job.abandon()
+            self._job = None
+
+    def _install(self, job: LoadJob[T], loaded: LoadedVersion[T]) -> None:
+        if job is not self._job:
+            # An abandoned job never reaches here (its task is cancelled before it can
+            # resume); this guards the invariant that only the target becomes current.
+            log.warning(
+                "serving_version_load_discarded",
                 component=self._component,
-                version=version_id,
-                reason=reason,
-                still_serving=self._current.version_id if self._current else None,
+                version=loaded.version_id,
             )
-            self._on_refused(version_id, reason)
-            raise VersionRefusedError(reason) from exc
-        loaded = LoadedVersion(version_id, manifest_sha256, value)
+            return
+        self._job = None
+        self._switch(loaded, how="loaded")
+
+    def _switch(self, new: LoadedVersion[T], how: str) -> None:
         old = self._current
-        if old is None or old.version_id != version_id:
-            self._previous, self._current = old, loaded
+        self._previous, self._current = old, new
         log.info(
             "serving_version_switched",
             component=self._component,
             old_version=old.version_id if old else None,
-            new_version=version_id,
+            new_version=new.version_id,
+            how=how,
         )
-        self._on_loaded(version_id)
-        return loaded
+        self._events.switched(new.version_id)
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def _describe(self) -> str:
+        current = self._current.version_id if self._current else "none"
+        pointer = self._pointer.version_id if self._pointer else "none"
+        return f"current {current}, pointer {pointer}"

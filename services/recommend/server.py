@@ -17,6 +17,7 @@ from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
 from services.common.channels import downstream_channel
 from services.common.options import CommonOptions
+from services.common.readiness import front_readiness
 from services.common.runner import ServerHandle
 from services.common.serving_process import start_serving_process
 from services.common.versions import VersionRegistry
@@ -93,4 +94,6 @@ async def create_server(
         metrics=metrics,
         background=[impressions.run],
         closers=[close],
+        # The front resolves each request's version itself: ready while it holds one.
+        readiness=front_readiness,
     )

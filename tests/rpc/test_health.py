@@ -44,3 +44,25 @@ async def _lifecycle() -> None:
         assert await _statuses(address) == {"": NOT_SERVING, SERVICE: NOT_SERVING}
     finally:
         await server.stop(None)
+
+
+def test_draining_stays_not_serving_whatever_readiness_says() -> None:
+    """After begin_draining, set_serving has no effect: a server going away never
+    reports SERVING again."""
+    asyncio.run(_draining())
+
+
+async def _draining() -> None:
+    server = grpc.aio.server()
+    health = add_health_and_reflection(server, [SERVICE])
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    address = f"127.0.0.1:{port}"
+    try:
+        await health.set_serving()
+        await health.begin_draining()
+        assert await _statuses(address) == {"": NOT_SERVING, SERVICE: NOT_SERVING}
+        await health.set_serving()
+        assert await _statuses(address) == {"": NOT_SERVING, SERVICE: NOT_SERVING}
+    finally:
+        await server.stop(None)
