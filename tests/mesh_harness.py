@@ -27,6 +27,7 @@ from recmesh.rpc.tls import TlsFiles
 from recmesh.telemetry.metrics import ServerMetrics
 from services.candidates.server import CandidatesConfig
 from services.candidates.server import create_server as create_candidates
+from services.common.load_policy import LoadPolicy
 from services.common.options import CommonOptions
 from services.common.runner import ServerHandle
 from services.features.server import FeaturesConfig
@@ -59,17 +60,23 @@ class RunningMesh:
         return [self.recommend, self.ranking, self.candidates, self.features]
 
 
-def common_options(etcd_endpoint: str, artifacts: Path) -> CommonOptions:
+def common_options(
+    etcd_endpoint: str,
+    artifacts: Path,
+    loads: LoadPolicy | None = None,
+    prefix: str = KEYS.prefix,
+) -> CommonOptions:
     return CommonOptions(
         host="127.0.0.1",
         port=0,
         etcd_endpoints=(etcd_endpoint,),
-        etcd_prefix=KEYS.prefix,
+        etcd_prefix=prefix,
         artifacts_dir=artifacts,
         span_file=None,
         metrics_port=None,
         log_level="INFO",
         drain_seconds=0.5,
+        loads=loads or LoadPolicy(),
     )
 
 
@@ -105,11 +112,20 @@ async def write_pointer(
 
 @asynccontextmanager
 async def running_mesh(
-    etcd_endpoint: str, artifacts: Path, impressions: Path
+    etcd_endpoint: str,
+    artifacts: Path,
+    impressions: Path,
+    loads: LoadPolicy | None = None,
+    *,
+    prefix: str = KEYS.prefix,
+    interaction_log: Path | None = None,
 ) -> AsyncIterator[RunningMesh]:
-    """Starts features, candidates, ranking and recommend (leaf first); stops them after."""
+    """Starts features, candidates, ranking and recommend (leaf first); stops them after.
+    `loads` sets every server's load retries and retry window (the default otherwise);
+    `prefix` is the installation's etcd prefix; with `interaction_log` the front keeps
+    that interaction log."""
     exporter = InMemorySpanExporter()
-    common = common_options(etcd_endpoint, artifacts)
+    common = common_options(etcd_endpoint, artifacts, loads, prefix)
     metrics = {name: ServerMetrics(name) for name in ("candidates", "features", "ranking",
                                                       "recommend")}
     features = await create_features(
@@ -131,6 +147,7 @@ async def running_mesh(
             candidates_addresses=(f"127.0.0.1:{candidates.port}",),
             ranking_addresses=(f"127.0.0.1:{ranking.port}",),
             impressions_path=impressions,
+            interaction_log_dir=interaction_log,
         ),
         _provider("recmesh-recommend", exporter),
         metrics["recommend"],

@@ -85,6 +85,11 @@ class KeySchema:
     def pointer_history_prefix(self) -> str:
         return f"{self.prefix}/serving/history/"
 
+    @property
+    def audit_prefix(self) -> str:
+        """Everything of the audit log: its entries and its head."""
+        return f"{self.prefix}/audit/"
+
     def audit_entry(self, sequence: int) -> str:
         return f"{self.prefix}/audit/entries/{sequence:012d}"
 

@@ -2,9 +2,14 @@
 abandoned.
 
 Each attempt runs the loader (read, verify checksums, build in-memory structures) in a
-worker thread. A thread cannot be stopped: abandoning a job cancels the task that
-waits for it, so whatever the thread returns later is dropped, never reported as
-loaded and never handed to `on_loaded`.
+worker thread. Demand shortens a backoff: `retry_early` starts the next attempt now
+when a request asks for the version and at least `first_retry_s` has passed since the
+last failure (another service, or the front, already loaded it, so the cause may be
+gone), which bounds retries under traffic to one per `first_retry_s`.
+
+A thread cannot be stopped: abandoning a job cancels the task that waits for it, so
+whatever the thread returns later is dropped, never reported as loaded and never
+handed to `on_loaded`.
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ class LoadJob(Generic[T]):
         self.last_failure: str | None = None
         #: When the next attempt starts (clock time), while waiting to retry.
         self.retry_at: float | None = None
+        self._failed_at: float | None = None
+        self._early = asyncio.Event()
         self._running = False
         self._waiters: list[asyncio.Future[LoadedVersion[T]]] = []
         self._task: asyncio.Task[None] | None = None
@@ -99,6 +106,14 @@ class LoadJob(Generic[T]):
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
+    def retry_early(self) -> None:
+        """Starts the next attempt now if waiting to retry and at least first_retry_s
+        has passed since the last failure; otherwise does nothing."""
+        if self._running or self._failed_at is None:
+            return
+        if self._clock() - self._failed_at >= self._policy.first_retry_s:
+            self._early.set()
+
     async def wait_for_attempt(self) -> LoadedVersion[T]:
         """The outcome of the attempt in progress: the loaded version, or
         VersionLoadFailedError / LoadAbandonedError."""
@@ -114,7 +129,7 @@ class LoadJob(Generic[T]):
                     self._on_loaded(self, loaded)
                     return
                 assert self.retry_at is not None
-                await self._sleep(max(0.0, self.retry_at - self._clock()))
+                await self._wait_to_retry(max(0.0, self.retry_at - self._clock()))
         except asyncio.CancelledError:
             if self._running:
                 self._running = False
@@ -127,6 +142,18 @@ class LoadJob(Generic[T]):
             )
             self._wake(LoadAbandonedError(f"the load of {self.version_id} was abandoned"))
             raise
+
+    async def _wait_to_retry(self, seconds: float) -> None:
+        self._early = asyncio.Event()
+        waiters: set[asyncio.Future[object]] = {
+            asyncio.ensure_future(self._sleep(seconds)),
+            asyncio.ensure_future(self._early.wait()),
+        }
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def _attempt(self) -> LoadedVersion[T] | None:
         self.attempts += 1
@@ -148,7 +175,8 @@ class LoadJob(Generic[T]):
             delay = self._policy.retry_delay(self.attempts, self._rng)
             self._running = False
             self.last_failure = reason
-            self.retry_at = self._clock() + delay
+            self._failed_at = self._clock()
+            self.retry_at = self._failed_at + delay
             log.error(
                 "serving_version_refused",
                 component=self.component,

@@ -14,8 +14,9 @@ and the registry
 
 A request for a version this process does not hold waits for the first attempt of
 its load when that attempt is in progress, and is refused at once (with the reason)
-when an attempt has already failed; a request for a version nobody points at is
-refused. `view()` and `wait_changed()` let readiness and the lag log follow it.
+when an attempt has already failed, which may also cut the backoff short
+(`LoadJob.retry_early`); a request for a version nobody points at is refused.
+`view()` and `wait_changed()` let readiness and the lag log follow it.
 """
 
 from __future__ import annotations
@@ -179,6 +180,7 @@ class VersionRegistry(Generic[T]):
                     f"and is not the pointer's ({self._describe()})"
                 )
         if job.last_failure is not None:
+            job.retry_early()
             raise FailedPreconditionError(
                 f"{self._component}: serving version {version_id} is not loaded here: "
                 f"its last load failed ({job.attempts} attempt(s) so far, retrying): "

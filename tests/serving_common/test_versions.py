@@ -214,6 +214,31 @@ def test_request_for_a_version_whose_last_load_failed_is_refused_at_once() -> No
     _run(scenario)
 
 
+def test_request_for_a_failing_version_cuts_a_long_backoff_short() -> None:
+    """Waiting 4 s after a third failure, a request for the version (refused) starts the
+    next attempt as soon as first_retry_s has passed since the failure, not before."""
+
+    async def scenario(s: _Setup) -> None:
+        s.loader.failures["sv-a-sha"] = 3
+        await s.registry.on_pointer(_pointer("sv-a", 1))
+        for attempt in (1, 2):
+            await s.failed("sv-a", attempt)
+            s.time.advance(s.time.slept[-1])
+        await s.failed("sv-a", 3)
+        assert s.time.slept[-1] == 4.0
+        with pytest.raises(FailedPreconditionError):
+            await s.registry.get("sv-a")
+        await asyncio.sleep(0.05)
+        assert s.loader.calls.count("sv-a-sha") == 3
+        s.time.advance(POLICY.first_retry_s)
+        with pytest.raises(FailedPreconditionError):
+            await s.registry.get("sv-a")
+        await s.serving("sv-a")
+        assert s.loader.calls.count("sv-a-sha") == 4
+
+    _run(scenario)
+
+
 def test_request_waiting_for_a_first_attempt_that_fails_gets_the_reason() -> None:
     """get() that waits for an attempt in progress is refused with that attempt's reason."""
 
