@@ -15,14 +15,8 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from control_plane.audit_chain import (
-    EMPTY_HEAD,
-    AuditHead,
-    ChainReport,
-    StoredEntry,
-    seal,
-    verify_chain,
-)
+from control_plane.audit_chain import EMPTY_HEAD, AuditHead, ChainReport, seal, verify_chain
+from control_plane.audit_scan import scan_audit
 from control_plane.clock import Clock, timestamp
 from control_plane.store.codec import decode, encode
 from control_plane.store.errors import ConflictError, CorruptRecordError
@@ -125,13 +119,26 @@ class AuditLog:
         return [decode(value, records_pb2.AuditEntry) for value in stored]
 
     async def verify(self) -> ChainReport:
-        reading = await self._kv.read(
-            keys=[self._keys.audit_head], prefixes=[self._keys.audit_entries_prefix]
+        """The chain's report; a key under the audit prefix that the control plane did not
+        write (a foreign key, a malformed entry key or head) makes it not ok, named."""
+        prefix = self._keys.audit_prefix
+        reading = await self._kv.read(prefixes=[prefix])
+        scan = scan_audit(
+            reading.under(prefix), self._keys.audit_entries_prefix, self._keys.audit_head
         )
-        stored_head = reading.find(self._keys.audit_head)
-        head = None if stored_head is None else _parse_head(stored_head)
-        stored = [_stored_entry(value) for value in reading.under(self._keys.audit_entries_prefix)]
-        return verify_chain(stored, head)
+        report = verify_chain(scan.entries, scan.head)
+        if not scan.findings:
+            return report
+        if not report.ok and scan.head is not None:
+            problems = (report.problem, *scan.findings)
+        else:
+            problems = scan.findings  # a malformed head is the cause, not a deleted one
+        return ChainReport(
+            ok=False,
+            entries=report.entries,
+            broken_sequence=report.broken_sequence if scan.head is not None else 0,
+            problem="; ".join(problems),
+        )
 
 
 def _mod_revision(stored: StoredValue | None) -> int:
@@ -147,12 +154,3 @@ def _parse_head(stored: StoredValue) -> AuditHead:
         return AuditHead.from_json_bytes(stored.value)
     except ValueError as exc:
         raise CorruptRecordError(f"{stored.key}: {exc}") from exc
-
-
-def _stored_entry(stored: StoredValue) -> StoredEntry:
-    sequence = int(stored.key.rsplit("/", 1)[-1])
-    try:
-        entry: records_pb2.AuditEntry | None = decode(stored, records_pb2.AuditEntry)
-    except CorruptRecordError:
-        entry = None
-    return StoredEntry(sequence, entry)

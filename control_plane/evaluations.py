@@ -1,13 +1,15 @@
 """Evaluations: the recorded result of an experiment, written once and never changed.
 
 Its verdict is derived from its evidence (`verdicts`); the reasons recorded are the
-derived ones."""
+derived ones. A verdict the evidence does not support is refused and audited
+(`record_evaluation_refused`)."""
 
 from __future__ import annotations
 
 from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.clock import Clock, timestamp
 from control_plane.evaluated_model import evaluated_model_mismatch
+from control_plane.refusals import audited
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
@@ -36,7 +38,17 @@ class EvaluationBook:
         if records.evaluation is not None:
             raise _already_recorded(records.evaluation)
         validate_evaluation(evaluation, records.experiment)
-        derived = derive_verdict(evaluation, records.experiment)
+        try:
+            derived = derive_verdict(evaluation, records.experiment)
+        except InvalidArgumentError as exc:
+            raise await audited(
+                self._audit,
+                exc,
+                actor=actor,
+                action="record_evaluation_refused",
+                subject=experiment_id,
+                details={"verdict": records_pb2.Verdict.Name(evaluation.verdict)},
+            ) from None
         challenger = await self._records.model(evaluation.challenger_version)
         mismatch = evaluated_model_mismatch(
             evaluation, challenger, records.experiment.spec.dataset_fingerprint

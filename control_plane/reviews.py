@@ -1,10 +1,12 @@
 """Reviews: approvals, rejections and the comments of the debate around an experiment.
 
 Rules, beyond the role table (which lets experimenters and reviewers call
-SubmitReview at all): only reviewers approve or reject; the submitter of an
-experiment never approves it; an approval is of a recorded PASS evaluation,
+SubmitReview at all): only reviewers approve or reject; whoever submitted an
+experiment or recorded its evaluation never approves it, whatever roles they
+hold (separation of duties); an approval is of a recorded PASS evaluation,
 so it cannot come before the evaluation, nor after a FAIL, a rejection or the
-promotion. A rejection or a comment needs text.
+promotion. A rejection or a comment needs text. A refused approval or
+rejection is audited (`review_refused`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.auth.roles import Principal, Role
 from control_plane.clock import Clock, timestamp
 from control_plane.experiment_state import ExperimentRecords, derive_state, first_rejection
+from control_plane.refusals import audited
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
@@ -23,7 +26,12 @@ from control_plane.store.txn import Guard, KeyAbsent, KeyAt, Put
 from control_plane.validation import MAX_TEXT, require
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
-from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, PermissionDeniedError
+from recmesh.rpc.errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+    RecmeshError,
+)
 
 _ATTEMPTS = 5
 _VERDICT_WORDS = {
@@ -68,7 +76,17 @@ class ReviewBook:
             raise InvalidArgumentError(f"comment is longer than {MAX_TEXT} characters")
         for _ in range(_ATTEMPTS):
             records = await self._records.experiment(experiment_id)
-            _check_allowed(records, verdict, principal)
+            try:
+                _check_allowed(records, verdict, principal)
+            except RecmeshError as exc:
+                raise await audited(
+                    self._audit,
+                    exc,
+                    actor=principal.name,
+                    action="review_refused",
+                    subject=experiment_id,
+                    details={"verdict": _VERDICT_WORDS[verdict]},
+                ) from None
             review = records_pb2.Review(
                 review_id=self._new_id(),
                 experiment_id=experiment_id,
@@ -104,6 +122,22 @@ class ReviewBook:
         return list((await self._records.experiment(experiment_id)).reviews)
 
 
+def _check_separation_of_duties(records: ExperimentRecords, principal: Principal) -> None:
+    """Whoever created the experiment or recorded its evaluation cannot approve it, whatever
+    roles they hold: an approval is a second person's."""
+    experiment = records.experiment
+    duties = []
+    if principal.name == experiment.submitted_by:
+        duties.append("submitted")
+    if records.evaluation is not None and principal.name == records.evaluation.recorded_by:
+        duties.append("recorded the evaluation of")
+    if duties:
+        raise PermissionDeniedError(
+            f"{principal.name} {' and '.join(duties)} experiment {experiment.experiment_id} "
+            "and cannot approve it, whatever roles they hold; another reviewer must"
+        )
+
+
 def _check_allowed(
     records: ExperimentRecords,
     verdict: records_pb2.ReviewVerdict.ValueType,
@@ -113,13 +147,8 @@ def _check_allowed(
         return
     experiment = records.experiment
     word = _VERDICT_WORDS[verdict]
-    if verdict == records_pb2.REVIEW_VERDICT_APPROVE and (
-        principal.name == experiment.submitted_by
-    ):
-        raise PermissionDeniedError(
-            f"{principal.name} submitted experiment {experiment.experiment_id} and cannot "
-            "approve it; another reviewer must"
-        )
+    if verdict == records_pb2.REVIEW_VERDICT_APPROVE:
+        _check_separation_of_duties(records, principal)
     if not principal.holds(Role.REVIEWER):
         raise PermissionDeniedError(
             f"{principal.name} is not a reviewer and cannot {word} (comment instead)"

@@ -1,5 +1,6 @@
 """Rollback: the pointer back to the version that served before the current one, or to a
-named version that served earlier. Operator only (role table); always audited.
+named version that served earlier. Operator only (role table); always audited, refusals
+included (`rollback_refused`, with the code and the reason).
 
 "Before the current one" is literal: after rolling back from B to A, the
 previous version is B again. Use a target to walk further back.
@@ -11,6 +12,7 @@ import structlog
 
 from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.clock import Clock, timestamp
+from control_plane.refusals import audited
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
 from control_plane.store.txn import KeyAt, Put
@@ -18,9 +20,12 @@ from control_plane.validation import require, require_version_id
 from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.pointer_codec import encode_pointer
-from recmesh.rpc.errors import FailedPreconditionError
+from recmesh.rpc.errors import FailedPreconditionError, RecmeshError
 
 log = structlog.get_logger("recmesh.control_plane.rollback")
+
+#: The subject of a refused rollback that named no target.
+REFUSAL_SUBJECT = "serving-pointer"
 
 
 class Rollback:
@@ -33,6 +38,23 @@ class Rollback:
         self._clock = clock
 
     async def rollback(
+        self, reason: str, target_version: str, actor: str
+    ) -> control_plane_pb2.RollbackResponse:
+        """Moves the pointer back; a refusal, whatever its reason, is audited
+        (`rollback_refused`) before it reaches the caller."""
+        try:
+            return await self._rollback(reason, target_version, actor)
+        except RecmeshError as exc:
+            raise await audited(
+                self._audit,
+                exc,
+                actor=actor,
+                action="rollback_refused",
+                subject=target_version or REFUSAL_SUBJECT,
+                details={"requested_target": target_version, "requested_reason": reason},
+            ) from None
+
+    async def _rollback(
         self, reason: str, target_version: str, actor: str
     ) -> control_plane_pb2.RollbackResponse:
         require(reason, "reason")

@@ -42,8 +42,10 @@ def run_audit(args: argparse.Namespace) -> int:
             )
         elif report.ok:
             print(f"audit log OK: {report.entries} entries, hash chain intact")
-        else:
+        elif report.broken_sequence:
             print(f"audit log BROKEN at entry {report.broken_sequence}: {report.problem}")
+        else:
+            print(f"audit log BROKEN: {report.problem}")
         return 0 if report.ok else 1
 
     def listing(client: ControlPlaneClient) -> int:

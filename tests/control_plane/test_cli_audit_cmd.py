@@ -61,3 +61,25 @@ def test_verify_names_a_deleted_entry(
     control_plane.etcd_delete(control_plane.keys.audit_entry(2))
     assert main(["audit", "--verify", *control_plane.cli_args("bob")]) == 1
     assert "entry 2 is missing" in capsys.readouterr().out
+
+
+def test_verify_names_foreign_and_malformed_keys_under_the_audit_prefix(
+    control_plane: ControlPlaneHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Keys under the audit prefix that the control plane never writes (a foreign key, an
+    entry key that is not twelve digits) and a head that does not parse are named by
+    --verify (exit 1), not an UNKNOWN error."""
+    prefix = control_plane.keys.audit_entries_prefix
+    control_plane.etcd_put(prefix.removesuffix("entries/") + "notes", b"hello")
+    control_plane.etcd_put(prefix + "latest", b"{}")
+    assert main(["audit", "--verify", *control_plane.cli_args("bob")]) == 1
+    out = capsys.readouterr().out
+    assert "audit log BROKEN: " in out
+    assert f"foreign key {prefix.removesuffix('entries/')}notes under the audit prefix" in out
+    assert f"malformed entry key {prefix}latest" in out
+    control_plane.etcd_put(control_plane.keys.audit_head, b"not json")
+    assert main(["audit", "--verify", "--json", *control_plane.cli_args("bob")]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    assert "the audit head" in report["problem"]
+    assert "is malformed" in report["problem"]

@@ -35,7 +35,9 @@ def test_self_approval_is_permission_denied(
     control_plane.record(experiment)
     args = ["review", experiment.experiment_id, "--approve", *control_plane.cli_args("alice")]
     assert main(args) == 1
-    assert capsys.readouterr().err.startswith("PERMISSION_DENIED: alice submitted experiment")
+    assert capsys.readouterr().err.startswith(
+        "PERMISSION_DENIED: alice submitted and recorded the evaluation of experiment"
+    )
 
 
 def test_review_needs_a_verdict_or_comment(

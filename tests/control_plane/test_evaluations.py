@@ -82,3 +82,59 @@ def test_evaluation_of_unknown_experiment_is_not_found(
     """Recording against an experiment id that does not exist is NOT_FOUND."""
     error = rpc_error(_record, control_plane, records_pb2.Evaluation(experiment_id="exp-nope"))
     assert code_of(error) == grpc.StatusCode.NOT_FOUND
+
+
+def _attempt(
+    control_plane: ControlPlaneHarness, experiment: records_pb2.Experiment, change: str
+) -> records_pb2.Evaluation:
+    """The experiment's honest PASS, then altered as an attacker would."""
+    evaluation: records_pb2.Evaluation = control_plane.evaluation(experiment)
+    ndcg = next(e for e in evaluation.evidence if e.metric == "ndcg@10")
+    if change == "missing":
+        evaluation.evidence.remove(ndcg)
+    elif change == "resamples":
+        ndcg.resamples = 10
+    elif change == "contradicting":
+        ndcg.challenger, ndcg.ci_low, ndcg.ci_high = 0.25, -0.08, -0.02
+        ndcg.delta = ndcg.challenger - ndcg.champion
+        shown = next(d for d in evaluation.deltas if d.metric == "ndcg@10")
+        shown.delta, shown.ci_low, shown.ci_high = ndcg.delta, ndcg.ci_low, ndcg.ci_high
+    return evaluation
+
+
+def test_a_pass_the_evidence_does_not_support_is_refused_and_audited(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """A PASS without ndcg@10's evidence, with 10 resamples behind it (the rule requires
+    1,000), or with its interval entirely below zero is INVALID_ARGUMENT naming ndcg@10;
+    nothing is recorded, each refusal is audited, and the honest PASS is then recorded."""
+    experiment = control_plane.create_experiment(control_plane.register(control_plane.challenger_a))
+    assert experiment.rule.min_resamples == 1000
+    expected = {
+        "missing": "no evidence for metric 'ndcg@10'",
+        "resamples": "'ndcg@10': its interval comes from 10 bootstrap resamples",
+        "contradicting": "declared verdict PASS differs from the evidence at ndcg@10",
+    }
+    for change, message in expected.items():
+        error = rpc_error(_record, control_plane, _attempt(control_plane, experiment, change))
+        assert code_of(error) == grpc.StatusCode.INVALID_ARGUMENT
+        assert message in details_of(error)
+        refusal = control_plane.audit_entries()[-1]
+        assert (refusal.action, refusal.actor, refusal.subject) == (
+            "record_evaluation_refused",
+            "alice",
+            experiment.experiment_id,
+        )
+        assert message in refusal.details["reason"]
+    error = rpc_error(
+        control_plane.stub.GetEvaluation,
+        pb.GetEvaluationRequest(experiment_id=experiment.experiment_id),
+        metadata=control_plane.auth("bob"),
+    )
+    assert code_of(error) == grpc.StatusCode.NOT_FOUND
+    recorded = control_plane.record(experiment)
+    assert recorded.verdict == records_pb2.VERDICT_PASS
+    assert list(recorded.reasons) == [
+        "ndcg@10 improved by +0.0300 (+10.0%), 95% CI [+0.0100, +0.0500]",
+        "guardrails held: coverage",
+    ]

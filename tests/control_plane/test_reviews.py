@@ -23,6 +23,54 @@ def test_submitter_cannot_approve_own_experiment(control_plane: ControlPlaneHarn
     error = rpc_error(control_plane.review, experiment.experiment_id, "erin", APPROVE)
     assert code_of(error) == grpc.StatusCode.PERMISSION_DENIED
     assert "erin submitted experiment" in details_of(error)
+    assert "whatever roles they hold" in details_of(error)
+    assert control_plane.approve(experiment.experiment_id, "dana").state == (
+        records_pb2.EXPERIMENT_STATE_APPROVED
+    )
+
+
+def test_recorder_of_the_evaluation_cannot_approve(control_plane: ControlPlaneHarness) -> None:
+    """erin (experimenter and reviewer) records the PASS of alice's experiment: her approval
+    is PERMISSION_DENIED and audited (`review_refused`); the experiment stays PASSED until
+    a second person approves."""
+    experiment = control_plane.create_experiment(control_plane.register(control_plane.challenger_a))
+    recorded = control_plane.stub.RecordEvaluation(
+        pb.RecordEvaluationRequest(evaluation=control_plane.evaluation(experiment)),
+        metadata=control_plane.auth("erin"),
+    ).evaluation
+    assert recorded.recorded_by == "erin"
+    error = rpc_error(control_plane.review, experiment.experiment_id, "erin", APPROVE)
+    assert code_of(error) == grpc.StatusCode.PERMISSION_DENIED
+    assert f"erin recorded the evaluation of experiment {experiment.experiment_id}" in (
+        details_of(error)
+    )
+    refusal = control_plane.audit_entries()[-1]
+    assert (refusal.action, refusal.actor, refusal.subject) == (
+        "review_refused",
+        "erin",
+        experiment.experiment_id,
+    )
+    assert refusal.details["code"] == "PERMISSION_DENIED"
+    assert refusal.details["verdict"] == "approve"
+    error = rpc_error(control_plane.promote, experiment.experiment_id)
+    assert "not enough approvals: 0 of 1" in details_of(error)
+    assert control_plane.approve(experiment.experiment_id, "bob").state == (
+        records_pb2.EXPERIMENT_STATE_APPROVED
+    )
+
+
+def test_approvals_count_distinct_principals(control_plane: ControlPlaneHarness) -> None:
+    """With two approvals required, bob approving twice is one approval; dana's makes two."""
+    experiment = control_plane.create_experiment(
+        control_plane.register(control_plane.challenger_a), approvals_required=2
+    )
+    control_plane.record(experiment)
+    assert control_plane.approve(experiment.experiment_id, "bob").state == (
+        records_pb2.EXPERIMENT_STATE_PASSED
+    )
+    assert control_plane.approve(experiment.experiment_id, "bob").state == (
+        records_pb2.EXPERIMENT_STATE_PASSED
+    )
     assert control_plane.approve(experiment.experiment_id, "dana").state == (
         records_pb2.EXPERIMENT_STATE_APPROVED
     )
@@ -34,7 +82,10 @@ def test_experimenters_comment_but_do_not_approve(control_plane: ControlPlaneHar
     experiment = control_plane.create_experiment(
         control_plane.register(control_plane.challenger_a), by="erin"
     )
-    control_plane.record(experiment)
+    control_plane.stub.RecordEvaluation(
+        pb.RecordEvaluationRequest(evaluation=control_plane.evaluation(experiment)),
+        metadata=control_plane.auth("erin"),
+    )
     comment = control_plane.review(experiment.experiment_id, "alice", COMMENT, "why depth 6?")
     assert comment.review.author == "alice"
     assert comment.state == records_pb2.EXPERIMENT_STATE_PASSED

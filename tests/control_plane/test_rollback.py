@@ -65,6 +65,32 @@ def test_nothing_to_roll_back_to(control_plane: ControlPlaneHarness) -> None:
     assert control_plane.pointer() == before
 
 
+def test_a_refused_rollback_is_audited(control_plane: ControlPlaneHarness) -> None:
+    """Every refusal leaves an audit entry (`rollback_refused`, actor, code, reason and what
+    was asked): nothing to roll back to, a target that never served, an empty reason; the
+    chain still verifies."""
+    before = len(control_plane.audit_entries())
+    rpc_error(_rollback, control_plane, "just because")
+    rpc_error(_rollback, control_plane, "go back", target="sv-00000000000000ff")
+    rpc_error(_rollback, control_plane, " ")
+    refusals = control_plane.audit_entries()[before:]
+    assert [(e.action, e.actor, e.subject) for e in refusals] == [
+        ("rollback_refused", "olga", "serving-pointer"),
+        ("rollback_refused", "olga", "sv-00000000000000ff"),
+        ("rollback_refused", "olga", "serving-pointer"),
+    ]
+    assert [e.details["code"] for e in refusals] == [
+        "FAILED_PRECONDITION",
+        "FAILED_PRECONDITION",
+        "INVALID_ARGUMENT",
+    ]
+    assert "nothing to roll back to" in refusals[0].details["reason"]
+    assert refusals[1].details["requested_target"] == "sv-00000000000000ff"
+    assert "has not served before" in refusals[1].details["reason"]
+    assert refusals[0].details["requested_reason"] == "just because"
+    assert control_plane.verify_audit().ok
+
+
 def test_rollback_needs_operator_and_reason(control_plane: ControlPlaneHarness) -> None:
     """A reviewer's rollback is PERMISSION_DENIED; an empty reason is INVALID_ARGUMENT."""
     error = rpc_error(_rollback, control_plane, "x", by="bob")
