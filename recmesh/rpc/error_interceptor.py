@@ -23,7 +23,7 @@ def _wrap_unary(behavior: Callable[..., Any], method: str) -> Callable[..., Awai
             return await behavior(request, context)
         except RecmeshError as exc:
             log.info("rpc_error", method=method, code=exc.code.name, message=str(exc))
-            await context.abort(exc.code, str(exc))
+            await context.abort(exc.code, str(exc), exc.trailing_metadata())
 
     return handler
 
@@ -44,7 +44,7 @@ def _wrap_stream(
                 yield item
         except RecmeshError as exc:
             log.info("rpc_error", method=method, code=exc.code.name, message=str(exc))
-            await context.abort(exc.code, str(exc))
+            await context.abort(exc.code, str(exc), exc.trailing_metadata())
 
     return handler
 

@@ -10,12 +10,24 @@ from __future__ import annotations
 from typing import ClassVar
 
 import grpc
+from google.rpc.error_details_pb2 import ErrorInfo
+
+from recmesh.rpc.error_info import status_trailer
 
 
 class RecmeshError(Exception):
     """Base class: a failure the caller can act on, with its gRPC status code."""
 
     code: ClassVar[grpc.StatusCode] = grpc.StatusCode.UNKNOWN
+
+    def error_info(self) -> ErrorInfo | None:
+        """What a caller acts on beyond the code (google.rpc.ErrorInfo), if anything."""
+        return None
+
+    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        """The status details trailer carrying error_info(); empty without one."""
+        info = self.error_info()
+        return () if info is None else status_trailer(self.code, str(self), info)
 
 
 class InvalidArgumentError(RecmeshError):

@@ -122,7 +122,7 @@ class _Outcome:
                     "rpc_error", method=self._method.full_name, code=code.name, message=str(exc)
                 )
                 _end_span(self._span, code, str(exc))
-                await self._context.abort(code, str(exc))
+                await self._context.abort(code, str(exc), exc.trailing_metadata())
             elif exc is not None:
                 code = _status_of(self._context)
                 _end_span(self._span, code, "")

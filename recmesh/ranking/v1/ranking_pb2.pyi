@@ -5,6 +5,7 @@ isort:skip_file
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from recmesh.common.v1 import arrays_pb2 as _arrays_pb2
 import builtins as _builtins
 import sys
@@ -16,6 +17,34 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _RankErrorReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RankErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RankErrorReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RANK_ERROR_REASON_UNSPECIFIED: _RankErrorReason.ValueType  # 0
+    RANK_ERROR_REASON_FEATURES_UNAVAILABLE: _RankErrorReason.ValueType  # 1
+    """The features service failed, was late or sent a malformed reply (status
+    UNAVAILABLE). Ranking itself answered: callers do not count it against
+    ranking's health.
+    """
+
+class RankErrorReason(_RankErrorReason, metaclass=_RankErrorReasonEnumTypeWrapper):
+    """Why a Rank call failed, when the caller acts on it. A Rank failure of this kind
+    carries a google.rpc.ErrorInfo in its status details (the grpc-status-details-bin
+    trailer, a serialized google.rpc.Status) with domain "recmesh.ranking.v1" and
+    reason the value's name, e.g. "RANK_ERROR_REASON_FEATURES_UNAVAILABLE".
+    """
+
+RANK_ERROR_REASON_UNSPECIFIED: RankErrorReason.ValueType  # 0
+RANK_ERROR_REASON_FEATURES_UNAVAILABLE: RankErrorReason.ValueType  # 1
+"""The features service failed, was late or sent a malformed reply (status
+UNAVAILABLE). Ranking itself answered: callers do not count it against
+ranking's health.
+"""
+Global___RankErrorReason: _TypeAlias = RankErrorReason  # noqa: Y015
 
 @_typing.final
 class RankRequest(_message.Message):
