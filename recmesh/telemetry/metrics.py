@@ -100,6 +100,24 @@ class ServerMetrics:
             ["component"],
             registry=self.registry,
         )
+        self.breaker_state = Gauge(
+            "recmesh_downstream_breaker_state",
+            "Breaker of each downstream replica: 0 closed, 1 half-open, 2 open (ejected).",
+            ["component", "service", "replica"],
+            registry=self.registry,
+        )
+        self.ejections = Counter(
+            "recmesh_downstream_ejections",
+            "Downstream replicas ejected after consecutive failures or deadline misses.",
+            ["component", "service", "replica"],
+            registry=self.registry,
+        )
+        self.downstream_open = Gauge(
+            "recmesh_downstream_open",
+            "1 while every replica of a downstream service is ejected (calls degrade at once).",
+            ["component", "service"],
+            registry=self.registry,
+        )
 
     def version_loaded(self, version: str) -> None:
         self.serving_version.clear()

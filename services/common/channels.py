@@ -20,41 +20,27 @@ def target_for(addresses: Sequence[str]) -> str:
     return "ipv4:" + ",".join(addresses)
 
 
-# Every downstream call (GetCandidates, Rank, GetFeatures) is a read, so one retry is safe.
 # Health checking keeps round robin off a replica that is NOT_SERVING (still loading its
-# first version after a restart, or draining); the retry moves a call that failed on a
-# replica that just died to another one. See docs/reliability.md.
+# first version after a restart, or draining), so a call to it fails at once instead of
+# waiting for the load. Retries are not the channel's: `services.common.downstream` tries
+# a call that failed in transport once more on another replica, and must not repeat
+# a deliberate UNAVAILABLE (ranking's FEATURES_UNAVAILABLE) on the same one.
+# See docs/reliability.md.
 _SERVICE_CONFIG = json.dumps(
     {
         "loadBalancingConfig": [{"round_robin": {}}],
         "healthCheckConfig": {"serviceName": ""},
-        # Retries stop while most calls fail (a whole service down), so they never pile
-        # load on a struggling mesh.
-        "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
-        "methodConfig": [
-            {
-                "name": [{}],
-                "retryPolicy": {
-                    "maxAttempts": 2,
-                    "initialBackoff": "0.01s",
-                    "maxBackoff": "0.05s",
-                    "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
-                },
-            }
-        ],
     }
 )
 
 
 def downstream_channel(addresses: Sequence[str], tls: TlsFiles | None = None) -> grpc.aio.Channel:
-    """A channel with client-side round-robin over healthy replicas and one retry of
-    UNAVAILABLE: plaintext, or with tls mutual TLS (this process's certificate, the
-    replicas' checked against tls.ca and their host). Calls are traced by the stubs
-    (traced_stub)."""
+    """A channel with client-side round-robin over healthy replicas: plaintext, or with
+    tls mutual TLS (this process's certificate, the replicas' checked against tls.ca
+    and their host). Calls are traced by the stubs (traced_stub)."""
     options = [
         ("grpc.service_config", _SERVICE_CONFIG),
-        ("grpc.enable_retries", 1),
+        ("grpc.enable_retries", 0),
         ("grpc.max_receive_message_length", 16 * 1024 * 1024),
         # Reconnect fast after a replica restarts.
         ("grpc.initial_reconnect_backoff_ms", 100),

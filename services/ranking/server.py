@@ -1,8 +1,8 @@
-"""Wires the ranking server: registry of loaded models, features channel, servicer."""
+"""Wires the ranking server: registry of loaded models, features replicas, servicer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import grpc
@@ -13,7 +13,8 @@ from recmesh.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
-from services.common.channels import downstream_channel
+from services.common.deadline_reserve import DeadlineReserve
+from services.common.downstream import DownstreamPolicy, connect_downstream
 from services.common.options import CommonOptions
 from services.common.runner import ServerHandle
 from services.common.serving_process import start_serving_process
@@ -29,27 +30,36 @@ DEFAULT_PORT = 50054
 class RankingConfig:
     common: CommonOptions
     features_addresses: tuple[str, ...]
+    # Kept of each Rank's deadline for scoring and answering when features is late.
+    reserve: DeadlineReserve = field(default_factory=DeadlineReserve)
+    features_policy: DownstreamPolicy = field(default_factory=DownstreamPolicy)
 
 
 async def create_server(
     config: RankingConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
     store = LocalArtifactStore(config.common.artifacts_dir)
-    features_channel = downstream_channel(config.features_addresses, config.common.tls)
-    features = traced_stub(
-        features_pb2_grpc.FeaturesServiceStub,
-        features_channel,
-        features_pb2.DESCRIPTOR.services_by_name["FeaturesService"],
-        tracer_provider,
+    features = connect_downstream(
+        "features",
+        config.features_addresses,
+        lambda channel: traced_stub(
+            features_pb2_grpc.FeaturesServiceStub,
+            channel,
+            features_pb2.DESCRIPTOR.services_by_name["FeaturesService"],
+            tracer_provider,
+        ),
+        metrics,
+        config.common.tls,
+        config.features_policy,
     )
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[RankingVersion]) -> None:
         ranking_pb2_grpc.add_RankingServiceServicer_to_server(
-            RankingServicer(registry, features), server
+            RankingServicer(registry, features, config.reserve), server
         )
 
     async def close_channel() -> None:
-        await features_channel.close(None)
+        await features.close()
 
     return await start_serving_process(
         component=COMPONENT,

@@ -1,26 +1,35 @@
 """The Rank RPC: features from the features service, XGBoost scores, top k.
 
 Ranking asks the features service itself so the 500 x d feature matrix
-never travels through the front. When features fail, it answers UNAVAILABLE
-with a message starting "features unavailable", which the front reports as
-its degraded reason.
+never travels through the front. It gives features only part of its own
+remaining time (`DeadlineReserve`), so that when features fails, is late,
+is ejected or sends a malformed reply, ranking still answers in time:
+UNAVAILABLE with the RANK_ERROR_REASON_FEATURES_UNAVAILABLE ErrorInfo, which
+the front reports as its degraded reason.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import grpc
 import numpy as np
+from numpy.typing import NDArray
 from opentelemetry import trace
 
-from recmesh.arrays import ArrayPayloadError, decode_matrix, encode_float32, encode_int64
+from recmesh.arrays import ArrayPayloadError, encode_float32, encode_int64
 from recmesh.candidate_codec import decode_candidates
 from recmesh.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
-from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
+from recmesh.rpc.errors import InvalidArgumentError
+from services.common.deadline_reserve import DeadlineReserve
+from services.common.downstream import Downstream
+from services.common.downstream_errors import DownstreamCallError, DownstreamError, parsed
 from services.common.versions import VersionRegistry
-from services.ranking.model import top_k_positions
+from services.ranking.errors import FeaturesUnavailableError
+from services.ranking.features_reply import decode_features
+from services.ranking.model import RankingModel, top_k_positions
 from services.ranking.ranking_version import RankingVersion
 
 MAX_K = 1000
@@ -32,11 +41,13 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
     def __init__(
         self,
         versions: VersionRegistry[RankingVersion],
-        features: features_pb2_grpc.FeaturesServiceAsyncStub,
+        features: Downstream[features_pb2_grpc.FeaturesServiceAsyncStub],
+        reserve: DeadlineReserve,
         default_timeout_s: float = 0.5,
     ) -> None:
         self._versions = versions
         self._features = features
+        self._reserve = reserve
         self._default_timeout_s = default_timeout_s
 
     async def Rank(
@@ -66,41 +77,14 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
                 candidate_positions=encode_int64(top),
                 scorer=SCORER_SOURCE_ORDER,
             )
-        remaining = context.time_remaining()
-        try:
-            response = await self._features.GetFeatures(
-                features_pb2.GetFeaturesRequest(
-                    user_id=request.user_id,
-                    serving_version=request.serving_version,
-                    candidates=request.candidates,
-                ),
-                timeout=self._default_timeout_s if remaining is None else remaining,
-            )
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                # The caller's candidates are bad (unknown items, ...), not features' health.
-                raise InvalidArgumentError(
-                    f"features refused the candidates: {exc.details()}"
-                ) from exc
-            raise UnavailableError(
-                f"features unavailable: {exc.code().name}: {exc.details()}"
-            ) from exc
         model = version.model
-        if response.schema_fingerprint != model.schema_fingerprint:
-            raise FailedPreconditionError(
-                "feature schema mismatch: the model of "
-                f"{request.serving_version} expects {model.schema_fingerprint[:12]}, "
-                f"features sent {response.schema_fingerprint[:12]}"
-            )
-        try:
-            matrix = decode_matrix(response.features, "features")
-        except ArrayPayloadError as exc:
-            raise FailedPreconditionError(f"features service sent a bad matrix: {exc}") from exc
-        if matrix.shape != (len(candidates), len(model.feature_names)):
-            raise FailedPreconditionError(
-                f"features service sent a {matrix.shape} matrix for {len(candidates)} "
-                f"candidates x {len(model.feature_names)} features"
-            )
+        remaining = context.time_remaining()
+        matrix = await self._features_of(
+            request,
+            model,
+            len(candidates),
+            self._default_timeout_s if remaining is None else remaining,
+        )
         scores = model.score(matrix)
         positions = top_k_positions(scores, k)
         return ranking_pb2.RankResponse(
@@ -110,3 +94,52 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
             candidate_positions=encode_int64(positions),
             scorer=SCORER_XGBOOST,
         )
+
+    async def _features_of(
+        self,
+        request: ranking_pb2.RankRequest,
+        model: RankingModel,
+        candidates: int,
+        remaining_s: float,
+    ) -> NDArray[np.float32]:
+        timeout = self._reserve.pass_down(remaining_s)
+        if timeout <= 0:
+            raise FeaturesUnavailableError(
+                f"features unavailable: {remaining_s * 1000:.1f} ms left, none to pass down"
+            )
+        try:
+            return await self._features.call(
+                partial(_get_features, request, model, candidates), timeout
+            )
+        except DownstreamCallError as exc:
+            if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
+                # The caller's candidates are bad (unknown items, ...), not features' health.
+                raise InvalidArgumentError(
+                    f"features refused the candidates: {exc.details}"
+                ) from exc
+            raise FeaturesUnavailableError(f"features unavailable: {exc}") from exc
+        except DownstreamError as exc:
+            raise FeaturesUnavailableError(f"features unavailable: {exc}") from exc
+
+
+async def _get_features(
+    request: ranking_pb2.RankRequest,
+    model: RankingModel,
+    candidates: int,
+    stub: features_pb2_grpc.FeaturesServiceAsyncStub,
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> NDArray[np.float32]:
+    response = await stub.GetFeatures(
+        features_pb2.GetFeaturesRequest(
+            user_id=request.user_id,
+            serving_version=request.serving_version,
+            candidates=request.candidates,
+        ),
+        timeout=timeout,
+    )
+    return decode_features(
+        parsed(response, features_pb2.GetFeaturesResponse),
+        request.serving_version,
+        model,
+        candidates,
+    )

@@ -15,7 +15,7 @@ from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
-from services.common.channels import downstream_channel
+from services.common.downstream import DownstreamPolicy, connect_downstream
 from services.common.options import CommonOptions
 from services.common.readiness import front_readiness
 from services.common.runner import ServerHandle
@@ -44,31 +44,46 @@ class RecommendConfig:
     max_candidates: int = 500
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     budget: BudgetPolicy = field(default_factory=BudgetPolicy)
+    downstream_policy: DownstreamPolicy = field(default_factory=DownstreamPolicy)
 
 
 async def create_server(
     config: RecommendConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
     store = LocalArtifactStore(config.common.artifacts_dir)
-    candidates_channel = downstream_channel(config.candidates_addresses, config.common.tls)
-    ranking_channel = downstream_channel(config.ranking_addresses, config.common.tls)
+    candidates = connect_downstream(
+        "candidates",
+        config.candidates_addresses,
+        lambda channel: traced_stub(
+            candidates_pb2_grpc.CandidatesServiceStub,
+            channel,
+            candidates_pb2.DESCRIPTOR.services_by_name["CandidatesService"],
+            tracer_provider,
+        ),
+        metrics,
+        config.common.tls,
+        config.downstream_policy,
+    )
+    ranking = connect_downstream(
+        "ranking",
+        config.ranking_addresses,
+        lambda channel: traced_stub(
+            ranking_pb2_grpc.RankingServiceStub,
+            channel,
+            ranking_pb2.DESCRIPTOR.services_by_name["RankingService"],
+            tracer_provider,
+        ),
+        metrics,
+        config.common.tls,
+        config.downstream_policy,
+    )
     impressions = ImpressionLog(config.impressions_path)
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[FrontBundle]) -> None:
         servicer = RecommendServicer(
             versions=registry,
-            candidates=traced_stub(
-                candidates_pb2_grpc.CandidatesServiceStub,
-                candidates_channel,
-                candidates_pb2.DESCRIPTOR.services_by_name["CandidatesService"],
-                tracer_provider,
-            ),
-            ranking=traced_stub(
-                ranking_pb2_grpc.RankingServiceStub,
-                ranking_channel,
-                ranking_pb2.DESCRIPTOR.services_by_name["RankingService"],
-                tracer_provider,
-            ),
+            candidates=candidates,
+            ranking=ranking,
             impressions=impressions,
             metrics=metrics,
             policy=config.budget,
@@ -78,8 +93,8 @@ async def create_server(
         recommend_pb2_grpc.add_RecommendServiceServicer_to_server(servicer, server)
 
     async def close() -> None:
-        await candidates_channel.close(None)
-        await ranking_channel.close(None)
+        await candidates.close()
+        await ranking.close()
         await impressions.close()
 
     return await start_serving_process(

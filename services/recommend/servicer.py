@@ -6,6 +6,9 @@ fails open:
   - candidates down or late: the popularity list of the resolved version;
   - ranking (or features behind it) down or late: candidates in source order;
   - too little of the caller's deadline left: the popularity list.
+A malformed reply fails open like a failed call, with its own reason. Each
+downstream is a `Downstream`: once its replicas are ejected after consecutive
+failures, the stage fails open at once instead of waiting out its deadline.
 Every answer says which serving version produced it and why it degraded.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 import grpc
@@ -20,23 +24,26 @@ import numpy as np
 import structlog
 from opentelemetry import trace
 
-from recmesh.arrays import ArrayPayloadError, decode_float32, decode_int64
-from recmesh.candidate_codec import WireCandidates, decode_candidates
+from recmesh import rank_errors
+from recmesh.candidate_codec import WireCandidates
 from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from recmesh.telemetry.metrics import ServerMetrics
+from services.common.downstream import Downstream
+from services.common.downstream_errors import DownstreamCallError, DownstreamError, parsed
 from services.common.versions import LoadedVersion, VersionRegistry
 from services.recommend.answer import Answer, reason_label
 from services.recommend.budget import BudgetPolicy, plan_budget
+from services.recommend.candidates_reply import FoundCandidates, decode_found
 from services.recommend.front_bundle import FrontBundle
 from services.recommend.impressions import ImpressionLog
+from services.recommend.ranked_reply import decode_ranked
 from services.recommend.validation import validate_request
 
 log = structlog.get_logger("recmesh.recommend")
 
 POPULARITY_SOURCE = "popularity_fallback"
-FEATURES_UNAVAILABLE_PREFIX = "features unavailable"
 
 
 class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
@@ -44,8 +51,8 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
         self,
         *,
         versions: VersionRegistry[FrontBundle],
-        candidates: candidates_pb2_grpc.CandidatesServiceAsyncStub,
-        ranking: ranking_pb2_grpc.RankingServiceAsyncStub,
+        candidates: Downstream[candidates_pb2_grpc.CandidatesServiceAsyncStub],
+        ranking: Downstream[ranking_pb2_grpc.RankingServiceAsyncStub],
         impressions: ImpressionLog,
         metrics: ServerMetrics,
         policy: BudgetPolicy,
@@ -149,29 +156,18 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
                 f"{budget.total_s * 1000:.1f} ms left of the caller's deadline",
             )
         try:
-            found = await self._candidates.GetCandidates(
-                candidates_pb2.GetCandidatesRequest(
-                    user_id=request.user_id,
-                    max_candidates=self._max_candidates,
-                    serving_version=version.version_id,
-                ),
-                timeout=budget.candidates_s,
+            found = await self._candidates.call(
+                partial(_get_candidates, request.user_id, version.version_id, self._max_candidates),
+                budget.candidates_s,
             )
-            candidates = decode_candidates(found.candidates)
-        except grpc.aio.AioRpcError as exc:
+        except DownstreamError as exc:
             return _popularity(
                 bundle,
                 request.k,
                 recommend_pb2.DEGRADED_REASON_CANDIDATES_UNAVAILABLE,
-                f"candidates: {exc.code().name}: {exc.details()}",
+                f"candidates: {exc}",
             )
-        except ArrayPayloadError as exc:
-            return _popularity(
-                bundle,
-                request.k,
-                recommend_pb2.DEGRADED_REASON_CANDIDATES_UNAVAILABLE,
-                f"candidates sent a malformed candidate set: {exc}",
-            )
+        candidates = found.decoded
         if bundle.is_baseline or len(candidates) == 0:
             return _source_order(candidates, request.k)
         remaining = budget.ranking_s(time.perf_counter() - started)
@@ -183,31 +179,60 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
                 "no time left of the deadline for ranking",
             )
         try:
-            ranked = await self._ranking.Rank(
-                ranking_pb2.RankRequest(
-                    user_id=request.user_id,
-                    serving_version=version.version_id,
-                    k=request.k,
-                    candidates=found.candidates,
-                ),
-                timeout=remaining,
+            return await self._ranking.call(
+                partial(_rank, request.user_id, request.k, version.version_id, found), remaining
             )
-            item_ids = decode_int64(ranked.item_ids, "rank.item_ids")
-            scores = decode_float32(ranked.scores, "rank.scores")
-            positions = decode_int64(ranked.candidate_positions, "rank.candidate_positions")
-        except grpc.aio.AioRpcError as exc:
-            details = exc.details() or ""
+        except DownstreamCallError as exc:
             reason = (
                 recommend_pb2.DEGRADED_REASON_FEATURES_UNAVAILABLE
-                if details.startswith(FEATURES_UNAVAILABLE_PREFIX)
+                if exc.has_reason(rank_errors.DOMAIN, rank_errors.FEATURES_UNAVAILABLE)
                 else recommend_pb2.DEGRADED_REASON_RANKING_UNAVAILABLE
             )
+            return _source_order(candidates, request.k, reason, f"ranking: {exc}")
+        except DownstreamError as exc:
             return _source_order(
-                candidates, request.k, reason, f"ranking: {exc.code().name}: {details}"
+                candidates,
+                request.k,
+                recommend_pb2.DEGRADED_REASON_RANKING_UNAVAILABLE,
+                f"ranking: {exc}",
             )
-        source_of = candidates.source_indices[positions]
-        sources = tuple(candidates.sources[i] for i in source_of.tolist())
-        return Answer(item_ids, scores, sources)
+
+
+async def _get_candidates(
+    user_id: str,
+    serving_version: str,
+    max_candidates: int,
+    stub: candidates_pb2_grpc.CandidatesServiceAsyncStub,
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> FoundCandidates:
+    response = await stub.GetCandidates(
+        candidates_pb2.GetCandidatesRequest(
+            user_id=user_id, max_candidates=max_candidates, serving_version=serving_version
+        ),
+        timeout=timeout,
+    )
+    return decode_found(
+        parsed(response, candidates_pb2.GetCandidatesResponse), serving_version, max_candidates
+    )
+
+
+async def _rank(
+    user_id: str,
+    k: int,
+    serving_version: str,
+    found: FoundCandidates,
+    stub: ranking_pb2_grpc.RankingServiceAsyncStub,
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> Answer:
+    response = await stub.Rank(
+        ranking_pb2.RankRequest(
+            user_id=user_id, serving_version=serving_version, k=k, candidates=found.payload
+        ),
+        timeout=timeout,
+    )
+    return decode_ranked(
+        parsed(response, ranking_pb2.RankResponse), serving_version, found.decoded, k
+    )
 
 
 def _source_order(

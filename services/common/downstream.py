@@ -1,0 +1,257 @@
+"""One downstream service over its replicas: a channel and a breaker per replica, round
+robin over the replicas not ejected, and degrading at once when none is left.
+
+Each replica has its own channel (client-side health checking, so a replica that
+is loading or draining fails fast) and its own `Breaker`: after a few consecutive
+failures or deadline misses it is ejected, and a health probe with a short timeout
+lets it back in (one trial call, then closed). A call that fails on a replica with
+UNAVAILABLE from the transport is tried once more on another replica, within the
+same deadline (every downstream call is a read). When every replica is ejected the
+service is open: `call` raises `DownstreamOpenError` without waiting, and the
+caller answers degraded at its normal speed. State changes are logged and exposed
+as metrics (`recmesh_downstream_*`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import grpc
+import structlog
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from recmesh.rpc.tls import TlsFiles
+from recmesh.telemetry.metrics import ServerMetrics
+from services.common.breaker import Breaker, BreakerPolicy, BreakerState, Clock
+from services.common.channels import downstream_channel
+from services.common.downstream_errors import (
+    DownstreamCallError,
+    DownstreamError,
+    DownstreamOpenError,
+    counts_against,
+    is_transport_unavailable,
+)
+
+log = structlog.get_logger("recmesh.downstream")
+
+StubT = TypeVar("StubT")
+R = TypeVar("R")
+
+#: Makes one call on a replica's stub with the given timeout and decodes the reply,
+#: raising MalformedReplyError when the reply is unusable.
+Invoke = Callable[[StubT, float], Awaitable[R]]
+
+
+@dataclass(frozen=True)
+class DownstreamPolicy:
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    # A health probe of an ejected replica gives up after this long: a frozen process
+    # must not hold the probe, and no user request waits on it.
+    probe_timeout_s: float = 0.2
+    # Below this much time left, a failed call is not tried on another replica.
+    min_retry_s: float = 0.005
+
+
+class Replica(Generic[StubT]):
+    """One replica: its address, channel, the caller's stub on it and its breaker."""
+
+    def __init__(
+        self, address: str, channel: grpc.aio.Channel, stub: StubT, breaker: Breaker
+    ) -> None:
+        self.address = address
+        self.channel = channel
+        self.stub = stub
+        self.breaker = breaker
+        self.health = health_pb2_grpc.HealthStub(channel)
+
+
+class Downstream(Generic[StubT]):
+    """The replicas of one downstream `service` (its stable name, e.g. "ranking")."""
+
+    def __init__(
+        self,
+        service: str,
+        addresses: Sequence[str],
+        connect: Callable[[str], tuple[grpc.aio.Channel, StubT]],
+        metrics: ServerMetrics,
+        policy: DownstreamPolicy | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if not addresses:
+            raise ValueError(f"{service}: at least one replica address is needed")
+        self.service = service
+        self._policy = policy or DownstreamPolicy()
+        self._metrics = metrics
+        self._replicas: list[Replica[StubT]] = []
+        for address in addresses:
+            channel, stub = connect(address)
+            breaker = Breaker(self._policy.breaker, clock, self._listener(address))
+            self._replicas.append(Replica(address, channel, stub, breaker))
+            metrics.breaker_state.labels(metrics.component, service, address).set(0)
+        metrics.downstream_open.labels(metrics.component, service).set(0)
+        self._next = 0
+        self._open = False
+        self._probes: set[asyncio.Task[None]] = set()
+
+    @property
+    def replicas(self) -> tuple[Replica[StubT], ...]:
+        return tuple(self._replicas)
+
+    @property
+    def is_open(self) -> bool:
+        """Every replica is ejected (or half-open, on trial): calls other than a trial
+        fail without being attempted."""
+        return self._open
+
+    async def call(self, invoke: Invoke[StubT, R], timeout: float) -> R:  # noqa: ASYNC109
+        """invoke's decoded reply from one replica within timeout seconds. Raises a
+        DownstreamError: DownstreamOpenError at once when no replica is admitted,
+        DownstreamCallError for a failed status, MalformedReplyError from invoke."""
+        deadline = time.monotonic() + timeout
+        tried: set[int] = set()
+        while True:
+            index = self._pick(tried)
+            if index is None:
+                raise DownstreamOpenError(
+                    f"every {self.service} replica is ejected after consecutive failures"
+                )
+            tried.add(index)
+            try:
+                return await self._attempt(self._replicas[index], invoke, deadline)
+            except DownstreamError as error:
+                left = deadline - time.monotonic()
+                if not is_transport_unavailable(error) or left < self._policy.min_retry_s:
+                    raise
+                if len(tried) == len(self._replicas):
+                    raise
+
+    async def close(self) -> None:
+        for probe in self._probes:
+            probe.cancel()
+        await asyncio.gather(*self._probes, return_exceptions=True)
+        for replica in self._replicas:
+            await replica.channel.close(None)
+
+    async def _attempt(
+        self, replica: Replica[StubT], invoke: Invoke[StubT, R], deadline: float
+    ) -> R:
+        breaker = replica.breaker
+        try:
+            reply = await invoke(replica.stub, max(deadline - time.monotonic(), 0.0))
+        except grpc.aio.AioRpcError as exc:
+            error = DownstreamCallError(exc)
+            _judge(breaker, error)
+            raise error from exc
+        except DownstreamError as error:
+            _judge(breaker, error)
+            raise
+        except BaseException:
+            # Cancelled by the caller (or a bug in invoke): no verdict on the replica.
+            breaker.released()
+            raise
+        breaker.succeeded()
+        return reply
+
+    def _pick(self, tried: set[int]) -> int | None:
+        self._start_due_probes()
+        count = len(self._replicas)
+        for step in range(count):
+            index = (self._next + step) % count
+            if index not in tried and self._replicas[index].breaker.admit():
+                self._next = (index + 1) % count
+                return index
+        return None
+
+    def _start_due_probes(self) -> None:
+        for replica in self._replicas:
+            if replica.breaker.probe_due():
+                replica.breaker.probe_started()
+                probe = asyncio.create_task(self._probe(replica))
+                self._probes.add(probe)
+                probe.add_done_callback(self._probes.discard)
+
+    async def _probe(self, replica: Replica[StubT]) -> None:
+        try:
+            reply = await replica.health.Check(
+                health_pb2.HealthCheckRequest(), timeout=self._policy.probe_timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            log.info(
+                "downstream_probe_failed",
+                service=self.service,
+                replica=replica.address,
+                code=exc.code().name,
+                next_probe_in_s=replica.breaker.cooldown_s,
+            )
+            replica.breaker.probe_failed()
+            return
+        if reply.status == health_pb2.HealthCheckResponse.SERVING:
+            replica.breaker.probe_passed()
+        else:
+            replica.breaker.probe_failed()
+
+    def _listener(self, address: str) -> Callable[[BreakerState, BreakerState], None]:
+        def on_change(old: BreakerState, new: BreakerState) -> None:
+            metrics = self._metrics
+            metrics.breaker_state.labels(metrics.component, self.service, address).set(new.value)
+            if new is BreakerState.OPEN:
+                metrics.ejections.labels(metrics.component, self.service, address).inc()
+            log.warning(
+                _EVENTS[new],
+                service=self.service,
+                replica=address,
+                previous=old.name.lower(),
+            )
+            self._update_open()
+
+        return on_change
+
+    def _update_open(self) -> None:
+        # Open while no replica is closed: at most one trial call is let through then.
+        now_open = all(r.breaker.state is not BreakerState.CLOSED for r in self._replicas)
+        if now_open == self._open:
+            return
+        self._open = now_open
+        self._metrics.downstream_open.labels(self._metrics.component, self.service).set(
+            1 if now_open else 0
+        )
+        log.warning(
+            "downstream_open" if now_open else "downstream_closed",
+            service=self.service,
+            replicas=len(self._replicas),
+        )
+
+
+def _judge(breaker: Breaker, error: DownstreamError) -> None:
+    if counts_against(error):
+        breaker.failed()
+    else:
+        breaker.succeeded()
+
+
+_EVENTS = {
+    BreakerState.OPEN: "downstream_replica_ejected",
+    BreakerState.HALF_OPEN: "downstream_replica_half_open",
+    BreakerState.CLOSED: "downstream_replica_restored",
+}
+
+
+def connect_downstream(
+    service: str,
+    addresses: Sequence[str],
+    stub: Callable[[grpc.aio.Channel], StubT],
+    metrics: ServerMetrics,
+    tls: TlsFiles | None = None,
+    policy: DownstreamPolicy | None = None,
+) -> Downstream[StubT]:
+    """A Downstream with one health-checked channel (downstream_channel) per address."""
+
+    def connect(address: str) -> tuple[grpc.aio.Channel, StubT]:
+        channel = downstream_channel([address], tls)
+        return channel, stub(channel)
+
+    return Downstream(service, addresses, connect, metrics, policy)

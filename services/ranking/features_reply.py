@@ -1,0 +1,41 @@
+"""The features service's reply, checked against what ranking asked for."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recmesh.arrays import ArrayPayloadError, decode_matrix
+from recmesh.features.v1 import features_pb2
+from services.common.downstream_errors import MalformedReplyError
+from services.ranking.model import RankingModel
+
+
+def decode_features(
+    response: features_pb2.GetFeaturesResponse,
+    serving_version: str,
+    model: RankingModel,
+    candidates: int,
+) -> NDArray[np.float32]:
+    """The candidates x features matrix the model scores: one row per candidate, of the
+    serving version asked for, in the model's feature schema. Raises MalformedReplyError
+    naming what is wrong."""
+    if response.serving_version != serving_version:
+        raise MalformedReplyError(
+            f"features answered for version {response.serving_version!r}, not {serving_version!r}"
+        )
+    if response.schema_fingerprint != model.schema_fingerprint:
+        raise MalformedReplyError(
+            f"feature schema mismatch: the model expects {model.schema_fingerprint[:12]}, "
+            f"features sent {response.schema_fingerprint[:12]}"
+        )
+    try:
+        matrix = decode_matrix(response.features, "features")
+    except ArrayPayloadError as exc:
+        raise MalformedReplyError(f"features sent a bad matrix: {exc}") from exc
+    if matrix.shape != (candidates, len(model.feature_names)):
+        raise MalformedReplyError(
+            f"features sent a {matrix.shape[0]} x {matrix.shape[1]} matrix for "
+            f"{candidates} candidates x {len(model.feature_names)} features"
+        )
+    return matrix
