@@ -40,7 +40,7 @@ def cli_environment(layout: MeshLayout, ports: MeshPorts) -> dict[str, str]:
     env.update(
         {
             "RECMESH_CONTROL_PLANE": f"127.0.0.1:{ports.control_plane}",
-            "RECMESH_CREDENTIALS": str(layout.credentials / "client-tokens.json"),
+            "RECMESH_CREDENTIALS": str(layout.credentials / "tokens"),
             "RECMESH_ARTIFACTS": str(layout.artifacts),
             "RECMESH_STATE_DIR": str(layout.state_dir),
             "RECMESH_DATA_DIR": str(layout.data),

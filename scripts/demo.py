@@ -84,7 +84,7 @@ def wait_for_version(version: str, timeout: float = 60.0) -> None:
 ENV = dict(os.environ)
 ENV.update(
     {
-        "RECMESH_CREDENTIALS": str(STATE / "credentials" / "client-tokens.json"),
+        "RECMESH_CREDENTIALS": str(STATE / "credentials" / "tokens"),
         "RECMESH_ARTIFACTS": str(STATE / "artifacts"),
         "RECMESH_STATE_DIR": str(STATE),
         "RECMESH_DATA_DIR": str(STATE / "data"),

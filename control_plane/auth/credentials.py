@@ -1,5 +1,6 @@
 """Creates an installation's credentials: the server's principals file (token hashes and
-roles) and the CLI's client tokens file (plaintext tokens), both mode 0600."""
+roles) and each principal's own token file for the CLI (`tokens/NAME.token`), all mode
+0600 in directories of mode 0700."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from control_plane.auth.client_tokens import encode_client_tokens
+from control_plane.auth.client_tokens import token_path
 from control_plane.auth.principals import PrincipalRecord, Principals, token_sha256
 from control_plane.auth.roles import Role
 
 PRINCIPALS_FILE = "principals.json"
-CLIENT_TOKENS_FILE = "client-tokens.json"
+TOKENS_DIR = "tokens"
+#: Where installs before per-principal token files kept every token; removed on creation.
+_LEGACY_CLIENT_TOKENS = "client-tokens.json"
 TOKEN_PREFIX = "rmcp_"
 
 #: The local demo installation: one experimenter, two reviewers, one operator, the mesh.
@@ -30,6 +33,9 @@ DEMO_PRINCIPALS: tuple[tuple[str, frozenset[Role]], ...] = (
 
 @dataclass(frozen=True)
 class CredentialFiles:
+    """`principals` is the server's file; `client_tokens` the directory of the principals'
+    token files, one each (`client_tokens.read_token`)."""
+
     principals: Path
     client_tokens: Path
 
@@ -44,16 +50,18 @@ def create_credentials(
     *,
     overwrite: bool = False,
 ) -> CredentialFiles:
-    """Writes `principals.json` and `client-tokens.json` under directory (mode 0700).
+    """Writes `principals.json` and one `tokens/NAME.token` per principal under directory.
 
     Existing files are kept unless overwrite is set, so running `recmesh up`
     again does not invalidate tokens already handed out.
     """
-    files = CredentialFiles(directory / PRINCIPALS_FILE, directory / CLIENT_TOKENS_FILE)
-    if not overwrite and files.principals.exists() and files.client_tokens.exists():
+    files = CredentialFiles(directory / PRINCIPALS_FILE, directory / TOKENS_DIR)
+    token_files = [token_path(files.client_tokens, name) for name, _ in principals]
+    if not overwrite and files.principals.exists() and all(p.exists() for p in token_files):
         return files
-    directory.mkdir(parents=True, exist_ok=True)
-    directory.chmod(0o700)
+    for path in (directory, files.client_tokens):
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)
     tokens = {name: new_token() for name, _ in principals}
     records = Principals(
         {
@@ -61,8 +69,10 @@ def create_credentials(
             for name, roles in principals
         }
     )
+    for name, _ in principals:
+        _write_private(token_path(files.client_tokens, name), (tokens[name] + "\n").encode())
     _write_private(files.principals, records.to_json_bytes())
-    _write_private(files.client_tokens, encode_client_tokens(tokens))
+    (directory / _LEGACY_CLIENT_TOKENS).unlink(missing_ok=True)
     return files
 
 

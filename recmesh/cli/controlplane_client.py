@@ -1,9 +1,10 @@
 """How CLI commands reach the control plane: address, identity, TLS, error reporting.
 
-Identity, locally: `--as NAME` picks NAME's token from the client tokens file
-(`--credentials`, `$RECMESH_CREDENTIALS`, default var/credentials/client-tokens.json)
-and sends it as `authorization: Bearer TOKEN`. With mutual TLS (`--tls-ca`,
-`--tls-cert`, `--tls-key`) the certificate is the identity and `--as` is ignored.
+Identity, locally: `--as NAME` reads NAME's own token file, `NAME.token` in the
+tokens directory (`--credentials`, `$RECMESH_CREDENTIALS`, default
+var/credentials/tokens), and no other, and sends it as `authorization: Bearer TOKEN`.
+With mutual TLS (`--tls-ca`, `--tls-cert`, `--tls-key`) the certificate is the
+identity and `--as` is ignored.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from recmesh.paths import REPO_ROOT
 from recmesh.rpc.tls import TlsConfigError, channel_credentials, tls_files
 
 DEFAULT_ADDRESS = "127.0.0.1:50055"
-DEFAULT_TOKENS_FILE = REPO_ROOT / "var" / "credentials" / "client-tokens.json"
+DEFAULT_TOKENS_DIR = REPO_ROOT / "var" / "credentials" / "tokens"
 
 
 def add_client_arguments(parser: argparse.ArgumentParser, default_as: str | None) -> None:
@@ -42,13 +43,14 @@ def add_client_arguments(parser: argparse.ArgumentParser, default_as: str | None
         dest="principal",
         default=os.environ.get("RECMESH_AS", default_as),
         metavar="NAME",
-        help="act as this principal (token from the client tokens file)",
+        help="act as this principal (its token file, NAME.token in --credentials)",
     )
     group.add_argument(
         "--credentials",
         type=Path,
-        default=Path(os.environ.get("RECMESH_CREDENTIALS", DEFAULT_TOKENS_FILE)),
-        help="client tokens file (default $RECMESH_CREDENTIALS or var/credentials/...)",
+        default=Path(os.environ.get("RECMESH_CREDENTIALS", DEFAULT_TOKENS_DIR)),
+        metavar="DIR",
+        help="directory of token files (default $RECMESH_CREDENTIALS or var/credentials/tokens)",
     )
     group.add_argument("--tls-ca", type=Path, help="CA of the server certificate (mTLS)")
     group.add_argument("--tls-cert", type=Path, help="client certificate (mTLS)")
@@ -96,22 +98,17 @@ def connect(args: argparse.Namespace) -> Iterator[ControlPlaneClient]:
 
 
 def _token(args: argparse.Namespace) -> str:
-    from control_plane.auth.client_tokens import ClientTokensError, load_client_tokens
+    from control_plane.auth.client_tokens import ClientTokensError, known_names, read_token
 
-    try:
-        tokens = load_client_tokens(args.credentials)
-    except ClientTokensError as exc:
-        raise ClientSetupError(str(exc)) from exc
     if not args.principal:
         raise ClientSetupError(
-            f"say who you are: --as NAME or $RECMESH_AS (known: {', '.join(sorted(tokens))})"
+            f"say who you are: --as NAME or $RECMESH_AS (token files in {args.credentials}: "
+            f"{', '.join(known_names(args.credentials))})"
         )
-    if args.principal not in tokens:
-        raise ClientSetupError(
-            f"no token for {args.principal!r} in {args.credentials} "
-            f"(known: {', '.join(sorted(tokens))})"
-        )
-    return tokens[args.principal]
+    try:
+        return read_token(args.credentials, args.principal)
+    except ClientTokensError as exc:
+        raise ClientSetupError(str(exc)) from exc
 
 
 def run_with_client(args: argparse.Namespace, body: Callable[[ControlPlaneClient], int]) -> int:

@@ -35,7 +35,7 @@ class PromotionFlow:
 
     @classmethod
     def over(cls, channel: grpc.aio.Channel, client_tokens: Path) -> PromotionFlow:
-        """A flow on channel, authenticating with the tokens of a `client-tokens.json`."""
+        """A flow on channel, authenticating with the token files of a tokens directory."""
         return cls(
             control_plane_pb2_grpc.ControlPlaneServiceStub(channel),
             load_client_tokens(client_tokens),

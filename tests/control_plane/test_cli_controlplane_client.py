@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -42,13 +43,37 @@ def test_environment_selects_address_identity_and_tokens(
 def test_unknown_principal_and_missing_file_exit_2(
     control_plane: ControlPlaneHarness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--as a name without a token, or a tokens file that does not exist: exit 2, said why."""
+    """--as a name without a token file, or a tokens directory that does not exist: exit 2,
+    said why (naming the principals that have a file, never reading theirs)."""
     args = ["whoami", "--control-plane", control_plane.address]
     tokens = str(control_plane.credentials.client_tokens)
     assert main([*args, "--credentials", tokens, "--as", "zed"]) == 2
     assert "no token for 'zed'" in capsys.readouterr().err
-    assert main([*args, "--credentials", str(tmp_path / "none.json"), "--as", "bob"]) == 2
-    assert "cannot read client tokens file" in capsys.readouterr().err
+    assert main([*args, "--credentials", tokens, "--as", "../principals"]) == 2
+    assert "is not a principal name" in capsys.readouterr().err
+    assert main([*args, "--credentials", str(tmp_path / "none"), "--as", "bob"]) == 2
+    assert "no such directory" in capsys.readouterr().err
+
+
+def test_the_cli_reads_only_the_named_principals_file(
+    control_plane: ControlPlaneHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--as bob reads bob.token alone: with every other token file unreadable, bob is still
+    bob, and alice cannot be acted as."""
+    directory = control_plane.credentials.client_tokens
+    others = [path for path in directory.iterdir() if path.name != "bob.token"]
+    for path in others:
+        path.chmod(0o000)
+    try:
+        args = ["whoami", "--control-plane", control_plane.address, "--credentials"]
+        assert main([*args, str(directory), "--as", "bob"]) == 0
+        assert "bob" in capsys.readouterr().out
+        if os.geteuid() != 0:  # root reads any file
+            assert main([*args, str(directory), "--as", "alice"]) == 2
+            assert "cannot read token file" in capsys.readouterr().err
+    finally:
+        for path in others:
+            path.chmod(0o600)
 
 
 def test_unreachable_control_plane_is_unavailable(

@@ -1,12 +1,12 @@
-"""`recmesh up`'s credentials: hashed tokens for the server, plaintext ones for the CLI, 0600."""
+"""`recmesh up`'s credentials: hashed tokens for the server, one plaintext token file per
+principal for the CLI, all 0600."""
 
 from __future__ import annotations
 
-import json
 import stat
 from pathlib import Path
 
-from control_plane.auth.client_tokens import load_client_tokens
+from control_plane.auth.client_tokens import load_client_tokens, read_token
 from control_plane.auth.credentials import create_credentials
 from control_plane.auth.principals import load_principals, token_sha256
 from control_plane.auth.roles import Role
@@ -37,19 +37,30 @@ def test_demo_principals_get_their_roles_and_hashed_tokens(tmp_path: Path) -> No
     assert principals.by_token("rmcp_forged") is None
 
 
-def test_files_are_private(tmp_path: Path) -> None:
-    """Both files are mode 0600 and their directory 0700."""
+def test_files_are_private_one_per_principal(tmp_path: Path) -> None:
+    """The principals file and each principal's own token file (tokens/NAME.token, holding
+    that token alone) are mode 0600, their directories 0700."""
     files = create_credentials(tmp_path / "credentials")
     assert stat.S_IMODE(files.principals.stat().st_mode) == 0o600
-    assert stat.S_IMODE(files.client_tokens.stat().st_mode) == 0o600
     assert stat.S_IMODE(files.principals.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(files.client_tokens.stat().st_mode) == 0o700
+    names = sorted(path.name for path in files.client_tokens.iterdir())
+    assert names == ["alice.token", "bob.token", "dana.token", "olga.token", "serving.token"]
+    for path in files.client_tokens.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert path.read_text().strip() == read_token(files.client_tokens, path.stem)
+        assert len(path.read_text().split()) == 1
 
 
 def test_existing_credentials_are_kept_unless_overwritten(tmp_path: Path) -> None:
-    """A second call keeps the tokens already handed out; overwrite=True rotates them."""
+    """A second call keeps the tokens already handed out; overwrite=True rotates them; an
+    install's old shared client-tokens.json is removed when the per-principal files are
+    created."""
+    (tmp_path / "client-tokens.json").write_text("{}")
     files = create_credentials(tmp_path)
-    first = json.loads(files.client_tokens.read_text())
+    assert not (tmp_path / "client-tokens.json").exists()
+    first = load_client_tokens(files.client_tokens)
     create_credentials(tmp_path)
-    assert json.loads(files.client_tokens.read_text()) == first
+    assert load_client_tokens(files.client_tokens) == first
     create_credentials(tmp_path, overwrite=True)
-    assert json.loads(files.client_tokens.read_text()) != first
+    assert load_client_tokens(files.client_tokens) != first

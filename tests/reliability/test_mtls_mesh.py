@@ -299,7 +299,7 @@ def test_etcd_serves_only_clients_with_a_certificate_from_the_ca(mtls_mesh: Mtls
 
 
 def _tokens(mesh: MtlsMesh) -> dict[str, str]:
-    return load_client_tokens(mesh.mesh.layout.credentials / "client-tokens.json")
+    return load_client_tokens(mesh.mesh.layout.credentials / "tokens")
 
 
 def _secrets(mesh: MtlsMesh) -> list[str]:
