@@ -86,6 +86,28 @@ async def _whole_answer_from(front: str, version: str, within_s: float) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _all_hold(mesh: RunningMesh, version: str) -> None:
+    """Waits until every service answers with version and reports SERVING."""
+    await wait_for_version(mesh.front, version)
+    await _until(
+        lambda: all(
+            _sample(mesh, c, "recmesh_serving_version_loaded", version=version) == 1
+            for c in COMPONENTS
+        ),
+        f"every service holds {version}",
+    )
+    serving = health_pb2.HealthCheckResponse.SERVING
+    deadline = time.monotonic() + 5
+    while await _health(mesh) != dict.fromkeys(COMPONENTS, serving):
+        assert time.monotonic() < deadline, "not every service became SERVING"
+        await asyncio.sleep(0.02)
+
+
+def _report(name: str, text: str) -> None:
+    """A figure for docs/reliability.md (shown with `pytest -s`)."""
+    print(f"[reliability] {name}: {text}", flush=True)
+
+
 def _model_path(store: LocalArtifactStore, versions: ServingVersions) -> Path:
     model = versions.xgboost.manifest.model
     assert model is not None
@@ -112,7 +134,7 @@ def test_artifact_missing_for_the_first_loads_is_served_once_it_appears(
         async with running_mesh(
             etcd_server.endpoint, private_store.root, tmp_path / "imp.jsonl", FAST_RETRIES
         ) as mesh:
-            await wait_for_version(mesh.front, baseline.version_id)
+            await _all_hold(mesh, baseline.version_id)
             model.rename(hidden)
             revision = await write_pointer(
                 etcd_server.endpoint, xgboost.version_id, xgboost.manifest_sha256
@@ -145,10 +167,17 @@ def test_artifact_missing_for_the_first_loads_is_served_once_it_appears(
             assert "last load failed" in (refused.value.details() or "")
             assert "ArtifactNotFoundError" in (refused.value.details() or "")
 
+            failed = {c: int(_sample(mesh, c, name, outcome="failed")) for c in COMPONENTS}
             hidden.rename(model)
+            restored = time.monotonic()
             # Each service loads on its own schedule: an answer may degrade until the
             # last one's next retry (at most max_retry_s, sooner when asked for it).
             await _whole_answer_from(mesh.front, xgboost.version_id, within_s=20)
+            _report(
+                "artifact missing, then back",
+                f"failed attempts before it came back {failed}; first whole answer from "
+                f"the new version {time.monotonic() - restored:.2f} s after",
+            )
             await _until(
                 lambda: all(_sample(mesh, c, name, outcome="loaded") >= 1 for c in COMPONENTS),
                 "every service loaded the version",
@@ -204,7 +233,7 @@ def test_rollback_issued_while_a_version_loads_slowly_wins(
         async with running_mesh(
             etcd_server.endpoint, private_store.root, tmp_path / "imp.jsonl", FAST_RETRIES
         ) as mesh:
-            await wait_for_version(mesh.front, baseline.version_id)
+            await _all_hold(mesh, baseline.version_id)
             model.rename(saved)
             os.mkfifo(model)
             os.link(model, fifo_alias)
@@ -242,6 +271,11 @@ def test_rollback_issued_while_a_version_loads_slowly_wins(
                 )
                 followed_s = time.monotonic() - issued
                 assert followed_s < 1.0
+                _report(
+                    "rollback during a hung load",
+                    f"all four services followed the rollback {followed_s * 1000:.0f} ms "
+                    "after the pointer write, their loads still hung",
+                )
                 assert await _health(mesh) == dict.fromkeys(COMPONENTS, serving)
                 for user in ("196", "22", "305"):
                     response = await recommend(mesh.front, user)
