@@ -81,6 +81,15 @@ class ProcessMesh:
         os.kill(pid, signal.SIGKILL)
         return pid
 
+    def freeze(self, name: str) -> int:
+        """SIGSTOPs the named process: it keeps its sockets but answers nothing."""
+        pid = self.supervisor.pid_of(name)
+        os.kill(pid, signal.SIGSTOP)
+        return pid
+
+    def thaw(self, pid: int) -> None:
+        os.kill(pid, signal.SIGCONT)
+
     def wait_restarted(self, name: str, old_pid: int, within_s: float = 60.0) -> None:
         """Waits until the supervisor runs a new process for name and it is SERVING."""
         deadline = time.monotonic() + within_s
