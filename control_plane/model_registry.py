@@ -84,7 +84,7 @@ class ModelRegistry:
                 self._same_manifest(decode(existing, records_pb2.ModelVersion), manifest_sha256),
                 created=False,
             )
-        model = await asyncio.to_thread(self._verified_model, manifest_sha256, lineage)
+        model = await asyncio.to_thread(self.verified_model, manifest_sha256, lineage)
         model.description = description
         model.registered_by = actor
         model.registered_at.CopyFrom(timestamp(self._clock))
@@ -116,10 +116,11 @@ class ModelRegistry:
             )
         return model
 
-    def _verified_model(
+    def verified_model(
         self, manifest_sha256: str, lineage: records_pb2.Lineage
     ) -> records_pb2.ModelVersion:
-        """Reads and checks the manifest and its artifacts (blocking; run in a thread)."""
+        """The ModelVersion record of a manifest in the store, not yet registered: reads
+        and checks the manifest and its artifacts (blocking; run in a thread)."""
         manifest_bytes = self._read(manifest_sha256, "manifest")
         try:
             manifest = BundleManifest.from_json_bytes(manifest_bytes)

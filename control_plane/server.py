@@ -30,6 +30,8 @@ from control_plane.experiments import ExperimentBook
 from control_plane.model_registry import ModelRegistry
 from control_plane.pointer import PointerFeed
 from control_plane.promotion import Promoter
+from control_plane.refresh_gate import RefreshGate
+from control_plane.refresh_policy import RefreshPolicyBook
 from control_plane.reviews import ReviewBook
 from control_plane.rollback import Rollback
 from control_plane.servicer import ControlPlaneServicer
@@ -89,17 +91,20 @@ async def create_server(
         artifacts = LocalArtifactStore(config.artifacts_dir)
         records = RecordReader(kv, keys)
         audit = AuditLog(kv, keys, clock)
+        models = ModelRegistry(artifacts, kv, keys, records, audit, clock)
         servicer = ControlPlaneServicer(
             authenticator=authenticator,
             artifacts=artifacts,
             max_upload_bytes=config.max_upload_bytes,
             records=records,
-            models=ModelRegistry(artifacts, kv, keys, records, audit, clock),
+            models=models,
             experiments=ExperimentBook(keys, records, audit, clock),
             evaluations=EvaluationBook(keys, records, audit, clock),
             reviews=ReviewBook(keys, records, audit, clock),
             promoter=Promoter(keys, records, audit, clock),
             rollback=Rollback(keys, records, audit, clock),
+            refresh_policies=RefreshPolicyBook(keys, records, audit, clock),
+            refresh_gate=RefreshGate(keys, records, models, artifacts, audit, clock),
             pointer=PointerFeed(kv, keys, records),
             audit=audit,
         )

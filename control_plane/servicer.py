@@ -20,6 +20,8 @@ from control_plane.experiments import ExperimentBook
 from control_plane.model_registry import ModelRegistry
 from control_plane.pointer import PointerFeed
 from control_plane.promotion import Promoter
+from control_plane.refresh_gate import RefreshGate
+from control_plane.refresh_policy import RefreshPolicyBook
 from control_plane.reviews import ReviewBook
 from control_plane.rollback import Rollback
 from control_plane.store.records import RecordReader
@@ -46,6 +48,8 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
         reviews: ReviewBook,
         promoter: Promoter,
         rollback: Rollback,
+        refresh_policies: RefreshPolicyBook,
+        refresh_gate: RefreshGate,
         pointer: PointerFeed,
         audit: AuditLog,
     ) -> None:
@@ -59,6 +63,8 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
         self._reviews = reviews
         self._promoter = promoter
         self._rollback = rollback
+        self._refresh_policies = refresh_policies
+        self._refresh_gate = refresh_gate
         self._pointer = pointer
         self._audit = audit
 
@@ -157,6 +163,22 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
         return await self._rollback.rollback(
             request.reason, request.target_version, self._caller(context)
         )
+
+    async def SetRefreshPolicy(
+        self, request: pb.SetRefreshPolicyRequest, context: Context
+    ) -> pb.SetRefreshPolicyResponse:
+        policy = await self._refresh_policies.set(request.policy, self._caller(context))
+        return pb.SetRefreshPolicyResponse(policy=policy)
+
+    async def GetRefreshPolicy(
+        self, request: pb.GetRefreshPolicyRequest, context: Context
+    ) -> pb.GetRefreshPolicyResponse:
+        return pb.GetRefreshPolicyResponse(policy=await self._refresh_policies.get())
+
+    async def RefreshServing(
+        self, request: pb.RefreshServingRequest, context: Context
+    ) -> pb.RefreshServingResponse:
+        return await self._refresh_gate.refresh(request, self._caller(context))
 
     async def GetPointer(
         self, request: pb.GetPointerRequest, context: Context

@@ -39,6 +39,10 @@ class RecordReader:
             )
         return decode(stored, records_pb2.ModelVersion)
 
+    async def find_model(self, version_id: str) -> records_pb2.ModelVersion | None:
+        stored = await self._kv.find(self._keys.model(version_id))
+        return None if stored is None else decode(stored, records_pb2.ModelVersion)
+
     async def models(self) -> list[records_pb2.ModelVersion]:
         stored = await self._kv.list(self._keys.models_prefix)
         return [decode(value, records_pb2.ModelVersion) for value in stored]
@@ -110,6 +114,16 @@ class RecordReader:
 
     async def pointer(self) -> records_pb2.ServingPointer | None:
         return _maybe_pointer(await self._kv.find(self._keys.pointer))
+
+    async def refresh_policy(self) -> records_pb2.RefreshPolicy | None:
+        """The recorded refresh policy, None before an operator set one."""
+        stored = await self._kv.find(self._keys.refresh_policy)
+        return None if stored is None else decode(stored, records_pb2.RefreshPolicy)
+
+    async def refresh(self, version_id: str) -> records_pb2.Refresh | None:
+        """The refresh that served `version_id`, None when it was not served by a refresh."""
+        stored = await self._kv.find(self._keys.refresh(version_id))
+        return None if stored is None else decode(stored, records_pb2.Refresh)
 
     async def pointer_history(self) -> PointerHistory:
         reading = await self._kv.read(

@@ -1,12 +1,17 @@
-"""`recmesh data fetch ml-100k [--data-dir DIR]` and `recmesh data info PATH_OR_NAME`."""
+"""`recmesh data fetch ml-100k [--data-dir DIR]`, `recmesh data info PATH_OR_NAME` and
+`recmesh data refresh` (the serving model with a snapshot of newer data)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from recmesh.cli.controlplane_client import add_client_arguments, run_with_client
+from recmesh.paths import REPO_ROOT
 
 DATA_DIR_HELP = "where datasets are cached (default: $RECMESH_DATA_DIR or <repo>/var/data)"
 
@@ -29,6 +34,33 @@ def add_parser(subparsers: Any) -> None:
     info.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(handler=run_info)
+
+    refresh = commands.add_parser(
+        "refresh",
+        help="serve the current model with a snapshot of the dataset plus the interaction log, "
+        "under the refresh policy (operator)",
+    )
+    refresh.add_argument(
+        "--dataset",
+        default="ml-100k",
+        metavar="PATH_OR_NAME",
+        help="the dataset the serving version was built from (default ml-100k)",
+    )
+    refresh.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
+    refresh.add_argument(
+        "--interaction-log",
+        type=Path,
+        default=REPO_ROOT / "var" / "interactions",
+        help="the interaction log directory the front appends to (default var/interactions)",
+    )
+    refresh.add_argument(
+        "--artifacts",
+        type=Path,
+        default=Path(os.environ.get("RECMESH_ARTIFACTS", REPO_ROOT / "var" / "artifacts")),
+        help="the control plane's artifact store (default $RECMESH_ARTIFACTS or var/artifacts)",
+    )
+    add_client_arguments(refresh, default_as="olga")
+    refresh.set_defaults(handler=run_refresh)
 
 
 def run_fetch(args: argparse.Namespace) -> int:
@@ -76,6 +108,68 @@ def run_info(args: argparse.Namespace) -> int:
         for key, value in summary.items():
             print(f"{key:<{width}}  {value}")
     return 0
+
+
+def run_refresh(args: argparse.Namespace) -> int:
+    from offline.experiment.spec import DatasetSpec
+    from offline.refresh.errors import RefreshError
+    from offline.refresh.run import RefreshSettings, run_refresh
+    from recmesh.cli.controlplane_client import ControlPlaneClient
+    from recmesh.cli.output import print_json
+    from recmesh.data.errors import DataError
+    from recmesh.data.fetch import default_data_dir
+    from recmesh.progress import TerminalProgress
+
+    dataset = (
+        DatasetSpec(name="ml-100k")
+        if args.dataset == "ml-100k"
+        else DatasetSpec(name=args.dataset, path=args.dataset)
+    )
+    settings = RefreshSettings(
+        dataset=dataset,
+        data_dir=args.data_dir or default_data_dir(),
+        interaction_log=args.interaction_log,
+        artifacts_dir=args.artifacts,
+    )
+
+    def body(client: ControlPlaneClient) -> int:
+        try:
+            response = run_refresh(
+                client.stub, client.metadata, client.timeout, settings, TerminalProgress()
+            )
+        except (RefreshError, DataError, OSError) as exc:
+            return _report(exc)
+        refresh = response.refresh
+        comparison = refresh.comparison
+        if args.json:
+            print_json(
+                {
+                    "serving_version": response.pointer.serving_version,
+                    "previous_version": response.previous_version,
+                    "pointer_revision": response.pointer.revision,
+                    "interactions": comparison.refreshed_interactions,
+                    "added_interactions": comparison.refreshed_interactions
+                    - comparison.previous_interactions,
+                    "probe": {
+                        "metric": refresh.probe.metric,
+                        "users": refresh.probe.users,
+                        "reference": refresh.probe.reference_value,
+                        "refreshed": refresh.probe.refreshed_value,
+                    },
+                }
+            )
+        else:
+            print(
+                f"refreshed: serving {response.previous_version} -> "
+                f"{response.pointer.serving_version} (pointer revision "
+                f"{response.pointer.revision}); {comparison.previous_interactions:,} -> "
+                f"{comparison.refreshed_interactions:,} interactions; probe "
+                f"{refresh.probe.metric} {refresh.probe.reference_value:.4f} -> "
+                f"{refresh.probe.refreshed_value:.4f} on {refresh.probe.users} users"
+            )
+        return 0
+
+    return run_with_client(args, body)
 
 
 def _report(error: Exception) -> int:

@@ -13,6 +13,9 @@ that are overwritten, and only inside guarded transactions.
     {prefix}/serving/pointer                      ServingPointer (proto JSON, revision not stored)
     {prefix}/serving/history/{revision:012d}      ServingPointer set at that pointer revision,
                                                   written when a promotion or rollback replaced it
+    {prefix}/refresh/policy                       RefreshPolicy (proto JSON), overwritten by
+                                                  SetRefreshPolicy (audited)
+    {prefix}/refreshes/{version_id}               Refresh (proto JSON) of a served refresh
     {prefix}/audit/entries/{seq:012d}             AuditEntry (proto JSON)
     {prefix}/audit/head                           {"sequence": n, "hash": "..."} of the last entry
 """
@@ -84,6 +87,17 @@ class KeySchema:
     @property
     def pointer_history_prefix(self) -> str:
         return f"{self.prefix}/serving/history/"
+
+    @property
+    def refresh_policy(self) -> str:
+        return f"{self.prefix}/refresh/policy"
+
+    def refresh(self, version_id: str) -> str:
+        return f"{self.prefix}/refreshes/{version_id}"
+
+    @property
+    def refreshes_prefix(self) -> str:
+        return f"{self.prefix}/refreshes/"
 
     @property
     def audit_prefix(self) -> str:

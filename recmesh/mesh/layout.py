@@ -44,6 +44,11 @@ class MeshLayout:
         return self.state_dir / "impressions.jsonl"
 
     @property
+    def interactions(self) -> Path:
+        """The interaction log directory the front appends to (see recmesh.interactions)."""
+        return self.state_dir / "interactions"
+
+    @property
     def credentials(self) -> Path:
         return self.state_dir / "credentials"
 

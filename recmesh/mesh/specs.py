@@ -108,6 +108,8 @@ def _plaintext_specs(
                 _addr(ports.ranking),
                 "--impressions",
                 str(layout.impressions),
+                "--interaction-log",
+                str(layout.interactions),
                 *common,
             ),
             layout.logs / "recommend.log",

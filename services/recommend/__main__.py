@@ -30,6 +30,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=REPO_ROOT / "var" / "impressions.jsonl",
         help="append-only impression log (JSON lines)",
     )
+    parser.add_argument(
+        "--interaction-log",
+        type=Path,
+        default=None,
+        help="directory of the append-only interaction log that RecordInteractions writes "
+        "(off when not given: RecordInteractions answers FAILED_PRECONDITION)",
+    )
     parser.add_argument("--max-candidates", type=int, default=500)
     parser.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT)
     args = parser.parse_args(argv)
@@ -38,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         candidates_addresses=tuple(a for a in args.candidates.split(",") if a),
         ranking_addresses=tuple(a for a in args.ranking.split(",") if a),
         impressions_path=args.impressions,
+        interaction_log_dir=args.interaction_log,
         max_candidates=args.max_candidates,
         max_in_flight=args.max_in_flight,
     )

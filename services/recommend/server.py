@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -11,8 +12,14 @@ from opentelemetry.trace import TracerProvider
 
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.interactions.log_writer import InteractionLogWriter
 from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from recmesh.recommend.v1 import (
+    interactions_pb2,
+    interactions_pb2_grpc,
+    recommend_pb2,
+    recommend_pb2_grpc,
+)
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
 from services.common.downstream import DownstreamPolicy, connect_downstream
@@ -24,6 +31,7 @@ from services.common.versions import VersionRegistry
 from services.recommend.budget import BudgetPolicy
 from services.recommend.front_bundle import FrontBundle, load_front_bundle
 from services.recommend.impressions import ImpressionLog
+from services.recommend.interactions import InteractionLogServicer
 from services.recommend.servicer import RecommendServicer
 
 COMPONENT = "recommend"
@@ -41,6 +49,7 @@ class RecommendConfig:
     candidates_addresses: tuple[str, ...]
     ranking_addresses: tuple[str, ...]
     impressions_path: Path
+    interaction_log_dir: Path | None = None
     max_candidates: int = 500
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     budget: BudgetPolicy = field(default_factory=BudgetPolicy)
@@ -78,6 +87,11 @@ async def create_server(
         config.downstream_policy,
     )
     impressions = ImpressionLog(config.impressions_path)
+    interaction_log = (
+        None
+        if config.interaction_log_dir is None
+        else InteractionLogWriter(config.interaction_log_dir, f"{COMPONENT}-{os.getpid()}")
+    )
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[FrontBundle]) -> None:
         servicer = RecommendServicer(
@@ -91,16 +105,22 @@ async def create_server(
             max_in_flight=config.max_in_flight,
         )
         recommend_pb2_grpc.add_RecommendServiceServicer_to_server(servicer, server)
+        interactions_pb2_grpc.add_InteractionLogServiceServicer_to_server(
+            InteractionLogServicer(registry, interaction_log), server
+        )
 
     async def close() -> None:
         await candidates.close()
         await ranking.close()
         await impressions.close()
+        if interaction_log is not None:
+            interaction_log.close()
 
     return await start_serving_process(
         component=COMPONENT,
         service_full_names=[
-            recommend_pb2.DESCRIPTOR.services_by_name["RecommendService"].full_name
+            recommend_pb2.DESCRIPTOR.services_by_name["RecommendService"].full_name,
+            interactions_pb2.DESCRIPTOR.services_by_name["InteractionLogService"].full_name,
         ],
         options=config.common,
         loader=partial(load_front_bundle, store),

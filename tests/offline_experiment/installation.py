@@ -42,6 +42,7 @@ class Installation:
     tokens: dict[str, str]
     stub: Any
     baseline_version: str
+    prefix: str
 
     def auth(self, name: str) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.tokens[name]}"),)
@@ -57,11 +58,11 @@ class Installation:
 
 @contextmanager
 def running_installation(
-    etcd_endpoint: str, directory: Path, dataset: Dataset
+    etcd_endpoint: str, directory: Path, dataset: Dataset, prefix: str | None = None
 ) -> Iterator[Installation]:
-    """A control plane under a fresh etcd prefix whose pointer names a baseline bundle
-    built from `dataset` (a default snapshot, no model)."""
-    keys = KeySchema(f"/recmesh-experiment-test/{uuid.uuid4().hex[:12]}")
+    """A control plane under `prefix` (default: a fresh one) whose pointer names a baseline
+    bundle built from `dataset` (a default snapshot, no model)."""
+    keys = KeySchema(prefix or f"/recmesh-experiment-test/{uuid.uuid4().hex[:12]}")
     artifacts = LocalArtifactStore(directory / "artifacts")
     credentials = create_credentials(directory / "credentials")
     snapshot = build_snapshot(dataset, dataset.interactions)
@@ -97,6 +98,7 @@ def running_installation(
             tokens=load_client_tokens(credentials.client_tokens),
             stub=control_plane_pb2_grpc.ControlPlaneServiceStub(channel),
             baseline_version=baseline.version_id,
+            prefix=keys.prefix,
         )
     finally:
         channel.close()

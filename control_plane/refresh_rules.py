@@ -1,0 +1,129 @@
+"""When a refresh may serve without a new experiment: the refresh policy's rules.
+
+A refresh is the serving version's model with a snapshot of newer data. It may
+replace the champion only when it is that, and no more:
+
+1. the same model: identical model bytes (sha256), feature schema, model kind
+   and training data;
+2. a snapshot that only adds: no (user, item) interaction, user or catalogue
+   item of the champion's snapshot is missing, and it differs from the champion;
+3. a probe that holds: the champion model's probe metric on the refreshed data
+   is at least the value on the champion's own data, less the policy's
+   relative margin.
+
+`refresh_refusal` returns the first rule that fails, worded for the operator.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from recmesh.controlplane.v1 import records_pb2
+from recmesh.rpc.errors import InvalidArgumentError
+
+_METRIC = re.compile(r"ndcg@([1-9][0-9]?|100)")
+MAX_PROBE_USERS = 100_000
+
+
+def validate_policy(policy: records_pb2.RefreshPolicy) -> None:
+    """INVALID_ARGUMENT for a policy that could not be applied as written."""
+    if _METRIC.fullmatch(policy.metric) is None:
+        raise InvalidArgumentError(
+            f"policy.metric {policy.metric!r} is not ndcg@K with 1 <= K <= 100"
+        )
+    drop = policy.max_relative_drop
+    if not (math.isfinite(drop) and 0.0 <= drop < 1.0):
+        raise InvalidArgumentError(
+            f"policy.max_relative_drop must be in [0, 1) (0.02 = 2 %), got {drop!r}"
+        )
+    if not 1 <= policy.probe_users <= MAX_PROBE_USERS:
+        raise InvalidArgumentError(
+            f"policy.probe_users must be between 1 and {MAX_PROBE_USERS}, got "
+            f"{policy.probe_users}"
+        )
+    fraction = policy.holdout_fraction
+    if not (math.isfinite(fraction) and 0.0 < fraction < 1.0):
+        raise InvalidArgumentError(
+            f"policy.holdout_fraction must be strictly between 0 and 1, got {fraction!r}"
+        )
+
+
+def probe_k(policy: records_pb2.RefreshPolicy) -> int:
+    """K of the policy's ndcg@K."""
+    match = _METRIC.fullmatch(policy.metric)
+    if match is None:
+        raise InvalidArgumentError(f"policy.metric {policy.metric!r} is not ndcg@K")
+    return int(match.group(1))
+
+
+def model_refusal(
+    champion: records_pb2.ModelVersion, refreshed: records_pb2.ModelVersion
+) -> str | None:
+    """Rule 1: why `refreshed` is not the champion's model, or None."""
+    if refreshed.version_id == champion.version_id:
+        return f"the refreshed bundle is {champion.version_id} itself: nothing new to serve"
+    same = (
+        ("model file", champion.model_sha256, refreshed.model_sha256),
+        ("model kind", champion.kind, refreshed.kind),
+        (
+            "feature schema",
+            champion.feature_schema_fingerprint,
+            refreshed.feature_schema_fingerprint,
+        ),
+        (
+            "training data",
+            champion.training_dataset_fingerprint,
+            refreshed.training_dataset_fingerprint,
+        ),
+    )
+    for what, want, got in same:
+        if want != got:
+            return (
+                f"a refresh keeps the champion's {what}, but {refreshed.version_id} has "
+                f"{str(got)[:16] or 'none'} where {champion.version_id} has "
+                f"{str(want)[:16] or 'none'}: a new model reaches serving only through an "
+                "experiment"
+            )
+    return None
+
+
+def snapshot_refusal(comparison: records_pb2.SnapshotComparison) -> str | None:
+    """Rule 2: why the refreshed snapshot lost data, or None."""
+    lost = (
+        ("interactions", comparison.lost_interactions, comparison.previous_interactions),
+        ("users", comparison.vanished_users, comparison.previous_users),
+        ("catalogue items", comparison.vanished_items, comparison.previous_items),
+    )
+    for what, missing, had in lost:
+        if missing:
+            return (
+                f"the refreshed snapshot lost {missing} of the champion's {had} {what}: a "
+                "refresh may only add data (was the interaction log truncated, or built "
+                "from another dataset?)"
+            )
+    return None
+
+
+def probe_refusal(
+    policy: records_pb2.RefreshPolicy, probe: records_pb2.RefreshProbe
+) -> str | None:
+    """Rule 3: why the probe does not satisfy the policy, or None."""
+    if probe.metric != policy.metric:
+        return f"the probe measured {probe.metric!r}, the policy asks for {policy.metric!r}"
+    if probe.users < 1:
+        return "the probe measured no users"
+    for name, value in (
+        ("reference_value", probe.reference_value),
+        ("refreshed_value", probe.refreshed_value),
+    ):
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            return f"probe.{name} {value!r} is not an NDCG in [0, 1]"
+    floor = probe.reference_value * (1.0 - policy.max_relative_drop)
+    if probe.refreshed_value < floor:
+        return (
+            f"{policy.metric} on the probe fell from {probe.reference_value:.4f} to "
+            f"{probe.refreshed_value:.4f}, below the policy's floor {floor:.4f} "
+            f"(at most {policy.max_relative_drop:.1%} lower, {probe.users} users)"
+        )
+    return None

@@ -1,0 +1,1 @@
+"""`recmesh data refresh`: the serving model with a snapshot of newer data."""

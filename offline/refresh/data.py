@@ -1,0 +1,85 @@
+"""The data a refresh compares: what the champion's snapshot holds, and what is known now.
+
+Both are the dataset's rows plus rows of the interaction log. The champion's are
+the log rows its lineage recorded (none for a version built from the dataset
+alone), and the reference is checked against the fingerprint its manifest
+records, so a changed dataset or a rewritten log is caught here, before anything
+is built. What is known now is every complete line of the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from offline.refresh.errors import RefreshError
+from recmesh.data.dataset import Dataset, Interactions
+from recmesh.data.errors import DataFormatError
+from recmesh.data.fingerprint import fingerprint_interactions
+from recmesh.interactions.log_reader import read_log
+
+
+@dataclass(frozen=True)
+class RefreshData:
+    """The champion's data (reference) and the refreshed data, over one catalogue."""
+
+    reference: Dataset
+    refreshed: Dataset
+    #: Log rows per file the refreshed data includes (recorded in its lineage).
+    log_rows: Mapping[str, int]
+
+    @property
+    def added_interactions(self) -> int:
+        return len(self.refreshed.interactions) - len(self.reference.interactions)
+
+
+def refresh_data(
+    dataset: Dataset,
+    log_dir: Path,
+    champion_log_rows: Mapping[str, int],
+    champion_fingerprint: str,
+) -> RefreshData:
+    """The champion's data rebuilt and checked, and the data known now."""
+    try:
+        reference_log = read_log(log_dir, champion_log_rows)
+        current_log = read_log(log_dir)
+    except DataFormatError as exc:
+        raise RefreshError(f"interaction log {log_dir}: {exc}") from exc
+    reference = _with_rows(dataset, reference_log.interactions)
+    if reference.fingerprint != champion_fingerprint:
+        raise RefreshError(
+            f"the serving snapshot was built from data {champion_fingerprint[:12]}, but "
+            f"{dataset.name} plus the {sum(champion_log_rows.values())} log rows it recorded "
+            f"give {reference.fingerprint[:12]}: refresh from the dataset the serving "
+            "version was built from (--dataset), and never rewrite the interaction log"
+        )
+    for name, rows in champion_log_rows.items():
+        if current_log.rows_per_file.get(name, 0) < rows:
+            raise RefreshError(f"interaction log file {name} lost lines since the last refresh")
+    return RefreshData(
+        reference=reference,
+        refreshed=_with_rows(dataset, current_log.interactions),
+        log_rows=dict(current_log.rows_per_file),
+    )
+
+
+def _with_rows(dataset: Dataset, logged: Interactions) -> Dataset:
+    """The dataset with the logged rows appended (itself when there are none)."""
+    if len(logged) == 0:
+        return dataset
+    base = dataset.interactions
+    interactions = Interactions(
+        users=np.concatenate([base.users, logged.users]),
+        items=np.concatenate([base.items, logged.items]),
+        ratings=np.concatenate([base.ratings, logged.ratings.astype(base.ratings.dtype)]),
+        timestamps=np.concatenate([base.timestamps, logged.timestamps]),
+    )
+    return replace(
+        dataset,
+        name=f"{dataset.name}+log",
+        interactions=interactions,
+        fingerprint=fingerprint_interactions(interactions),
+    )

@@ -1,0 +1,96 @@
+"""RecordInteractions: what users did, checked and appended to the interaction log.
+
+The front checks each interaction against the catalogue of the version it serves
+(an unknown item, a user id that is not an integer, a rating that is not finite
+are INVALID_ARGUMENT, naming the first bad one) and appends the whole batch to its
+own log file in a worker thread, with one fsync: all or none, on disk before the
+answer. Nothing served changes until `recmesh data refresh` builds a snapshot
+that includes the log and the control plane promotes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import numpy as np
+import structlog
+
+from recmesh.interactions.log_format import LoggedInteraction
+from recmesh.interactions.log_writer import InteractionLogWriter
+from recmesh.recommend.v1 import interactions_pb2, interactions_pb2_grpc
+from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError
+from services.common.versions import VersionRegistry
+from services.recommend.front_bundle import FrontBundle
+
+log = structlog.get_logger("recmesh.interactions")
+
+MAX_BATCH = 10_000
+_INT64_MAX = 2**63 - 1
+
+
+class InteractionLogServicer(interactions_pb2_grpc.InteractionLogServiceServicer):
+    def __init__(
+        self,
+        versions: VersionRegistry[FrontBundle],
+        writer: InteractionLogWriter | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._versions = versions
+        self._writer = writer
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    async def RecordInteractions(
+        self,
+        request: interactions_pb2.RecordInteractionsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> interactions_pb2.RecordInteractionsResponse:
+        if self._writer is None:
+            raise FailedPreconditionError(
+                "this front keeps no interaction log; start it with --interaction-log DIR"
+            )
+        count = len(request.interactions)
+        if count == 0:
+            raise InvalidArgumentError("no interactions given")
+        if count > MAX_BATCH:
+            raise InvalidArgumentError(f"{count} interactions; at most {MAX_BATCH} per call")
+        catalogue = self._versions.current_or_raise().value.item_ids
+        now = int(self._clock())
+        rows = [_checked(i, n, catalogue, now) for n, i in enumerate(request.interactions)]
+        writer = self._writer
+        async with self._lock:  # one batch at a time, so batches never interleave
+            await asyncio.to_thread(writer.append, rows)
+        log.info("interactions_recorded", count=count, log_file=writer.path.name)
+        return interactions_pb2.RecordInteractionsResponse(
+            recorded=count, log_file=writer.path.name
+        )
+
+
+def _checked(
+    interaction: interactions_pb2.Interaction, n: int, catalogue: np.ndarray[Any, Any], now: int
+) -> LoggedInteraction:
+    where = f"interactions[{n}]"
+    try:
+        user = int(interaction.user_id)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"{where}.user_id {interaction.user_id[:40]!r} is not a decimal integer"
+        ) from None
+    if abs(user) > _INT64_MAX:
+        raise InvalidArgumentError(f"{where}.user_id does not fit in 64 bits")
+    item = interaction.item_id
+    position = int(np.searchsorted(catalogue, item))
+    if position >= catalogue.shape[0] or int(catalogue[position]) != item:
+        raise InvalidArgumentError(f"{where}.item_id {item} is not in the serving catalogue")
+    rating = float(interaction.rating)
+    if not math.isfinite(rating):
+        raise InvalidArgumentError(f"{where}.rating is not finite")
+    if interaction.timestamp < 0:
+        raise InvalidArgumentError(f"{where}.timestamp {interaction.timestamp} is negative")
+    timestamp = interaction.timestamp or now
+    return LoggedInteraction(user, item, rating if rating != 0.0 else 1.0, timestamp)
