@@ -25,9 +25,9 @@ AFTER_RESTART_S = 2.5
 
 EXPECTED_REASON = {
     "ranking": {"ranking_unavailable"},
-    # Behind ranking: ranking says "features unavailable"; a call that times out in both
-    # hops at once reaches the front as ranking's deadline.
-    "features": {"features_unavailable", "ranking_unavailable"},
+    # Behind ranking: ranking keeps part of its deadline, so even a features call that
+    # times out reaches the front as FEATURES_UNAVAILABLE, never as ranking's failure.
+    "features": {"features_unavailable"},
     "candidates": {"candidates_unavailable"},
 }
 
