@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from recmesh.etcd.keys import DEFAULT_PREFIX
@@ -48,12 +48,35 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> 
     parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--drain-seconds", type=float, default=5.0)
+    loads = LoadPolicy()
+    parser.add_argument(
+        "--load-retry-max-seconds",
+        type=float,
+        default=loads.max_retry_s,
+        help="longest wait between attempts to load a version that failed to load",
+    )
+    parser.add_argument(
+        "--version-lag-window-seconds",
+        type=float,
+        default=loads.lag_window_s,
+        help="how long this process may serve another version than the pointer's before "
+        "it logs serving_version_lagging (and, downstream, reports NOT_SERVING when it "
+        "holds nothing the front may ask for)",
+    )
     add_tls_arguments(parser, party="this process (served and presented to etcd and peers)")
 
 
 def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> CommonOptions:
     """The parsed options; exits through parser.error when the TLS options are partial or
-    name an unusable file."""
+    name an unusable file, or the load options make no sense."""
+    try:
+        loads = replace(
+            LoadPolicy(),
+            max_retry_s=args.load_retry_max_seconds,
+            lag_window_s=args.version_lag_window_seconds,
+        )
+    except ValueError as exc:
+        parser.error(f"--load-retry-max-seconds / --version-lag-window-seconds: {exc}")
     return CommonOptions(
         host=args.host,
         port=args.port,
@@ -65,4 +88,5 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         log_level=args.log_level,
         drain_seconds=args.drain_seconds,
         tls=tls_from_args(args, parser),
+        loads=loads,
     )

@@ -1,4 +1,5 @@
-"""The options every serving process parses: TLS is all three files or none."""
+"""The options every serving process parses: TLS is all three files or none; load
+retries and the retry window."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from recmesh.mesh.certificates import ensure_mesh_certificates
 from recmesh.rpc.tls import TlsFiles
+from services.common.load_policy import LoadPolicy
 from services.common.options import CommonOptions, add_common_arguments, common_options
 
 
@@ -51,3 +53,23 @@ def test_an_unreadable_tls_file_exits_naming_it(
              "--tls-key", str(tmp_path / "gone.key")]
         )  # fmt: skip
     assert f"cannot read the TLS private key {tmp_path / 'gone.key'}" in capsys.readouterr().err
+
+
+def test_load_options_set_the_retry_cap_and_the_window() -> None:
+    """Defaults are LoadPolicy's; the two options override the cap and the window."""
+    assert _parse([]).loads == LoadPolicy()
+    loads = _parse(
+        ["--load-retry-max-seconds", "4", "--version-lag-window-seconds", "20"]
+    ).loads
+    assert (loads.max_retry_s, loads.lag_window_s) == (4.0, 20.0)
+    assert loads.first_retry_s == LoadPolicy().first_retry_s
+
+
+def test_a_retry_cap_below_the_first_delay_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A cap shorter than the first retry exits 2 naming the options."""
+    with pytest.raises(SystemExit) as raised:
+        _parse(["--load-retry-max-seconds", "0.1"])
+    assert raised.value.code == 2
+    assert "--load-retry-max-seconds" in capsys.readouterr().err
