@@ -3,10 +3,14 @@
 1. fetch MovieLens 100K and start the mesh (`recmesh up`, in the background)
 2. recommendations from the baseline serving version
 3. an experiment whose XGBoost challenger passes; bob approves, olga promotes
-4. recommendations from the new version, and the trace of one request
-5. a deliberately weak challenger: its promotion is refused, with the reason
-6. one rollback, the pointer, the audit log verified
-7. where the reports are; everything stopped
+4. recommendations from the new version (none of them rated by the user already), and
+   the trace of one request
+5. fresh data through the gate: the user consumes three recommended items, a refresh
+   of the serving model with the new data serves under the refresh policy, and the
+   three are no longer recommended
+6. a deliberately weak challenger: its promotion is refused, with the reason
+7. one rollback, the pointer, the audit log verified
+8. where the reports are; everything stopped
 Every step is a real `recmesh` command, printed before it runs.
 """
 
@@ -123,7 +127,7 @@ def main() -> int:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1
     finally:
-        banner("7. stopping everything")
+        banner("8. stopping everything")
         up.send_signal(signal.SIGTERM)
         try:
             up.wait(60)
@@ -151,9 +155,27 @@ def loop() -> int:
     wait_for_version(good["challenger_version"])
     run("recommend", "196", "-k", "10")
     answer = run_json("recommend", "196", "-k", "10")
+    shown = [item["item_id"] for item in answer["items"]]
+    already = sorted(set(shown) & rated_by("196"))
+    if already:
+        raise DemoError(f"user 196 was recommended items they rated: {already}")
+    print(f"none of the {len(shown)} items was rated by user 196 in ml-100k", flush=True)
     run("trace", answer["trace_id"], "--span-file", str(STATE / "spans.jsonl"))
 
-    banner("5. a deliberately weak challenger: its promotion is refused")
+    banner("5. fresh data through the gate: what user 196 just watched")
+    consumed = shown[:3]
+    run("interactions", "record", "196", *(f"{item}:5" for item in consumed))
+    run("refresh-policy", "set", "--as", "olga")
+    refreshed = run_json("data", "refresh", "--as", "olga")
+    wait_for_version(refreshed["serving_version"])
+    after = run_json("recommend", "196", "-k", "10")
+    run("recommend", "196", "-k", "10")
+    again = sorted({item["item_id"] for item in after["items"]} & set(consumed))
+    if again:
+        raise DemoError(f"items user 196 just consumed are still recommended: {again}")
+    print(f"items {consumed} are consumed now and no longer recommended", flush=True)
+
+    banner("6. a deliberately weak challenger: its promotion is refused")
     weak = run_json(
         "experiment", "run", "experiments/weak-challenger.yaml", "--as", "alice", *REPORTS
     )
@@ -163,7 +185,7 @@ def loop() -> int:
     if "FAILED_PRECONDITION" not in refused.stderr:
         raise DemoError("the refusal did not say FAILED_PRECONDITION")
 
-    banner("6. one rollback, the pointer, the audit log")
+    banner("7. one rollback, the pointer, the audit log")
     run("rollback", "--reason", "demo: show that rollback is one call", "--as", "olga")
     run("pointer")
     run("audit")
@@ -173,6 +195,14 @@ def loop() -> int:
     for result in (good, weak):
         print(f"{result['experiment_id']} ({result['verdict']}): {result['report_path']}")
     return 0
+
+
+def rated_by(user: str) -> set[int]:
+    """The items `user` rated in ml-100k, as recmesh loads it."""
+    from recmesh.data.loaders import load_ml100k
+
+    interactions = load_ml100k(STATE / "data" / "ml-100k").interactions
+    return set(interactions.items[interactions.users == int(user)].tolist())
 
 
 if __name__ == "__main__":

@@ -50,8 +50,9 @@ def add_parser(subparsers: Any) -> None:
     refresh.add_argument(
         "--interaction-log",
         type=Path,
-        default=REPO_ROOT / "var" / "interactions",
-        help="the interaction log directory the front appends to (default var/interactions)",
+        default=Path(os.environ.get("RECMESH_STATE_DIR", REPO_ROOT / "var")) / "interactions",
+        help="the interaction log directory the front appends to (default: interactions/ in "
+        "$RECMESH_STATE_DIR or var/, where `recmesh up` keeps it)",
     )
     refresh.add_argument(
         "--artifacts",

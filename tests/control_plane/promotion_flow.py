@@ -53,9 +53,21 @@ class PromotionFlow:
         return str(response.model_version.version_id)
 
     async def create_experiment(self, challenger_version: str) -> records_pb2.Experiment:
-        """An experiment of a registered version against the champion serving now."""
+        """An experiment of a registered version against the champion serving now, on the
+        dataset its snapshot was built from (the control plane serves only a challenger
+        whose snapshot holds all of the experiment's data)."""
+        challenger = await self.stub.GetModelVersion(
+            pb.GetModelVersionRequest(version_id=challenger_version),
+            metadata=self.auth(self.experimenter),
+        )
+        lineage = challenger.model_version.lineage
+        spec = spec_for(
+            challenger_version,
+            dataset_name=lineage.dataset_name,
+            dataset_fingerprint=lineage.dataset_fingerprint,
+        )
         response = await self.stub.CreateExperiment(
-            pb.CreateExperimentRequest(spec=spec_for(challenger_version)),
+            pb.CreateExperimentRequest(spec=spec),
             metadata=self.auth(self.experimenter),
         )
         return response.experiment

@@ -15,6 +15,7 @@ from offline.splits.temporal import per_user_time_split
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import WrittenBundle, write_bundle
 from recmesh.data.dataset import Dataset
+from recmesh.data.fingerprint import fingerprint_interactions
 from recmesh.mesh.baseline import build_baseline_bundle
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.codec import snapshot_to_bytes
@@ -58,4 +59,5 @@ def build_xgboost_bundle(
         feature_schema_fingerprint=schema.fingerprint,
         dataset_name=dataset.name,
         dataset_fingerprint=dataset.fingerprint,
+        training_dataset_fingerprint=fingerprint_interactions(earlier),
     )

@@ -156,7 +156,11 @@ def test_every_server_answers_reflection_with_its_services(
     run_mesh(etcd_server, serving_versions, tmp_path, "baseline", scenario)
     common = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
     assert listed == {
-        "recommend": {"recmesh.recommend.v1.RecommendService", *common},
+        "recommend": {
+            "recmesh.recommend.v1.RecommendService",
+            "recmesh.recommend.v1.InteractionLogService",
+            *common,
+        },
         "candidates": {"recmesh.candidates.v1.CandidatesService", *common},
         "features": {"recmesh.features.v1.FeaturesService", *common},
         "ranking": {"recmesh.ranking.v1.RankingService", *common},
