@@ -44,6 +44,7 @@ def run_command(args: argparse.Namespace, footprint: Footprint, nice: int) -> in
         artifacts_dir=args.artifacts,
         reports_dir=args.reports,
         code_revision=args.code_revision or code_revision(),
+        interaction_log=args.interaction_log,
     )
     progress = TerminalProgress(sys.stderr)
 

@@ -10,7 +10,8 @@ these between its RPCs; the benchmark and the determinism test call them directl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,8 @@ from offline.splits.spec import SplitSpec
 from offline.training.ltr_data import build_ltr_data
 from offline.training.trainer import TrainedRanker, train_ranker
 from recmesh.data.dataset import Dataset, Interactions
+from recmesh.interactions.combine import with_logged_rows
+from recmesh.interactions.log_reader import read_log
 from recmesh.progress import Progress
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.snapshot import Snapshot
@@ -35,12 +38,15 @@ from services.ranking.model import load_ranking_model
 
 @dataclass(frozen=True)
 class PreparedData:
-    """The dataset, its split, and the held-out users every arm is evaluated on."""
+    """The dataset (with the interaction log's rows, when a log is read), its split, and
+    the held-out users every arm is evaluated on; `log_rows` counts the log lines read,
+    per file."""
 
     dataset: Dataset
     split: SplitSpec
     train: Interactions
     test: Interactions
+    log_rows: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def test_users(self) -> NDArray[np.int64]:
@@ -66,11 +72,28 @@ class ArmsEvaluation:
     measurement: Measurement
 
 
-def prepare_data(spec: ExperimentRunSpec, data_dir: Path, progress: Progress) -> PreparedData:
+def prepare_data(
+    spec: ExperimentRunSpec,
+    data_dir: Path,
+    progress: Progress,
+    interaction_log: Path | None = None,
+) -> PreparedData:
+    """The spec's dataset plus every complete line of `interaction_log` (when given), so
+    that the experiment sees, and its serving bundle holds, every interaction known:
+    a challenger that forgot what a refresh served could not be promoted."""
     dataset = load_dataset(spec.dataset, data_dir, spec.seed, progress)
+    log_rows: Mapping[str, int] = {}
+    if interaction_log is not None:
+        progress.start(None, f"reading the interaction log {interaction_log}")
+        logged = read_log(interaction_log)
+        dataset = with_logged_rows(dataset, logged.interactions)
+        log_rows = dict(logged.rows_per_file)
+        progress.finish(f"{len(logged.interactions):,} logged interactions")
     split = SplitSpec.parse(spec.split)
     train, test = split.apply(dataset.interactions)
-    return PreparedData(dataset=dataset, split=split, train=train, test=test)
+    return PreparedData(
+        dataset=dataset, split=split, train=train, test=test, log_rows=log_rows
+    )
 
 
 def train_challenger(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from offline.decision import Direction, Verdict
 from offline.decision import verdict_reasons as shared_reasons
@@ -46,8 +47,11 @@ def experiment_spec(
     )
 
 
-def lineage(spec: ExperimentRunSpec, code_revision: str) -> records_pb2.Lineage:
-    """Where the challenger came from: split, training parameters, code revision."""
+def lineage(
+    spec: ExperimentRunSpec, code_revision: str, log_rows: Mapping[str, int] | None = None
+) -> records_pb2.Lineage:
+    """Where the challenger came from: split, training parameters, code revision, and the
+    interaction log lines its data includes."""
     params = dict(spec.training.xgboost.as_params())
     params["seed"] = str(spec.seed)
     params["candidates"] = str(spec.candidates.n)
@@ -60,8 +64,12 @@ def lineage(spec: ExperimentRunSpec, code_revision: str) -> records_pb2.Lineage:
     params["features"] = "all" if spec.training.features is None else ",".join(
         spec.training.features
     )
-    return records_pb2.Lineage(split=spec.split, training_params=params,
-                               code_revision=code_revision)
+    return records_pb2.Lineage(
+        split=spec.split,
+        training_params=params,
+        code_revision=code_revision,
+        interaction_log_rows=dict(log_rows or {}),
+    )
 
 
 def evaluation_message(

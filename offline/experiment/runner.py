@@ -46,6 +46,8 @@ class RunnerSettings:
     artifacts_dir: Path
     reports_dir: Path
     code_revision: str = ""
+    #: The interaction log whose rows join the dataset (None: the dataset alone).
+    interaction_log: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def run_experiment(
     who = control_plane.whoami()
     progress.finish(f"acting as {who.principal} ({', '.join(who.roles)})")
 
-    data = prepare_data(spec, settings.data_dir, progress)
+    data = prepare_data(spec, settings.data_dir, progress, settings.interaction_log)
     challenger = train_challenger(spec, data, progress)
     bundle = challenger.bundle
 
@@ -83,7 +85,7 @@ def run_experiment(
     progress.start(None, "registering the challenger")
     version = control_plane.register(
         bundle.manifest_sha256,
-        lineage(spec, settings.code_revision),
+        lineage(spec, settings.code_revision, data.log_rows),
         f"{spec.name}: XGBoost ranker ({challenger.trained.trees} trees)",
     )
     progress.finish(version.version_id)

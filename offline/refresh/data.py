@@ -10,15 +10,13 @@ is built. What is known now is every complete line of the log.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from offline.refresh.errors import RefreshError
-from recmesh.data.dataset import Dataset, Interactions
+from recmesh.data.dataset import Dataset
 from recmesh.data.errors import DataFormatError
-from recmesh.data.fingerprint import fingerprint_interactions
+from recmesh.interactions.combine import with_logged_rows
 from recmesh.interactions.log_reader import read_log
 
 
@@ -48,7 +46,7 @@ def refresh_data(
         current_log = read_log(log_dir)
     except DataFormatError as exc:
         raise RefreshError(f"interaction log {log_dir}: {exc}") from exc
-    reference = _with_rows(dataset, reference_log.interactions)
+    reference = with_logged_rows(dataset, reference_log.interactions)
     if reference.fingerprint != champion_fingerprint:
         raise RefreshError(
             f"the serving snapshot was built from data {champion_fingerprint[:12]}, but "
@@ -61,25 +59,7 @@ def refresh_data(
             raise RefreshError(f"interaction log file {name} lost lines since the last refresh")
     return RefreshData(
         reference=reference,
-        refreshed=_with_rows(dataset, current_log.interactions),
+        refreshed=with_logged_rows(dataset, current_log.interactions),
         log_rows=dict(current_log.rows_per_file),
     )
 
-
-def _with_rows(dataset: Dataset, logged: Interactions) -> Dataset:
-    """The dataset with the logged rows appended (itself when there are none)."""
-    if len(logged) == 0:
-        return dataset
-    base = dataset.interactions
-    interactions = Interactions(
-        users=np.concatenate([base.users, logged.users]),
-        items=np.concatenate([base.items, logged.items]),
-        ratings=np.concatenate([base.ratings, logged.ratings.astype(base.ratings.dtype)]),
-        timestamps=np.concatenate([base.timestamps, logged.timestamps]),
-    )
-    return replace(
-        dataset,
-        name=f"{dataset.name}+log",
-        interactions=interactions,
-        fingerprint=fingerprint_interactions(interactions),
-    )

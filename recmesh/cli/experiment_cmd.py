@@ -110,6 +110,14 @@ def add_parser(subparsers: Any) -> None:
     )
     run.add_argument("--code-revision", default="", help="default: the checkout's git commit")
     run.add_argument(
+        "--interaction-log",
+        type=Path,
+        default=Path(os.environ.get("RECMESH_STATE_DIR", REPO_ROOT / "var")) / "interactions",
+        help="the interaction log whose rows join the dataset (default: interactions/ in "
+        "$RECMESH_STATE_DIR or var/, where `recmesh up` keeps it; a missing directory is "
+        "an empty log)",
+    )
+    run.add_argument(
         "--nice",
         type=int,
         default=None,

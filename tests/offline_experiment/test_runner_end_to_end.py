@@ -33,6 +33,7 @@ def _run(
         "--data-dir", str(ml100k_dir.parent),
         "--reports", str(tmp_path / "reports"),
         "--code-revision", "test",
+        "--interaction-log", str(tmp_path / "interactions"),
         *installation.cli_args("alice"),
     ]  # fmt: skip
 

@@ -34,7 +34,8 @@ def test_sigkill_during_evaluation_leaves_no_evaluation(
     command = [
         sys.executable, "-m", "recmesh.cli.main", "experiment", "run", str(spec),
         "--data-dir", str(ml100k_dir.parent), "--reports", str(reports),
-        "--code-revision", "test", *installation.cli_args("alice"),
+        "--code-revision", "test", "--interaction-log", str(tmp_path / "interactions"),
+        *installation.cli_args("alice"),
     ]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

@@ -83,7 +83,8 @@ def serving_challenger(
             args = [
                 "experiment", "run", str(spec), "--json", "--nice", "0",
                 "--data-dir", str(ml100k_dir.parent), "--reports", str(root / "reports"),
-                "--code-revision", "test", *installation.cli_args("alice"),
+                "--code-revision", "test", "--interaction-log", str(root / "interactions"),
+                *installation.cli_args("alice"),
             ]  # fmt: skip
             out = root / "run.json"
             with pytest.MonkeyPatch.context() as patch, out.open("w") as printed:

@@ -97,6 +97,7 @@ class Host:
             sys.executable, "-m", "recmesh.cli.main", "experiment", "run", str(spec), "--json",
             "--data-dir", str(layout.data), "--artifacts", str(layout.artifacts),
             "--reports", str(reports), "--code-revision", "test",
+            "--interaction-log", str(layout.interactions),
             "--control-plane", self.mesh.address_of("control_plane"),
             "--credentials", str(self.tokens), "--as", "alice",
         ]  # fmt: skip
