@@ -9,7 +9,8 @@ gone), which bounds retries under traffic to one per `first_retry_s`.
 
 A thread cannot be stopped: abandoning a job cancels the task that waits for it, so
 whatever the thread returns later is dropped, never reported as loaded and never
-handed to `on_loaded`.
+handed to `on_loaded`. Requests waiting for the job are refused by `abandon` itself,
+whether or not its task has started.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class LoadJob(Generic[T]):
         self._failed_at: float | None = None
         self._early = asyncio.Event()
         self._running = False
+        self._abandoned = False
         self._waiters: list[asyncio.Future[LoadedVersion[T]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -102,9 +104,11 @@ class LoadJob(Generic[T]):
 
     def abandon(self) -> None:
         """Stops retrying and drops the result of an attempt in progress; waiters get
-        LoadAbandonedError."""
+        LoadAbandonedError at once, even when the task has not started yet (a task
+        cancelled before its first step never runs its handlers)."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
+        self._stopped()
 
     def retry_early(self) -> None:
         """Starts the next attempt now if waiting to retry and at least first_retry_s
@@ -117,6 +121,8 @@ class LoadJob(Generic[T]):
     async def wait_for_attempt(self) -> LoadedVersion[T]:
         """The outcome of the attempt in progress: the loaded version, or
         VersionLoadFailedError / LoadAbandonedError."""
+        if self._abandoned:
+            raise LoadAbandonedError(f"the load of {self.version_id} was abandoned")
         waiter: asyncio.Future[LoadedVersion[T]] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         return await waiter
@@ -131,17 +137,23 @@ class LoadJob(Generic[T]):
                 assert self.retry_at is not None
                 await self._wait_to_retry(max(0.0, self.retry_at - self._clock()))
         except asyncio.CancelledError:
-            if self._running:
-                self._running = False
-                self._events.load_discarded(self.version_id)
-            log.info(
-                "serving_version_load_abandoned",
-                component=self.component,
-                version=self.version_id,
-                attempts=self.attempts,
-            )
-            self._wake(LoadAbandonedError(f"the load of {self.version_id} was abandoned"))
+            self._stopped()
             raise
+
+    def _stopped(self) -> None:
+        if self._abandoned:
+            return
+        self._abandoned = True
+        if self._running:
+            self._running = False
+            self._events.load_discarded(self.version_id)
+        log.info(
+            "serving_version_load_abandoned",
+            component=self.component,
+            version=self.version_id,
+            attempts=self.attempts,
+        )
+        self._wake(LoadAbandonedError(f"the load of {self.version_id} was abandoned"))
 
     async def _wait_to_retry(self, seconds: float) -> None:
         self._early = asyncio.Event()

@@ -137,3 +137,27 @@ def test_abandoned_failing_load_is_not_retried() -> None:
             await s.registry.get("sv-b")
 
     run_scenario(scenario)
+
+
+def test_request_for_a_load_abandoned_before_its_first_step_is_refused() -> None:
+    """get() that pointed the registry at sv-b (read from etcd) is refused, not left
+    hanging, when the pointer moves to sv-c before sv-b's load task ever ran."""
+
+    async def scenario(s: RegistrySetup) -> None:
+        await s.registry.on_pointer(pointer("sv-a", 1))
+        await s.serving("sv-a")
+
+        async def move_on() -> None:
+            s.registry.point_to(pointer("sv-c", 3))
+
+        # Both steps run before the load task that get() starts: get() reads sv-b from
+        # etcd, starts its load and waits; move_on then supersedes it.
+        waiter = asyncio.create_task(s.registry.get("sv-b"))
+        mover = asyncio.create_task(move_on())
+        with pytest.raises(FailedPreconditionError, match="no longer the pointer's"):
+            await asyncio.wait_for(waiter, 1.0)
+        await mover
+        assert "sv-b-sha" not in s.loader.calls
+        await s.serving("sv-c")
+
+    run_scenario(scenario, RegistrySetup(in_etcd=pointer("sv-b", 2)))
