@@ -31,6 +31,13 @@ def add_parser(subparsers: Any) -> None:
         "items", nargs="+", metavar="ITEM[:RATING]", help="item ids, each with an optional rating"
     )
     record.add_argument(
+        "--at",
+        type=int,
+        default=0,
+        metavar="UNIX_SECONDS",
+        help="when it happened (default: now, as the front's clock says)",
+    )
+    record.add_argument(
         "--address",
         default=os.environ.get("RECMESH_RECOMMEND", "127.0.0.1:50051"),
         help="the Recommend front (host:port)",
@@ -47,7 +54,7 @@ def run_record(args: argparse.Namespace) -> int:
     from recmesh.recommend.v1 import interactions_pb2, interactions_pb2_grpc
 
     try:
-        interactions = [_interaction(args.user_id, text) for text in args.items]
+        interactions = [_interaction(args.user_id, text, args.at) for text in args.items]
     except ValueError as exc:
         print(f"recmesh interactions record: {exc}", file=sys.stderr)
         return 2
@@ -82,13 +89,14 @@ def run_record(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interaction(user_id: str, text: str) -> dict[str, Any]:
+def _interaction(user_id: str, text: str, at: int) -> dict[str, Any]:
     item, _, rating = text.partition(":")
     try:
         return {
             "user_id": user_id,
             "item_id": int(item),
             "rating": float(rating) if rating else 0.0,
+            "timestamp": at,
         }
     except ValueError:
         raise ValueError(f"{text!r} is not ITEM or ITEM:RATING (integers, a number)") from None

@@ -1,11 +1,15 @@
 """RecordInteractions: what users did, checked and appended to the interaction log.
 
 The front checks each interaction against the catalogue of the version it serves
-(an unknown item, a user id that is not an integer, a rating that is not finite
-are INVALID_ARGUMENT, naming the first bad one) and appends the whole batch to its
-own log file in a worker thread, with one fsync: all or none, on disk before the
-answer. Nothing served changes until `recmesh data refresh` builds a snapshot
-that includes the log and the control plane promotes it.
+(an unknown item, a user id that is not an integer, a rating that is not finite, a
+timestamp in the future are INVALID_ARGUMENT, naming the first bad one) and
+appends the whole batch to its own log file on a writer thread of its own, with
+one fsync: all or none, on disk before the answer. A batch whose caller gave up
+is still written (the write is not cancelled half-way), so a caller that retries
+after a timeout may record it twice: the log is at-least-once. A write that fails
+(a full disk) leaves nothing and answers UNAVAILABLE naming the file. Nothing
+served changes until `recmesh data refresh` builds a snapshot that includes the
+log and the control plane promotes it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -21,15 +26,17 @@ import numpy as np
 import structlog
 
 from recmesh.interactions.log_format import LoggedInteraction
-from recmesh.interactions.log_writer import InteractionLogWriter
+from recmesh.interactions.log_writer import InteractionLogWriteError, InteractionLogWriter
 from recmesh.recommend.v1 import interactions_pb2, interactions_pb2_grpc
-from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError
+from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
 from services.common.versions import VersionRegistry
 from services.recommend.front_bundle import FrontBundle
 
 log = structlog.get_logger("recmesh.interactions")
 
 MAX_BATCH = 10_000
+#: How far in the future a timestamp may be (clock skew between a caller and the front).
+MAX_CLOCK_SKEW_S = 300
 _INT64_MAX = 2**63 - 1
 
 
@@ -43,7 +50,9 @@ class InteractionLogServicer(interactions_pb2_grpc.InteractionLogServiceServicer
         self._versions = versions
         self._writer = writer
         self._clock = clock
-        self._lock = asyncio.Lock()
+        # One writer thread of its own: batches are written in order, and a slow disk or
+        # a hung load elsewhere never starves one of the other.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interaction-log")
 
     async def RecordInteractions(
         self,
@@ -63,8 +72,12 @@ class InteractionLogServicer(interactions_pb2_grpc.InteractionLogServiceServicer
         now = int(self._clock())
         rows = [_checked(i, n, catalogue, now) for n, i in enumerate(request.interactions)]
         writer = self._writer
-        async with self._lock:  # one batch at a time, so batches never interleave
-            await asyncio.to_thread(writer.append, rows)
+        write = asyncio.get_running_loop().run_in_executor(self._executor, writer.append, rows)
+        try:
+            await asyncio.shield(write)
+        except InteractionLogWriteError as exc:
+            log.error("interactions_not_recorded", count=count, error=str(exc))
+            raise UnavailableError(f"the interaction log cannot be written: {exc}") from exc
         log.info("interactions_recorded", count=count, log_file=writer.path.name)
         return interactions_pb2.RecordInteractionsResponse(
             recorded=count, log_file=writer.path.name
@@ -92,5 +105,10 @@ def _checked(
         raise InvalidArgumentError(f"{where}.rating is not finite")
     if interaction.timestamp < 0:
         raise InvalidArgumentError(f"{where}.timestamp {interaction.timestamp} is negative")
+    if interaction.timestamp > now + MAX_CLOCK_SKEW_S:
+        raise InvalidArgumentError(
+            f"{where}.timestamp {interaction.timestamp} is {interaction.timestamp - now} s in "
+            "the future; send when it happened (Unix seconds), or 0 for now"
+        )
     timestamp = interaction.timestamp or now
     return LoggedInteraction(user, item, rating if rating != 0.0 else 1.0, timestamp)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import socket
+import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -90,7 +91,12 @@ async def create_server(
     interaction_log = (
         None
         if config.interaction_log_dir is None
-        else InteractionLogWriter(config.interaction_log_dir, f"{COMPONENT}-{os.getpid()}")
+        # A name no other writer has: fronts sharing a volume (PID 1 in every
+        # container) must never append to, or cut, each other's file.
+        else InteractionLogWriter(
+            config.interaction_log_dir,
+            f"{COMPONENT}-{socket.gethostname()}-{uuid.uuid4().hex[:12]}",
+        )
     )
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[FrontBundle]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from recmesh.data.errors import DataFormatError
 from recmesh.interactions.log_format import LoggedInteraction, LogLineError, parse_line
 from recmesh.interactions.log_reader import read_log
-from recmesh.interactions.log_writer import InteractionLogWriter
+from recmesh.interactions.log_writer import InteractionLogWriteError, InteractionLogWriter
 
 
 def test_appended_interactions_read_back_in_order_with_rows_per_file(tmp_path: Path) -> None:
@@ -81,3 +81,18 @@ def test_a_missing_directory_reads_as_an_empty_log(tmp_path: Path) -> None:
     assert len(read.interactions) == 0
     assert read.interactions.users.dtype == np.int64
     assert dict(read.rows_per_file) == {}
+
+
+def test_a_failed_write_leaves_nothing_and_says_why(tmp_path: Path) -> None:
+    """A full disk (/dev/full) fails the batch with the file and the reason."""
+    (tmp_path / "full.tsv").symlink_to("/dev/full")
+    writer = InteractionLogWriter(tmp_path, "full")
+    with pytest.raises(InteractionLogWriteError, match=r"full\.tsv: No space left on device"):
+        writer.append([LoggedInteraction(1, 10, 4.0, 100)])
+
+
+def test_a_file_holding_only_an_unfinished_line_is_emptied(tmp_path: Path) -> None:
+    """No LF at all: the whole content is the unacknowledged write."""
+    (tmp_path / "w.tsv").write_text("2\t20\t")
+    InteractionLogWriter(tmp_path, "w")
+    assert (tmp_path / "w.tsv").read_text() == ""

@@ -1,0 +1,122 @@
+"""RecordInteractions on the real front: checked, appended whole, refused with reasons."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import grpc
+import pytest
+
+from recmesh.etcd.local_server import LocalEtcd
+from recmesh.interactions.log_reader import read_log
+from recmesh.recommend.v1 import interactions_pb2, interactions_pb2_grpc
+from tests.mesh_harness import RunningMesh, running_mesh, write_pointer
+from tests.serving.conftest import ServingVersions
+from tests.serving.test_mesh import wait_for_version
+
+Scenario = Callable[[RunningMesh, interactions_pb2_grpc.InteractionLogServiceStub], Awaitable[None]]
+
+
+def _run(
+    etcd: LocalEtcd,
+    versions: ServingVersions,
+    tmp_path: Path,
+    scenario: Scenario,
+    log_dir: Path | None,
+) -> None:
+    baseline = versions.baseline
+
+    async def main() -> None:
+        await write_pointer(etcd.endpoint, baseline.version_id, baseline.manifest_sha256)
+        async with running_mesh(
+            etcd.endpoint, versions.store_dir, tmp_path / "imp.jsonl", interaction_log=log_dir
+        ) as mesh:
+            await wait_for_version(mesh.front, baseline.version_id)
+            async with grpc.aio.insecure_channel(mesh.front) as channel:
+                await scenario(mesh, interactions_pb2_grpc.InteractionLogServiceStub(channel))
+
+    asyncio.run(main())
+
+
+def _batch(*rows: tuple[str, int, float, int]) -> interactions_pb2.RecordInteractionsRequest:
+    return interactions_pb2.RecordInteractionsRequest(
+        interactions=[
+            interactions_pb2.Interaction(user_id=u, item_id=i, rating=r, timestamp=t)
+            for u, i, r, t in rows
+        ]
+    )
+
+
+def test_recorded_interactions_are_appended_whole(
+    etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
+) -> None:
+    """A batch lands in the front's own log file, in order, timestamp 0 as now and
+    rating 0 as an implicit 1; the answer names the file."""
+    log_dir = tmp_path / "log"
+
+    async def scenario(
+        mesh: RunningMesh, stub: interactions_pb2_grpc.InteractionLogServiceStub
+    ) -> None:
+        before = int(time.time())
+        response = await stub.RecordInteractions(
+            _batch(("196", 50, 5.0, 880000000), ("7000", 172, 0.0, 0)), timeout=5
+        )
+        assert response.recorded == 2
+        assert response.log_file.startswith("recommend-")
+        read = read_log(log_dir)
+        assert dict(read.rows_per_file) == {response.log_file: 2}
+        assert read.interactions.users.tolist() == [196, 7000]
+        assert read.interactions.items.tolist() == [50, 172]
+        assert read.interactions.ratings.tolist() == [5.0, 1.0]
+        assert read.interactions.timestamps[0] == 880000000
+        assert before <= read.interactions.timestamps[1] <= time.time() + 1
+
+    _run(etcd_server, serving_versions, tmp_path, scenario, log_dir)
+
+
+def test_bad_interactions_are_refused_naming_the_first_and_nothing_is_written(
+    etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
+) -> None:
+    """Unknown item, a user id that is no integer, NaN, a future timestamp, an empty or
+    oversized batch: INVALID_ARGUMENT saying which and why; the log stays empty."""
+    log_dir = tmp_path / "log"
+    future = int(time.time()) + 3600
+    cases = [
+        (_batch(("196", 50, 5.0, 0), ("196", 99999, 5.0, 0)), "interactions[1].item_id 99999"),
+        (_batch(("abc", 50, 5.0, 0)), "interactions[0].user_id 'abc'"),
+        (_batch(("196", 50, float("nan"), 0)), "rating is not finite"),
+        (_batch(("196", 50, 5.0, future)), "in the future"),
+        (_batch(), "no interactions"),
+        (_batch(*[("196", 50, 5.0, 0)] * 10_001), "at most 10000"),
+    ]
+
+    async def scenario(
+        mesh: RunningMesh, stub: interactions_pb2_grpc.InteractionLogServiceStub
+    ) -> None:
+        for request, words in cases:
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await stub.RecordInteractions(request, timeout=5)
+            assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert words in (error.value.details() or "")
+        assert len(read_log(log_dir).interactions) == 0
+
+    _run(etcd_server, serving_versions, tmp_path, scenario, log_dir)
+
+
+def test_a_front_without_a_log_says_so(
+    etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
+) -> None:
+    """No --interaction-log: FAILED_PRECONDITION naming the option."""
+
+    async def scenario(
+        mesh: RunningMesh, stub: interactions_pb2_grpc.InteractionLogServiceStub
+    ) -> None:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await stub.RecordInteractions(_batch(("196", 50, 5.0, 0)), timeout=5)
+        assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "--interaction-log" in (error.value.details() or "")
+
+    _run(etcd_server, serving_versions, tmp_path, scenario, None)
