@@ -2,10 +2,11 @@
 abandoned.
 
 Each attempt runs the loader (read, verify checksums, build in-memory structures) in a
-worker thread. Demand shortens a backoff: `retry_early` starts the next attempt now
-when a request asks for the version and at least `first_retry_s` has passed since the
-last failure (another service, or the front, already loaded it, so the cause may be
-gone), which bounds retries under traffic to one per `first_retry_s`.
+worker thread of the registry's own `LoadExecutor`. Demand shortens a backoff:
+`retry_early` starts the next attempt now when a request asks for the version and at
+least `first_retry_s` has passed since the last failure (another service, or the
+front, already loaded it, so the cause may be gone), which bounds retries under
+traffic to one per `first_retry_s`.
 
 A thread cannot be stopped: abandoning a job cancels the task that waits for it, so
 whatever the thread returns later is dropped, never reported as loaded and never
@@ -23,6 +24,7 @@ from typing import Generic, TypeVar
 
 import structlog
 
+from services.common.load_executor import LoadExecutor
 from services.common.load_policy import LoadPolicy
 from services.common.timing import MonotonicClock, Sleep
 from services.common.version_events import VersionEvents
@@ -61,6 +63,7 @@ class LoadJob(Generic[T]):
         version_id: str,
         manifest_sha256: str,
         loader: VersionLoader[T],
+        executor: LoadExecutor,
         policy: LoadPolicy,
         events: VersionEvents,
         clock: MonotonicClock,
@@ -73,6 +76,7 @@ class LoadJob(Generic[T]):
         self.version_id = version_id
         self.manifest_sha256 = manifest_sha256
         self._loader = loader
+        self._executor = executor
         self._policy = policy
         self._events = events
         self._clock = clock
@@ -179,7 +183,7 @@ class LoadJob(Generic[T]):
             attempt=self.attempts,
         )
         try:
-            value = await asyncio.to_thread(self._loader, self.manifest_sha256)
+            value = await self._executor.run(self._loader, self.manifest_sha256)
         except Exception as exc:
             # Any failure to read, verify or build a version fails this attempt: the
             # process keeps serving what it has and retries after a backoff.

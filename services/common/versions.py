@@ -7,8 +7,9 @@ and the registry
 
 - makes a held version current by swapping (a rollback to the previous version
   costs no load);
-- otherwise loads the target in a worker thread (`LoadJob`), retrying failures with
-  capped exponential backoff until it loads or the pointer moves on;
+- otherwise loads the target in a thread of its own `LoadExecutor` (`LoadJob`),
+  retrying failures with capped exponential backoff until it loads or the pointer
+  moves on;
 - abandons the load of a version the pointer no longer names: its result, whenever
   the thread returns, is dropped and never becomes current.
 
@@ -32,6 +33,7 @@ import structlog
 
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import FailedPreconditionError, UnavailableError
+from services.common.load_executor import DEFAULT_LOAD_WORKERS, LoadExecutor
 from services.common.load_policy import LoadPolicy
 from services.common.timing import MonotonicClock, Sleep
 from services.common.version_events import NoVersionEvents, VersionEvents
@@ -101,8 +103,10 @@ class VersionRegistry(Generic[T]):
         clock: MonotonicClock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        load_workers: int = DEFAULT_LOAD_WORKERS,
     ) -> None:
         self._component = component
+        self._executor = LoadExecutor(component, load_workers)
         self._loader = loader
         self._read_pointer = read_pointer
         self._policy = policy or LoadPolicy()
@@ -225,8 +229,9 @@ class VersionRegistry(Generic[T]):
                 waiter.cancel()
 
     async def close(self) -> None:
-        """Abandons a load in progress (at shutdown)."""
+        """Abandons a load in progress and releases the load threads (at shutdown)."""
         self._abandon_job()
+        self._executor.shutdown()
 
     def _held(self, version_id: str) -> LoadedVersion[T] | None:
         for loaded in (self._current, self._previous):
@@ -251,6 +256,7 @@ class VersionRegistry(Generic[T]):
             version_id=target.version_id,
             manifest_sha256=target.manifest_sha256,
             loader=self._loader,
+            executor=self._executor,
             policy=self._policy,
             events=self._events,
             clock=self._clock,
