@@ -17,7 +17,8 @@ from tests.mesh_harness import RunningMesh, running_mesh, write_pointer
 from tests.serving.conftest import ServingVersions
 from tests.serving.test_mesh import wait_for_version
 
-Scenario = Callable[[RunningMesh, interactions_pb2_grpc.InteractionLogServiceStub], Awaitable[None]]
+Stub = interactions_pb2_grpc.InteractionLogServiceAsyncStub
+Scenario = Callable[[RunningMesh, Stub], Awaitable[None]]
 
 
 def _run(
@@ -36,7 +37,8 @@ def _run(
         ) as mesh:
             await wait_for_version(mesh.front, baseline.version_id)
             async with grpc.aio.insecure_channel(mesh.front) as channel:
-                await scenario(mesh, interactions_pb2_grpc.InteractionLogServiceStub(channel))
+                stub: Stub = interactions_pb2_grpc.InteractionLogServiceStub(channel)
+                await scenario(mesh, stub)
 
     asyncio.run(main())
 
@@ -57,9 +59,7 @@ def test_recorded_interactions_are_appended_whole(
     rating 0 as an implicit 1; the answer names the file."""
     log_dir = tmp_path / "log"
 
-    async def scenario(
-        mesh: RunningMesh, stub: interactions_pb2_grpc.InteractionLogServiceStub
-    ) -> None:
+    async def scenario(mesh: RunningMesh, stub: Stub) -> None:
         before = int(time.time())
         response = await stub.RecordInteractions(
             _batch(("196", 50, 5.0, 880000000), ("7000", 172, 0.0, 0)), timeout=5
@@ -93,9 +93,7 @@ def test_bad_interactions_are_refused_naming_the_first_and_nothing_is_written(
         (_batch(*[("196", 50, 5.0, 0)] * 10_001), "at most 10000"),
     ]
 
-    async def scenario(
-        mesh: RunningMesh, stub: interactions_pb2_grpc.InteractionLogServiceStub
-    ) -> None:
+    async def scenario(mesh: RunningMesh, stub: Stub) -> None:
         for request, words in cases:
             with pytest.raises(grpc.aio.AioRpcError) as error:
                 await stub.RecordInteractions(request, timeout=5)
@@ -111,9 +109,7 @@ def test_a_front_without_a_log_says_so(
 ) -> None:
     """No --interaction-log: FAILED_PRECONDITION naming the option."""
 
-    async def scenario(
-        mesh: RunningMesh, stub: interactions_pb2_grpc.InteractionLogServiceStub
-    ) -> None:
+    async def scenario(mesh: RunningMesh, stub: Stub) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as error:
             await stub.RecordInteractions(_batch(("196", 50, 5.0, 0)), timeout=5)
         assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
