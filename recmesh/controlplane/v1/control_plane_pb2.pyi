@@ -805,16 +805,26 @@ class GetPointerResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     POINTER_FIELD_NUMBER: _builtins.int
+    DAMAGED_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def pointer(self) -> _records_pb2.ServingPointer: ...
+    def pointer(self) -> _records_pb2.ServingPointer:
+        """The stored pointer record; when it is damaged (does not parse or verify), the
+        newest verified record of the history, which serving keeps answering with.
+        """
+
+    @_builtins.property
+    def damaged(self) -> _records_pb2.DamagedRecord:
+        """Set when the stored pointer record is damaged; repair with Rollback(target)."""
+
     def __init__(
         self,
         *,
         pointer: _records_pb2.ServingPointer | None = ...,
+        damaged: _records_pb2.DamagedRecord | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["pointer", b"pointer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["damaged", b"damaged", "pointer", b"pointer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["pointer", b"pointer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["damaged", b"damaged", "pointer", b"pointer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

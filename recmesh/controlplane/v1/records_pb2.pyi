@@ -861,6 +861,11 @@ class ServingPointer(_message.Message):
     SET_AT_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     REVISION_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    AUDIT_ENTRY_HASH_FIELD_NUMBER: _builtins.int
+    EVALUATION_SHA256_FIELD_NUMBER: _builtins.int
+    REPLACES_REVISION_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
     serving_version: _builtins.str
     manifest_sha256: _builtins.str
     experiment_id: _builtins.str
@@ -869,8 +874,23 @@ class ServingPointer(_message.Message):
     reason: _builtins.str
     revision: _builtins.int
     """The pointer key's etcd mod_revision (filled when read, not stored)."""
+    sequence: _builtins.int
+    """The signed record (docs/control-plane.md, "Signed pointer records"). The sequence
+    number of the audit entry written with this record: the audit chain makes it
+    strictly increasing, so a later record always has a higher one (a rollback too).
+    """
+    audit_entry_hash: _builtins.str
+    """Hex sha256 of that audit entry (AuditEntry.hash)."""
+    evaluation_sha256: _builtins.str
+    """Hex sha256 of the stored Evaluation the promotion was decided on; empty otherwise."""
+    replaces_revision: _builtins.int
+    """The etcd mod_revision of the pointer value this record replaced (0 for the first)."""
     @_builtins.property
     def set_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def signature(self) -> Global___PointerSignature:
+        """The control plane's Ed25519 signature over the record's canonical bytes."""
+
     def __init__(
         self,
         *,
@@ -881,14 +901,69 @@ class ServingPointer(_message.Message):
         set_at: _timestamp_pb2.Timestamp | None = ...,
         reason: _builtins.str = ...,
         revision: _builtins.int = ...,
+        sequence: _builtins.int = ...,
+        audit_entry_hash: _builtins.str = ...,
+        evaluation_sha256: _builtins.str = ...,
+        replaces_revision: _builtins.int = ...,
+        signature: Global___PointerSignature | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["set_at", b"set_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["set_at", b"set_at", "signature", b"signature"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["experiment_id", b"experiment_id", "manifest_sha256", b"manifest_sha256", "reason", b"reason", "revision", b"revision", "serving_version", b"serving_version", "set_at", b"set_at", "set_by", b"set_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_entry_hash", b"audit_entry_hash", "evaluation_sha256", b"evaluation_sha256", "experiment_id", b"experiment_id", "manifest_sha256", b"manifest_sha256", "reason", b"reason", "replaces_revision", b"replaces_revision", "revision", b"revision", "sequence", b"sequence", "serving_version", b"serving_version", "set_at", b"set_at", "set_by", b"set_by", "signature", b"signature"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ServingPointer: _TypeAlias = ServingPointer  # noqa: Y015
+
+@_typing.final
+class PointerSignature(_message.Message):
+    """An Ed25519 signature of a serving pointer record."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    ED25519_FIELD_NUMBER: _builtins.int
+    key_id: _builtins.str
+    """First 16 hex digits of the sha256 of the raw 32-byte public key."""
+    ed25519: _builtins.bytes
+    """64 bytes."""
+    def __init__(
+        self,
+        *,
+        key_id: _builtins.str = ...,
+        ed25519: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ed25519", b"ed25519", "key_id", b"key_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PointerSignature: _TypeAlias = PointerSignature  # noqa: Y015
+
+@_typing.final
+class DamagedRecord(_message.Message):
+    """A stored record that does not parse or does not verify: its key and the problem."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    PROBLEM_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    problem: _builtins.str
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        problem: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "problem", b"problem"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DamagedRecord: _TypeAlias = DamagedRecord  # noqa: Y015
 
 @_typing.final
 class AuditEntry(_message.Message):

@@ -1,0 +1,1 @@
+"""Signed serving pointer records: canonical bytes, Ed25519 keys, verification."""
