@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import pytest
@@ -17,8 +18,9 @@ from tests.mesh_harness import RunningMesh, running_mesh, write_pointer
 from tests.serving.conftest import ServingVersions
 from tests.serving.test_mesh import wait_for_version
 
-Stub = interactions_pb2_grpc.InteractionLogServiceAsyncStub
-Scenario = Callable[[RunningMesh, Stub], Awaitable[None]]
+if TYPE_CHECKING:
+    Stub = interactions_pb2_grpc.InteractionLogServiceAsyncStub
+    Scenario = Callable[[RunningMesh, Stub], Awaitable[None]]
 
 
 def _run(
