@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 
 from control_plane.auth.credentials import CredentialFiles
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.mesh.bootstrap import ensure_baseline_serving, ensure_credentials
+from recmesh.mesh.bootstrap import (
+    ensure_baseline_serving,
+    ensure_credentials,
+    ensure_pointer_key,
+)
 from recmesh.mesh.health_wait import wait_serving
 from recmesh.mesh.layout import MeshPorts
 from recmesh.mesh.local_mesh import LocalMesh, MeshStartError, _child_environ
@@ -101,6 +105,7 @@ class ReplicatedMesh(LocalMesh):
         )
         self.etcd.start()
         self.credentials = ensure_credentials(self.layout)
+        ensure_pointer_key(self.layout)
         ensure_baseline_serving(self.layout, self.etcd.endpoint, self.dataset)
         self.supervisor = Supervisor(environ=_child_environ())
         self.supervisor.start(self._specs()[CONTROL_PLANE])
@@ -133,6 +138,7 @@ class ReplicatedMesh(LocalMesh):
         }
         values["--port"] = str(replica.port)
         values["--impressions"] = str(self.layout.state_dir / f"impressions-{replica.name}.jsonl")
+        values["--state-dir"] = str(self.layout.serving_state(replica.name))
         argv = replace_options(spec.argv, values)
         return ProcessSpec(
             replica.name,

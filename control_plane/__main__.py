@@ -1,5 +1,6 @@
 """Entry point: python -m control_plane [--port 50055] --etcd HOST:PORT --artifacts DIR
---credentials FILE [--tls-cert F --tls-key F --tls-ca F].
+--credentials FILE --pointer-signing-key FILE [--pointer-public-key FILE ...]
+[--tls-cert F --tls-key F --tls-ca F].
 
 SIGTERM or SIGINT stops accepting calls, lets in-flight calls finish for up to
 --drain-seconds, then exits 0.
@@ -19,8 +20,13 @@ import structlog
 from control_plane.auth.principals import PrincipalsFileError
 from control_plane.config import DEFAULT_PORT, ControlPlaneConfig
 from control_plane.server import COMPONENT, create_server
+from recmesh.etcd.credential_options import (
+    add_etcd_credential_arguments,
+    etcd_credentials_from_args,
+)
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
+from recmesh.signing.keys import KeyFileError
 from recmesh.telemetry.interceptors import server_interceptors
 from recmesh.telemetry.logging import configure_logging
 from recmesh.telemetry.metrics import ServerMetrics
@@ -39,7 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--credentials", type=Path, required=True, help="principals file (principals.json)"
     )
+    parser.add_argument(
+        "--pointer-signing-key",
+        type=Path,
+        required=True,
+        help="Ed25519 private key (PKCS#8 PEM) every serving pointer record is signed with",
+    )
+    parser.add_argument(
+        "--pointer-public-key",
+        type=Path,
+        action="append",
+        default=[],
+        help="public key of an earlier signing key whose records still verify (during a "
+        "key rotation); repeatable",
+    )
     add_tls_arguments(parser, party="this control plane (served and presented to etcd)")
+    add_etcd_credential_arguments(parser)
     parser.add_argument("--span-file", type=Path, default=None, help="append spans as JSON lines")
     parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port")
     parser.add_argument("--log-level", default="INFO")
@@ -52,12 +73,15 @@ def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Co
     return ControlPlaneConfig(
         artifacts_dir=args.artifacts,
         credentials_file=args.credentials,
+        signing_key=args.pointer_signing_key,
+        trusted_keys=tuple(args.pointer_public_key),
         etcd_endpoints=tuple(e.strip() for e in args.etcd.split(",") if e.strip()),
         etcd_prefix=args.etcd_prefix,
         host=args.host,
         port=args.port,
         tls=tls,
         etcd_tls=tls,
+        etcd_credentials=etcd_credentials_from_args(args, parser, tls=tls is not None),
     )
 
 
@@ -99,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(COMPONENT, args.log_level)
     try:
         asyncio.run(serve(config, args.span_file, args.metrics_port, args.drain_seconds))
-    except (PrincipalsFileError, OSError) as exc:
+    except (PrincipalsFileError, KeyFileError, OSError) as exc:
         log.error("startup_failed", component=COMPONENT, error=str(exc))
         return 2
     return 0

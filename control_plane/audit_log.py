@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from control_plane.audit_chain import EMPTY_HEAD, AuditHead, ChainReport, seal, verify_chain
@@ -35,6 +35,10 @@ class AuditDraft:
     action: str
     subject: str
     details: Mapping[str, str] = field(default_factory=dict)
+
+
+#: Puts that depend on the audit entry written with them.
+EntryPuts = Callable[[records_pb2.AuditEntry], Sequence[Put]]
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,16 @@ class AuditLog:
         self._rng = rng or random.Random()
 
     async def commit(
-        self, draft: AuditDraft, guards: Sequence[Guard] = (), puts: Sequence[Put] = ()
+        self,
+        draft: AuditDraft,
+        guards: Sequence[Guard] = (),
+        puts: Sequence[Put] = (),
+        *,
+        entry_puts: EntryPuts | None = None,
     ) -> Committed:
         """Applies puts and appends the entry in one transaction, if every guard holds.
+        `entry_puts` adds puts that name the sealed entry (a signed pointer record); it is
+        called again for each attempt, since each attempt seals its own entry.
 
         Raises ConflictError with the change's own failed guards (never the head's).
         """
@@ -88,6 +99,7 @@ class AuditLog:
                     [*guards, head_guard, slot_guard],
                     [
                         *puts,
+                        *(entry_puts(entry) if entry_puts is not None else ()),
                         Put(entry_key, encode(entry)),
                         Put(
                             self._keys.audit_head,

@@ -2,8 +2,10 @@
 
 `initialize_pointer` sets the very first serving version (the baseline that
 `recmesh up` registers); it writes only when no pointer exists, so it is safe
-to call on every start. `PointerFeed` sends the current value and then every
-change, for services that follow the pointer through the control plane.
+to call on every start, and leaves a damaged value (written behind the control plane)
+as it is, reported. `PointerFeed` answers GetPointer (the record, or its damage and the
+last signed record) and sends the current value and then every verified change, for
+services that follow the pointer through the control plane.
 """
 
 from __future__ import annotations
@@ -11,35 +13,42 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from control_plane.audit_log import AuditDraft, AuditLog
+import structlog
+
+from control_plane.audit_log import AuditDraft
 from control_plane.clock import Clock, timestamp
+from control_plane.pointer_writer import PointerWriter
 from control_plane.store.errors import ConflictError
 from control_plane.store.etcd_kv import EtcdKV
-from control_plane.store.records import RecordReader, stored_pointer
-from control_plane.store.txn import KeyAbsent, Put
+from control_plane.store.records import RecordReader
+from control_plane.store.txn import KeyAbsent
 from control_plane.validation import require_version_id
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
-from recmesh.etcd.pointer_codec import encode_pointer
 from recmesh.rpc.errors import NotFoundError
+
+log = structlog.get_logger("recmesh.control_plane.pointer")
 
 
 @dataclass(frozen=True)
 class PointerInit:
-    pointer: records_pb2.ServingPointer
+    #: The pointer now; None when the stored value is damaged (`damaged` says why).
+    pointer: records_pb2.ServingPointer | None
     #: False when a pointer existed already (it is returned unchanged).
     created: bool
+    damaged: records_pb2.DamagedRecord | None = None
 
 
 async def initialize_pointer(
     keys: KeySchema,
     records: RecordReader,
-    audit: AuditLog,
+    writer: PointerWriter,
     clock: Clock,
     version_id: str,
     actor: str,
 ) -> PointerInit:
-    """Points serving at a registered version if, and only if, no pointer exists yet."""
+    """Points serving at a registered version if, and only if, no pointer exists yet. A
+    damaged value is left in place and reported (`recmesh rollback --to` repairs it)."""
     require_version_id(version_id, "version_id")
     model = await records.model(version_id)
     pointer = records_pb2.ServingPointer(
@@ -56,16 +65,20 @@ async def initialize_pointer(
         details={"manifest_sha256": model.manifest_sha256},
     )
     try:
-        committed = await audit.commit(
-            draft, [KeyAbsent(keys.pointer)], [Put(keys.pointer, encode_pointer(pointer))]
+        signed = await writer.move(
+            draft, pointer, replaces=None, replaces_revision=0, guards=[KeyAbsent(keys.pointer)]
         )
     except ConflictError:
-        current = await records.pointer()
-        if current is None:
+        current = await records.pointer_value()
+        if current.damaged is not None:
+            log.error(
+                "serving_pointer_damaged", key=current.damaged.key, problem=current.damaged.problem
+            )
+            return PointerInit(None, created=False, damaged=current.damaged)
+        if current.pointer is None:
             raise
-        return PointerInit(current, created=False)
-    pointer.revision = committed.revision
-    return PointerInit(pointer, created=True)
+        return PointerInit(current.pointer, created=False)
+    return PointerInit(signed, created=True)
 
 
 class PointerFeed:
@@ -74,18 +87,29 @@ class PointerFeed:
         self._keys = keys
         self._records = records
 
-    async def current(self) -> records_pb2.ServingPointer:
-        pointer = await self._records.pointer()
-        if pointer is None:
+    async def current(self) -> control_plane_pb2.GetPointerResponse:
+        """The verified pointer; when the stored value is damaged, the damage and the last
+        signed record (what serving keeps answering with)."""
+        history = await self._records.pointer_history()
+        if history.damaged is not None:
+            last = history.latest_signed or records_pb2.ServingPointer()
+            return control_plane_pb2.GetPointerResponse(pointer=last, damaged=history.damaged)
+        if history.current is None:
             raise NotFoundError("the serving pointer is unset (`recmesh up` initialises it)")
-        return pointer
+        return control_plane_pb2.GetPointerResponse(pointer=history.current)
 
     async def follow(self) -> AsyncIterator[records_pb2.ServingPointer]:
-        """The pointer now (if set), then every new value, in revision order, until the
-        caller stops iterating."""
+        """The pointer now (if set and verified), then every new verified value, in
+        revision order, until the caller stops iterating. Damaged values are skipped."""
         reading = await self._kv.read(keys=[self._keys.pointer])
         current = self._records.pointer_reading(reading)
-        if current is not None:
-            yield current
+        if current.pointer is not None:
+            yield current.pointer
         async for stored in self._kv.watch(self._keys.pointer, reading.revision + 1):
-            yield stored_pointer(stored)
+            value = self._records.stored_pointer(stored)
+            if value.pointer is not None:
+                yield value.pointer
+            elif value.damaged is not None:
+                log.error(
+                    "serving_pointer_damaged", key=value.damaged.key, problem=value.damaged.problem
+                )

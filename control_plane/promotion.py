@@ -30,6 +30,8 @@ from control_plane.experiment_state import (
     approvers,
     first_rejection,
 )
+from control_plane.pointer_writer import PointerWriter, record_sha256
+from control_plane.served_data import forgotten_log_rows
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
@@ -37,7 +39,6 @@ from control_plane.store.txn import Guard, KeyAbsent, KeyAt, NothingCreatedAfter
 from control_plane.validation import require
 from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
-from recmesh.etcd.pointer_codec import encode_pointer
 from recmesh.rpc.errors import FailedPreconditionError
 
 log = structlog.get_logger("recmesh.control_plane.promotion")
@@ -80,7 +81,9 @@ def champion_changed(
     evaluation: records_pb2.Evaluation, pointer: records_pb2.ServingPointer | None
 ) -> str:
     now = (
-        "unset" if pointer is None else f"{pointer.serving_version} at revision {pointer.revision}"
+        "unset or damaged (`recmesh pointer` says which)"
+        if pointer is None
+        else f"{pointer.serving_version} at revision {pointer.revision}"
     )
     return (
         f"champion changed since the evaluation: {evaluation.challenger_version} was measured "
@@ -92,12 +95,18 @@ def champion_changed(
 
 class Promoter:
     def __init__(
-        self, keys: KeySchema, records: RecordReader, audit: AuditLog, clock: Clock
+        self,
+        keys: KeySchema,
+        records: RecordReader,
+        audit: AuditLog,
+        clock: Clock,
+        writer: PointerWriter,
     ) -> None:
         self._keys = keys
         self._records = records
         self._audit = audit
         self._clock = clock
+        self._writer = writer
 
     async def promote(self, experiment_id: str, actor: str) -> control_plane_pb2.PromoteResponse:
         require(experiment_id, "experiment_id")
@@ -116,6 +125,9 @@ class Promoter:
             mismatch = evaluated_model_mismatch(
                 evaluation, challenger, records.experiment.spec.dataset_fingerprint
             )
+            champion = await self._records.find_model(previous.serving_version)
+            if mismatch is None and champion is not None:
+                mismatch = forgotten_log_rows(champion, challenger)
             if mismatch is not None:
                 raise await self._refuse(experiment_id, actor, mismatch)
             pointer = records_pb2.ServingPointer(
@@ -135,11 +147,7 @@ class Promoter:
                 KeyAbsent(keys.promotion(experiment_id)),
                 NothingCreatedAfter(keys.reviews_prefix(experiment_id), records.revision),
             ]
-            puts = [
-                Put(keys.pointer, encode_pointer(pointer)),
-                Put(keys.pointer_history(previous.revision), encode_pointer(previous)),
-                Put(keys.promotion(experiment_id), encode(record)),
-            ]
+            puts = [Put(keys.promotion(experiment_id), encode(record))]
             draft = AuditDraft(
                 actor=actor,
                 action="promote",
@@ -152,10 +160,18 @@ class Promoter:
                 },
             )
             try:
-                committed = await self._audit.commit(draft, guards, puts)
+                pointer = await self._writer.move(
+                    draft,
+                    pointer,
+                    replaces=previous,
+                    replaces_revision=previous.revision,
+                    guards=guards,
+                    puts=puts,
+                    evaluation_sha256=record_sha256(encode(evaluation)),
+                )
             except ConflictError as exc:
                 if exc.failed_on(keys.pointer):
-                    current = await self._records.pointer()
+                    current = (await self._records.pointer_value()).pointer
                     raise await self._refuse(
                         experiment_id, actor, champion_changed(evaluation, current)
                     ) from exc
@@ -171,7 +187,6 @@ class Promoter:
                         "immutable, so it was written outside the control plane",
                     ) from exc
                 continue  # a review arrived after the checks: decide again
-            pointer.revision = committed.revision
             log.info(
                 "promoted",
                 experiment_id=experiment_id,

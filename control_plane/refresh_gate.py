@@ -27,6 +27,7 @@ import structlog
 from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.clock import Clock, timestamp
 from control_plane.model_registry import ModelRegistry
+from control_plane.pointer_writer import PointerWriter
 from control_plane.refresh_rules import model_refusal, probe_refusal, snapshot_refusal
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
@@ -37,7 +38,6 @@ from recmesh.artifacts.errors import ArtifactError
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
-from recmesh.etcd.pointer_codec import encode_pointer
 from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from recmesh.snapshot.codec import snapshot_from_bytes
 from recmesh.snapshot.comparison import compare_snapshots
@@ -55,6 +55,7 @@ class RefreshGate:
         artifacts: LocalArtifactStore,
         audit: AuditLog,
         clock: Clock,
+        writer: PointerWriter,
     ) -> None:
         self._keys = keys
         self._records = records
@@ -62,6 +63,7 @@ class RefreshGate:
         self._artifacts = artifacts
         self._audit = audit
         self._clock = clock
+        self._writer = writer
 
     async def refresh(
         self, request: control_plane_pb2.RefreshServingRequest, actor: str
@@ -132,11 +134,7 @@ class RefreshGate:
             refreshed_at=timestamp(self._clock),
         )
         guards: list[Guard] = [KeyAt(keys.pointer, previous.revision)]
-        puts = [
-            Put(keys.pointer, encode_pointer(new_pointer)),
-            Put(keys.pointer_history(previous.revision), encode_pointer(previous)),
-            Put(keys.refresh(version), encode(record)),
-        ]
+        puts = [Put(keys.refresh(version), encode(record))]
         registered = await self._records.find_model(version)
         if registered is None:
             guards.append(KeyAbsent(keys.model(version)))
@@ -160,20 +158,26 @@ class RefreshGate:
             },
         )
         try:
-            committed = await self._audit.commit(draft, guards, puts)
+            new_pointer = await self._writer.move(
+                draft,
+                new_pointer,
+                replaces=previous,
+                replaces_revision=previous.revision,
+                guards=guards,
+                puts=puts,
+            )
         except ConflictError as exc:
             if exc.failed_on(keys.pointer):
-                current = await self._records.pointer()
+                current = (await self._records.pointer_value()).pointer
                 raise await self._refuse(version, actor, _champion_moved(request, current)) from exc
             raise ConflictError(
                 [], f"{version} was registered concurrently; refresh again"
             ) from exc
-        new_pointer.revision = committed.revision
         log.info(
             "refreshed",
             old_version=previous.serving_version,
             new_version=version,
-            revision=committed.revision,
+            revision=new_pointer.revision,
             actor=actor,
         )
         return control_plane_pb2.RefreshServingResponse(

@@ -4,6 +4,10 @@ included (`rollback_refused`, with the code and the reason).
 
 "Before the current one" is literal: after rolling back from B to A, the
 previous version is B again. Use a target to walk further back.
+
+It also repairs a damaged pointer (a value that does not parse or is not signed by the
+control plane, written behind it): the targets are then the verified history plus the
+last signed record (what serving still holds), the default being that last record.
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ import structlog
 
 from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.clock import Clock, timestamp
+from control_plane.pointer_writer import PointerWriter
 from control_plane.refusals import audited
 from control_plane.store.errors import ConflictError
-from control_plane.store.records import RecordReader
-from control_plane.store.txn import KeyAt, Put
+from control_plane.store.records import PointerHistory, RecordReader
+from control_plane.store.txn import KeyAt
 from control_plane.validation import require, require_version_id
 from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
-from recmesh.etcd.pointer_codec import encode_pointer
 from recmesh.rpc.errors import FailedPreconditionError, RecmeshError
 
 log = structlog.get_logger("recmesh.control_plane.rollback")
@@ -30,12 +34,18 @@ REFUSAL_SUBJECT = "serving-pointer"
 
 class Rollback:
     def __init__(
-        self, keys: KeySchema, records: RecordReader, audit: AuditLog, clock: Clock
+        self,
+        keys: KeySchema,
+        records: RecordReader,
+        audit: AuditLog,
+        clock: Clock,
+        writer: PointerWriter,
     ) -> None:
         self._keys = keys
         self._records = records
         self._audit = audit
         self._clock = clock
+        self._writer = writer
 
     async def rollback(
         self, reason: str, target_version: str, actor: str
@@ -62,9 +72,9 @@ class Rollback:
             require_version_id(target_version, "target_version")
         history = await self._records.pointer_history()
         current = history.current
-        if current is None:
+        if current is None and history.damaged is None:
             raise FailedPreconditionError("the serving pointer is unset: nothing to roll back")
-        target = _choose(current, history.replaced, target_version)
+        target = _choose(current, _targets(history), target_version)
         pointer = records_pb2.ServingPointer(
             serving_version=target.serving_version,
             manifest_sha256=target.manifest_sha256,
@@ -72,57 +82,69 @@ class Rollback:
             set_at=timestamp(self._clock),
             reason=f"rollback: {reason}",
         )
+        details = {
+            "from": "damaged" if current is None else current.serving_version,
+            "to": target.serving_version,
+            "reason": reason,
+            "replaced_pointer_revision": str(history.current_revision),
+        }
+        if history.damaged is not None:
+            details["repaired"] = f"{history.damaged.key}: {history.damaged.problem}"
         draft = AuditDraft(
-            actor=actor,
-            action="rollback",
-            subject=target.serving_version,
-            details={
-                "from": current.serving_version,
-                "to": target.serving_version,
-                "reason": reason,
-                "replaced_pointer_revision": str(current.revision),
-            },
+            actor=actor, action="rollback", subject=target.serving_version, details=details
         )
         try:
-            committed = await self._audit.commit(
+            pointer = await self._writer.move(
                 draft,
-                [KeyAt(self._keys.pointer, current.revision)],
-                [
-                    Put(self._keys.pointer, encode_pointer(pointer)),
-                    Put(self._keys.pointer_history(current.revision), encode_pointer(current)),
-                ],
+                pointer,
+                replaces=current,
+                replaces_revision=history.current_revision,
+                guards=[KeyAt(self._keys.pointer, history.current_revision)],
             )
         except ConflictError as exc:
-            now = await self._records.pointer()
-            where = "unset" if now is None else f"{now.serving_version} at revision {now.revision}"
+            now = (await self._records.pointer_value()).pointer
+            where = (
+                "unset or damaged"
+                if now is None
+                else f"{now.serving_version} at revision {now.revision}"
+            )
             raise FailedPreconditionError(
                 f"the pointer moved while rolling back (now {where}); check `recmesh pointer` "
                 "and roll back again if still needed"
             ) from exc
-        pointer.revision = committed.revision
         log.info(
             "rolled_back",
-            old_version=current.serving_version,
+            old_version=details["from"],
             new_version=pointer.serving_version,
             revision=pointer.revision,
             actor=actor,
             reason=reason,
+            repaired=details.get("repaired"),
         )
         return control_plane_pb2.RollbackResponse(
-            pointer=pointer, previous_version=current.serving_version
+            pointer=pointer, previous_version=details["from"]
         )
+
+
+def _targets(history: PointerHistory) -> tuple[records_pb2.ServingPointer, ...]:
+    """Verified values that served before; with a damaged pointer, also the last signed
+    record (the pointer value the damage overwrote, which serving still holds)."""
+    if history.damaged is None or history.latest_signed is None:
+        return history.replaced
+    return (*history.replaced, history.latest_signed)
 
 
 def _choose(
-    current: records_pb2.ServingPointer,
+    current: records_pb2.ServingPointer | None,
     replaced: tuple[records_pb2.ServingPointer, ...],
     target_version: str,
 ) -> records_pb2.ServingPointer:
     """The replaced pointer value to restore: the latest one of target_version, or the
-    latest one naming a version other than the current one."""
-    earlier = [p for p in reversed(replaced) if p.serving_version != current.serving_version]
+    latest one naming a version other than the current one (None: the pointer is damaged)."""
+    serving = None if current is None else current.serving_version
+    earlier = [p for p in reversed(replaced) if p.serving_version != serving]
     if target_version:
-        if target_version == current.serving_version:
+        if target_version == serving:
             raise FailedPreconditionError(f"{target_version} is already serving")
         for pointer in earlier:
             if pointer.serving_version == target_version:
@@ -134,6 +156,7 @@ def _choose(
         )
     if not earlier:
         raise FailedPreconditionError(
-            f"nothing to roll back to: {current.serving_version} is the only version that served"
+            f"nothing to roll back to: {serving or 'no verified version'} is the only version "
+            "that served"
         )
     return earlier[0]

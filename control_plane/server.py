@@ -29,6 +29,7 @@ from control_plane.evaluations import EvaluationBook
 from control_plane.experiments import ExperimentBook
 from control_plane.model_registry import ModelRegistry
 from control_plane.pointer import PointerFeed
+from control_plane.pointer_writer import PointerWriter
 from control_plane.promotion import Promoter
 from control_plane.refresh_gate import RefreshGate
 from control_plane.refresh_policy import RefreshPolicyBook
@@ -43,6 +44,8 @@ from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.error_interceptor import ErrorMappingInterceptor
 from recmesh.rpc.health import HealthReporter, add_health_and_reflection
 from recmesh.rpc.listen import bind_port
+from recmesh.signing.keys import PublicKeyRing, load_private_key, load_public_key
+from recmesh.signing.sign import PointerSigner
 
 COMPONENT = "control_plane"
 SERVICE_NAME: str = control_plane_pb2.DESCRIPTOR.services_by_name["ControlPlaneService"].full_name
@@ -75,22 +78,33 @@ async def create_server(
 
     Stop it with `drain(grace)`; stopping the server in any way (`server.stop`
     lets in-flight calls finish) also closes its etcd client. Raises
-    PrincipalsFileError when the credentials file is unusable and OSError when
-    the port cannot be bound.
+    PrincipalsFileError when the credentials file is unusable, KeyFileError when a
+    signing or public key file is, and OSError when the port cannot be bound.
     """
     principals = load_principals(config.credentials_file)
+    signing_key = load_private_key(config.signing_key)
+    signer = PointerSigner(signing_key)
+    trusted = PublicKeyRing.of(
+        [signing_key.public_key(), *(load_public_key(path) for path in config.trusted_keys)]
+    )
     authenticator: Authenticator = (
         TokenAuthenticator(principals)
         if config.tls is None
         else CertificateAuthenticator(principals)
     )
     keys = KeySchema(config.etcd_prefix)
-    kv = EtcdKV(config.etcd_endpoints, timeout_s=config.etcd_timeout_s, tls=config.etcd_tls)
+    kv = EtcdKV(
+        config.etcd_endpoints,
+        timeout_s=config.etcd_timeout_s,
+        tls=config.etcd_tls,
+        credentials=config.etcd_credentials,
+    )
     await kv.connect()
     try:
         artifacts = LocalArtifactStore(config.artifacts_dir)
-        records = RecordReader(kv, keys)
+        records = RecordReader(kv, keys, trusted)
         audit = AuditLog(kv, keys, clock)
+        writer = PointerWriter(keys, audit, signer)
         models = ModelRegistry(artifacts, kv, keys, records, audit, clock)
         servicer = ControlPlaneServicer(
             authenticator=authenticator,
@@ -101,10 +115,10 @@ async def create_server(
             experiments=ExperimentBook(keys, records, audit, clock),
             evaluations=EvaluationBook(keys, records, audit, clock),
             reviews=ReviewBook(keys, records, audit, clock),
-            promoter=Promoter(keys, records, audit, clock),
-            rollback=Rollback(keys, records, audit, clock),
+            promoter=Promoter(keys, records, audit, clock, writer),
+            rollback=Rollback(keys, records, audit, clock, writer),
             refresh_policies=RefreshPolicyBook(keys, records, audit, clock),
-            refresh_gate=RefreshGate(keys, records, models, artifacts, audit, clock),
+            refresh_gate=RefreshGate(keys, records, models, artifacts, audit, clock, writer),
             pointer=PointerFeed(kv, keys, records),
             audit=audit,
         )

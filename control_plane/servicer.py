@@ -183,7 +183,7 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
     async def GetPointer(
         self, request: pb.GetPointerRequest, context: Context
     ) -> pb.GetPointerResponse:
-        return pb.GetPointerResponse(pointer=await self._pointer.current())
+        return await self._pointer.current()
 
     async def WatchPointer(
         self, request: pb.WatchPointerRequest, context: Context
@@ -201,9 +201,14 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
         self, request: pb.VerifyAuditLogRequest, context: Context
     ) -> pb.VerifyAuditLogResponse:
         report = await self._audit.verify()
+        problems = [report.problem] if report.problem else []
+        # The pointer is the record whose damage matters most: name it here too.
+        damaged = (await self._records.pointer_value()).damaged
+        if damaged is not None:
+            problems.append(f"damaged record {damaged.key}: {damaged.problem}")
         return pb.VerifyAuditLogResponse(
-            ok=report.ok,
+            ok=report.ok and damaged is None,
             entries=report.entries,
             broken_sequence=report.broken_sequence,
-            problem=report.problem,
+            problem="; ".join(problems),
         )

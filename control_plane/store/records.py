@@ -6,30 +6,43 @@ from dataclasses import dataclass
 
 from control_plane.experiment_state import ExperimentRecords
 from control_plane.store.codec import decode
-from control_plane.store.errors import CorruptRecordError
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.kv_types import Reading, StoredValue
+from control_plane.store.pointer_values import (
+    PointerValue,
+    pointer_value,
+    trusted_records,
+)
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
-from recmesh.etcd.pointer_codec import PointerFormatError, decode_pointer
 from recmesh.rpc.errors import NotFoundError
+from recmesh.signing.keys import PublicKeyRing
 
 
 @dataclass(frozen=True)
 class PointerHistory:
-    """The pointer now (None before the first baseline) and every value it replaced,
-    oldest first, each with the revision at which it was set."""
+    """The pointer now and every verified value it replaced, oldest first, each with the
+    revision at which it was set. `current` is None before the first baseline and when
+    the stored value is damaged (then `damaged` says why); `latest_signed` is the signed
+    record with the highest sequence (`serving/records/`), the last one the control
+    plane wrote, which is what serving holds when the pointer was overwritten behind it."""
 
     current: records_pb2.ServingPointer | None
     replaced: tuple[records_pb2.ServingPointer, ...]
+    damaged: records_pb2.DamagedRecord | None = None
+    #: The pointer key's mod_revision (0 when unset), damaged or not.
+    current_revision: int = 0
+    latest_signed: records_pb2.ServingPointer | None = None
 
 
 class RecordReader:
-    """Reads and decodes records; a record that must exist raises NotFoundError."""
+    """Reads and decodes records; a record that must exist raises NotFoundError. Pointer
+    values are trusted only when signed by a key of `trusted` (`pointer_values.py`)."""
 
-    def __init__(self, kv: EtcdKV, keys: KeySchema) -> None:
+    def __init__(self, kv: EtcdKV, keys: KeySchema, trusted: PublicKeyRing) -> None:
         self._kv = kv
         self._keys = keys
+        self._trusted = trusted
 
     async def model(self, version_id: str) -> records_pb2.ModelVersion:
         stored = await self._kv.find(self._keys.model(version_id))
@@ -71,7 +84,7 @@ class RecordReader:
             evaluation_mod_revision=0 if evaluation is None else evaluation.mod_revision,
             reviews=_reviews(reading.under(keys.reviews_prefix(experiment_id))),
             promotion_exists=reading.find(keys.promotion(experiment_id)) is not None,
-            pointer=_maybe_pointer(reading.find(keys.pointer)),
+            pointer=pointer_value(reading.find(keys.pointer), self._trusted).pointer,
             revision=reading.revision,
         )
 
@@ -91,7 +104,7 @@ class RecordReader:
             experiment_id = value.key[len(prefixes[2]) :].split("/", 1)[0]
             reviews.setdefault(experiment_id, []).append(value)
         promoted = {_last(v.key) for v in reading.under(prefixes[3])}
-        pointer = _maybe_pointer(reading.find(keys.pointer))
+        pointer = pointer_value(reading.find(keys.pointer), self._trusted).pointer
         result = []
         for stored in reading.under(prefixes[0]):
             experiment = decode(stored, records_pb2.Experiment)
@@ -113,7 +126,13 @@ class RecordReader:
         return result
 
     async def pointer(self) -> records_pb2.ServingPointer | None:
-        return _maybe_pointer(await self._kv.find(self._keys.pointer))
+        """The verified pointer, None when unset; raises DamagedPointerError (DATA_LOSS,
+        naming the key and the problem) when the stored value does not parse or verify."""
+        return (await self.pointer_value()).trusted()
+
+    async def pointer_value(self) -> PointerValue:
+        """The stored pointer, verified or with its damage named."""
+        return pointer_value(await self._kv.find(self._keys.pointer), self._trusted)
 
     async def refresh_policy(self) -> records_pb2.RefreshPolicy | None:
         """The recorded refresh policy, None before an operator set one."""
@@ -126,19 +145,37 @@ class RecordReader:
         return None if stored is None else decode(stored, records_pb2.Refresh)
 
     async def pointer_history(self) -> PointerHistory:
+        """The pointer, its verified history and the newest signed record, at one revision;
+        history values that do not verify are left out."""
+        keys = self._keys
         reading = await self._kv.read(
-            keys=[self._keys.pointer], prefixes=[self._keys.pointer_history_prefix]
+            keys=[keys.pointer],
+            prefixes=[keys.pointer_history_prefix, keys.pointer_records_prefix],
         )
         replaced = []
-        for stored in reading.under(self._keys.pointer_history_prefix):
-            pointer = decode(stored, records_pb2.ServingPointer)
-            pointer.revision = int(_last(stored.key))
-            replaced.append(pointer)
-        return PointerHistory(_maybe_pointer(reading.find(self._keys.pointer)), tuple(replaced))
+        for stored in reading.under(keys.pointer_history_prefix):
+            verified = pointer_value(stored, self._trusted).pointer
+            if verified is not None:
+                verified.revision = int(_last(stored.key))
+                replaced.append(verified)
+        signed, _ = trusted_records(reading.under(keys.pointer_records_prefix), self._trusted)
+        latest = max(signed, key=lambda p: p.sequence, default=None)
+        value = pointer_value(reading.find(keys.pointer), self._trusted)
+        return PointerHistory(
+            current=value.pointer,
+            replaced=tuple(replaced),
+            damaged=value.damaged,
+            current_revision=value.mod_revision,
+            latest_signed=latest,
+        )
 
-    def pointer_reading(self, reading: Reading) -> records_pb2.ServingPointer | None:
+    def pointer_reading(self, reading: Reading) -> PointerValue:
         """The pointer out of a reading that included the pointer key."""
-        return _maybe_pointer(reading.find(self._keys.pointer))
+        return pointer_value(reading.find(self._keys.pointer), self._trusted)
+
+    def stored_pointer(self, stored: StoredValue) -> PointerValue:
+        """A value read from the pointer key (a watch event), verified."""
+        return pointer_value(stored, self._trusted)
 
 
 def _last(key: str) -> str:
@@ -150,14 +187,3 @@ def _reviews(stored: tuple[StoredValue, ...]) -> tuple[records_pb2.Review, ...]:
     ordered = sorted(stored, key=lambda value: value.create_revision)
     return tuple(decode(value, records_pb2.Review) for value in ordered)
 
-
-def _maybe_pointer(stored: StoredValue | None) -> records_pb2.ServingPointer | None:
-    return None if stored is None else stored_pointer(stored)
-
-
-def stored_pointer(stored: StoredValue) -> records_pb2.ServingPointer:
-    """The ServingPointer a stored pointer value holds, with its revision filled in."""
-    try:
-        return decode_pointer(stored.value, stored.mod_revision)
-    except PointerFormatError as exc:
-        raise CorruptRecordError(f"{stored.key}: {exc}") from exc

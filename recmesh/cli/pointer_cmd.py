@@ -1,4 +1,9 @@
-"""`recmesh pointer [--watch] [--json]`: which serving version answers users."""
+"""`recmesh pointer [--watch] [--json]`: which serving version answers users.
+
+When the stored pointer is damaged (does not parse, or is not signed by the control
+plane), it names the key and the problem and shows the last signed record, which
+serving keeps answering with, and exits 1; `recmesh rollback --to VERSION` repairs it.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,8 @@ def pointer_dict(pointer: Any) -> dict[str, Any]:
         "set_by": pointer.set_by,
         "set_at": when(pointer.set_at),
         "reason": pointer.reason,
+        "sequence": int(pointer.sequence),
+        "signed_by": pointer.signature.key_id,
     }
 
 
@@ -43,6 +50,25 @@ def print_pointer(pointer: Any, as_json: bool) -> None:
         print(f"  promoted  experiment {pointer.experiment_id}")
     if pointer.reason:
         print(f"  reason    {pointer.reason}")
+    if pointer.signature.key_id:
+        print(f"  signed    record {pointer.sequence} by key {pointer.signature.key_id}")
+
+
+def print_damaged(response: Any, as_json: bool) -> None:
+    damaged, last = response.damaged, response.pointer
+    if as_json:
+        print_json(
+            {
+                "damaged": {"key": damaged.key, "problem": damaged.problem},
+                "last_signed": pointer_dict(last) if last.serving_version else None,
+            }
+        )
+        return
+    print(f"serving pointer DAMAGED: {damaged.key}: {damaged.problem}")
+    if last.serving_version:
+        print(f"last signed record (what serving keeps answering with): {last.serving_version}")
+        print_pointer(last, as_json=False)
+    print("repair: recmesh rollback --to VERSION --reason TEXT --as OPERATOR")
 
 
 def run_pointer(args: argparse.Namespace) -> int:
@@ -53,6 +79,9 @@ def run_pointer(args: argparse.Namespace) -> int:
             response = client.stub.GetPointer(
                 pb.GetPointerRequest(), metadata=client.metadata, timeout=client.timeout
             )
+            if response.HasField("damaged"):
+                print_damaged(response, args.json)
+                return 1
             print_pointer(response.pointer, args.json)
             return 0
         stream = client.stub.WatchPointer(pb.WatchPointerRequest(), metadata=client.metadata)

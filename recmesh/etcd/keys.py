@@ -13,6 +13,9 @@ that are overwritten, and only inside guarded transactions.
     {prefix}/serving/pointer                      ServingPointer (proto JSON, revision not stored)
     {prefix}/serving/history/{revision:012d}      ServingPointer set at that pointer revision,
                                                   written when a promotion or rollback replaced it
+    {prefix}/serving/records/{sequence:012d}      every signed ServingPointer record, written with
+                                                  the pointer (so the last genuine one survives a
+                                                  pointer value written behind the control plane)
     {prefix}/refresh/policy                       RefreshPolicy (proto JSON), overwritten by
                                                   SetRefreshPolicy (audited)
     {prefix}/refreshes/{version_id}               Refresh (proto JSON) of a served refresh
@@ -87,6 +90,13 @@ class KeySchema:
     @property
     def pointer_history_prefix(self) -> str:
         return f"{self.prefix}/serving/history/"
+
+    def pointer_record(self, sequence: int) -> str:
+        return f"{self.prefix}/serving/records/{sequence:012d}"
+
+    @property
+    def pointer_records_prefix(self) -> str:
+        return f"{self.prefix}/serving/records/"
 
     @property
     def refresh_policy(self) -> str:

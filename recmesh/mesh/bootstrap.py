@@ -6,7 +6,13 @@ from pathlib import Path
 
 import structlog
 
-from control_plane.bootstrap import CredentialFiles, bootstrap_baseline, create_credentials
+from control_plane.bootstrap import (
+    CredentialFiles,
+    SigningKeyFiles,
+    bootstrap_baseline,
+    create_credentials,
+    ensure_signing_key,
+)
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.data.dataset import Dataset
@@ -25,6 +31,12 @@ def ensure_credentials(layout: MeshLayout) -> CredentialFiles:
     return create_credentials(layout.credentials)
 
 
+def ensure_pointer_key(layout: MeshLayout) -> SigningKeyFiles:
+    """The control plane's pointer signing key pair in the credentials directory (the
+    private key mode 0600), made once and kept; serving gets the public key."""
+    return ensure_signing_key(layout.credentials)
+
+
 def load_dataset(layout: MeshLayout, dataset: str) -> Dataset:
     """ "ml-100k" (fetched and verified once into the state dir) or a path to a data file/dir."""
     if dataset == "ml-100k":
@@ -34,16 +46,18 @@ def load_dataset(layout: MeshLayout, dataset: str) -> Dataset:
 
 def ensure_baseline_serving(
     layout: MeshLayout, etcd_endpoint: str, dataset: str, tls: TlsFiles | None = None
-) -> str:
+) -> str | None:
     """Builds and registers the baseline version and points serving at it when no pointer
     exists yet (idempotent, audited; over mutual TLS to etcd with tls). Returns the
-    version serving now."""
+    version the pointer names now, None when its value is damaged (logged: serving keeps
+    its last verified record, `recmesh rollback --to` repairs it)."""
     data = load_dataset(layout, dataset)
     bundle = build_baseline_bundle(data, LocalArtifactStore(layout.artifacts))
     result = bootstrap_baseline(
         [etcd_endpoint],
         layout.artifacts,
         bundle.manifest_sha256,
+        signing_key=ensure_pointer_key(layout).private,
         lineage=records_pb2.Lineage(
             dataset_name=data.name,
             dataset_fingerprint=data.fingerprint,
@@ -51,6 +65,15 @@ def ensure_baseline_serving(
         ),
         tls=tls,
     )
+    if result.pointer is None:
+        damaged = result.damaged
+        log.error(
+            "serving_pointer_damaged",
+            key=None if damaged is None else damaged.key,
+            problem=None if damaged is None else damaged.problem,
+            repair="recmesh rollback --to VERSION --reason ... --as olga",
+        )
+        return None
     log.info(
         "baseline",
         version=bundle.version_id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from control_plane.signing_key import PUBLIC_KEY_FILE, SIGNING_KEY_FILE
+
 
 @dataclass(frozen=True)
 class MeshPorts:
@@ -55,3 +57,17 @@ class MeshLayout:
     @property
     def data(self) -> Path:
         return self.state_dir / "data"
+
+    @property
+    def pointer_signing_key(self) -> Path:
+        """The control plane's private key for pointer records (made by `recmesh up`)."""
+        return self.credentials / SIGNING_KEY_FILE
+
+    @property
+    def pointer_public_key(self) -> Path:
+        """What every serving process verifies pointer records with."""
+        return self.credentials / PUBLIC_KEY_FILE
+
+    def serving_state(self, process: str) -> Path:
+        """One serving process's own state directory (its last accepted pointer record)."""
+        return self.state_dir / "serving-state" / process

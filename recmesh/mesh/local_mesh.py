@@ -5,7 +5,8 @@ start the mesh through this class, so there is one way it is put together:
 
 1. etcd (infra/etcd/run-etcd.sh) in the state dir;
 2. the dataset (ml-100k by default), fetched and verified;
-3. demo credentials for the control plane, created once;
+3. demo credentials for the control plane and its pointer signing key, created once
+   (serving processes get the public key and a state directory each);
 4. on first start, the baseline serving version (popularity and source order,
    no model) built from the dataset, registered, and set as the first serving
    pointer with an audit entry;
@@ -26,7 +27,7 @@ from pathlib import Path
 import structlog
 
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.mesh.bootstrap import ensure_baseline_serving, ensure_credentials
+from recmesh.mesh.bootstrap import ensure_baseline_serving, ensure_credentials, ensure_pointer_key
 from recmesh.mesh.certificates import MeshCertificates
 from recmesh.mesh.health_wait import wait_serving
 from recmesh.mesh.identities import ETCD, MESH_CLIENT, ensure_mesh_identities
@@ -74,6 +75,7 @@ class LocalMesh:
         self.etcd.start()
         log.info("etcd_ready", endpoint=self.etcd.endpoint, mtls=self.certificates is not None)
         credentials = ensure_credentials(self.layout)
+        ensure_pointer_key(self.layout)
         version = ensure_baseline_serving(
             self.layout, self.etcd.endpoint, self.dataset, tls=self.client_tls
         )

@@ -21,6 +21,19 @@ def tls_arguments(certificates: MeshCertificates | None, name: str) -> tuple[str
     return ("--tls-ca", str(files.ca), "--tls-cert", str(files.cert), "--tls-key", str(files.key))
 
 
+def pointer_arguments(layout: MeshLayout, name: str) -> tuple[str, ...]:
+    """The control plane signs pointer records with its key; every serving process (by
+    its own name) verifies them with the public key and keeps its own state directory."""
+    if name == "control_plane":
+        return ("--pointer-signing-key", str(layout.pointer_signing_key))
+    return (
+        "--pointer-public-key",
+        str(layout.pointer_public_key),
+        "--state-dir",
+        str(layout.serving_state(name)),
+    )
+
+
 def service_specs(
     layout: MeshLayout,
     ports: MeshPorts,
@@ -31,6 +44,10 @@ def service_specs(
     candidates and ranking before the front) so each finds its downstream listening.
     With certificates, every process runs with mutual TLS under its own certificate."""
     specs = _plaintext_specs(layout, ports, credentials_file)
+    specs = [
+        ProcessSpec(spec.name, (*spec.argv, *pointer_arguments(layout, spec.name)), spec.log_path)
+        for spec in specs
+    ]
     return [
         ProcessSpec(spec.name, (*spec.argv, *tls_arguments(certificates, spec.name)), spec.log_path)
         for spec in specs

@@ -100,6 +100,19 @@ class ServerMetrics:
             ["component"],
             registry=self.registry,
         )
+        self.pointer_refused = Counter(
+            "recmesh_serving_pointer_refused",
+            "Serving pointer records refused: unsigned, bad_signature, unknown_key, "
+            "malformed or replayed (not above the highest sequence accepted).",
+            ["component", "reason"],
+            registry=self.registry,
+        )
+        self.pointer_sequence = Gauge(
+            "recmesh_serving_pointer_sequence",
+            "Sequence number of the last pointer record this process accepted.",
+            ["component"],
+            registry=self.registry,
+        )
         self.breaker_state = Gauge(
             "recmesh_downstream_breaker_state",
             "Breaker of each downstream replica: 0 closed, 1 half-open, 2 open (ejected).",
@@ -139,6 +152,12 @@ class ServerMetrics:
         """outcome: loaded, failed or discarded (superseded before or after it finished)."""
         self.version_loading.remove(self.component, version)
         self.version_load_attempts.labels(self.component, outcome).inc()
+
+    def pointer_record_accepted(self, sequence: int) -> None:
+        self.pointer_sequence.labels(self.component).set(sequence)
+
+    def pointer_record_refused(self, reason: str) -> None:
+        self.pointer_refused.labels(self.component, reason).inc()
 
     def lagging(self, lagging: bool) -> None:
         self.version_lagging.labels(self.component).set(1 if lagging else 0)

@@ -6,10 +6,16 @@ import argparse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from recmesh.etcd.credential_options import (
+    add_etcd_credential_arguments,
+    etcd_credentials_from_args,
+)
+from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.paths import REPO_ROOT
 from recmesh.rpc.tls import TlsFiles
 from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
+from recmesh.signing.keys import KeyFileError, PublicKeyRing
 from services.common.load_policy import LoadPolicy
 
 DEFAULT_ARTIFACTS = REPO_ROOT / "var" / "artifacts"
@@ -28,10 +34,17 @@ class CommonOptions:
     metrics_port: int | None
     log_level: str
     drain_seconds: float
+    #: The control plane's public keys: only pointer records they signed are followed.
+    pointer_keys: PublicKeyRing
+    #: Where this process keeps the last pointer record it accepted (per component).
+    state_dir: Path
     #: Mutual TLS for the server port, downstream channels and etcd; None is plaintext.
     tls: TlsFiles | None = None
     #: Retries of failed version loads and the retry window (readiness, lag log).
     loads: LoadPolicy = field(default_factory=LoadPolicy)
+    #: The etcd user this process reads the pointer as; None with mutual TLS (etcd then
+    #: takes the certificate's CN as the user).
+    etcd_credentials: EtcdCredentials | None = None
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> None:
@@ -48,6 +61,21 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> 
     parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--drain-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--pointer-public-key",
+        type=Path,
+        action="append",
+        required=True,
+        help="the control plane's Ed25519 public key (PEM); only pointer records it signed "
+        "are served; repeat to accept several during a key rotation",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        required=True,
+        help="this process's own directory for the last pointer record it accepted (its "
+        "sequence number is never accepted lower again, across restarts)",
+    )
     loads = LoadPolicy()
     parser.add_argument(
         "--load-retry-max-seconds",
@@ -64,6 +92,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> 
         "holds nothing the front may ask for)",
     )
     add_tls_arguments(parser, party="this process (served and presented to etcd and peers)")
+    add_etcd_credential_arguments(parser)
 
 
 def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> CommonOptions:
@@ -77,6 +106,11 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         )
     except ValueError as exc:
         parser.error(f"--load-retry-max-seconds / --version-lag-window-seconds: {exc}")
+    try:
+        pointer_keys = PublicKeyRing.from_files(args.pointer_public_key)
+    except (KeyFileError, ValueError) as exc:
+        parser.error(f"--pointer-public-key: {exc}")
+    tls = tls_from_args(args, parser)
     return CommonOptions(
         host=args.host,
         port=args.port,
@@ -87,6 +121,9 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         metrics_port=args.metrics_port,
         log_level=args.log_level,
         drain_seconds=args.drain_seconds,
-        tls=tls_from_args(args, parser),
+        pointer_keys=pointer_keys,
+        state_dir=args.state_dir,
+        tls=tls,
         loads=loads,
+        etcd_credentials=etcd_credentials_from_args(args, parser, tls=tls is not None),
     )

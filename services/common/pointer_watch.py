@@ -1,4 +1,8 @@
-"""Follows the serving pointer in etcd and hands every new value to a callback.
+"""Follows the serving pointer in etcd and hands every value it trusts to a callback.
+
+Every value read (at start, from the watch, or by `read_current`) goes through the
+process's `PointerTrust` first: an unsigned, badly signed or replayed record is
+refused there and never reaches the callback.
 
 Reads the current value, then watches from the next revision. etcd3aio's watch
 re-watches from the last seen revision + 1 after a transient error; when etcd is
@@ -18,8 +22,8 @@ from etcd3aio import Etcd3Client, EtcdError
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.client import etcd_client
 from recmesh.etcd.keys import KeySchema
-from recmesh.etcd.pointer_codec import PointerFormatError, decode_pointer
 from recmesh.rpc.tls import TlsFiles
+from services.common.pointer_trust import PointerTrust
 
 log = structlog.get_logger("recmesh.pointer_watch")
 
@@ -27,7 +31,7 @@ PointerCallback = Callable[[records_pb2.ServingPointer], Awaitable[None]]
 
 
 class PointerWatch:
-    """Calls `on_pointer` with each pointer value seen, in revision order."""
+    """Calls `on_pointer` with each pointer value seen and trusted, in revision order."""
 
     def __init__(
         self,
@@ -36,9 +40,11 @@ class PointerWatch:
         on_pointer: PointerCallback,
         max_backoff: float = 2.0,
         *,
+        trust: PointerTrust,
         tls: TlsFiles | None = None,
     ) -> None:
         self._endpoints = endpoints
+        self._trust = trust
         self._tls = tls
         self._keys = keys
         self._on_pointer = on_pointer
@@ -51,14 +57,16 @@ class PointerWatch:
         return self._last_revision
 
     async def read_current(self) -> records_pb2.ServingPointer | None:
-        """The pointer as etcd has it now (None when unset); raises on etcd errors."""
+        """The pointer as etcd has it now when it is trusted, else the last record this
+        process trusted (None when there is none); raises on etcd errors."""
         client = await self._connected()
         assert client.kv is not None
         response = await client.kv.get(self._keys.pointer, timeout=2.0)
         if not response.kvs:
-            return None
+            return self._trust.current
         kv = response.kvs[0]
-        return decode_pointer(bytes(kv.value), kv.mod_revision)
+        admitted = self._trust.admit(bytes(kv.value), int(kv.mod_revision))
+        return admitted if admitted is not None else self._trust.current
 
     async def run(self) -> None:
         """Runs until cancelled."""
@@ -107,11 +115,7 @@ class PointerWatch:
     async def _deliver(self, value: bytes, mod_revision: int) -> None:
         if mod_revision <= self._last_revision:
             return
-        try:
-            pointer = decode_pointer(value, mod_revision)
-        except PointerFormatError as exc:
-            log.error("pointer_value_refused", revision=mod_revision, error=str(exc))
-            self._last_revision = mod_revision
-            return
         self._last_revision = mod_revision
-        await self._on_pointer(pointer)
+        pointer = self._trust.admit(value, mod_revision)
+        if pointer is not None:
+            await self._on_pointer(pointer)

@@ -20,12 +20,14 @@ from opentelemetry.trace import TracerProvider
 from recmesh.etcd.keys import KeySchema
 from recmesh.telemetry.metrics import ServerMetrics
 from services.common.options import CommonOptions
+from services.common.pointer_state import PointerStateFile
+from services.common.pointer_trust import PointerTrust
 from services.common.pointer_watch import PointerWatch
 from services.common.readiness import ReadinessRule, downstream_readiness
 from services.common.runner import ServerHandle
 from services.common.server_setup import bind, build_server
 from services.common.timing import MonotonicClock
-from services.common.version_events import MetricsVersionEvents
+from services.common.version_events import MetricsPointerTrustEvents, MetricsVersionEvents
 from services.common.version_health import follow_versions
 from services.common.versions import VersionLoader, VersionRegistry
 
@@ -47,10 +49,22 @@ async def start_serving_process(
     clock: MonotonicClock = time.monotonic,
 ) -> ServerHandle:
     """Builds, binds and starts the server; returns once it listens (health NOT_SERVING
-    until the readiness rule says otherwise)."""
+    until the readiness rule says otherwise). A pointer record accepted before (the
+    state file) is pursued at once, before etcd is read. Raises PointerStateError when
+    the state file is unreadable."""
     keys = KeySchema(options.etcd_prefix)
+    trust = PointerTrust(
+        component,
+        options.pointer_keys,
+        PointerStateFile(options.state_dir / f"{component}.pointer.json"),
+        MetricsPointerTrustEvents(metrics),
+    )
     watch = PointerWatch(
-        list(options.etcd_endpoints), keys, lambda p: registry.on_pointer(p), tls=options.tls
+        list(options.etcd_endpoints),
+        keys,
+        lambda p: registry.on_pointer(p),
+        trust=trust,
+        tls=options.tls,
     )
     registry: VersionRegistry[T] = VersionRegistry(
         component,
@@ -60,6 +74,8 @@ async def start_serving_process(
         events=MetricsVersionEvents(metrics),
         clock=clock,
     )
+    if trust.current is not None:
+        registry.point_to(trust.current)
     server, health = build_server(
         service_full_names=service_full_names,
         register=lambda s: register(s, registry),

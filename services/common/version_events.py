@@ -74,3 +74,16 @@ class MetricsVersionEvents:
 
     def switched(self, version_id: str) -> None:
         self._metrics.version_loaded(version_id)
+
+
+class MetricsPointerTrustEvents:
+    """Feeds `recmesh_serving_pointer_refused_total{reason}` and the accepted sequence."""
+
+    def __init__(self, metrics: ServerMetrics) -> None:
+        self._metrics = metrics
+
+    def accepted(self, sequence: int) -> None:
+        self._metrics.pointer_record_accepted(sequence)
+
+    def refused(self, reason: str) -> None:
+        self._metrics.pointer_record_refused(reason)

@@ -27,12 +27,15 @@ from control_plane.auth.roles import Role
 from control_plane.bootstrap import bootstrap_baseline
 from control_plane.config import ControlPlaneConfig, TlsFiles
 from control_plane.server import create_server
+from control_plane.signing_key import SigningKeyFiles, ensure_signing_key
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import WrittenBundle, write_bundle
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import control_plane_pb2_grpc, records_pb2
 from recmesh.decision import DEFAULT_CONFIDENCE, DEFAULT_MIN_RESAMPLES
 from recmesh.etcd.keys import KeySchema
+from recmesh.signing.keys import PublicKeyRing, load_private_key
+from recmesh.signing.sign import PointerSigner
 
 T = TypeVar("T")
 
@@ -184,10 +187,19 @@ class ControlPlaneHarness:
     baseline: WrittenBundle
     challenger_a: WrittenBundle
     challenger_b: WrittenBundle
+    #: The control plane's pointer signing key pair (a real key made for the test).
+    signing_key: SigningKeyFiles
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def signer(self) -> PointerSigner:
+        """Signs with the control plane's own key (for domain objects built in a test)."""
+        return PointerSigner(load_private_key(self.signing_key.private))
+
+    def trusted(self) -> PublicKeyRing:
+        return PublicKeyRing.from_files([self.signing_key.public])
 
     def auth(self, name: str) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.tokens[name]}"),)
@@ -353,13 +365,19 @@ def running_control_plane(
     keys = KeySchema(f"/recmesh-test/{uuid.uuid4().hex[:12]}")
     artifacts = LocalArtifactStore(directory / "artifacts")
     credentials = create_credentials(directory / "credentials", TEST_PRINCIPALS)
+    signing_key = ensure_signing_key(directory / "credentials")
     baseline = write_fake_bundle(artifacts, "baseline", with_model=False)
     bootstrap_baseline(
-        [etcd_endpoint], artifacts.root, baseline.manifest_sha256, prefix=keys.prefix
+        [etcd_endpoint],
+        artifacts.root,
+        baseline.manifest_sha256,
+        prefix=keys.prefix,
+        signing_key=signing_key.private,
     )
     config = ControlPlaneConfig(
         artifacts_dir=artifacts.root,
         credentials_file=credentials.principals,
+        signing_key=signing_key.private,
         etcd_endpoints=(etcd_endpoint,),
         etcd_prefix=keys.prefix,
         port=0,
@@ -383,6 +401,7 @@ def running_control_plane(
             baseline=baseline,
             challenger_a=write_fake_bundle(artifacts, "challenger-a", with_model=True),
             challenger_b=write_fake_bundle(artifacts, "challenger-b", with_model=True),
+            signing_key=signing_key,
         )
     finally:
         client_channel.close()

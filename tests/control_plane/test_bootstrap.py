@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from control_plane.bootstrap import bootstrap_baseline
+from control_plane.bootstrap import bootstrap_baseline, ensure_signing_key
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.etcd.local_server import LocalEtcd
 from tests.control_plane.harness import write_fake_bundle
@@ -17,14 +17,16 @@ def test_bootstrap_is_idempotent(shared_etcd: LocalEtcd, tmp_path: Path) -> None
     store = LocalArtifactStore(tmp_path)
     bundle = write_fake_bundle(store, "baseline", with_model=False)
     prefix = f"/bootstrap-test/{uuid.uuid4().hex[:8]}"
+    key = ensure_signing_key(tmp_path / "credentials").private
     first = bootstrap_baseline(
-        [shared_etcd.endpoint], tmp_path, bundle.manifest_sha256, prefix=prefix
+        [shared_etcd.endpoint], tmp_path, bundle.manifest_sha256, prefix=prefix, signing_key=key
     )
     second = bootstrap_baseline(
-        [shared_etcd.endpoint], tmp_path, bundle.manifest_sha256, prefix=prefix
+        [shared_etcd.endpoint], tmp_path, bundle.manifest_sha256, prefix=prefix, signing_key=key
     )
     assert (first.registered, first.pointer_initialized) == (True, True)
     assert (second.registered, second.pointer_initialized) == (False, False)
+    assert first.pointer is not None
     assert first.pointer.serving_version == bundle.version_id
     assert first.pointer.set_by == "recmesh-up"
     assert first.pointer.revision > 0

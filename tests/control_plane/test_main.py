@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from control_plane.auth.client_tokens import load_client_tokens
 from control_plane.auth.credentials import create_credentials
+from control_plane.signing_key import ensure_signing_key
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import control_plane_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
@@ -47,6 +48,7 @@ def _start(
         "--etcd", etcd.endpoint,
         "--artifacts", str(tmp_path / "artifacts"),
         "--credentials", str(principals),
+        "--pointer-signing-key", str(ensure_signing_key(tmp_path / "credentials").private),
         "--drain-seconds", str(drain_seconds),
     ]  # fmt: skip
     return subprocess.Popen(argv, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
@@ -118,6 +120,7 @@ def test_unusable_credentials_file_exits_2(shared_etcd: LocalEtcd, tmp_path: Pat
         "--etcd", shared_etcd.endpoint,
         "--artifacts", str(tmp_path),
         "--credentials", str(missing),
+        "--pointer-signing-key", str(ensure_signing_key(tmp_path / "credentials").private),
     ]  # fmt: skip
     result = subprocess.run(
         argv,

@@ -15,6 +15,8 @@ from control_plane.audit_log import AuditLog
 from control_plane.clock import utc_now
 from control_plane.model_registry import ModelRegistry
 from control_plane.pointer import initialize_pointer
+from control_plane.pointer_writer import PointerWriter
+from control_plane.signing_key import ensure_signing_key
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
 from recmesh.artifacts.store import LocalArtifactStore
@@ -22,6 +24,8 @@ from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.signing.keys import PublicKeyRing, load_private_key
+from recmesh.signing.sign import PointerSigner
 from tests.control_plane.harness import ControlPlaneHarness, write_fake_bundle
 
 
@@ -33,8 +37,11 @@ def test_initialize_pointer_writes_only_once(shared_etcd: LocalEtcd, tmp_path: P
         kv = EtcdKV([shared_etcd.endpoint])
         await kv.connect()
         keys = KeySchema(f"/pointer-test/{uuid.uuid4().hex[:8]}")
-        records = RecordReader(kv, keys)
+        key = ensure_signing_key(tmp_path / "credentials")
+        private = load_private_key(key.private)
+        records = RecordReader(kv, keys, PublicKeyRing.of([private.public_key()]))
         audit = AuditLog(kv, keys, utc_now)
+        writer = PointerWriter(keys, audit, PointerSigner(private))
         store = LocalArtifactStore(tmp_path)
         registry = ModelRegistry(store, kv, keys, records, audit, utc_now)
         versions = []
@@ -44,11 +51,14 @@ def test_initialize_pointer_writes_only_once(shared_etcd: LocalEtcd, tmp_path: P
                 bundle.manifest_sha256, records_pb2.Lineage(), "", "recmesh-up"
             )
             versions.append(registration.model_version.version_id)
-        first = await initialize_pointer(keys, records, audit, utc_now, versions[0], "recmesh-up")
-        second = await initialize_pointer(keys, records, audit, utc_now, versions[1], "recmesh-up")
+        first = await initialize_pointer(keys, records, writer, utc_now, versions[0], "recmesh-up")
+        second = await initialize_pointer(
+            keys, records, writer, utc_now, versions[1], "recmesh-up"
+        )
         assert first.created
         assert not second.created
         assert second.pointer == first.pointer
+        assert first.pointer is not None
         assert first.pointer.serving_version == versions[0]
         actions = [e.action for e in await audit.entries()]
         assert actions == ["register_model", "register_model", "init_pointer"]

@@ -13,6 +13,7 @@ import pytest
 from control_plane.audit_log import AuditLog
 from control_plane.clock import utc_now
 from control_plane.experiment_state import ExperimentRecords
+from control_plane.pointer_writer import PointerWriter
 from control_plane.promotion import Promoter, promotion_refusal
 from control_plane.store.errors import StoreUnavailableError
 from control_plane.store.etcd_kv import EtcdKV
@@ -23,6 +24,7 @@ from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.rpc.errors import FailedPreconditionError
+from recmesh.signing.keys import PublicKeyRing
 from tests.control_plane.harness import (
     ControlPlaneHarness,
     code_of,
@@ -226,9 +228,13 @@ class _InterferingReader(RecordReader):
     """Runs `interfere` once, right after the promotion's checks read the experiment."""
 
     def __init__(
-        self, kv: EtcdKV, keys: KeySchema, interfere: Callable[[], Awaitable[None]]
+        self,
+        kv: EtcdKV,
+        keys: KeySchema,
+        trusted: PublicKeyRing,
+        interfere: Callable[[], Awaitable[None]],
     ) -> None:
-        super().__init__(kv, keys)
+        super().__init__(kv, keys, trusted)
         self._interfere = interfere
         self.reads = 0
 
@@ -256,8 +262,10 @@ def test_pointer_moving_during_promotion_refuses_without_retry(
             current = await kv.get(keys.pointer)
             await kv.commit([], [Put(keys.pointer, current.value)])
 
-        reader = _InterferingReader(kv, keys, move_pointer)
-        promoter = Promoter(keys, reader, AuditLog(kv, keys, utc_now), utc_now)
+        reader = _InterferingReader(kv, keys, control_plane.trusted(), move_pointer)
+        audit = AuditLog(kv, keys, utc_now)
+        writer = PointerWriter(keys, audit, control_plane.signer())
+        promoter = Promoter(keys, reader, audit, utc_now, writer)
         with pytest.raises(FailedPreconditionError) as caught:
             await promoter.promote(experiment.experiment_id, "olga")
         await kv.close()
@@ -296,8 +304,10 @@ def test_etcd_dying_during_promotion_writes_nothing(etcd_server: LocalEtcd, tmp_
         async def scenario() -> None:
             kv = _DyingKV(etcd_server.endpoint, etcd_server.kill)
             await kv.connect()
-            records = RecordReader(kv, cp.keys)
-            promoter = Promoter(cp.keys, records, AuditLog(kv, cp.keys, utc_now), utc_now)
+            records = RecordReader(kv, cp.keys, cp.trusted())
+            audit = AuditLog(kv, cp.keys, utc_now)
+            writer = PointerWriter(cp.keys, audit, cp.signer())
+            promoter = Promoter(cp.keys, records, audit, utc_now, writer)
             with pytest.raises(StoreUnavailableError, match="not confirmed"):
                 await promoter.promote(experiment.experiment_id, "olga")
             await kv.close()

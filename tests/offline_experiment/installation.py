@@ -18,7 +18,7 @@ import grpc
 
 from control_plane.auth.client_tokens import load_client_tokens
 from control_plane.auth.credentials import CredentialFiles, create_credentials
-from control_plane.bootstrap import bootstrap_baseline
+from control_plane.bootstrap import SigningKeyFiles, bootstrap_baseline, ensure_signing_key
 from control_plane.config import ControlPlaneConfig
 from control_plane.server import create_server
 from recmesh.artifacts.store import LocalArtifactStore
@@ -43,6 +43,8 @@ class Installation:
     stub: Any
     baseline_version: str
     prefix: str
+    #: The control plane's pointer signing key pair (made for the test).
+    signing_key: SigningKeyFiles
 
     def auth(self, name: str) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.tokens[name]}"),)
@@ -65,6 +67,7 @@ def running_installation(
     keys = KeySchema(prefix or f"/recmesh-experiment-test/{uuid.uuid4().hex[:12]}")
     artifacts = LocalArtifactStore(directory / "artifacts")
     credentials = create_credentials(directory / "credentials")
+    signing_key = ensure_signing_key(directory / "credentials")
     snapshot = build_snapshot(dataset, dataset.interactions)
     schema = build_feature_pipeline(snapshot).schema
     baseline = write_bundle(
@@ -77,11 +80,16 @@ def running_installation(
         dataset_fingerprint=dataset.fingerprint,
     )
     bootstrap_baseline(
-        [etcd_endpoint], artifacts.root, baseline.manifest_sha256, prefix=keys.prefix
+        [etcd_endpoint],
+        artifacts.root,
+        baseline.manifest_sha256,
+        prefix=keys.prefix,
+        signing_key=signing_key.private,
     )
     config = ControlPlaneConfig(
         artifacts_dir=artifacts.root,
         credentials_file=credentials.principals,
+        signing_key=signing_key.private,
         etcd_endpoints=(etcd_endpoint,),
         etcd_prefix=keys.prefix,
         port=0,
@@ -99,6 +107,7 @@ def running_installation(
             stub=control_plane_pb2_grpc.ControlPlaneServiceStub(channel),
             baseline_version=baseline.version_id,
             prefix=keys.prefix,
+            signing_key=signing_key,
         )
     finally:
         channel.close()

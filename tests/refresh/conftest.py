@@ -26,6 +26,7 @@ from recmesh.controlplane.v1 import records_pb2
 from recmesh.data.dataset import Dataset
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.signing.keys import PublicKeyRing
 from tests.control_plane.harness import LoopThread
 from tests.mesh_harness import RunningMesh, running_mesh
 from tests.offline_experiment.installation import Installation, running_installation
@@ -112,6 +113,7 @@ def serving_challenger(
                 installation.artifacts.root,
                 root / "impressions.jsonl",
                 interaction_log=log_dir,
+                pointer_keys=PublicKeyRing.from_files([installation.signing_key.public]),
             )
             mesh = loop.run(context.__aenter__(), timeout=60)
             try:

@@ -26,10 +26,12 @@ from recmesh.data.loaders import load_ml100k
 from recmesh.mesh.health_wait import wait_serving
 from recmesh.mesh.layout import MeshLayout, MeshPorts
 from recmesh.mesh.local_mesh import LocalMesh
+from recmesh.mesh.specs import pointer_arguments
 from recmesh.mesh.supervisor import ProcessSpec, Supervisor
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from tests.mesh_harness import write_pointer
+from tests.pointer_signing import PointerKey
 from tests.serving.bundles import build_xgboost_bundle
 from tests.serving.test_mesh import wait_for_version
 
@@ -146,7 +148,8 @@ def _start_replicas(mesh: ProcessMesh) -> None:
         ProcessSpec(
             "ranking-b",
             (python, "-m", "services.ranking", "--port", str(mesh.ranking_b_port),
-             "--features", _addr(ports.features), *common),
+             "--features", _addr(ports.features), *common,
+             *pointer_arguments(layout, "ranking-b")),
             layout.logs / "ranking-b.log",
         )
     )  # fmt: skip
@@ -156,7 +159,8 @@ def _start_replicas(mesh: ProcessMesh) -> None:
             (python, "-m", "services.recommend", "--port", str(mesh.pair_front_port),
              "--candidates", _addr(ports.candidates),
              "--ranking", f"{_addr(ports.ranking)},{_addr(mesh.ranking_b_port)}",
-             "--impressions", str(layout.state_dir / "impressions-pair.jsonl"), *common),
+             "--impressions", str(layout.state_dir / "impressions-pair.jsonl"), *common,
+             *pointer_arguments(layout, "recommend-pair")),
             layout.logs / "recommend-pair.log",
         )
     )  # fmt: skip
@@ -165,7 +169,12 @@ def _start_replicas(mesh: ProcessMesh) -> None:
 async def _promote(mesh: ProcessMesh) -> None:
     assert mesh.mesh.etcd is not None
     bundle = mesh.xgboost
-    await write_pointer(mesh.mesh.etcd.endpoint, bundle.version_id, bundle.manifest_sha256)
+    await write_pointer(
+        mesh.mesh.etcd.endpoint,
+        bundle.version_id,
+        bundle.manifest_sha256,
+        key=PointerKey.from_file(mesh.mesh.layout.pointer_signing_key),
+    )
     await asyncio.to_thread(mesh.wait_all_serving)
     await wait_for_version(mesh.front, bundle.version_id, within_s=60)
     await wait_for_version(mesh.pair_front, bundle.version_id, within_s=60)

@@ -11,7 +11,7 @@ import pytest
 from etcd3aio import Etcd3Client
 
 from control_plane.auth.credentials import create_credentials
-from control_plane.bootstrap import bootstrap_baseline_async
+from control_plane.bootstrap import bootstrap_baseline_async, ensure_signing_key
 from control_plane.config import ControlPlaneConfig
 from control_plane.server import create_server
 from recmesh.artifacts.store import LocalArtifactStore
@@ -44,15 +44,19 @@ def test_leader_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path)
     cluster.start()
     store = LocalArtifactStore(tmp_path / "artifacts")
     credentials = create_credentials(tmp_path / "credentials", TEST_PRINCIPALS)
+    signing_key = ensure_signing_key(tmp_path / "credentials").private
     baseline = write_fake_bundle(store, "baseline", with_model=False)
     challenger = write_fake_bundle(store, "challenger", with_model=True)
 
     async def main() -> tuple[list[str], set[str], str]:
-        await bootstrap_baseline_async(cluster.endpoints, store.root, baseline.manifest_sha256)
+        await bootstrap_baseline_async(
+            cluster.endpoints, store.root, baseline.manifest_sha256, signing_key=signing_key
+        )
         started = await create_server(
             ControlPlaneConfig(
                 artifacts_dir=store.root,
                 credentials_file=credentials.principals,
+                signing_key=signing_key,
                 etcd_endpoints=tuple(cluster.endpoints),
                 port=0,
                 etcd_timeout_s=3.0,

@@ -40,6 +40,7 @@ from recmesh.paths import REPO_ROOT
 from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from recmesh.rpc.tls import TlsFiles, channel_credentials
 from tests.mesh_harness import write_pointer
+from tests.pointer_signing import PointerKey
 from tests.reliability.load import report
 from tests.serving.bundles import build_xgboost_bundle
 
@@ -90,7 +91,11 @@ def mtls_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MtlsMesh]:
         assert mesh.etcd is not None
         asyncio.run(
             write_pointer(
-                mesh.etcd.endpoint, bundle.version_id, bundle.manifest_sha256, tls=mesh.client_tls
+                mesh.etcd.endpoint,
+                bundle.version_id,
+                bundle.manifest_sha256,
+                tls=mesh.client_tls,
+                key=PointerKey.from_file(mesh.layout.pointer_signing_key),
             )
         )
         foreign = ensure_mesh_certificates(

@@ -29,6 +29,7 @@ from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from tests.mesh_harness import write_pointer
+from tests.pointer_signing import serving_trust_arguments
 from tests.processes import kill_if_running, wait_until_serving
 from tests.serving.conftest import ServingVersions
 
@@ -78,6 +79,7 @@ def test_sigterm_lets_an_in_flight_recommend_finish(
             "--ranking", f"127.0.0.1:{free_loopback_port()}",
             "--impressions", str(tmp_path / "impressions.jsonl"),
             "--drain-seconds", "10",
+            *serving_trust_arguments(tmp_path),
         ]  # fmt: skip
         with log_path.open("wb") as log:
             process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)

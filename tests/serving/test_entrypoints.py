@@ -20,6 +20,7 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from tests.mesh_harness import write_pointer
+from tests.pointer_signing import serving_trust_arguments
 from tests.processes import kill_if_running, wait_until_serving
 from tests.serving.conftest import ServingVersions
 
@@ -50,6 +51,7 @@ def test_service_runs_alone_turns_serving_and_exits_cleanly_on_sigterm(
                 str(serving_versions.store_dir),
                 "--metrics-port",
                 str(metrics_port),
+                *serving_trust_arguments(tmp_path),
                 *(["--impressions", str(tmp_path / "imp.jsonl")] if service == "recommend" else []),
             ],
             stdout=log,

@@ -30,6 +30,7 @@ from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from recmesh.telemetry.tracing import create_tracer_provider, otlp_configured
 from tests.mesh_harness import write_pointer
+from tests.pointer_signing import serving_trust_arguments
 from tests.processes import kill_if_running, wait_until_serving
 from tests.serving.conftest import ServingVersions
 
@@ -129,6 +130,7 @@ def test_a_serving_process_exports_its_rpc_spans_in_the_callers_trace(
             "--port", str(port),
             "--etcd", etcd_server.endpoint,
             "--artifacts", str(serving_versions.store_dir),
+            *serving_trust_arguments(tmp_path),
         ]  # fmt: skip
         log_path = tmp_path / "candidates.log"
         with log_path.open("wb") as log:

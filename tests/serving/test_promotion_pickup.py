@@ -8,10 +8,11 @@ from pathlib import Path
 import grpc
 
 from control_plane.auth.credentials import create_credentials
-from control_plane.bootstrap import bootstrap_baseline_async
+from control_plane.bootstrap import bootstrap_baseline_async, ensure_signing_key
 from control_plane.config import ControlPlaneConfig
 from control_plane.server import create_server
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.signing.keys import PublicKeyRing
 from tests.control_plane.harness import TEST_PRINCIPALS
 from tests.control_plane.promotion_flow import PromotionFlow
 from tests.mesh_harness import running_mesh
@@ -27,15 +28,20 @@ def test_promoted_challenger_is_picked_up_by_the_mesh(
 
     baseline, challenger = serving_versions.baseline, serving_versions.xgboost
     credentials = create_credentials(tmp_path / "credentials", TEST_PRINCIPALS)
+    key = ensure_signing_key(tmp_path / "credentials")
 
     async def main() -> None:
         await bootstrap_baseline_async(
-            [etcd_server.endpoint], serving_versions.store_dir, baseline.manifest_sha256
+            [etcd_server.endpoint],
+            serving_versions.store_dir,
+            baseline.manifest_sha256,
+            signing_key=key.private,
         )
         started = await create_server(
             ControlPlaneConfig(
                 artifacts_dir=serving_versions.store_dir,
                 credentials_file=credentials.principals,
+                signing_key=key.private,
                 etcd_endpoints=(etcd_server.endpoint,),
                 port=0,
             )
@@ -44,7 +50,10 @@ def test_promoted_challenger_is_picked_up_by_the_mesh(
         try:
             async with (
                 running_mesh(
-                    etcd_server.endpoint, serving_versions.store_dir, tmp_path / "imp.jsonl"
+                    etcd_server.endpoint,
+                    serving_versions.store_dir,
+                    tmp_path / "imp.jsonl",
+                    pointer_keys=PublicKeyRing.from_files([key.public]),
                 ) as mesh,
                 grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel,
             ):

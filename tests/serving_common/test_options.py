@@ -1,9 +1,10 @@
 """The options every serving process parses: TLS is all three files or none; load
-retries and the retry window."""
+retries and the retry window; the pointer's public keys and the state directory."""
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,16 @@ from recmesh.mesh.certificates import ensure_mesh_certificates
 from recmesh.rpc.tls import TlsFiles
 from services.common.load_policy import LoadPolicy
 from services.common.options import CommonOptions, add_common_arguments, common_options
+from tests.pointer_signing import PointerKey, serving_trust_arguments
+
+#: --pointer-public-key and --state-dir, which every serving process needs.
+_TRUST = serving_trust_arguments(Path(tempfile.mkdtemp(prefix="options-test-")))
 
 
-def _parse(argv: list[str]) -> CommonOptions:
+def _parse(argv: list[str], trust: list[str] = _TRUST) -> CommonOptions:
     parser = argparse.ArgumentParser(prog="service")
     add_common_arguments(parser, 50052)
-    return common_options(parser.parse_args(argv), parser)
+    return common_options(parser.parse_args([*argv, *trust]), parser)
 
 
 def test_without_tls_options_the_process_is_plaintext() -> None:
@@ -73,3 +78,40 @@ def test_a_retry_cap_below_the_first_delay_is_a_usage_error(
         _parse(["--load-retry-max-seconds", "0.1"])
     assert raised.value.code == 2
     assert "--load-retry-max-seconds" in capsys.readouterr().err
+
+
+def test_pointer_keys_and_state_dir_are_required(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --pointer-public-key and --state-dir the process does not start (exit 2):
+    a serving process never follows a pointer it cannot verify."""
+    with pytest.raises(SystemExit) as raised:
+        _parse([], trust=[])
+    assert raised.value.code == 2
+    assert "--pointer-public-key" in capsys.readouterr().err
+
+
+def test_several_public_keys_are_all_trusted(tmp_path: Path) -> None:
+    """--pointer-public-key repeated (a key rotation): the ring holds every key by id."""
+    old, new = PointerKey.generate(), PointerKey.generate()
+    options = _parse(
+        [],
+        trust=[
+            "--pointer-public-key", str(old.write_public_key(tmp_path / "old.pem")),
+            "--pointer-public-key", str(new.write_public_key(tmp_path / "new.pem")),
+            "--state-dir", str(tmp_path / "state"),
+        ],
+    )  # fmt: skip
+    assert set(options.pointer_keys.ids) == {*old.ring.ids, *new.ring.ids}
+    assert options.state_dir == tmp_path / "state"
+
+
+def test_a_public_key_file_that_is_no_key_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --pointer-public-key file that holds no Ed25519 public key is a usage error
+    naming the file."""
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key")
+    with pytest.raises(SystemExit) as raised:
+        _parse([], trust=["--pointer-public-key", str(bad), "--state-dir", str(tmp_path)])
+    assert raised.value.code == 2
+    assert str(bad) in capsys.readouterr().err
