@@ -8,8 +8,8 @@ service (and the four services, which read the same artifacts) do not retry in s
 `lag_window_s` is the retry window: how long a process may serve something other
 than the pointer's version before it says so. Past it, a process that lags logs
 `serving_version_lagging`, and a downstream service that holds neither the pointer's
-version nor one the pointer named within the window reports NOT_SERVING
-(`services/common/readiness.py`). It must exceed a normal load (about 10 s for an
+version nor one the pointer named or a request asked for within the window reports
+NOT_SERVING (`services/common/readiness.py`). It must exceed a normal load (about 10 s for an
 XGBoost version on 2 busy cores) with room for a few retries.
 """
 

@@ -1,19 +1,23 @@
 """When a serving process says SERVING, decided from its versions alone.
 
 Downstream services (candidates, features, ranking) answer for the version the
-front names in each request, so they are ready when they can answer the versions
-the front may ask for:
+front names in each request, so they are ready while they can answer a version the
+front may still ask for:
 
     SERVING  iff it holds the pointer's version,
              or it holds a version the pointer named less than the retry window
-             (`LoadPolicy.lag_window_s`) ago;
+             (`LoadPolicy.lag_window_s`) ago,
+             or it holds a version a request asked for less than the window ago;
     NOT_SERVING otherwise (also before it has seen a pointer).
 
 The second clause covers a switch: the front keeps asking for the old version until
-it has loaded the new one, and a load may need a few retries. Past the window a
-service that still cannot load the pointer's version says NOT_SERVING, so callers'
-health-checking channels stop sending to it instead of getting FAILED_PRECONDITION
-for every request.
+it has loaded the new one, and a load may need a few retries. The third covers a
+front that cannot load the new version either: it keeps asking for the old one,
+which every downstream still holds, so none of them stops serving it (the mesh would
+otherwise degrade to popularity although every process could answer). Past the
+window a service that cannot load the pointer's version and is no longer asked for
+what it holds says NOT_SERVING, so callers' health-checking channels stop sending to
+it instead of getting FAILED_PRECONDITION for every request.
 
 The front resolves the version itself, so it is SERVING while it holds any version.
 
@@ -48,17 +52,21 @@ def downstream_readiness(view: VersionView, now: float, window_s: float) -> Read
         return Readiness(False, "no serving pointer seen yet")
     if pointer.version_id in view.held:
         return Readiness(True, f"holds the pointer's version {pointer.version_id}")
-    recent = {
-        version: until + window_s - now
+    # (seconds left in the window, version, why the front may still ask for it)
+    recent = [
+        (until + window_s - now, version, f"the pointer named {now - until:.1f} s ago")
         for version, until in view.named_until.items()
         if version in view.held and until + window_s > now
-    }
+    ] + [
+        (at + window_s - now, version, f"a request asked for {now - at:.1f} s ago")
+        for version, at in view.asked_at.items()
+        if version in view.held and at + window_s > now
+    ]
     if recent:
-        version, left = max(recent.items(), key=lambda item: item[1])
+        left, version, why = max(recent)
         return Readiness(
             True,
-            f"holds {version}, which the pointer named {window_s - left:.1f} s ago; "
-            f"loading the pointer's version {pointer.version_id}",
+            f"holds {version}, which {why}; loading the pointer's version {pointer.version_id}",
             recheck_in_s=left,
         )
     held = ", ".join(sorted(view.held)) or "nothing"
@@ -66,7 +74,7 @@ def downstream_readiness(view: VersionView, now: float, window_s: float) -> Read
     return Readiness(
         False,
         f"holds neither the pointer's version {pointer.version_id} nor one the pointer "
-        f"named in the last {window_s:g} s (holds {held}){failure}",
+        f"named or a request asked for in the last {window_s:g} s (holds {held}){failure}",
     )
 
 

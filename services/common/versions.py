@@ -17,7 +17,9 @@ A request for a version this process does not hold waits for the first attempt o
 its load when that attempt is in progress, and is refused at once (with the reason)
 when an attempt has already failed, which may also cut the backoff short
 (`LoadJob.retry_early`); a request for a version nobody points at is refused.
-`view()` and `wait_changed()` let readiness and the lag log follow it.
+`get()` records when each held version was last asked for, so readiness knows what
+the front still asks for; `view()` and `wait_changed()` let readiness and the lag log
+follow it (asks do not wake `wait_changed`: readiness re-checks when a window ends).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import structlog
@@ -87,6 +89,9 @@ class VersionView:
     loading: str | None
     attempts: int
     last_failure: str | None
+    #: Held versions -> when a request last asked for them (clock time), within the
+    #: lag window: what the front still asks for.
+    asked_at: Mapping[str, float] = field(default_factory=dict)
 
 
 class VersionRegistry(Generic[T]):
@@ -118,6 +123,7 @@ class VersionRegistry(Generic[T]):
         self._previous: LoadedVersion[T] | None = None
         self._pointer: PointerSeen | None = None
         self._named_until: dict[str, float] = {}
+        self._asked_at: dict[str, float] = {}
         self._job: LoadJob[T] | None = None
         self._changed = asyncio.Event()
 
@@ -168,7 +174,7 @@ class VersionRegistry(Generic[T]):
         reason), or the pointer moved on while it loaded."""
         held = self._held(version_id)
         if held is not None:
-            return held
+            return self._asked(held)
         job = self._job
         if job is None or job.version_id != version_id:
             pointer = await self._read_pointer()
@@ -176,7 +182,7 @@ class VersionRegistry(Generic[T]):
                 self.point_to(pointer)
             held = self._held(version_id)
             if held is not None:
-                return held
+                return self._asked(held)
             job = self._job
             if job is None or job.version_id != version_id:
                 raise FailedPreconditionError(
@@ -191,7 +197,7 @@ class VersionRegistry(Generic[T]):
                 f"{job.last_failure}"
             )
         try:
-            return await job.wait_for_attempt()
+            return self._asked(await job.wait_for_attempt())
         except VersionLoadFailedError as exc:
             raise FailedPreconditionError(
                 f"{self._component}: serving version {version_id} was refused: {exc}"
@@ -205,14 +211,16 @@ class VersionRegistry(Generic[T]):
     def view(self) -> VersionView:
         horizon = self._clock() - self._policy.lag_window_s
         job = self._job
+        held = frozenset(v.version_id for v in (self._current, self._previous) if v)
         return VersionView(
             current=self._current.version_id if self._current else None,
-            held=frozenset(v.version_id for v in (self._current, self._previous) if v),
+            held=held,
             pointer=self._pointer,
             named_until={v: t for v, t in self._named_until.items() if t > horizon},
             loading=job.version_id if job else None,
             attempts=job.attempts if job else 0,
             last_failure=job.last_failure if job else None,
+            asked_at={v: t for v, t in self._asked_at.items() if v in held and t > horizon},
         )
 
     async def wait_changed(self, within_s: float | None) -> None:
@@ -232,6 +240,10 @@ class VersionRegistry(Generic[T]):
         """Abandons a load in progress and releases the load threads (at shutdown)."""
         self._abandon_job()
         self._executor.shutdown()
+
+    def _asked(self, loaded: LoadedVersion[T]) -> LoadedVersion[T]:
+        self._asked_at[loaded.version_id] = self._clock()
+        return loaded
 
     def _held(self, version_id: str) -> LoadedVersion[T] | None:
         for loaded in (self._current, self._previous):
@@ -289,6 +301,8 @@ class VersionRegistry(Generic[T]):
     def _switch(self, new: LoadedVersion[T], how: str) -> None:
         old = self._current
         self._previous, self._current = old, new
+        held = {v.version_id for v in (old, new) if v}
+        self._asked_at = {v: t for v, t in self._asked_at.items() if v in held}
         log.info(
             "serving_version_switched",
             component=self._component,
