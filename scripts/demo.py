@@ -164,7 +164,10 @@ def loop() -> int:
 
     banner("5. fresh data through the gate: what user 196 just watched")
     consumed = shown[:3]
-    run("interactions", "record", "196", *(f"{item}:5" for item in consumed))
+    # ml-100k ends in April 1998: the interactions happen a minute after its last one,
+    # so that time-decayed popularity still sees the dataset as recent.
+    at = str(dataset_end() + 60)
+    run("interactions", "record", "196", *(f"{item}:5" for item in consumed), "--at", at)
     run("refresh-policy", "set", "--as", "olga")
     refreshed = run_json("data", "refresh", "--as", "olga")
     wait_for_version(refreshed["serving_version"])
@@ -195,6 +198,13 @@ def loop() -> int:
     for result in (good, weak):
         print(f"{result['experiment_id']} ({result['verdict']}): {result['report_path']}")
     return 0
+
+
+def dataset_end() -> int:
+    """The timestamp of ml-100k's last interaction."""
+    from recmesh.data.loaders import load_ml100k
+
+    return int(load_ml100k(STATE / "data" / "ml-100k").interactions.timestamps.max())
 
 
 def rated_by(user: str) -> set[int]:

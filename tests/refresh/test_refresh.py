@@ -52,7 +52,7 @@ def _set_policy(served: Served) -> None:
 
 
 def test_appended_interactions_reach_serving_through_a_refresh(
-    served: Served, capsys: pytest.CaptureFixture[str]
+    served: Served, ml100k: Dataset, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Interactions recorded at the front change nothing until `recmesh data refresh`; the
     refresh serves the champion's exact model with the new data, so the user's new history
@@ -66,7 +66,9 @@ def test_appended_interactions_reach_serving_through_a_refresh(
 
     before = loop.run(recommend(mesh.front, USER))
     consumed = [item.item_id for item in before.items[:3]]
-    address = ["--address", mesh.front]
+    # A minute after ml-100k's last interaction, as a replay of its period would log them.
+    at = str(int(ml100k.interactions.timestamps.max()) + 60)
+    address = ["--address", mesh.front, "--at", at]
     assert main(["interactions", "record", USER, *(f"{i}:5" for i in consumed), *address]) == 0
     new_user_items = [50, 172, 181, 1, 7]
     assert main(["interactions", "record", NEW_USER, *map(str, new_user_items), *address]) == 0
