@@ -11,27 +11,27 @@ replace the champion only when it is that, and no more:
    is at least the value on the champion's own data, less the policy's
    relative margin.
 
-`refresh_refusal` returns the first rule that fails, worded for the operator.
+`model_refusal`, `snapshot_refusal` and `probe_refusal` each return why their
+rule fails, worded for the operator, or None.
 """
 
 from __future__ import annotations
 
 import math
-import re
 
 from recmesh.controlplane.v1 import records_pb2
+from recmesh.refresh.probe_metric import ProbeMetricError, probe_k
 from recmesh.rpc.errors import InvalidArgumentError
 
-_METRIC = re.compile(r"ndcg@([1-9][0-9]?|100)")
 MAX_PROBE_USERS = 100_000
 
 
 def validate_policy(policy: records_pb2.RefreshPolicy) -> None:
     """INVALID_ARGUMENT for a policy that could not be applied as written."""
-    if _METRIC.fullmatch(policy.metric) is None:
-        raise InvalidArgumentError(
-            f"policy.metric {policy.metric!r} is not ndcg@K with 1 <= K <= 100"
-        )
+    try:
+        probe_k(policy.metric)
+    except ProbeMetricError as exc:
+        raise InvalidArgumentError(f"policy.metric: {exc}") from exc
     drop = policy.max_relative_drop
     if not (math.isfinite(drop) and 0.0 <= drop < 1.0):
         raise InvalidArgumentError(
@@ -47,14 +47,6 @@ def validate_policy(policy: records_pb2.RefreshPolicy) -> None:
         raise InvalidArgumentError(
             f"policy.holdout_fraction must be strictly between 0 and 1, got {fraction!r}"
         )
-
-
-def probe_k(policy: records_pb2.RefreshPolicy) -> int:
-    """K of the policy's ndcg@K."""
-    match = _METRIC.fullmatch(policy.metric)
-    if match is None:
-        raise InvalidArgumentError(f"policy.metric {policy.metric!r} is not ndcg@K")
-    return int(match.group(1))
 
 
 def model_refusal(

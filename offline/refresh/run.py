@@ -22,11 +22,13 @@ from offline.experiment.spec import DatasetSpec
 from offline.refresh.build import build_refresh
 from offline.refresh.champion import read_serving_bundle
 from offline.refresh.data import refresh_data
+from offline.refresh.errors import RefreshError
 from offline.refresh.probe import ProbeSettings
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.progress import Progress
+from recmesh.refresh.probe_metric import ProbeMetricError, probe_k
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,10 @@ def run_refresh(
         champion.manifest.dataset_fingerprint,
     )
     progress.finish(f"{data.added_interactions:,} interactions since the serving snapshot")
-    k = int(policy.metric.removeprefix("ndcg@"))
+    try:
+        k = probe_k(policy.metric)
+    except ProbeMetricError as exc:
+        raise RefreshError(f"the refresh policy's metric: {exc}") from exc
     probe = ProbeSettings(
         k=k,
         users=policy.probe_users,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from recmesh.cli.controlplane_client import (
@@ -46,7 +47,7 @@ def run_set(args: argparse.Namespace) -> int:
     from recmesh.controlplane.v1 import records_pb2
 
     if args.probe_users < 1:
-        print("recmesh refresh-policy set: --probe-users must be at least 1")
+        print("recmesh refresh-policy set: --probe-users must be at least 1", file=sys.stderr)
         return 2
 
     def body(client: ControlPlaneClient) -> int:

@@ -48,7 +48,10 @@ def read_log(directory: Path, rows_per_file: Mapping[str, int] | None = None) ->
             text = path.read_bytes().decode("utf-8")
         except FileNotFoundError:
             raise DataFormatError(
-                path, None, "the interaction log file is gone; the log is append-only"
+                path,
+                None,
+                f"the interaction log file is gone from {directory}: is this the log the "
+                "serving version was built from (--interaction-log)? the log is append-only",
             ) from None
         except UnicodeDecodeError as exc:
             raise DataFormatError(path, None, f"not UTF-8: {exc}") from None

@@ -6,12 +6,12 @@ import pytest
 
 from control_plane.refresh_rules import (
     model_refusal,
-    probe_k,
     probe_refusal,
     snapshot_refusal,
     validate_policy,
 )
 from recmesh.controlplane.v1 import records_pb2
+from recmesh.refresh.probe_metric import probe_k
 from recmesh.rpc.errors import InvalidArgumentError
 
 
@@ -40,7 +40,7 @@ def _model(version: str, **fields: object) -> records_pb2.ModelVersion:
 def test_policies_that_cannot_be_applied_are_invalid() -> None:
     """Metric, margin, probe size and hold-out share are checked, each by name."""
     validate_policy(_policy())
-    assert probe_k(_policy(metric="ndcg@5")) == 5
+    assert probe_k("ndcg@5") == 5
     for fields, named in (
         ({"metric": "recall@10"}, "metric"),
         ({"metric": "ndcg@0"}, "metric"),
