@@ -31,7 +31,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+import grpc
 import structlog
+from etcd3aio import EtcdError
 
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import FailedPreconditionError, UnavailableError
@@ -171,13 +173,22 @@ class VersionRegistry(Generic[T]):
 
         Raises FailedPreconditionError when this process does not hold it and cannot
         have it soon: nobody points at it, its last load attempt failed (with the
-        reason), or the pointer moved on while it loaded."""
+        reason), or the pointer moved on while it loaded; UnavailableError when etcd
+        cannot say what the pointer names."""
         held = self._held(version_id)
         if held is not None:
             return self._asked(held)
         job = self._job
         if job is None or job.version_id != version_id:
-            pointer = await self._read_pointer()
+            try:
+                pointer = await self._read_pointer()
+            except (EtcdError, grpc.aio.AioRpcError, OSError, TimeoutError) as exc:
+                # Not this request's fault nor this replica's: UNAVAILABLE, which a
+                # caller may retry elsewhere, instead of an unclassified UNKNOWN.
+                raise UnavailableError(
+                    f"{self._component}: cannot read the serving pointer from etcd: "
+                    f"{_etcd_failure(exc)}"
+                ) from exc
             if pointer is not None and pointer.serving_version == version_id:
                 self.point_to(pointer)
             held = self._held(version_id)
@@ -321,3 +332,9 @@ class VersionRegistry(Generic[T]):
         current = self._current.version_id if self._current else "none"
         pointer = self._pointer.version_id if self._pointer else "none"
         return f"current {current}, pointer {pointer}"
+
+
+def _etcd_failure(exc: Exception) -> str:
+    if isinstance(exc, grpc.aio.AioRpcError):
+        return f"{exc.code().name}: {exc.details()}"
+    return f"{type(exc).__name__}: {exc}"

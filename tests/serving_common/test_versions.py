@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
 import pytest
 
+from recmesh.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import FailedPreconditionError, UnavailableError
+from services.common.versions import VersionRegistry
 from tests.manual_time import wait_until
 from tests.serving_common.registry_support import POLICY, RegistrySetup, pointer, run_scenario
 
@@ -188,3 +191,30 @@ def test_view_remembers_versions_the_pointer_named_within_the_window() -> None:
         assert s.registry.view().named_until == {}
 
     run_scenario(scenario)
+
+
+def test_etcd_failure_reading_the_pointer_is_unavailable() -> None:
+    """A request for a version not held, when etcd cannot be read, is UNAVAILABLE naming
+    the pointer read and etcd's error, not an unclassified UNKNOWN."""
+
+    async def read_pointer() -> records_pb2.ServingPointer | None:
+        raise grpc.aio.AioRpcError(
+            grpc.StatusCode.UNAVAILABLE,
+            grpc.aio.Metadata(),
+            grpc.aio.Metadata(),
+            details="failed to connect to all addresses",
+            debug_error_string="",
+        )
+
+    async def scenario() -> None:
+        registry: VersionRegistry[str] = VersionRegistry("test", str, read_pointer)
+        try:
+            with pytest.raises(
+                UnavailableError,
+                match=r"cannot read the serving pointer from etcd: UNAVAILABLE: failed to connect",
+            ):
+                await registry.get("sv-x")
+        finally:
+            await registry.close()
+
+    asyncio.run(scenario())
