@@ -175,10 +175,14 @@ class Downstream(Generic[StubT]):
                 probe.add_done_callback(self._probes.discard)
 
     async def _probe(self, replica: Replica[StubT]) -> None:
+        # Every way out of a probe (an RPC error, cancellation at close, a bug) ends it,
+        # so the replica is probed again after its next cooldown.
+        passed = False
         try:
             reply = await replica.health.Check(
                 health_pb2.HealthCheckRequest(), timeout=self._policy.probe_timeout_s
             )
+            passed = reply.status == health_pb2.HealthCheckResponse.SERVING
         except grpc.aio.AioRpcError as exc:
             log.info(
                 "downstream_probe_failed",
@@ -187,12 +191,11 @@ class Downstream(Generic[StubT]):
                 code=exc.code().name,
                 next_probe_in_s=replica.breaker.cooldown_s,
             )
-            replica.breaker.probe_failed()
-            return
-        if reply.status == health_pb2.HealthCheckResponse.SERVING:
-            replica.breaker.probe_passed()
-        else:
-            replica.breaker.probe_failed()
+        finally:
+            if passed:
+                replica.breaker.probe_passed()
+            else:
+                replica.breaker.probe_failed()
 
     def _listener(self, address: str) -> Callable[[BreakerState, BreakerState], None]:
         def on_change(old: BreakerState, new: BreakerState) -> None:

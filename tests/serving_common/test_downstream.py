@@ -152,7 +152,7 @@ def test_once_every_replica_is_ejected_calls_fail_at_once() -> None:
             pool = downstream(addresses, FakeClock())
             for _ in range(3):
                 with pytest.raises(DownstreamCallError) as caught:
-                    await pool.call(rank, 0.05)
+                    await pool.call(rank, 0.1)
                 assert caught.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
             assert pool.is_open
             started = time.monotonic()
@@ -176,7 +176,7 @@ def test_a_probe_after_the_cooldown_brings_the_replica_back() -> None:
             pool = downstream(addresses, clock)
             for _ in range(3):
                 with pytest.raises(DownstreamCallError):
-                    await pool.call(rank, 0.05)
+                    await pool.call(rank, 0.1)
             fakes[0].mode = "ok"
             with pytest.raises(DownstreamOpenError):
                 await pool.call(rank, 2.0)  # before the cooldown: no probe
@@ -233,6 +233,37 @@ def test_malformed_replies_count_against_the_replica() -> None:
                 with pytest.raises(MalformedReplyError):
                     await pool.call(malformed, 2.0)
             assert pool.is_open
+            await pool.close()
+
+    run(scenario)
+
+
+def test_a_probe_that_raises_something_unexpected_is_retried_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A probe that ends with an exception other than an RPC error still ends: the
+    replica is probed again after its next cooldown, not left unprobed for good."""
+
+    async def broken_check(*_: object, **__: object) -> object:
+        raise RuntimeError("the health stub broke")
+
+    async def scenario() -> None:
+        async with replicas(1) as (fakes, addresses):
+            clock = FakeClock()
+            fakes[0].mode = "late"
+            pool = downstream(addresses, clock)
+            for _ in range(3):
+                with pytest.raises(DownstreamCallError):
+                    await pool.call(rank, 0.1)
+            breaker = pool.replicas[0].breaker
+            monkeypatch.setattr(pool.replicas[0].health, "Check", broken_check)
+            clock.now += 1.0
+            with pytest.raises(DownstreamOpenError):
+                await pool.call(rank, 2.0)  # starts the probe, which raises
+            await asyncio.sleep(0.05)
+            assert not breaker.probe_due()
+            clock.now += breaker.cooldown_s
+            assert breaker.probe_due()
             await pool.close()
 
     run(scenario)
