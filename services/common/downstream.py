@@ -113,8 +113,15 @@ class Downstream(Generic[StubT]):
         DownstreamCallError for a failed status, MalformedReplyError from invoke."""
         deadline = time.monotonic() + timeout
         tried: set[int] = set()
+        failed: DownstreamError | None = None
         while True:
             index = self._pick(tried)
+            if index is None and failed is not None:
+                # Retrying a transport failure found no other replica: keep its detail.
+                raise DownstreamOpenError(
+                    f"{failed}; every other {self.service} replica is ejected after "
+                    "consecutive failures"
+                ) from failed
             if index is None:
                 raise DownstreamOpenError(
                     f"every {self.service} replica is ejected after consecutive failures"
@@ -128,6 +135,7 @@ class Downstream(Generic[StubT]):
                     raise
                 if len(tried) == len(self._replicas):
                     raise
+                failed = error
 
     async def close(self) -> None:
         for probe in self._probes:

@@ -267,3 +267,26 @@ def test_a_probe_that_raises_something_unexpected_is_retried_later(
             await pool.close()
 
     run(scenario)
+
+
+def test_a_retry_that_finds_every_other_replica_ejected_keeps_the_first_error() -> None:
+    """A transport UNAVAILABLE from the one replica left, when every other replica is
+    ejected, fails with both: the UNAVAILABLE's detail and that the others are ejected."""
+
+    async def scenario() -> None:
+        async with replicas(1) as (_, addresses):
+            dead = f"127.0.0.1:{free_loopback_port()}"
+            pool = downstream([*addresses, dead], FakeClock())
+            for _ in range(3):
+                pool.replicas[0].breaker.failed()
+            assert pool.replicas[0].breaker.state is BreakerState.OPEN
+            with pytest.raises(DownstreamOpenError) as caught:
+                await pool.call(rank, 2.0)
+            message = str(caught.value)
+            assert message.startswith("UNAVAILABLE: ")
+            assert message.endswith(
+                "; every other ranking replica is ejected after consecutive failures"
+            )
+            await pool.close()
+
+    run(scenario)
