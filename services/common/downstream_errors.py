@@ -1,12 +1,13 @@
 """How a call to a downstream service can fail, as the caller sees it.
 
 Every failure is a `DownstreamError`, so a caller that fails open catches one
-type and degrades with the error's text as its detail. Which of them count
-against the replica that answered is decided in one place (`counts_against`).
+type and degrades with the error's text as its detail. What each says about the
+replica that gave it is decided in one place (`judge`).
 """
 
 from __future__ import annotations
 
+import enum
 from typing import TypeVar
 
 import grpc
@@ -70,15 +71,34 @@ _FAILURE_CODES = frozenset(
 )
 
 
-def counts_against(error: DownstreamError) -> bool:
-    """Whether the error counts as a failure of the replica that gave it. INVALID_ARGUMENT,
-    FAILED_PRECONDITION, NOT_FOUND and the like are about the request, not the replica's
-    health; a status with an ErrorInfo reason is the replica answering on purpose."""
+class Verdict(enum.Enum):
+    """What a failed call says about the replica that gave it."""
+
+    #: The replica failed or is not keeping up: counts towards ejecting it.
+    FAILED = "failed"
+    #: The replica answered (about the request, or on purpose): it is healthy.
+    ANSWERED = "answered"
+    #: Nothing either way: the caller gave it too little time to tell.
+    NONE = "none"
+
+
+def judge(error: DownstreamError, granted_s: float, min_judged_deadline_s: float) -> Verdict:
+    """What the error says about the replica, given the timeout the call was granted.
+
+    FAILED for the codes above without an ErrorInfo and for malformed replies;
+    INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND and the like are about the request,
+    and a status with an ErrorInfo reason is the replica answering on purpose (ANSWERED).
+    A deadline missed with less than `min_judged_deadline_s` granted is NONE: a healthy
+    replica misses such a deadline too, so a few impatient callers must not eject it for
+    everyone."""
     if isinstance(error, MalformedReplyError):
-        return True
+        return Verdict.FAILED
     if isinstance(error, DownstreamCallError):
-        return error.code in _FAILURE_CODES and error.info is None
-    return False
+        if error.code == grpc.StatusCode.DEADLINE_EXCEEDED and granted_s < min_judged_deadline_s:
+            return Verdict.NONE
+        if error.code in _FAILURE_CODES and error.info is None:
+            return Verdict.FAILED
+    return Verdict.ANSWERED
 
 
 def is_transport_unavailable(error: DownstreamError) -> bool:

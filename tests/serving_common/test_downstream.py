@@ -290,3 +290,26 @@ def test_a_retry_that_finds_every_other_replica_ejected_keeps_the_first_error() 
             await pool.close()
 
     run(scenario)
+
+
+def test_deadlines_missed_under_the_floor_do_not_eject_a_replica() -> None:
+    """A late replica missing 30 ms deadlines (under the 50 ms floor) stays closed however
+    often it misses them; three misses of a 100 ms deadline eject it."""
+
+    async def scenario() -> None:
+        async with replicas(1) as (fakes, addresses):
+            fakes[0].mode = "late"
+            pool = downstream(addresses, FakeClock())
+            breaker = pool.replicas[0].breaker
+            assert POLICY.min_judged_deadline_s == 0.05
+            for _ in range(6):
+                with pytest.raises(DownstreamCallError):
+                    await pool.call(rank, 0.03)
+            assert breaker.state is BreakerState.CLOSED
+            for _ in range(3):
+                with pytest.raises(DownstreamCallError):
+                    await pool.call(rank, 0.1)
+            assert pool.replicas[0].breaker.state is BreakerState.OPEN
+            await pool.close()
+
+    run(scenario)
