@@ -32,6 +32,7 @@ from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.controlplane.v1 import records_pb2
+from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX, KeySchema
 from recmesh.rpc.tls import TlsFiles
 from recmesh.signing.keys import PublicKeyRing, load_private_key
@@ -73,10 +74,11 @@ async def bootstrap_baseline_async(
     description: str = "baseline: popularity and source order",
     clock: Clock = utc_now,
     tls: TlsFiles | None = None,
+    credentials: EtcdCredentials | None = None,
 ) -> BootstrapResult:
     keys = KeySchema(prefix)
     private_key = load_private_key(signing_key)
-    kv = EtcdKV(etcd_endpoints, tls=tls)
+    kv = EtcdKV(etcd_endpoints, tls=tls, credentials=credentials)
     await kv.connect()
     try:
         records = RecordReader(kv, keys, PublicKeyRing.of([private_key.public_key()]))
@@ -110,9 +112,11 @@ def bootstrap_baseline(
     actor: str = DEFAULT_ACTOR,
     lineage: records_pb2.Lineage | None = None,
     tls: TlsFiles | None = None,
+    credentials: EtcdCredentials | None = None,
 ) -> BootstrapResult:
     """Synchronous form of bootstrap_baseline_async, for callers without an event loop.
-    With tls, etcd is reached over mutual TLS."""
+    With tls, etcd is reached over mutual TLS; with credentials, as that etcd user (the
+    control plane's)."""
     return asyncio.run(
         bootstrap_baseline_async(
             etcd_endpoints,
@@ -123,5 +127,6 @@ def bootstrap_baseline(
             actor=actor,
             lineage=lineage,
             tls=tls,
+            credentials=credentials,
         )
     )

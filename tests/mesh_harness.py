@@ -15,15 +15,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from etcd3aio import EtcdConnectionError
+from etcd3aio import Etcd3Client, EtcdConnectionError
+from etcd3aio.kv import KVService
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from recmesh.etcd.client import etcd_client
+from recmesh.etcd.auth_setup import secure_etcd_async
+from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import KeySchema
+from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.pointer_codec import encode_pointer
+from recmesh.etcd.session import EtcdSession
+from recmesh.etcd.users import ROOT_USER, SERVING_USER
 from recmesh.rpc.tls import TlsFiles
 from recmesh.signing.keys import PublicKeyRing
 from recmesh.telemetry.metrics import ServerMetrics
@@ -64,7 +69,7 @@ class RunningMesh:
 
 
 def common_options(
-    etcd_endpoint: str,
+    etcd: LocalEtcd,
     artifacts: Path,
     loads: LoadPolicy | None = None,
     prefix: str = KEYS.prefix,
@@ -80,7 +85,7 @@ def common_options(
     return CommonOptions(
         host="127.0.0.1",
         port=0,
-        etcd_endpoints=(etcd_endpoint,),
+        etcd_endpoints=(etcd.endpoint,),
         etcd_prefix=prefix,
         artifacts_dir=artifacts,
         span_file=None,
@@ -90,7 +95,15 @@ def common_options(
         pointer_keys=pointer_keys,
         state_dir=state_dir,
         loads=loads or LoadPolicy(),
+        etcd_credentials=etcd.credentials(SERVING_USER),
     )
+
+
+def serving_etcd_arguments(etcd: LocalEtcd) -> tuple[str, ...]:
+    """`--etcd-user` and `--etcd-password-file` of a serving process's command line."""
+    assert etcd.passwords is not None, "the test etcd runs with auth on (LocalEtcd.secure)"
+    path = etcd.passwords.path(SERVING_USER)
+    return ("--etcd-user", SERVING_USER, "--etcd-password-file", str(path))
 
 
 def _provider(service: str, exporter: InMemorySpanExporter) -> TracerProvider:
@@ -100,7 +113,7 @@ def _provider(service: str, exporter: InMemorySpanExporter) -> TracerProvider:
 
 
 async def write_pointer(
-    etcd_endpoint: str,
+    etcd: LocalEtcd,
     version_id: str,
     manifest_sha256: str,
     *,
@@ -114,34 +127,55 @@ async def write_pointer(
     Retries connection errors for a few seconds: right after an etcd restart, gRPC's
     process-wide subchannel to it may still be in its reconnect backoff."""
     return await put_pointer_value(
-        etcd_endpoint,
+        etcd.endpoint,
         encode_pointer(key.signed(version_id, manifest_sha256)),
+        root=etcd.credentials(ROOT_USER),
         tls=tls,
         prefix=prefix,
     )
 
 
 async def put_pointer_value(
-    etcd_endpoint: str, value: bytes, *, tls: TlsFiles | None = None, prefix: str = KEYS.prefix
+    etcd_endpoint: str,
+    value: bytes,
+    *,
+    root: EtcdCredentials,
+    tls: TlsFiles | None = None,
+    prefix: str = KEYS.prefix,
 ) -> int:
-    """Puts any bytes at the pointer key (an attacker's write, or a signed record);
-    returns the new mod_revision."""
+    """Puts any bytes at the pointer key as etcd's root, bypassing the control plane (an
+    attacker holding root's password, or a test placing a signed record); returns the
+    new mod_revision."""
     deadline = asyncio.get_running_loop().time() + 10
     while True:
         try:
-            async with etcd_client([etcd_endpoint], tls) as client:
-                assert client.kv is not None
-                response = await client.kv.put(KeySchema(prefix).pointer, value)
-                return int(response.header.revision)
+            return await _put_as(root, etcd_endpoint, tls, KeySchema(prefix).pointer, value)
         except EtcdConnectionError:
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.2)
 
 
+async def _put_as(
+    user: EtcdCredentials, endpoint: str, tls: TlsFiles | None, key: str, value: bytes
+) -> int:
+    session = EtcdSession([endpoint], tls=tls, credentials=user)
+    await session.open()
+    try:
+        response = await session.call(lambda c: _kv(c).put(key, value))
+        return int(response.header.revision)
+    finally:
+        await session.close()
+
+
+def _kv(client: Etcd3Client) -> KVService:
+    assert client.kv is not None
+    return client.kv
+
+
 @asynccontextmanager
 async def running_mesh(
-    etcd_endpoint: str,
+    etcd: LocalEtcd,
     artifacts: Path,
     impressions: Path,
     loads: LoadPolicy | None = None,
@@ -158,17 +192,23 @@ async def running_mesh(
     `pointer_keys` (the test key by default) and keep their accepted records in
     `state_dir` (a fresh directory by default; pass one to restart them with it)."""
     exporter = InMemorySpanExporter()
+    if prefix != KEYS.prefix:
+        assert etcd.passwords is not None
+        await secure_etcd_async([etcd.endpoint], etcd.passwords, (prefix,), tls=etcd.tls)
     common = common_options(
-        etcd_endpoint, artifacts, loads, prefix, pointer_keys=pointer_keys, state_dir=state_dir
+        etcd, artifacts, loads, prefix, pointer_keys=pointer_keys, state_dir=state_dir
     )
-    metrics = {name: ServerMetrics(name) for name in ("candidates", "features", "ranking",
-                                                      "recommend")}
+    metrics = {
+        name: ServerMetrics(name) for name in ("candidates", "features", "ranking", "recommend")
+    }
     features = await create_features(
-        FeaturesConfig(common=common), _provider("recmesh-features", exporter),
+        FeaturesConfig(common=common),
+        _provider("recmesh-features", exporter),
         metrics["features"],
     )
     candidates = await create_candidates(
-        CandidatesConfig(common=common), _provider("recmesh-candidates", exporter),
+        CandidatesConfig(common=common),
+        _provider("recmesh-candidates", exporter),
         metrics["candidates"],
     )
     ranking = await create_ranking(

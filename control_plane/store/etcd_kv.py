@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import grpc
 from etcd3aio import Etcd3Client, EtcdError
 from etcd3aio._protobuf import Compare, RangeRequest, RequestOp
 from etcd3aio.kv import KVService, prefix_range_end
@@ -18,25 +19,38 @@ from etcd3aio.kv import KVService, prefix_range_end
 from control_plane.store.errors import ConflictError, KeyNotFoundError, StoreUnavailableError
 from control_plane.store.kv_types import Reading, StoredValue
 from control_plane.store.txn import Guard, KeyAbsent, KeyAt, NothingCreatedAfter, Put
-from recmesh.etcd.client import etcd_client
+from recmesh.etcd.credentials import EtcdCredentials
+from recmesh.etcd.session import EtcdSession, check_watch_response, is_token_rejection
 from recmesh.rpc.tls import TlsFiles
 
+#: etcd's answer to a call that carries no token and no client certificate it maps.
+_NO_USER = "user name is empty"
 # mvccpb.Event.EventType.PUT; DELETE events carry no value and are skipped.
 _EVENT_PUT = 0
 
 
 class EtcdKV:
-    """Reads and guarded writes against one etcd cluster; errors are typed."""
+    """Reads and guarded writes against one etcd cluster; errors are typed.
+
+    With credentials every call is made as that etcd user (logging in again when etcd
+    forgets the token, see recmesh/etcd/session.py); with mutual TLS and no
+    credentials, as the user named by the certificate's CN."""
 
     def __init__(
-        self, endpoints: Sequence[str], *, timeout_s: float = 5.0, tls: TlsFiles | None = None
+        self,
+        endpoints: Sequence[str],
+        *,
+        timeout_s: float = 5.0,
+        tls: TlsFiles | None = None,
+        credentials: EtcdCredentials | None = None,
     ) -> None:
         if not endpoints:
             raise ValueError("at least one etcd endpoint is needed")
         self._endpoints = tuple(endpoints)
         self._timeout_s = timeout_s
         self._tls = tls
-        self._client: Etcd3Client | None = None
+        self._credentials = credentials
+        self._session: EtcdSession | None = None
 
     @property
     def endpoints(self) -> tuple[str, ...]:
@@ -45,14 +59,19 @@ class EtcdKV:
     async def connect(self) -> None:
         """Opens the channel (mutual TLS when tls was given); etcd itself is first
         contacted by the first call."""
-        client = etcd_client(self._endpoints, self._tls)
-        await client.connect()
-        self._client = client
+        session = EtcdSession(
+            self._endpoints,
+            tls=self._tls,
+            credentials=self._credentials,
+            timeout_s=self._timeout_s,
+        )
+        await session.open()
+        self._session = session
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def read(self, keys: Sequence[str] = (), prefixes: Sequence[str] = ()) -> Reading:
         """Reads the keys and every key under each prefix at one revision."""
@@ -89,17 +108,24 @@ class EtcdKV:
     ) -> tuple[StoredValue, ...]:
         """Keys under prefix from `start` (inclusive; default the prefix) in key order,
         at most `limit` of them (0: all)."""
-        client = self._connected()
-        assert client.kv is not None
-        try:
-            response = await client.kv.get(
+
+        async def get(client: Etcd3Client) -> Any:
+            assert client.kv is not None
+            return await client.kv.get(
                 start or prefix,
                 range_end=prefix_range_end(prefix),
                 limit=limit,
                 timeout=self._timeout_s,
             )
+
+        try:
+            response = await self._connected().call(get)
         except (EtcdError, TimeoutError) as exc:
             raise self._unavailable("reading", exc) from exc
+        except grpc.aio.AioRpcError as exc:
+            if _NO_USER in (exc.details() or ""):
+                raise self._unavailable("reading", exc) from exc
+            raise
         return tuple(_stored(kv) for kv in response.kvs)
 
     async def commit(self, guards: Sequence[Guard], puts: Sequence[Put]) -> int:
@@ -126,22 +152,36 @@ class EtcdKV:
         """Every value put at key from start_revision on; runs until the caller stops.
 
         etcd3aio re-watches from the last seen revision after transient errors,
-        so an etcd restart pauses the stream rather than ending it.
+        so an etcd restart pauses the stream rather than ending it; when etcd then
+        cancels the watch because it forgot the token, this logs in again and watches
+        on from the next revision.
         """
-        client = self._connected()
-        assert client.watch is not None
+        session = self._connected()
+        next_revision = start_revision
         try:
-            async for response in client.watch.watch(key, start_revision=start_revision):
-                for event in response.events:
-                    if event.type == _EVENT_PUT:
-                        yield _stored(event.kv)
+            await session.login()
+            while True:
+                client = session.client
+                assert client.watch is not None
+                try:
+                    async for response in client.watch.watch(key, start_revision=next_revision):
+                        check_watch_response(response)
+                        for event in response.events:
+                            if event.type == _EVENT_PUT:
+                                next_revision = int(event.kv.mod_revision) + 1
+                                yield _stored(event.kv)
+                    return
+                except EtcdError as exc:
+                    if self._credentials is None or not is_token_rejection(exc):
+                        raise
+                await session.renew()
         except EtcdError as exc:
             raise self._unavailable("watching", exc) from exc
 
-    def _connected(self) -> Etcd3Client:
-        if self._client is None:
+    def _connected(self) -> EtcdSession:
+        if self._session is None:
             raise RuntimeError("EtcdKV.connect() was not called")
-        return self._client
+        return self._session
 
     async def _txn(
         self,
@@ -152,17 +192,30 @@ class EtcdKV:
         action: str,
         max_attempts: int | None,
     ) -> Any:
-        client = self._connected()
-        assert client.kv is not None
-        try:
+
+        async def txn(client: Etcd3Client) -> Any:
+            assert client.kv is not None
             return await client.kv.txn(
                 compares, success, failure, timeout=self._timeout_s, max_attempts=max_attempts
             )
+
+        try:
+            # A transaction etcd refused for its token was not applied: the session runs
+            # it again once after logging in again, writes included.
+            return await self._connected().call(txn)
         except (EtcdError, TimeoutError) as exc:
             raise self._unavailable(action, exc) from exc
+        except grpc.aio.AioRpcError as exc:
+            if _NO_USER in (exc.details() or ""):
+                raise self._unavailable(action, exc) from exc
+            raise
 
     def _unavailable(self, action: str, exc: BaseException) -> StoreUnavailableError:
-        detail = str(exc) or f"no answer within {self._timeout_s:g}s"
+        detail = (
+            str(exc.details()) if isinstance(exc, grpc.aio.AioRpcError) else str(exc)
+        ) or f"no answer within {self._timeout_s:g}s"
+        if _NO_USER in detail:
+            detail += "; etcd requires auth: give an etcd user and password, or a certificate"
         where = ",".join(self._endpoints)
         if action == "writing":
             return StoreUnavailableError(

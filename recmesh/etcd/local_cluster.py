@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recmesh.etcd.auth_setup import secure_etcd
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.etcd.password_files import EtcdPasswordFiles, ensure_password_files
 from recmesh.netutil import free_loopback_port
 
 
@@ -14,6 +16,8 @@ class LocalEtcdCluster:
     base_dir: Path
     size: int = 3
     members: list[LocalEtcd] = field(default_factory=list)
+    #: The users' password files once `secure` turned auth on.
+    passwords: EtcdPasswordFiles | None = None
 
     @property
     def endpoints(self) -> list[str]:
@@ -37,6 +41,13 @@ class LocalEtcdCluster:
             member.launch()
         for member in self.members:
             member.wait_healthy(timeout)
+
+    def secure(self, credentials_dir: Path) -> EtcdPasswordFiles:
+        """Turns the cluster's auth on (recmesh/etcd/auth_setup.py); idempotent."""
+        passwords = ensure_password_files(credentials_dir)
+        secure_etcd(self.endpoints, passwords)
+        self.passwords = passwords
+        return passwords
 
     def stop(self) -> None:
         for member in self.members:

@@ -1,8 +1,9 @@
 """A real single-node etcd on loopback, run by infra/etcd/run-etcd.sh.
 
-Used by `recmesh up` and by the tests: start it, wait for /health, stop it by PID.
-With `tls`, etcd serves clients over mutual TLS only, and the health check presents
-the same certificate.
+Used by `recmesh up` and by the tests: start it, wait for /health, turn its auth on
+(`secure`: the users of recmesh/etcd/users.py, kept in etcd's data dir across
+restarts), stop it by PID. With `tls`, etcd serves clients over mutual TLS only, and
+the health check presents the same certificate.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from recmesh.etcd.auth_setup import secure_etcd
+from recmesh.etcd.credentials import EtcdCredentials
+from recmesh.etcd.keys import DEFAULT_PREFIX
+from recmesh.etcd.password_files import EtcdPasswordFiles, ensure_password_files
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import INFRA_DIR
 from recmesh.rpc.tls import TlsFiles
@@ -44,6 +49,8 @@ class LocalEtcd:
     initial_cluster: str = ""
     tls: TlsFiles | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    #: The users' password files once `secure` turned auth on.
+    passwords: EtcdPasswordFiles | None = field(default=None, init=False)
     _log_file: IO[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -59,6 +66,30 @@ class LocalEtcd:
         """Starts etcd and returns once /health reports healthy."""
         self.launch()
         self.wait_healthy(timeout)
+
+    def secure(
+        self, credentials_dir: Path, prefixes: tuple[str, ...] = (DEFAULT_PREFIX,)
+    ) -> EtcdPasswordFiles:
+        """Turns auth on with the passwords under credentials_dir/etcd/ (made when
+        missing) and grants the installations at prefixes; idempotent. Raises EtcdError
+        (a root password that does not match an etcd secured before)."""
+        passwords = ensure_password_files(credentials_dir)
+        secure_etcd([self.endpoint], passwords, prefixes, tls=self.tls)
+        self.passwords = passwords
+        return passwords
+
+    def credentials(self, user: str) -> EtcdCredentials:
+        """The user's credentials (recmesh/etcd/users.py); needs `secure` first."""
+        if self.passwords is None:
+            raise RuntimeError("LocalEtcd.secure() was not called")
+        return self.passwords.credentials(user)
+
+    def allow(self, prefix: str) -> None:
+        """Grants the installation at prefix to the control-plane and serving users (a
+        test's own prefix); needs `secure` first."""
+        if self.passwords is None:
+            raise RuntimeError("LocalEtcd.secure() was not called")
+        secure_etcd([self.endpoint], self.passwords, (prefix,), tls=self.tls)
 
     def launch(self) -> None:
         """Starts the process without waiting (members of a cluster start together).

@@ -18,6 +18,7 @@ from recmesh.controlplane.v1 import records_pb2
 from recmesh.data.dataset import Dataset
 from recmesh.data.fetch import fetch_ml100k
 from recmesh.data.loaders import load_ml100k, load_path
+from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.mesh.baseline import build_baseline_bundle
 from recmesh.mesh.layout import MeshLayout
 from recmesh.progress import TerminalProgress
@@ -45,7 +46,11 @@ def load_dataset(layout: MeshLayout, dataset: str) -> Dataset:
 
 
 def ensure_baseline_serving(
-    layout: MeshLayout, etcd_endpoint: str, dataset: str, tls: TlsFiles | None = None
+    layout: MeshLayout,
+    etcd_endpoint: str,
+    dataset: str,
+    tls: TlsFiles | None = None,
+    credentials: EtcdCredentials | None = None,
 ) -> str | None:
     """Builds and registers the baseline version and points serving at it when no pointer
     exists yet (idempotent, audited; over mutual TLS to etcd with tls). Returns the
@@ -64,6 +69,7 @@ def ensure_baseline_serving(
             split="none:all interactions",
         ),
         tls=tls,
+        credentials=credentials,
     )
     if result.pointer is None:
         damaged = result.damaged

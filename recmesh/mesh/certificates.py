@@ -8,13 +8,15 @@ written mode 0600 in a directory of mode 0700.
 Process certificates name `DNS:localhost` and `IP:127.0.0.1`, so a client checking
 the server's name on loopback accepts them, and are good for both ends of a
 connection (each process serves and calls). Client certificates carry only a CN:
-the control plane takes it as the principal.
+the control plane takes it as the principal. A certificate's CN is its file name
+unless told otherwise: etcd takes the CN of a client certificate as its etcd user, so
+processes that share an etcd user share a CN (recmesh/mesh/identities.py).
 """
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,14 +47,20 @@ def create_ca(directory: Path, name: str = CA_NAME, *, days: int = 365) -> None:
 
 
 def issue_certificate(
-    directory: Path, ca: str, name: str, extensions: str, *, days: int = 365
+    directory: Path,
+    ca: str,
+    name: str,
+    extensions: str,
+    *,
+    days: int = 365,
+    common_name: str | None = None,
 ) -> None:
-    """Writes name.pem (CN=name, the given X.509v3 extensions, signed by ca.pem/ca.key
-    of the same directory) and name.key."""
+    """Writes name.pem (CN=common_name, by default name; the given X.509v3 extensions;
+    signed by ca.pem/ca.key of the same directory) and name.key."""
     (directory / f"{name}.ext").write_text(extensions)
     _openssl(
         "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}",
+        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={common_name or name}",
         cwd=directory,
     )  # fmt: skip
     (directory / f"{name}.key").chmod(0o600)
@@ -83,10 +91,17 @@ class MeshCertificates:
 
 
 def ensure_mesh_certificates(
-    directory: Path, processes: Sequence[str], clients: Sequence[str], *, days: int = 365
+    directory: Path,
+    processes: Sequence[str],
+    clients: Sequence[str],
+    *,
+    days: int = 365,
+    common_names: Mapping[str, str] | None = None,
 ) -> MeshCertificates:
-    """Makes the CA and every missing certificate. Existing ones are kept, so clients
-    holding certificates from an earlier start keep working; a new CA reissues all."""
+    """Makes the CA and every missing certificate, with the CN common_names gives (else
+    the name). Existing ones are kept, so clients holding certificates from an earlier
+    start keep working, unless their CN is not the one wanted; a new CA reissues all."""
+    cns = dict(common_names or {})
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     directory.chmod(0o700)
     certificates = MeshCertificates(directory)
@@ -95,14 +110,33 @@ def ensure_mesh_certificates(
         create_ca(directory, days=days)
     for names, extensions in ((processes, PROCESS_EXTENSIONS), (clients, CLIENT_EXTENSIONS)):
         for name in names:
-            if new_ca or not certificates.files(name).cert.exists():
-                issue_certificate(directory, CA_NAME, name, extensions, days=days)
+            cert = certificates.files(name).cert
+            cn = cns.get(name, name)
+            if new_ca or not cert.exists() or subject_common_name(cert) != cn:
+                issue_certificate(directory, CA_NAME, name, extensions, days=days, common_name=cn)
     return certificates
 
 
+def subject_common_name(cert: Path) -> str:
+    """The CN of the certificate's subject ("" when it has none)."""
+    subject = _openssl_output(
+        "x509", "-in", str(cert), "-noout", "-subject", "-nameopt", "multiline"
+    )
+    for line in subject.splitlines():
+        key, _, value = line.strip().partition("=")
+        if key.strip() == "commonName":
+            return value.strip()
+    return ""
+
+
 def _openssl(*args: str, cwd: Path) -> None:
+    _openssl_output(*args, cwd=cwd)
+
+
+def _openssl_output(*args: str, cwd: Path | None = None) -> str:
     try:
-        subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+        done = subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+        return done.stdout.decode(errors="replace")
     except FileNotFoundError as exc:
         raise CertificateError("mutual TLS needs the openssl command; install openssl") from exc
     except subprocess.CalledProcessError as exc:

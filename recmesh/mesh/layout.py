@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from control_plane.signing_key import PUBLIC_KEY_FILE, SIGNING_KEY_FILE
+from recmesh.etcd.password_files import PASSWORDS_DIR, EtcdPasswordFiles
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class MeshLayout:
     @property
     def data(self) -> Path:
         return self.state_dir / "data"
+
+    @property
+    def etcd_passwords(self) -> EtcdPasswordFiles:
+        """One password file per etcd user (recmesh/etcd/users.py), mode 0600."""
+        return EtcdPasswordFiles(self.credentials / PASSWORDS_DIR)
 
     @property
     def pointer_signing_key(self) -> Path:

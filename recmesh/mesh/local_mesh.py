@@ -61,10 +61,25 @@ class LocalMesh:
         return None if self.certificates is None else self.certificates.files(MESH_CLIENT)
 
     def start(self) -> None:
+        """Starts everything and waits until every server is SERVING. When any step
+        fails, every process started so far (etcd included) is stopped first, and the
+        error is a MeshStartError naming the step."""
+        stage = _Stage()
+        try:
+            self._start(stage)
+        except BaseException as exc:
+            self.stop()
+            if isinstance(exc, MeshStartError) or not isinstance(exc, Exception):
+                raise
+            raise MeshStartError(f"{stage.now} failed: {type(exc).__name__}: {exc}") from exc
+
+    def _start(self, stage: _Stage) -> None:
         self.layout.state_dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         if self.tls_dir is not None:
+            stage.now = f"making the certificates in {self.tls_dir}"
             self.certificates = ensure_mesh_identities(self.tls_dir)
+        stage.now = "starting etcd"
         self.etcd = LocalEtcd(
             data_dir=self.layout.etcd_data,
             client_port=self.ports.etcd,
@@ -74,12 +89,21 @@ class LocalMesh:
         )
         self.etcd.start()
         log.info("etcd_ready", endpoint=self.etcd.endpoint, mtls=self.certificates is not None)
+        stage.now = "turning etcd's auth on"
+        passwords = self.etcd.secure(self.layout.credentials)
+        stage.now = "making the credentials"
         credentials = ensure_credentials(self.layout)
         ensure_pointer_key(self.layout)
+        stage.now = "setting up the baseline serving version"
         version = ensure_baseline_serving(
-            self.layout, self.etcd.endpoint, self.dataset, tls=self.client_tls
+            self.layout,
+            self.etcd.endpoint,
+            self.dataset,
+            tls=self.client_tls,
+            credentials=passwords.control_plane,
         )
         log.info("baseline_serving", version=version)
+        stage.now = "starting the services"
         self.supervisor = Supervisor(environ=_child_environ())
         specs = service_specs(
             self.layout, self.ports, str(credentials.principals), self.certificates
@@ -91,7 +115,6 @@ class LocalMesh:
             service_addresses(self.ports), max(remaining, 5.0), tls=self.client_tls
         )
         if not_serving:
-            self.stop()
             logs = ", ".join(str(self.layout.logs / f"{n}.log") for n in not_serving)
             raise MeshStartError(f"not SERVING in time: {', '.join(not_serving)}; see {logs}")
         log.info("mesh_serving", seconds=round(time.monotonic() - started, 1))
@@ -107,6 +130,13 @@ class LocalMesh:
         if self.etcd is not None:
             self.etcd.stop()
             self.etcd = None
+
+
+@dataclass
+class _Stage:
+    """What `LocalMesh.start` is doing now, for the error when it fails."""
+
+    now: str = "starting"
 
 
 def _child_environ() -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from recmesh.etcd.users import CONTROL_PLANE_USER, SERVING_USER
 from recmesh.mesh.certificates import MeshCertificates
 from recmesh.mesh.layout import MeshLayout, MeshPorts
 from recmesh.mesh.supervisor import ProcessSpec
@@ -19,6 +20,18 @@ def tls_arguments(certificates: MeshCertificates | None, name: str) -> tuple[str
         return ()
     files = certificates.files(name)
     return ("--tls-ca", str(files.ca), "--tls-cert", str(files.cert), "--tls-key", str(files.key))
+
+
+def etcd_user_arguments(
+    layout: MeshLayout, certificates: MeshCertificates | None, name: str
+) -> tuple[str, ...]:
+    """Who the process called name is to etcd: over mutual TLS its certificate's CN
+    (recmesh/mesh/identities.py), so nothing; in plaintext `--etcd-user` and the path of
+    that user's password file (the control plane's, or serving's for every service)."""
+    if certificates is not None:
+        return ()
+    user = CONTROL_PLANE_USER if name == "control_plane" else SERVING_USER
+    return ("--etcd-user", user, "--etcd-password-file", str(layout.etcd_passwords.path(user)))
 
 
 def pointer_arguments(layout: MeshLayout, name: str) -> tuple[str, ...]:
@@ -49,7 +62,15 @@ def service_specs(
         for spec in specs
     ]
     return [
-        ProcessSpec(spec.name, (*spec.argv, *tls_arguments(certificates, spec.name)), spec.log_path)
+        ProcessSpec(
+            spec.name,
+            (
+                *spec.argv,
+                *tls_arguments(certificates, spec.name),
+                *etcd_user_arguments(layout, certificates, spec.name),
+            ),
+            spec.log_path,
+        )
         for spec in specs
     ]
 

@@ -20,8 +20,9 @@ import structlog
 from etcd3aio import Etcd3Client, EtcdError
 
 from recmesh.controlplane.v1 import records_pb2
-from recmesh.etcd.client import etcd_client
+from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import KeySchema
+from recmesh.etcd.session import EtcdSession, check_watch_response
 from recmesh.rpc.tls import TlsFiles
 from services.common.pointer_trust import PointerTrust
 
@@ -42,8 +43,11 @@ class PointerWatch:
         *,
         trust: PointerTrust,
         tls: TlsFiles | None = None,
+        credentials: EtcdCredentials | None = None,
     ) -> None:
         self._endpoints = endpoints
+        self._credentials = credentials
+        self._session: EtcdSession | None = None
         self._trust = trust
         self._tls = tls
         self._keys = keys
@@ -88,16 +92,21 @@ class PointerWatch:
         await self._reset()
 
     async def _connected(self) -> Etcd3Client:
+        # A new session logs in afresh: a reconnect after etcd restarted (or forgot an
+        # idle token) authenticates again.
         if self._client is None:
-            client = etcd_client(self._endpoints, self._tls)
-            await client.connect()
+            session = EtcdSession(self._endpoints, tls=self._tls, credentials=self._credentials)
+            self._session = session
+            client = await session.open()
+            await session.login()
             self._client = client
         return self._client
 
     async def _reset(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        self._client = None
 
     async def _follow(self) -> None:
         client = await self._connected()
@@ -108,6 +117,7 @@ class PointerWatch:
         if response.kvs:
             await self._deliver(bytes(response.kvs[0].value), response.kvs[0].mod_revision)
         async for event_batch in client.watch.watch(self._keys.pointer, start_revision=start):
+            check_watch_response(event_batch)
             for event in event_batch.events:
                 if event.kv.value:
                     await self._deliver(bytes(event.kv.value), event.kv.mod_revision)

@@ -65,6 +65,7 @@ async def start_serving_process(
         lambda p: registry.on_pointer(p),
         trust=trust,
         tls=options.tls,
+        credentials=options.etcd_credentials,
     )
     registry: VersionRegistry[T] = VersionRegistry(
         component,

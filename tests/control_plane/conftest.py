@@ -21,9 +21,11 @@ def shared_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEtcd]
     """A real etcd shared by the session's control plane tests (each uses its own prefix)."""
     if shutil.which("etcd") is None:
         pytest.fail("etcd is not installed; run `make setup` (it installs etcd-server)")
-    server = LocalEtcd(data_dir=tmp_path_factory.mktemp("control-plane-etcd") / "data")
+    directory = tmp_path_factory.mktemp("control-plane-etcd")
+    server = LocalEtcd(data_dir=directory / "data")
     server.start()
     try:
+        server.secure(directory / "credentials")
         yield server
     finally:
         server.stop()
@@ -32,5 +34,5 @@ def shared_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEtcd]
 @pytest.fixture
 def control_plane(shared_etcd: LocalEtcd, tmp_path: Path) -> Iterator[ControlPlaneHarness]:
     """A running control plane: baseline serving, challengers A and B in the store."""
-    with running_control_plane(shared_etcd.endpoint, tmp_path) as harness:
+    with running_control_plane(shared_etcd, tmp_path) as harness:
         yield harness

@@ -12,14 +12,15 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 from etcd3aio import Etcd3Client, EtcdConnectionError
+from etcd3aio.kv import KVService
 
 from control_plane.auth.client_tokens import load_client_tokens
 from control_plane.auth.credentials import DEMO_PRINCIPALS, CredentialFiles, create_credentials
@@ -34,6 +35,9 @@ from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import control_plane_pb2_grpc, records_pb2
 from recmesh.decision import DEFAULT_CONFIDENCE, DEFAULT_MIN_RESAMPLES
 from recmesh.etcd.keys import KeySchema
+from recmesh.etcd.local_server import LocalEtcd
+from recmesh.etcd.password_files import EtcdPasswordFiles
+from recmesh.etcd.session import EtcdSession
 from recmesh.signing.keys import PublicKeyRing, load_private_key
 from recmesh.signing.sign import PointerSigner
 
@@ -189,6 +193,8 @@ class ControlPlaneHarness:
     challenger_b: WrittenBundle
     #: The control plane's pointer signing key pair (a real key made for the test).
     signing_key: SigningKeyFiles
+    #: The etcd users' passwords (auth is on; the raw etcd helpers below act as root).
+    etcd_passwords: EtcdPasswordFiles
 
     @property
     def address(self) -> str:
@@ -297,9 +303,8 @@ class ControlPlaneHarness:
         its reconnect backoff."""
 
         async def get() -> tuple[bytes, int] | None:
-            async with Etcd3Client([self.etcd_endpoint]) as client:
-                assert client.kv is not None
-                response = await client.kv.get(key)
+            async with self._root_etcd() as session:
+                response = await session.call(lambda c: _kv(c).get(key))
                 if not response.kvs:
                     return None
                 return bytes(response.kvs[0].value), int(response.kvs[0].mod_revision)
@@ -315,19 +320,32 @@ class ControlPlaneHarness:
 
     def etcd_put(self, key: str, value: bytes) -> None:
         async def put() -> None:
-            async with Etcd3Client([self.etcd_endpoint]) as client:
-                assert client.kv is not None
-                await client.kv.put(key, value)
+            async with self._root_etcd() as session:
+                await session.call(lambda c: _kv(c).put(key, value))
 
         asyncio.run(put())
 
     def etcd_delete(self, key: str) -> None:
         async def delete() -> None:
-            async with Etcd3Client([self.etcd_endpoint]) as client:
-                assert client.kv is not None
-                await client.kv.delete(key)
+            async with self._root_etcd() as session:
+                await session.call(lambda c: _kv(c).delete(key))
 
         asyncio.run(delete())
+
+
+    @asynccontextmanager
+    async def _root_etcd(self) -> AsyncIterator[EtcdSession]:
+        session = EtcdSession([self.etcd_endpoint], credentials=self.etcd_passwords.root)
+        await session.open()
+        try:
+            yield session
+        finally:
+            await session.close()
+
+
+def _kv(client: Etcd3Client) -> KVService:
+    assert client.kv is not None
+    return client.kv
 
 
 def rpc_error(call: Any, *args: Any, **kwargs: Any) -> grpc.RpcError:
@@ -352,7 +370,7 @@ def details_of(error: grpc.RpcError) -> str:
 
 @contextmanager
 def running_control_plane(
-    etcd_endpoint: str,
+    etcd: LocalEtcd,
     directory: Path,
     *,
     tls: TlsFiles | None = None,
@@ -361,8 +379,13 @@ def running_control_plane(
 ) -> Iterator[ControlPlaneHarness]:
     """An installation under a fresh prefix with the baseline registered and serving, plus
     two challenger bundles in the store (not registered). `connect` opens the harness's
-    channel to the server's address (a secure one for TLS)."""
+    channel to the server's address (a secure one for TLS). The control plane and its
+    bootstrap act as etcd's control-plane user, granted the installation's prefix."""
     keys = KeySchema(f"/recmesh-test/{uuid.uuid4().hex[:12]}")
+    etcd_endpoint = etcd.endpoint
+    assert etcd.passwords is not None, "the test etcd runs with auth on (LocalEtcd.secure)"
+    passwords = etcd.passwords
+    etcd.allow(keys.prefix)
     artifacts = LocalArtifactStore(directory / "artifacts")
     credentials = create_credentials(directory / "credentials", TEST_PRINCIPALS)
     signing_key = ensure_signing_key(directory / "credentials")
@@ -373,6 +396,7 @@ def running_control_plane(
         baseline.manifest_sha256,
         prefix=keys.prefix,
         signing_key=signing_key.private,
+        credentials=passwords.control_plane,
     )
     config = ControlPlaneConfig(
         artifacts_dir=artifacts.root,
@@ -383,6 +407,7 @@ def running_control_plane(
         port=0,
         tls=tls,
         etcd_timeout_s=etcd_timeout_s,
+        etcd_credentials=passwords.control_plane,
     )
     loop = LoopThread()
     started = loop.run(create_server(config))
@@ -402,6 +427,7 @@ def running_control_plane(
             challenger_a=write_fake_bundle(artifacts, "challenger-a", with_model=True),
             challenger_b=write_fake_bundle(artifacts, "challenger-b", with_model=True),
             signing_key=signing_key,
+            etcd_passwords=passwords,
         )
     finally:
         client_channel.close()

@@ -15,13 +15,14 @@ from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.txn import KeyAbsent, Put
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.etcd.users import ROOT_USER
 
 
 def test_concurrent_appends_form_one_unbroken_chain(shared_etcd: LocalEtcd) -> None:
     """40 concurrent commits all land, with sequences 1..40, each linked to the one before."""
 
     async def scenario() -> None:
-        kv = EtcdKV([shared_etcd.endpoint])
+        kv = EtcdKV([shared_etcd.endpoint], credentials=shared_etcd.credentials(ROOT_USER))
         await kv.connect()
         keys = KeySchema(f"/audit-test/{uuid.uuid4().hex[:8]}")
         audit = AuditLog(kv, keys, utc_now)
@@ -50,7 +51,7 @@ def test_failed_change_guard_appends_nothing(shared_etcd: LocalEtcd) -> None:
     """A change whose own guard fails raises ConflictError with that guard; no entry is added."""
 
     async def scenario() -> None:
-        kv = EtcdKV([shared_etcd.endpoint])
+        kv = EtcdKV([shared_etcd.endpoint], credentials=shared_etcd.credentials(ROOT_USER))
         await kv.connect()
         keys = KeySchema(f"/audit-test/{uuid.uuid4().hex[:8]}")
         audit = AuditLog(kv, keys, utc_now)

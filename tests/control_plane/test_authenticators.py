@@ -76,7 +76,7 @@ def mtls_control_plane(
 ) -> Iterator[ControlPlaneHarness]:
     tls = TlsFiles(ca=pki / "ca.pem", cert=pki / "server.pem", key=pki / "server.key")
     connect: Callable[[str], grpc.Channel] = functools.partial(_secure, pki, "olga")
-    with running_control_plane(shared_etcd.endpoint, tmp_path, tls=tls, connect=connect) as cp:
+    with running_control_plane(shared_etcd, tmp_path, tls=tls, connect=connect) as cp:
         yield cp
 
 

@@ -11,6 +11,7 @@ from control_plane.store.errors import ConflictError, KeyNotFoundError, StoreUna
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.txn import KeyAbsent, KeyAt, NothingCreatedAfter, Put
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.etcd.users import ROOT_USER
 
 
 def _prefix() -> str:
@@ -21,7 +22,7 @@ def test_commit_applies_every_put_at_one_revision(shared_etcd: LocalEtcd) -> Non
     """All puts of a commit land at the revision it returns; read sees them together."""
 
     async def scenario() -> None:
-        kv = EtcdKV([shared_etcd.endpoint])
+        kv = EtcdKV([shared_etcd.endpoint], credentials=shared_etcd.credentials(ROOT_USER))
         await kv.connect()
         root = _prefix()
         revision = await kv.commit(
@@ -45,7 +46,7 @@ def test_conflict_names_only_the_guards_that_failed(shared_etcd: LocalEtcd) -> N
     """When one guard fails, nothing is written and ConflictError lists exactly that guard."""
 
     async def scenario() -> None:
-        kv = EtcdKV([shared_etcd.endpoint])
+        kv = EtcdKV([shared_etcd.endpoint], credentials=shared_etcd.credentials(ROOT_USER))
         await kv.connect()
         root = _prefix()
         first = await kv.commit([], [Put(root + "pointer", b"v1")])
@@ -66,7 +67,7 @@ def test_nothing_created_after_guards_a_prefix(shared_etcd: LocalEtcd) -> None:
     """The guard holds over an empty or unchanged prefix and fails once a key is added."""
 
     async def scenario() -> None:
-        kv = EtcdKV([shared_etcd.endpoint])
+        kv = EtcdKV([shared_etcd.endpoint], credentials=shared_etcd.credentials(ROOT_USER))
         await kv.connect()
         root = _prefix()
         seen = (await kv.read(prefixes=[root + "reviews/"])).revision
@@ -85,10 +86,11 @@ def test_unreachable_etcd_is_unavailable_with_its_address(etcd_server: LocalEtcd
     """With etcd stopped, reads and writes raise StoreUnavailableError naming the endpoint,
     and a write says it was not confirmed."""
     endpoint = etcd_server.endpoint
+    root = etcd_server.credentials(ROOT_USER)
     etcd_server.stop()
 
     async def scenario() -> None:
-        kv = EtcdKV([endpoint], timeout_s=2.0)
+        kv = EtcdKV([endpoint], timeout_s=2.0, credentials=root)
         await kv.connect()
         with pytest.raises(StoreUnavailableError, match=f"etcd at {endpoint} is unavailable"):
             await kv.read(keys=["/x"])

@@ -17,6 +17,7 @@ from control_plane.signing_key import ensure_signing_key
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import control_plane_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.etcd.users import CONTROL_PLANE_USER
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from tests.control_plane.harness import code_of, rpc_error
@@ -38,6 +39,12 @@ def _wait_serving(address: str, timeout: float) -> None:
             time.sleep(0.1)
 
 
+def _as_control_plane(etcd: LocalEtcd) -> tuple[str, ...]:
+    assert etcd.passwords is not None
+    path = etcd.passwords.path(CONTROL_PLANE_USER)
+    return ("--etcd-user", CONTROL_PLANE_USER, "--etcd-password-file", str(path))
+
+
 def _start(
     etcd: LocalEtcd, tmp_path: Path, principals: Path, port: int, drain_seconds: float
 ) -> subprocess.Popen[str]:
@@ -46,6 +53,7 @@ def _start(
         sys.executable, "-m", "control_plane",
         "--port", str(port),
         "--etcd", etcd.endpoint,
+        *_as_control_plane(etcd),
         "--artifacts", str(tmp_path / "artifacts"),
         "--credentials", str(principals),
         "--pointer-signing-key", str(ensure_signing_key(tmp_path / "credentials").private),
@@ -118,6 +126,7 @@ def test_unusable_credentials_file_exits_2(shared_etcd: LocalEtcd, tmp_path: Pat
         sys.executable, "-m", "control_plane",
         "--port", "0",
         "--etcd", shared_etcd.endpoint,
+        *_as_control_plane(shared_etcd),
         "--artifacts", str(tmp_path),
         "--credentials", str(missing),
         "--pointer-signing-key", str(ensure_signing_key(tmp_path / "credentials").private),

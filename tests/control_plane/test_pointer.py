@@ -24,6 +24,7 @@ from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.etcd.users import ROOT_USER
 from recmesh.signing.keys import PublicKeyRing, load_private_key
 from recmesh.signing.sign import PointerSigner
 from tests.control_plane.harness import ControlPlaneHarness, write_fake_bundle
@@ -34,7 +35,7 @@ def test_initialize_pointer_writes_only_once(shared_etcd: LocalEtcd, tmp_path: P
     version leaves it alone and reports created=False."""
 
     async def scenario() -> None:
-        kv = EtcdKV([shared_etcd.endpoint])
+        kv = EtcdKV([shared_etcd.endpoint], credentials=shared_etcd.credentials(ROOT_USER))
         await kv.connect()
         keys = KeySchema(f"/pointer-test/{uuid.uuid4().hex[:8]}")
         key = ensure_signing_key(tmp_path / "credentials")
@@ -52,9 +53,7 @@ def test_initialize_pointer_writes_only_once(shared_etcd: LocalEtcd, tmp_path: P
             )
             versions.append(registration.model_version.version_id)
         first = await initialize_pointer(keys, records, writer, utc_now, versions[0], "recmesh-up")
-        second = await initialize_pointer(
-            keys, records, writer, utc_now, versions[1], "recmesh-up"
-        )
+        second = await initialize_pointer(keys, records, writer, utc_now, versions[1], "recmesh-up")
         assert first.created
         assert not second.created
         assert second.pointer == first.pointer

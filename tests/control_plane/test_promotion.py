@@ -21,8 +21,10 @@ from control_plane.store.records import RecordReader
 from control_plane.store.txn import Guard, Put
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import records_pb2
+from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.etcd.users import ROOT_USER
 from recmesh.rpc.errors import FailedPreconditionError
 from recmesh.signing.keys import PublicKeyRing
 from tests.control_plane.harness import (
@@ -255,7 +257,9 @@ def test_pointer_moving_during_promotion_refuses_without_retry(
     keys = control_plane.keys
 
     async def scenario() -> tuple[str, int]:
-        kv = EtcdKV([control_plane.etcd_endpoint])
+        kv = EtcdKV(
+            [control_plane.etcd_endpoint], credentials=control_plane.etcd_passwords.root
+        )
         await kv.connect()
 
         async def move_pointer() -> None:
@@ -281,8 +285,10 @@ def test_pointer_moving_during_promotion_refuses_without_retry(
 class _DyingKV(EtcdKV):
     """Runs `before_commit` once, just before the first commit is sent."""
 
-    def __init__(self, endpoint: str, before_commit: Callable[[], None]) -> None:
-        super().__init__([endpoint], timeout_s=2.0)
+    def __init__(
+        self, endpoint: str, before_commit: Callable[[], None], credentials: EtcdCredentials
+    ) -> None:
+        super().__init__([endpoint], timeout_s=2.0, credentials=credentials)
         self._before_commit: Callable[[], None] | None = before_commit
 
     async def commit(self, guards: Sequence[Guard], puts: Sequence[Put]) -> int:
@@ -296,13 +302,15 @@ def test_etcd_dying_during_promotion_writes_nothing(etcd_server: LocalEtcd, tmp_
     """etcd killed just before the promotion's transaction: StoreUnavailableError saying the
     change was not confirmed; after a restart the pointer, the promotion record and the audit
     log are exactly as before."""
-    with running_control_plane(etcd_server.endpoint, tmp_path) as cp:
+    with running_control_plane(etcd_server, tmp_path) as cp:
         experiment = cp.approved_experiment(cp.challenger_a)
         pointer_before = cp.etcd_get(cp.keys.pointer)
         head_before = cp.etcd_get(cp.keys.audit_head)
 
         async def scenario() -> None:
-            kv = _DyingKV(etcd_server.endpoint, etcd_server.kill)
+            kv = _DyingKV(
+            etcd_server.endpoint, etcd_server.kill, etcd_server.credentials(ROOT_USER)
+        )
             await kv.connect()
             records = RecordReader(kv, cp.keys, cp.trusted())
             audit = AuditLog(kv, cp.keys, utc_now)

@@ -17,6 +17,7 @@ from control_plane.server import SERVICE_NAME
 from control_plane.store.etcd_kv import EtcdKV
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.etcd.users import ROOT_USER
 from tests.control_plane.harness import (
     ControlPlaneHarness,
     code_of,
@@ -47,7 +48,7 @@ def test_etcd_down_is_unavailable_and_nothing_half_written(
     """With etcd stopped, Promote and CreateExperiment are UNAVAILABLE naming etcd; after
     etcd returns, the pointer, records and audit chain are exactly as before, and the same
     promotion then succeeds."""
-    with running_control_plane(etcd_server.endpoint, tmp_path, etcd_timeout_s=2.0) as cp:
+    with running_control_plane(etcd_server, tmp_path, etcd_timeout_s=2.0) as cp:
         experiment = cp.approved_experiment(cp.challenger_a)
         challenger_b = cp.register(cp.challenger_b)
         before_pointer = cp.etcd_get(cp.keys.pointer)
@@ -65,7 +66,7 @@ def test_etcd_down_is_unavailable_and_nothing_half_written(
         assert cp.etcd_get(cp.keys.promotion(experiment.experiment_id)) is None
 
         async def verify() -> tuple[int, bool]:
-            kv = EtcdKV([etcd_server.endpoint])
+            kv = EtcdKV([etcd_server.endpoint], credentials=etcd_server.credentials(ROOT_USER))
             await kv.connect()
             audit = AuditLog(kv, cp.keys, utc_now)
             entries, report = await audit.entries(), await audit.verify()

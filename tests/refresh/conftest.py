@@ -109,7 +109,7 @@ def serving_challenger(
             loop = LoopThread()
             log_dir = root / "interactions"
             context = running_mesh(
-                etcd.endpoint,
+                etcd,
                 installation.artifacts.root,
                 root / "impressions.jsonl",
                 interaction_log=log_dir,

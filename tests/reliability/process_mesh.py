@@ -26,7 +26,7 @@ from recmesh.data.loaders import load_ml100k
 from recmesh.mesh.health_wait import wait_serving
 from recmesh.mesh.layout import MeshLayout, MeshPorts
 from recmesh.mesh.local_mesh import LocalMesh
-from recmesh.mesh.specs import pointer_arguments
+from recmesh.mesh.specs import etcd_user_arguments, pointer_arguments
 from recmesh.mesh.supervisor import ProcessSpec, Supervisor
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
@@ -139,7 +139,7 @@ def start_process_mesh(state_dir: Path) -> ProcessMesh:
 def _start_replicas(mesh: ProcessMesh) -> None:
     layout, ports = mesh.mesh.layout, mesh.mesh.ports
     common = (
-        "--etcd", _addr(ports.etcd),
+        "--etcd", _addr(ports.etcd), *etcd_user_arguments(layout, None, "ranking-b"),
         "--artifacts", str(layout.artifacts),
         "--span-file", str(layout.span_file),
     )  # fmt: skip
@@ -170,7 +170,7 @@ async def _promote(mesh: ProcessMesh) -> None:
     assert mesh.mesh.etcd is not None
     bundle = mesh.xgboost
     await write_pointer(
-        mesh.mesh.etcd.endpoint,
+        mesh.mesh.etcd,
         bundle.version_id,
         bundle.manifest_sha256,
         key=PointerKey.from_file(mesh.mesh.layout.pointer_signing_key),

@@ -243,7 +243,7 @@ def control_plane(
     """A control plane of its own (own etcd prefix) on the mesh's etcd."""
     assert process_mesh.mesh.etcd is not None
     directory = Path(tmp_path_factory.mktemp("fuzzed-control-plane"))
-    with running_control_plane(process_mesh.mesh.etcd.endpoint, directory) as harness:
+    with running_control_plane(process_mesh.mesh.etcd, directory) as harness:
         yield harness
 
 

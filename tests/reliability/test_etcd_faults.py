@@ -24,9 +24,9 @@ def test_etcd_outage_keeps_serving_and_watch_resumes(
     old, new = serving_versions.baseline, serving_versions.xgboost
 
     async def main() -> None:
-        await write_pointer(etcd_server.endpoint, old.version_id, old.manifest_sha256)
+        await write_pointer(etcd_server, old.version_id, old.manifest_sha256)
         async with running_mesh(
-            etcd_server.endpoint, serving_versions.store_dir, tmp_path / "imp.jsonl"
+            etcd_server, serving_versions.store_dir, tmp_path / "imp.jsonl"
         ) as mesh:
             await wait_for_version(mesh.front, old.version_id)
             load = OpenLoop(mesh.front, USERS, rate=50.0, duration_s=4.0, max_requests=200)
@@ -43,7 +43,7 @@ def test_etcd_outage_keeps_serving_and_watch_resumes(
             }
             await asyncio.to_thread(etcd_server.start)
             back = time.monotonic()
-            await write_pointer(etcd_server.endpoint, new.version_id, new.manifest_sha256)
+            await write_pointer(etcd_server, new.version_id, new.manifest_sha256)
             await wait_for_version(mesh.front, new.version_id, within_s=15)
             picked_up = time.monotonic() - back
             report(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from etcd3aio import Etcd3Client, EtcdError
+from etcd3aio import Etcd3Client, EtcdError, EtcdPermissionDeniedError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from control_plane.auth.client_tokens import load_client_tokens
@@ -91,7 +91,7 @@ def mtls_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MtlsMesh]:
         assert mesh.etcd is not None
         asyncio.run(
             write_pointer(
-                mesh.etcd.endpoint,
+                mesh.etcd,
                 bundle.version_id,
                 bundle.manifest_sha256,
                 tls=mesh.client_tls,
@@ -277,11 +277,13 @@ async def _etcd_get(client: Etcd3Client, key: str) -> bytes | None:
 
 
 def test_etcd_serves_only_clients_with_a_certificate_from_the_ca(mtls_mesh: MtlsMesh) -> None:
-    """etcd answers a client presenting a mesh certificate; a plaintext client, a TLS
-    client without a certificate and one with another CA's certificate get no answer."""
+    """etcd answers a client presenting a serving process's certificate (CN
+    recmesh-serving, an etcd user); a plaintext client, a TLS client without a certificate
+    and one with another CA's certificate get no answer."""
     endpoint = mtls_mesh.etcd_endpoint
     pointer_key = KeySchema().pointer
-    value = asyncio.run(_etcd_get(etcd_client([endpoint], mtls_mesh.mesh.client_tls), pointer_key))
+    serving = mtls_mesh.certificates.files("recommend")
+    value = asyncio.run(_etcd_get(etcd_client([endpoint], serving), pointer_key))
     assert value is not None
     assert mtls_mesh.xgboost.version_id.encode() in value
     ca = mtls_mesh.certificates.ca.read_bytes()
@@ -301,6 +303,40 @@ def test_etcd_serves_only_clients_with_a_certificate_from_the_ca(mtls_mesh: Mtls
         with pytest.raises(EtcdError):
             asyncio.run(_etcd_get(client, pointer_key))
         report("mtls etcd", f"{name} client refused")
+
+
+async def _etcd_put(client: Etcd3Client, key: str, value: bytes) -> None:
+    async with client:
+        assert client.kv is not None
+        await client.kv.put(key, value, timeout=3)
+
+
+def test_etcd_refuses_pointer_writes_from_people_and_serving(mtls_mesh: MtlsMesh) -> None:
+    """Over mutual TLS etcd takes the certificate's CN as its user: the pointer written
+    with a person's certificate (olga the operator, alice), the mesh's own client
+    certificate, or a serving process's certificate (read-only) is refused, and the
+    pointer is unchanged; the control plane's certificate may write."""
+    endpoint = mtls_mesh.etcd_endpoint
+    pointer_key = KeySchema().pointer
+    serving = etcd_client([endpoint], mtls_mesh.certificates.files("ranking"))
+    before = asyncio.run(_etcd_get(serving, pointer_key))
+    forged = b'{"servingVersion": "sv-forged"}'
+    for name in ("olga", "alice", "recmesh-up", "recommend"):
+        client = etcd_client([endpoint], mtls_mesh.certificates.files(name))
+        with pytest.raises(EtcdPermissionDeniedError):
+            asyncio.run(_etcd_put(client, pointer_key, forged))
+        report("mtls etcd", f"pointer write with the {name} certificate refused")
+    for name in ("olga", "alice"):
+        client = etcd_client([endpoint], mtls_mesh.certificates.files(name))
+        with pytest.raises(EtcdPermissionDeniedError):
+            asyncio.run(_etcd_get(client, pointer_key))
+    after = asyncio.run(
+        _etcd_get(etcd_client([endpoint], mtls_mesh.certificates.files("ranking")), pointer_key)
+    )
+    assert after == before
+    probe_key = KeySchema().prefix + "/authorization-probe"
+    control_plane = etcd_client([endpoint], mtls_mesh.certificates.files("control_plane"))
+    asyncio.run(_etcd_put(control_plane, probe_key, b"written by the control plane's CN"))
 
 
 def _tokens(mesh: MtlsMesh) -> dict[str, str]:

@@ -45,7 +45,8 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     etcd = LocalEtcd(data_dir=directory / "etcd")
     etcd.start()
     try:
-        with running_control_plane(etcd.endpoint, directory) as harness:
+        etcd.secure(directory / "etcd-credentials")
+        with running_control_plane(etcd, directory) as harness:
             yield harness
     finally:
         etcd.stop()

@@ -19,6 +19,7 @@ from grpc_health.v1._async import HealthServicer
 from opentelemetry.sdk.trace import TracerProvider
 
 from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.etcd.local_server import LocalEtcd
 from recmesh.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.telemetry.metrics import ServerMetrics
@@ -122,7 +123,7 @@ async def serving(handle: ServerHandle) -> AsyncIterator[str]:
         await handle.stop(0.1)
 
 
-async def real_candidates(etcd: str, artifacts: Path) -> ServerHandle:
+async def real_candidates(etcd: LocalEtcd, artifacts: Path) -> ServerHandle:
     return await create_candidates(
         CandidatesConfig(common=common_options(etcd, artifacts)),
         TracerProvider(),
@@ -130,7 +131,7 @@ async def real_candidates(etcd: str, artifacts: Path) -> ServerHandle:
     )
 
 
-async def real_features(etcd: str, artifacts: Path) -> ServerHandle:
+async def real_features(etcd: LocalEtcd, artifacts: Path) -> ServerHandle:
     return await create_features(
         FeaturesConfig(common=common_options(etcd, artifacts)),
         TracerProvider(),
@@ -138,7 +139,7 @@ async def real_features(etcd: str, artifacts: Path) -> ServerHandle:
     )
 
 
-async def real_ranking(etcd: str, artifacts: Path, features: str) -> ServerHandle:
+async def real_ranking(etcd: LocalEtcd, artifacts: Path, features: str) -> ServerHandle:
     return await create_ranking(
         RankingConfig(common=common_options(etcd, artifacts), features_addresses=(features,)),
         TracerProvider(),
@@ -147,7 +148,7 @@ async def real_ranking(etcd: str, artifacts: Path, features: str) -> ServerHandl
 
 
 async def real_front(
-    etcd: str, artifacts: Path, candidates: str, ranking: str, impressions: Path
+    etcd: LocalEtcd, artifacts: Path, candidates: str, ranking: str, impressions: Path
 ) -> ServerHandle:
     return await create_recommend(
         RecommendConfig(

@@ -28,7 +28,7 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
-from tests.mesh_harness import write_pointer
+from tests.mesh_harness import serving_etcd_arguments, write_pointer
 from tests.pointer_signing import serving_trust_arguments
 from tests.processes import kill_if_running, wait_until_serving
 from tests.serving.conftest import ServingVersions
@@ -73,7 +73,7 @@ def test_sigterm_lets_an_in_flight_recommend_finish(
         argv = [
             sys.executable, "-m", "services.recommend",
             "--port", str(port),
-            "--etcd", etcd_server.endpoint,
+            "--etcd", etcd_server.endpoint, *serving_etcd_arguments(etcd_server),
             "--artifacts", str(serving_versions.store_dir),
             "--candidates", f"127.0.0.1:{candidates_port}",
             "--ranking", f"127.0.0.1:{free_loopback_port()}",
@@ -85,7 +85,7 @@ def test_sigterm_lets_an_in_flight_recommend_finish(
             process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
             asyncio.run(
-                write_pointer(etcd_server.endpoint, baseline.version_id, baseline.manifest_sha256)
+                write_pointer(etcd_server, baseline.version_id, baseline.manifest_sha256)
             )
             wait_until_serving(f"127.0.0.1:{port}", process, log_path)
             with (

@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
-from tests.mesh_harness import write_pointer
+from tests.mesh_harness import serving_etcd_arguments, write_pointer
 from tests.pointer_signing import serving_trust_arguments
 from tests.processes import kill_if_running, wait_until_serving
 from tests.serving.conftest import ServingVersions
@@ -47,6 +47,7 @@ def test_service_runs_alone_turns_serving_and_exits_cleanly_on_sigterm(
                 str(port),
                 "--etcd",
                 etcd_server.endpoint,
+                *serving_etcd_arguments(etcd_server),
                 "--artifacts",
                 str(serving_versions.store_dir),
                 "--metrics-port",
@@ -64,7 +65,7 @@ def test_service_runs_alone_turns_serving_and_exits_cleanly_on_sigterm(
                 "serving before any version was loaded"
             )
             asyncio.run(
-                write_pointer(etcd_server.endpoint, baseline.version_id, baseline.manifest_sha256)
+                write_pointer(etcd_server, baseline.version_id, baseline.manifest_sha256)
             )
             wait_until_serving(address, process, log_path)
             loaded = _loaded_versions(metrics_port)

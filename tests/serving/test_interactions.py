@@ -33,9 +33,9 @@ def _run(
     baseline = versions.baseline
 
     async def main() -> None:
-        await write_pointer(etcd.endpoint, baseline.version_id, baseline.manifest_sha256)
+        await write_pointer(etcd, baseline.version_id, baseline.manifest_sha256)
         async with running_mesh(
-            etcd.endpoint, versions.store_dir, tmp_path / "imp.jsonl", interaction_log=log_dir
+            etcd, versions.store_dir, tmp_path / "imp.jsonl", interaction_log=log_dir
         ) as mesh:
             await wait_for_version(mesh.front, baseline.version_id)
             async with grpc.aio.insecure_channel(mesh.front) as channel:

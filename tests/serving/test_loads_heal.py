@@ -130,14 +130,14 @@ def test_artifact_missing_for_the_first_loads_is_served_once_it_appears(
     serving = health_pb2.HealthCheckResponse.SERVING
 
     async def main() -> None:
-        await write_pointer(etcd_server.endpoint, baseline.version_id, baseline.manifest_sha256)
+        await write_pointer(etcd_server, baseline.version_id, baseline.manifest_sha256)
         async with running_mesh(
-            etcd_server.endpoint, private_store.root, tmp_path / "imp.jsonl", FAST_RETRIES
+            etcd_server, private_store.root, tmp_path / "imp.jsonl", FAST_RETRIES
         ) as mesh:
             await _all_hold(mesh, baseline.version_id)
             model.rename(hidden)
             revision = await write_pointer(
-                etcd_server.endpoint, xgboost.version_id, xgboost.manifest_sha256
+                etcd_server, xgboost.version_id, xgboost.manifest_sha256
             )
             name = "recmesh_serving_version_load_attempts_total"
             await _until(
@@ -229,9 +229,9 @@ def test_rollback_issued_while_a_version_loads_slowly_wins(
     loading = "recmesh_serving_version_loading"
 
     async def main() -> None:
-        await write_pointer(etcd_server.endpoint, baseline.version_id, baseline.manifest_sha256)
+        await write_pointer(etcd_server, baseline.version_id, baseline.manifest_sha256)
         async with running_mesh(
-            etcd_server.endpoint, private_store.root, tmp_path / "imp.jsonl", FAST_RETRIES
+            etcd_server, private_store.root, tmp_path / "imp.jsonl", FAST_RETRIES
         ) as mesh:
             await _all_hold(mesh, baseline.version_id)
             model.rename(saved)
@@ -239,7 +239,7 @@ def test_rollback_issued_while_a_version_loads_slowly_wins(
             os.link(model, fifo_alias)
             try:
                 await write_pointer(
-                    etcd_server.endpoint, xgboost.version_id, xgboost.manifest_sha256
+                    etcd_server, xgboost.version_id, xgboost.manifest_sha256
                 )
                 await _until(
                     lambda: all(
@@ -252,7 +252,7 @@ def test_rollback_issued_while_a_version_loads_slowly_wins(
 
                 issued = time.monotonic()
                 await write_pointer(
-                    etcd_server.endpoint, baseline.version_id, baseline.manifest_sha256
+                    etcd_server, baseline.version_id, baseline.manifest_sha256
                 )
                 await _until(
                     lambda: all(

@@ -59,9 +59,9 @@ def run_mesh(
     bundle = versions.xgboost if first_version == "xgboost" else versions.baseline
 
     async def main() -> None:
-        await write_pointer(etcd.endpoint, bundle.version_id, bundle.manifest_sha256)
+        await write_pointer(etcd, bundle.version_id, bundle.manifest_sha256)
         async with running_mesh(
-            etcd.endpoint, versions.store_dir, tmp_path / "impressions.jsonl"
+            etcd, versions.store_dir, tmp_path / "impressions.jsonl"
         ) as mesh:
             await wait_for_version(mesh.front, bundle.version_id)
             await scenario(mesh)
@@ -239,7 +239,7 @@ def test_pointer_switch_under_traffic_drops_nothing_and_never_mixes_versions(
         traffic = Traffic(mesh.front, USERS, rate=100)
         runner = asyncio.create_task(traffic.run())
         await asyncio.sleep(1.0)
-        await write_pointer(etcd_server.endpoint, new.version_id, new.manifest_sha256)
+        await write_pointer(etcd_server, new.version_id, new.manifest_sha256)
         await wait_for_version(mesh.front, new.version_id)
         await asyncio.sleep(1.0)
         traffic.stop()
@@ -287,7 +287,7 @@ def test_corrupted_artifact_is_refused_and_old_version_keeps_serving(
     structlog.configure(processors=[capture])
 
     async def scenario(mesh: RunningMesh) -> None:
-        await write_pointer(etcd_server.endpoint, version_id_of(stored.sha256), stored.sha256)
+        await write_pointer(etcd_server, version_id_of(stored.sha256), stored.sha256)
         ranking_refusals = mesh.metrics["ranking"].refused_versions.labels("ranking")
         deadline = time.monotonic() + 20
         while ranking_refusals._value.get() < 1:

@@ -29,7 +29,7 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from recmesh.telemetry.tracing import create_tracer_provider, otlp_configured
-from tests.mesh_harness import write_pointer
+from tests.mesh_harness import serving_etcd_arguments, write_pointer
 from tests.pointer_signing import serving_trust_arguments
 from tests.processes import kill_if_running, wait_until_serving
 from tests.serving.conftest import ServingVersions
@@ -128,7 +128,7 @@ def test_a_serving_process_exports_its_rpc_spans_in_the_callers_trace(
         argv = [
             sys.executable, "-m", "services.candidates",
             "--port", str(port),
-            "--etcd", etcd_server.endpoint,
+            "--etcd", etcd_server.endpoint, *serving_etcd_arguments(etcd_server),
             "--artifacts", str(serving_versions.store_dir),
             *serving_trust_arguments(tmp_path),
         ]  # fmt: skip
@@ -139,7 +139,7 @@ def test_a_serving_process_exports_its_rpc_spans_in_the_callers_trace(
             )
         try:
             asyncio.run(
-                write_pointer(etcd_server.endpoint, baseline.version_id, baseline.manifest_sha256)
+                write_pointer(etcd_server, baseline.version_id, baseline.manifest_sha256)
             )
             wait_until_serving(f"127.0.0.1:{port}", process, log_path)
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:

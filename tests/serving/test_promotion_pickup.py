@@ -50,7 +50,7 @@ def test_promoted_challenger_is_picked_up_by_the_mesh(
         try:
             async with (
                 running_mesh(
-                    etcd_server.endpoint,
+                    etcd_server,
                     serving_versions.store_dir,
                     tmp_path / "imp.jsonl",
                     pointer_keys=PublicKeyRing.from_files([key.public]),

@@ -26,6 +26,7 @@ from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.pointer_codec import encode_pointer
+from recmesh.etcd.users import CONTROL_PLANE_USER, ROOT_USER
 from recmesh.mesh.health_wait import is_serving
 from recmesh.signing.keys import PublicKeyRing
 from tests.control_plane.harness import TEST_PRINCIPALS
@@ -85,11 +86,13 @@ def test_records_written_behind_the_control_plane_are_not_served(
     ring = PublicKeyRing.from_files([key.public])
     state_dir = tmp_path / "serving-state"
     endpoint = etcd_server.endpoint
+    as_control_plane = etcd_server.credentials(CONTROL_PLANE_USER)
+    root = etcd_server.credentials(ROOT_USER)
 
     async def main() -> None:
         await bootstrap_baseline_async(
             [endpoint], serving_versions.store_dir, baseline.manifest_sha256,
-            signing_key=key.private,
+            signing_key=key.private, credentials=as_control_plane,
         )  # fmt: skip
         started = await create_server(
             ControlPlaneConfig(
@@ -97,6 +100,7 @@ def test_records_written_behind_the_control_plane_are_not_served(
                 credentials_file=credentials.principals,
                 signing_key=key.private,
                 etcd_endpoints=(endpoint,),
+                etcd_credentials=as_control_plane,
                 port=0,
             )
         )
@@ -109,7 +113,7 @@ def test_records_written_behind_the_control_plane_are_not_served(
 
     async def _attacks(flow: PromotionFlow) -> None:
         async with running_mesh(
-            endpoint, serving_versions.store_dir, tmp_path / "imp.jsonl",
+            etcd_server, serving_versions.store_dir, tmp_path / "imp.jsonl",
             pointer_keys=ring, state_dir=state_dir,
         ) as mesh:  # fmt: skip
             await wait_for_version(mesh.front, baseline.version_id)
@@ -140,7 +144,7 @@ def test_records_written_behind_the_control_plane_are_not_served(
             }
             for reason, value in attacks.items():
                 with capture_logs() as logs:
-                    await put_pointer_value(endpoint, value)
+                    await put_pointer_value(endpoint, value, root=root)
                     answered = await _still_serves(mesh, challenger.version_id)
                 refused = [e for e in logs if e["event"] == "pointer_record_refused"]
                 assert sorted(e["component"] for e in refused) == sorted(SERVICES), reason
@@ -156,7 +160,7 @@ def test_records_written_behind_the_control_plane_are_not_served(
         # The pointer now holds garbage: restarted, the mesh serves its last verified record.
         restarted_at = time.monotonic()
         async with running_mesh(
-            endpoint, serving_versions.store_dir, tmp_path / "imp.jsonl",
+            etcd_server, serving_versions.store_dir, tmp_path / "imp.jsonl",
             pointer_keys=ring, state_dir=state_dir,
         ) as mesh:  # fmt: skip
             await wait_for_version(mesh.front, challenger.version_id, within_s=60)
