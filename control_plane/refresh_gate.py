@@ -29,6 +29,7 @@ from control_plane.clock import Clock, timestamp
 from control_plane.model_registry import ModelRegistry
 from control_plane.pointer_writer import PointerWriter
 from control_plane.refresh_rules import model_refusal, probe_refusal, snapshot_refusal
+from control_plane.refusals import audited
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
@@ -74,14 +75,15 @@ class RefreshGate:
             raise InvalidArgumentError(f"description is longer than {MAX_TEXT} characters")
         if not request.HasField("probe"):
             raise InvalidArgumentError("probe is missing: a refresh carries its probe metric")
-        policy = await self._records.refresh_policy()
-        if policy is None:
+        found = await self._records.refresh_policy_at()
+        if found is None:
             raise await self._refuse(
                 base,
                 actor,
                 "no refresh policy is recorded, so no refresh may serve; an operator sets "
                 "one with `recmesh refresh-policy set`",
             )
+        policy, policy_revision = found
         pointer = await self._records.pointer()
         if (
             pointer is None
@@ -97,25 +99,33 @@ class RefreshGate:
         refreshed.description = request.description or f"refresh of {base}"
         refreshed.registered_by = actor
         refreshed.registered_at.CopyFrom(timestamp(self._clock))
-        refusal = model_refusal(champion, refreshed)
+        registered = await self._records.find_model(refreshed.version_id)
+        refusal = model_refusal(champion, refreshed) or _registered_otherwise(registered, refreshed)
         comparison = records_pb2.SnapshotComparison()
         if refusal is None:
-            comparison = await asyncio.to_thread(self._compare, champion, refreshed)
-            refusal = snapshot_refusal(comparison) or probe_refusal(policy, request.probe)
+            comparison, refusal = await asyncio.to_thread(self._compare, champion, refreshed)
+        refusal = (
+            refusal or snapshot_refusal(comparison, policy) or probe_refusal(policy, request.probe)
+        )
         if refusal is not None:
             raise await self._refuse(refreshed.version_id, actor, refusal)
-        return await self._serve(request, policy, pointer, refreshed, comparison, actor)
+        return await self._serve(
+            request, (policy, policy_revision), pointer, registered or refreshed, comparison,
+            registered is None, actor,
+        )  # fmt: skip
 
     async def _serve(
         self,
         request: control_plane_pb2.RefreshServingRequest,
-        policy: records_pb2.RefreshPolicy,
+        policy_at: tuple[records_pb2.RefreshPolicy, int],
         previous: records_pb2.ServingPointer,
         refreshed: records_pb2.ModelVersion,
         comparison: records_pb2.SnapshotComparison,
+        register: bool,
         actor: str,
     ) -> control_plane_pb2.RefreshServingResponse:
         keys = self._keys
+        policy, policy_revision = policy_at
         version = refreshed.version_id
         new_pointer = records_pb2.ServingPointer(
             serving_version=version,
@@ -133,14 +143,20 @@ class RefreshGate:
             refreshed_by=actor,
             refreshed_at=timestamp(self._clock),
         )
-        guards: list[Guard] = [KeyAt(keys.pointer, previous.revision)]
-        puts = [Put(keys.refresh(version), encode(record))]
-        registered = await self._records.find_model(version)
-        if registered is None:
+        # The policy applied is the one recorded when the transaction commits.
+        guards: list[Guard] = [
+            KeyAt(keys.pointer, previous.revision),
+            KeyAt(keys.refresh_policy, policy_revision),
+        ]
+        puts: list[Put] = []
+        if register:
             guards.append(KeyAbsent(keys.model(version)))
             puts.append(Put(keys.model(version), encode(refreshed)))
-        else:
-            refreshed = registered
+        # A refresh record is immutable: serving the same refresh again (after a
+        # rollback) keeps the first one and adds only the audit entry.
+        if await self._records.refresh(version) is None:
+            guards.append(KeyAbsent(keys.refresh(version)))
+            puts.append(Put(keys.refresh(version), encode(record)))
         draft = AuditDraft(
             actor=actor,
             action="refresh",
@@ -170,8 +186,15 @@ class RefreshGate:
             if exc.failed_on(keys.pointer):
                 current = (await self._records.pointer_value()).pointer
                 raise await self._refuse(version, actor, _champion_moved(request, current)) from exc
+            if exc.failed_on(keys.refresh_policy):
+                raise await self._refuse(
+                    version,
+                    actor,
+                    "the refresh policy changed while the refresh was checked; "
+                    "run the refresh again under the new policy",
+                ) from exc
             raise ConflictError(
-                [], f"{version} was registered concurrently; refresh again"
+                [], f"{version} was registered or refreshed concurrently; refresh again"
             ) from exc
         log.info(
             "refreshed",
@@ -189,13 +212,21 @@ class RefreshGate:
 
     def _compare(
         self, champion: records_pb2.ModelVersion, refreshed: records_pb2.ModelVersion
-    ) -> records_pb2.SnapshotComparison:
-        """Compares both snapshots from the artifact store (blocking; run in a thread)."""
+    ) -> tuple[records_pb2.SnapshotComparison, str | None]:
+        """Compares both snapshots from the artifact store (blocking; run in a thread); the
+        second item is why their settings differ, or None."""
         try:
             before = snapshot_from_bytes(self._artifacts.get_bytes(_snapshot_sha(champion)))
             after = snapshot_from_bytes(self._artifacts.get_bytes(_snapshot_sha(refreshed)))
         except (ArtifactError, SnapshotFormatError) as exc:
             raise FailedPreconditionError(f"cannot read a snapshot to compare: {exc}") from exc
+        settings = None
+        if before.config != after.config:
+            settings = (
+                f"the refreshed snapshot was built with other settings ({after.config.to_json()}) "
+                f"than the serving one ({before.config.to_json()}): the model's features would "
+                "change meaning; a refresh changes the data only"
+            )
         c = compare_snapshots(before, after)
         return records_pb2.SnapshotComparison(
             previous_interactions=c.previous_interactions,
@@ -207,17 +238,37 @@ class RefreshGate:
             lost_interactions=c.lost_interactions,
             vanished_users=c.vanished_users,
             vanished_items=c.vanished_items,
-        )
+            previous_now=before.now,
+            refreshed_now=after.now,
+        ), settings
 
     async def _refuse(self, subject: str, actor: str, reason: str) -> FailedPreconditionError:
         """Records the refusal in the audit log; returns the error to raise."""
-        await self._audit.commit(
-            AuditDraft(
-                actor=actor, action="refresh_refused", subject=subject, details={"reason": reason}
-            )
+        return await audited(
+            self._audit,
+            FailedPreconditionError(reason),
+            actor=actor,
+            action="refresh_refused",
+            subject=subject,
         )
-        log.info("refresh_refused", subject=subject, reason=reason, actor=actor)
-        return FailedPreconditionError(reason)
+
+
+def _registered_otherwise(
+    registered: records_pb2.ModelVersion | None, refreshed: records_pb2.ModelVersion
+) -> str | None:
+    """Why a version already registered under this id is not this refresh, or None."""
+    if registered is None:
+        return None
+    rows = dict(registered.lineage.interaction_log_rows)
+    if registered.refresh_of != refreshed.refresh_of or rows != dict(
+        refreshed.lineage.interaction_log_rows
+    ):
+        return (
+            f"{registered.version_id} is already registered with another lineage (a refresh "
+            f"of {registered.refresh_of or 'nothing'}, log rows {rows}): the same bundle "
+            "cannot stand for other data"
+        )
+    return None
 
 
 def _snapshot_sha(model: records_pb2.ModelVersion) -> str:

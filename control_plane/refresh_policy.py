@@ -38,6 +38,7 @@ class RefreshPolicyBook:
                 "probe_users": str(stored.probe_users),
                 "holdout_fraction": f"{stored.holdout_fraction:g}",
                 "seed": str(stored.seed),
+                "max_clock_advance_days": f"{stored.max_clock_advance_days:g}",
             },
         )
         await self._audit.commit(draft, [], [Put(self._keys.refresh_policy, encode(stored))])

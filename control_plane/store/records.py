@@ -136,8 +136,16 @@ class RecordReader:
 
     async def refresh_policy(self) -> records_pb2.RefreshPolicy | None:
         """The recorded refresh policy, None before an operator set one."""
+        found = await self.refresh_policy_at()
+        return None if found is None else found[0]
+
+    async def refresh_policy_at(self) -> tuple[records_pb2.RefreshPolicy, int] | None:
+        """The recorded refresh policy and its key's mod_revision (a transaction that
+        applies it guards on that), None before an operator set one."""
         stored = await self._kv.find(self._keys.refresh_policy)
-        return None if stored is None else decode(stored, records_pb2.RefreshPolicy)
+        if stored is None:
+            return None
+        return decode(stored, records_pb2.RefreshPolicy), stored.mod_revision
 
     async def refresh(self, version_id: str) -> records_pb2.Refresh | None:
         """The refresh that served `version_id`, None when it was not served by a refresh."""

@@ -104,6 +104,8 @@ def run_refresh(
                 users=built.probe.users,
                 reference_value=built.probe.reference_value,
                 refreshed_value=built.probe.refreshed_value,
+                seed=probe.seed,
+                holdout_fraction=probe.holdout_fraction,
             ),
             lineage=lineage,
             description=(

@@ -35,6 +35,13 @@ def add_parser(subparsers: Any) -> None:
         help="share of each probe user's latest interactions held out (default 0.2)",
     )
     setting.add_argument("--seed", type=int, default=42, help="draws the probe users")
+    setting.add_argument(
+        "--max-clock-advance-days",
+        type=float,
+        default=30.0,
+        help="how far the refreshed data's newest interaction may be after the serving "
+        "data's, in days (0: no bound; default 30)",
+    )
     add_client_arguments(setting, default_as="olga")
     setting.set_defaults(handler=run_set)
     show = commands.add_parser("show", help="print the recorded refresh policy")
@@ -59,6 +66,7 @@ def run_set(args: argparse.Namespace) -> int:
                     probe_users=args.probe_users,
                     holdout_fraction=args.holdout,
                     seed=args.seed,
+                    max_clock_advance_days=args.max_clock_advance_days,
                 )
             ),
             metadata=client.metadata,
@@ -90,6 +98,7 @@ def _print(policy: Any, as_json: bool) -> None:
         "probe_users": policy.probe_users,
         "holdout_fraction": policy.holdout_fraction,
         "seed": policy.seed,
+        "max_clock_advance_days": policy.max_clock_advance_days,
         "set_by": policy.set_by,
         "set_at": policy.set_at.ToJsonString(),
     }
@@ -100,6 +109,7 @@ def _print(policy: Any, as_json: bool) -> None:
         f"a refresh serves when {policy.metric} on {policy.probe_users} probe users (latest "
         f"{policy.holdout_fraction:.0%} held out, seed {policy.seed}) falls at most "
         f"{policy.max_relative_drop:.1%} below the serving data's value, the model is "
-        f"unchanged and no data is lost; set by {policy.set_by} at "
+        f"unchanged, no data is lost and the data's clock moves at most "
+        f"{policy.max_clock_advance_days:g} days (0: any); set by {policy.set_by} at "
         f"{policy.set_at.ToJsonString()}"
     )

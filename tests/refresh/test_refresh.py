@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -157,7 +158,12 @@ def _submit(
                 base_version=pointer.serving_version,
                 base_pointer_revision=pointer.revision,
                 probe=records_pb2.RefreshProbe(
-                    metric="ndcg@10", users=100, reference_value=0.3, refreshed_value=0.3
+                    metric="ndcg@10",
+                    users=100,
+                    reference_value=0.3,
+                    refreshed_value=0.3,
+                    seed=42,
+                    holdout_fraction=0.2,
                 ),
             ),
             metadata=auth,
@@ -170,7 +176,8 @@ def test_the_gate_refuses_a_snapshot_that_drops_interactions_or_another_model(
 ) -> None:
     """The control plane compares the two snapshots itself: a refresh built from fewer rows
     than the serving snapshot is refused naming how many were lost, one with other model
-    bytes is refused as a new model; each refusal is audited and the pointer stays."""
+    bytes as a new model, one built with other snapshot settings as changing what the
+    features mean; each refusal is audited and the pointer stays."""
     _set_policy(served)
     pointer, manifest, snapshot_bytes = _serving_bundle(served)
     serving = snapshot_from_bytes(snapshot_bytes)
@@ -194,8 +201,18 @@ def test_the_gate_refuses_a_snapshot_that_drops_interactions_or_another_model(
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "only through an experiment" in (error.details() or "")
 
+    resettled = build_snapshot(
+        ml100k, ml100k.interactions, replace(serving.config, latent_factors=8)
+    )
+    other_settings = make_bundle(resettled, model, manifest.feature_names,
+                                 manifest.feature_schema_fingerprint,
+                                 manifest.training_dataset_fingerprint)  # fmt: skip
+    error = _submit(served, pointer, list(other_settings.files()), other_settings.manifest_sha256)
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "built with other settings" in (error.details() or "")
+
     entries = served.installation.stub.ListAuditEntries(
         pb.ListAuditEntriesRequest(), metadata=served.installation.auth("olga")
     ).entries
-    assert [e.action for e in entries[-2:]] == ["refresh_refused", "refresh_refused"]
+    assert [e.action for e in entries[-3:]] == ["refresh_refused"] * 3
     assert served.pointer().revision == pointer.revision

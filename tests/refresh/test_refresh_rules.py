@@ -17,7 +17,12 @@ from recmesh.rpc.errors import InvalidArgumentError
 
 def _policy(**fields: object) -> records_pb2.RefreshPolicy:
     policy = records_pb2.RefreshPolicy(
-        metric="ndcg@10", max_relative_drop=0.02, probe_users=200, holdout_fraction=0.2, seed=1
+        metric="ndcg@10",
+        max_relative_drop=0.02,
+        probe_users=200,
+        holdout_fraction=0.2,
+        seed=1,
+        max_clock_advance_days=30,
     )
     for name, value in fields.items():
         setattr(policy, name, value)
@@ -48,6 +53,7 @@ def test_policies_that_cannot_be_applied_are_invalid() -> None:
         ({"max_relative_drop": float("nan")}, "max_relative_drop"),
         ({"probe_users": 0}, "probe_users"),
         ({"holdout_fraction": 1.0}, "holdout_fraction"),
+        ({"max_clock_advance_days": -1.0}, "max_clock_advance_days"),
     ):
         with pytest.raises(InvalidArgumentError, match=named):
             validate_policy(_policy(**fields))
@@ -74,8 +80,10 @@ def test_a_snapshot_that_lost_anything_is_refused_with_the_count() -> None:
     whole = records_pb2.SnapshotComparison(
         previous_interactions=10, refreshed_interactions=12, previous_users=3,
         refreshed_users=4, previous_items=5, refreshed_items=5,
+        previous_now=1_000_000, refreshed_now=1_000_000 + 86_400,
     )  # fmt: skip
-    assert snapshot_refusal(whole) is None
+    policy = _policy()
+    assert snapshot_refusal(whole, policy) is None
     for field, words in (
         ("lost_interactions", "lost 2 of the champion's 10 interactions"),
         ("vanished_users", "lost 2 of the champion's 3 users"),
@@ -84,7 +92,17 @@ def test_a_snapshot_that_lost_anything_is_refused_with_the_count() -> None:
         lossy = records_pb2.SnapshotComparison()
         lossy.CopyFrom(whole)
         setattr(lossy, field, 2)
-        assert words in (snapshot_refusal(lossy) or "")
+        assert words in (snapshot_refusal(lossy, policy) or "")
+
+
+def test_the_data_clock_may_not_run_backwards_or_jump_past_the_policy() -> None:
+    """A newest interaction older than the serving one's is refused; one 31 days ahead is
+    refused under a 30-day policy and allowed with no bound (0)."""
+    ahead = records_pb2.SnapshotComparison(previous_now=0, refreshed_now=31 * 86_400)
+    assert "31.0 days after" in (snapshot_refusal(ahead, _policy()) or "")
+    assert snapshot_refusal(ahead, _policy(max_clock_advance_days=0.0)) is None
+    behind = records_pb2.SnapshotComparison(previous_now=100, refreshed_now=99)
+    assert "older than the serving one's" in (snapshot_refusal(behind, _policy()) or "")
 
 
 def test_the_probe_may_fall_only_within_the_margin() -> None:
@@ -94,7 +112,12 @@ def test_the_probe_may_fall_only_within_the_margin() -> None:
 
     def probe(reference: float, refreshed: float, **fields: object) -> records_pb2.RefreshProbe:
         message = records_pb2.RefreshProbe(
-            metric="ndcg@10", users=200, reference_value=reference, refreshed_value=refreshed
+            metric="ndcg@10",
+            users=200,
+            reference_value=reference,
+            refreshed_value=refreshed,
+            seed=1,
+            holdout_fraction=0.2,
         )
         for name, value in fields.items():
             setattr(message, name, value)
@@ -106,3 +129,6 @@ def test_the_probe_may_fall_only_within_the_margin() -> None:
     assert "asks for" in (probe_refusal(policy, probe(0.4, 0.4, metric="ndcg@5")) or "")
     assert "no users" in (probe_refusal(policy, probe(0.4, 0.4, users=0)) or "")
     assert "not an NDCG" in (probe_refusal(policy, probe(0.4, 1.5)) or "")
+    assert "draws 200" in (probe_refusal(policy, probe(0.4, 0.4, users=201)) or "")
+    assert "seed 2" in (probe_refusal(policy, probe(0.4, 0.4, seed=2)) or "")
+    assert "hold-out 0.3" in (probe_refusal(policy, probe(0.4, 0.4, holdout_fraction=0.3)) or "")

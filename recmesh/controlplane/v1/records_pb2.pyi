@@ -1050,6 +1050,7 @@ class RefreshPolicy(_message.Message):
     SEED_FIELD_NUMBER: _builtins.int
     SET_BY_FIELD_NUMBER: _builtins.int
     SET_AT_FIELD_NUMBER: _builtins.int
+    MAX_CLOCK_ADVANCE_DAYS_FIELD_NUMBER: _builtins.int
     metric: _builtins.str
     """The probe metric, "ndcg@K" (K = the probe's list length)."""
     max_relative_drop: _builtins.float
@@ -1062,6 +1063,10 @@ class RefreshPolicy(_message.Message):
     """Share of each probe user's latest interactions held out (0 < x < 1)."""
     seed: _builtins.int
     set_by: _builtins.str
+    max_clock_advance_days: _builtins.float
+    """How far the refreshed snapshot's newest interaction may be after the serving
+    one's, in days (time-decayed statistics decay from it); 0: no bound.
+    """
     @_builtins.property
     def set_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -1074,10 +1079,11 @@ class RefreshPolicy(_message.Message):
         seed: _builtins.int = ...,
         set_by: _builtins.str = ...,
         set_at: _timestamp_pb2.Timestamp | None = ...,
+        max_clock_advance_days: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["set_at", b"set_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["holdout_fraction", b"holdout_fraction", "max_relative_drop", b"max_relative_drop", "metric", b"metric", "probe_users", b"probe_users", "seed", b"seed", "set_at", b"set_at", "set_by", b"set_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holdout_fraction", b"holdout_fraction", "max_clock_advance_days", b"max_clock_advance_days", "max_relative_drop", b"max_relative_drop", "metric", b"metric", "probe_users", b"probe_users", "seed", b"seed", "set_at", b"set_at", "set_by", b"set_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1095,10 +1101,15 @@ class RefreshProbe(_message.Message):
     USERS_FIELD_NUMBER: _builtins.int
     REFERENCE_VALUE_FIELD_NUMBER: _builtins.int
     REFRESHED_VALUE_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    HOLDOUT_FRACTION_FIELD_NUMBER: _builtins.int
     metric: _builtins.str
     users: _builtins.int
     reference_value: _builtins.float
     refreshed_value: _builtins.float
+    seed: _builtins.int
+    """The probe as it was drawn and held out; must be the policy's."""
+    holdout_fraction: _builtins.float
     def __init__(
         self,
         *,
@@ -1106,10 +1117,12 @@ class RefreshProbe(_message.Message):
         users: _builtins.int = ...,
         reference_value: _builtins.float = ...,
         refreshed_value: _builtins.float = ...,
+        seed: _builtins.int = ...,
+        holdout_fraction: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["metric", b"metric", "reference_value", b"reference_value", "refreshed_value", b"refreshed_value", "users", b"users"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holdout_fraction", b"holdout_fraction", "metric", b"metric", "reference_value", b"reference_value", "refreshed_value", b"refreshed_value", "seed", b"seed", "users", b"users"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1132,6 +1145,8 @@ class SnapshotComparison(_message.Message):
     LOST_INTERACTIONS_FIELD_NUMBER: _builtins.int
     VANISHED_USERS_FIELD_NUMBER: _builtins.int
     VANISHED_ITEMS_FIELD_NUMBER: _builtins.int
+    PREVIOUS_NOW_FIELD_NUMBER: _builtins.int
+    REFRESHED_NOW_FIELD_NUMBER: _builtins.int
     previous_interactions: _builtins.int
     refreshed_interactions: _builtins.int
     previous_users: _builtins.int
@@ -1142,6 +1157,9 @@ class SnapshotComparison(_message.Message):
     """(user, item) pairs of the previous snapshot missing from the refreshed one."""
     vanished_users: _builtins.int
     vanished_items: _builtins.int
+    previous_now: _builtins.int
+    """Unix seconds of each snapshot's newest interaction."""
+    refreshed_now: _builtins.int
     def __init__(
         self,
         *,
@@ -1154,10 +1172,12 @@ class SnapshotComparison(_message.Message):
         lost_interactions: _builtins.int = ...,
         vanished_users: _builtins.int = ...,
         vanished_items: _builtins.int = ...,
+        previous_now: _builtins.int = ...,
+        refreshed_now: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["lost_interactions", b"lost_interactions", "previous_interactions", b"previous_interactions", "previous_items", b"previous_items", "previous_users", b"previous_users", "refreshed_interactions", b"refreshed_interactions", "refreshed_items", b"refreshed_items", "refreshed_users", b"refreshed_users", "vanished_items", b"vanished_items", "vanished_users", b"vanished_users"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lost_interactions", b"lost_interactions", "previous_interactions", b"previous_interactions", "previous_items", b"previous_items", "previous_now", b"previous_now", "previous_users", b"previous_users", "refreshed_interactions", b"refreshed_interactions", "refreshed_items", b"refreshed_items", "refreshed_now", b"refreshed_now", "refreshed_users", b"refreshed_users", "vanished_items", b"vanished_items", "vanished_users", b"vanished_users"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
