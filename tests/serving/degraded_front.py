@@ -46,31 +46,29 @@ async def front_over(
     """The real front over real candidates, ranking and features serving the XGBoost
     version, except for the one the test replaces with a handler; yields its address."""
     xgboost = versions.xgboost
-    await write_pointer(etcd.endpoint, xgboost.version_id, xgboost.manifest_sha256)
+    await write_pointer(etcd, xgboost.version_id, xgboost.manifest_sha256)
     store = versions.store_dir
     async with AsyncExitStack() as stack:
         if candidates is None:
-            handle = await real_candidates(etcd.endpoint, store)
+            handle = await real_candidates(etcd, store)
             candidates_at = await stack.enter_async_context(serving(handle))
         else:
             candidates_at = await stack.enter_async_context(fake_candidates(candidates))
         if ranking is None:
             if features is None:
                 features_at = await stack.enter_async_context(
-                    serving(await real_features(etcd.endpoint, store))
+                    serving(await real_features(etcd, store))
                 )
             else:
                 features_at = await stack.enter_async_context(fake_features(features))
             ranking_at = await stack.enter_async_context(
-                serving(await real_ranking(etcd.endpoint, store, features_at))
+                serving(await real_ranking(etcd, store, features_at))
             )
         else:
             ranking_at = await stack.enter_async_context(fake_ranking(ranking))
         front = await stack.enter_async_context(
             serving(
-                await real_front(
-                    etcd.endpoint, store, candidates_at, ranking_at, tmp_path / "imp.jsonl"
-                )
+                await real_front(etcd, store, candidates_at, ranking_at, tmp_path / "imp.jsonl")
             )
         )
         await wait_ready(candidates_at, ranking_at, front)

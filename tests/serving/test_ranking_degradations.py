@@ -143,14 +143,14 @@ def test_ranking_reply_that_is_not_protobuf_gives_ranking_unavailable(
             {"Rank": grpc.unary_unary_rpc_method_handler(garbage)},
         )
         xgboost = serving_versions.xgboost
-        await write_pointer(etcd_server.endpoint, xgboost.version_id, xgboost.manifest_sha256)
+        await write_pointer(etcd_server, xgboost.version_id, xgboost.manifest_sha256)
         store = serving_versions.store_dir
         async with (
             fake_server(lambda s: s.add_generic_rpc_handlers((handler,))) as ranking_at,
-            serving(await real_candidates(etcd_server.endpoint, store)) as candidates_at,
+            serving(await real_candidates(etcd_server, store)) as candidates_at,
         ):
             front_handle = await real_front(
-                etcd_server.endpoint, store, candidates_at, ranking_at, tmp_path / "i.jsonl"
+                etcd_server, store, candidates_at, ranking_at, tmp_path / "i.jsonl"
             )
             async with serving(front_handle) as front:
                 await wait_ready(candidates_at, front)
