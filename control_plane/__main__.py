@@ -20,6 +20,10 @@ import structlog
 from control_plane.auth.principals import PrincipalsFileError
 from control_plane.config import DEFAULT_PORT, ControlPlaneConfig
 from control_plane.server import COMPONENT, create_server
+from recmesh.etcd.credential_options import (
+    add_etcd_credential_arguments,
+    etcd_credentials_from_args,
+)
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
 from recmesh.signing.keys import KeyFileError
@@ -56,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "key rotation); repeatable",
     )
     add_tls_arguments(parser, party="this control plane (served and presented to etcd)")
+    add_etcd_credential_arguments(parser)
     parser.add_argument("--span-file", type=Path, default=None, help="append spans as JSON lines")
     parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port")
     parser.add_argument("--log-level", default="INFO")
@@ -76,6 +81,7 @@ def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Co
         port=args.port,
         tls=tls,
         etcd_tls=tls,
+        etcd_credentials=etcd_credentials_from_args(args, parser, tls=tls is not None),
     )
 
 

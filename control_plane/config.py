@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.rpc.tls import TlsFiles
 
@@ -29,6 +30,9 @@ class ControlPlaneConfig:
     tls: TlsFiles | None = None
     #: Mutual TLS to etcd (`python -m control_plane --tls-*` sets both to the same files).
     etcd_tls: TlsFiles | None = None
+    #: The etcd user the control plane writes as (`--etcd-user`); None with mutual TLS,
+    #: when etcd takes the certificate's CN as the user.
+    etcd_credentials: EtcdCredentials | None = None
     etcd_timeout_s: float = 5.0
     #: Public keys of earlier signing keys whose records still verify (a rotation).
     trusted_keys: tuple[Path, ...] = ()

@@ -93,7 +93,12 @@ async def create_server(
         else CertificateAuthenticator(principals)
     )
     keys = KeySchema(config.etcd_prefix)
-    kv = EtcdKV(config.etcd_endpoints, timeout_s=config.etcd_timeout_s, tls=config.etcd_tls)
+    kv = EtcdKV(
+        config.etcd_endpoints,
+        timeout_s=config.etcd_timeout_s,
+        tls=config.etcd_tls,
+        credentials=config.etcd_credentials,
+    )
     await kv.connect()
     try:
         artifacts = LocalArtifactStore(config.artifacts_dir)

@@ -6,6 +6,11 @@ import argparse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from recmesh.etcd.credential_options import (
+    add_etcd_credential_arguments,
+    etcd_credentials_from_args,
+)
+from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.paths import REPO_ROOT
 from recmesh.rpc.tls import TlsFiles
@@ -37,6 +42,9 @@ class CommonOptions:
     tls: TlsFiles | None = None
     #: Retries of failed version loads and the retry window (readiness, lag log).
     loads: LoadPolicy = field(default_factory=LoadPolicy)
+    #: The etcd user this process reads the pointer as; None with mutual TLS (etcd then
+    #: takes the certificate's CN as the user).
+    etcd_credentials: EtcdCredentials | None = None
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> None:
@@ -84,6 +92,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> 
         "holds nothing the front may ask for)",
     )
     add_tls_arguments(parser, party="this process (served and presented to etcd and peers)")
+    add_etcd_credential_arguments(parser)
 
 
 def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> CommonOptions:
@@ -101,6 +110,7 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         pointer_keys = PublicKeyRing.from_files(args.pointer_public_key)
     except (KeyFileError, ValueError) as exc:
         parser.error(f"--pointer-public-key: {exc}")
+    tls = tls_from_args(args, parser)
     return CommonOptions(
         host=args.host,
         port=args.port,
@@ -113,6 +123,7 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         drain_seconds=args.drain_seconds,
         pointer_keys=pointer_keys,
         state_dir=args.state_dir,
-        tls=tls_from_args(args, parser),
+        tls=tls,
         loads=loads,
+        etcd_credentials=etcd_credentials_from_args(args, parser, tls=tls is not None),
     )
