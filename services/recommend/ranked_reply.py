@@ -14,9 +14,9 @@ from services.recommend.answer import Answer
 def decode_ranked(
     response: ranking_pb2.RankResponse, serving_version: str, candidates: WireCandidates, k: int
 ) -> Answer:
-    """The ranked answer: min(k, candidates) distinct candidates, best first, each item id
-    the candidate's at its position, every score finite. Raises MalformedReplyError
-    naming the first thing that is wrong."""
+    """The ranked answer: min(k, candidates) distinct candidates, best first (scores never
+    rise), each item id the candidate's at its position, every score finite. Raises
+    MalformedReplyError naming the first thing that is wrong."""
     if response.serving_version != serving_version:
         raise MalformedReplyError(
             f"ranking answered for version {response.serving_version!r}, not {serving_version!r}"
@@ -48,5 +48,12 @@ def decode_ranked(
         )
     if not np.isfinite(scores).all():
         raise MalformedReplyError("ranking sent a score that is NaN or infinite")
+    rises = np.flatnonzero(np.diff(scores) > 0)
+    if rises.size:
+        at = int(rises[0]) + 1
+        raise MalformedReplyError(
+            f"ranking sent scores that are not best first: {float(scores[at]):g} at rank "
+            f"{at} after {float(scores[at - 1]):g}"
+        )
     sources = tuple(candidates.sources[i] for i in candidates.source_indices[positions].tolist())
     return Answer(item_ids, scores, sources)

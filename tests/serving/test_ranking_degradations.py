@@ -90,6 +90,11 @@ async def _nan_score(request: ranking_pb2.RankRequest, _: Context) -> ranking_pb
     return _reply(request, ids, scores, positions)
 
 
+async def _not_best_first(request: ranking_pb2.RankRequest, _: Context) -> ranking_pb2.RankResponse:
+    ids, scores, positions = _top(request)
+    return _reply(request, ids, scores[::-1].copy(), positions)
+
+
 async def _too_few(request: ranking_pb2.RankRequest, _: Context) -> ranking_pb2.RankResponse:
     ids, scores, positions = _top(request)
     return _reply(request, ids[:3], scores[:3], positions[:3])
@@ -104,9 +109,10 @@ async def _too_few(request: ranking_pb2.RankRequest, _: Context) -> ranking_pb2.
         (_foreign_item_ids, "not the candidates' at their positions"),
         (_nan_score, "NaN or infinite"),
         (_too_few, "sent 3 items, 10 expected"),
+        (_not_best_first, "scores that are not best first"),
     ],
     ids=["wrong-length-scores", "undecodable-scores", "positions-out-of-range",
-         "foreign-item-ids", "nan-score", "too-few-items"],
+         "foreign-item-ids", "nan-score", "too-few-items", "not-best-first"],
 )  # fmt: skip
 def test_malformed_ranking_reply_gives_ranking_unavailable(
     etcd_server: LocalEtcd,
@@ -117,8 +123,8 @@ def test_malformed_ranking_reply_gives_ranking_unavailable(
 ) -> None:
     """A Rank reply that contradicts itself or the candidates (a score array of the wrong
     length, bytes that do not hold the declared values, positions out of range, item ids
-    not at their positions, a NaN score, too few items) is answered in source order with
-    RANKING_UNAVAILABLE and a detail naming the problem, not UNKNOWN."""
+    not at their positions, a NaN score, too few items, scores that rise) is answered in
+    source order with RANKING_UNAVAILABLE and a detail naming the problem, not UNKNOWN."""
 
     async def scenario(front: str) -> None:
         assert_degraded(
