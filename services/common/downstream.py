@@ -272,7 +272,7 @@ def connect_downstream(
     """A Downstream with one health-checked channel (downstream_channel) per address."""
 
     def connect(address: str) -> tuple[grpc.aio.Channel, StubT]:
-        channel = downstream_channel([address], tls)
+        channel = downstream_channel(address, tls)
         return channel, stub(channel)
 
     return Downstream(service, addresses, connect, metrics, policy)

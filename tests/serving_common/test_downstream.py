@@ -84,7 +84,7 @@ def downstream(
     addresses: list[str], clock: FakeClock, metrics: ServerMetrics | None = None
 ) -> Downstream[Stub]:
     def connect(address: str) -> tuple[grpc.aio.Channel, Stub]:
-        channel = downstream_channel([address])
+        channel = downstream_channel(address)
         return channel, ranking_pb2_grpc.RankingServiceStub(channel)
 
     return Downstream(
