@@ -104,9 +104,12 @@ class ReplicatedMesh(LocalMesh):
             log_path=self.layout.logs / "etcd.log",
         )
         self.etcd.start()
+        passwords = self.etcd.secure(self.layout.credentials)
         self.credentials = ensure_credentials(self.layout)
         ensure_pointer_key(self.layout)
-        ensure_baseline_serving(self.layout, self.etcd.endpoint, self.dataset)
+        ensure_baseline_serving(
+            self.layout, self.etcd.endpoint, self.dataset, credentials=passwords.control_plane
+        )
         self.supervisor = Supervisor(environ=_child_environ())
         self.supervisor.start(self._specs()[CONTROL_PLANE])
         self._wait_serving({CONTROL_PLANE: self.control_plane_address})

@@ -18,9 +18,11 @@ def experiment_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalE
     """A real etcd shared by the experiment tests (each installation uses its own prefix)."""
     if shutil.which("etcd") is None:
         pytest.fail("etcd is not installed; run `make setup` (it installs etcd-server)")
-    server = LocalEtcd(data_dir=tmp_path_factory.mktemp("experiment-etcd") / "data")
+    directory = tmp_path_factory.mktemp("experiment-etcd")
+    server = LocalEtcd(data_dir=directory / "data")
     server.start()
     try:
+        server.secure(directory / "credentials")
         yield server
     finally:
         server.stop()
@@ -31,5 +33,5 @@ def installation(
     experiment_etcd: LocalEtcd, tmp_path: Path, ml100k: Dataset
 ) -> Iterator[Installation]:
     """A running control plane whose champion is a real baseline bundle of ml-100k."""
-    with running_installation(experiment_etcd.endpoint, tmp_path, ml100k) as running:
+    with running_installation(experiment_etcd, tmp_path, ml100k) as running:
         yield running

@@ -26,6 +26,8 @@ from recmesh.bundle.writer import write_bundle
 from recmesh.controlplane.v1 import control_plane_pb2_grpc
 from recmesh.data.dataset import Dataset
 from recmesh.etcd.keys import KeySchema
+from recmesh.etcd.local_server import LocalEtcd
+from recmesh.etcd.users import CONTROL_PLANE_USER
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.codec import snapshot_to_bytes
 from services.features.pipeline import build_feature_pipeline
@@ -60,11 +62,15 @@ class Installation:
 
 @contextmanager
 def running_installation(
-    etcd_endpoint: str, directory: Path, dataset: Dataset, prefix: str | None = None
+    etcd: LocalEtcd, directory: Path, dataset: Dataset, prefix: str | None = None
 ) -> Iterator[Installation]:
     """A control plane under `prefix` (default: a fresh one) whose pointer names a baseline
-    bundle built from `dataset` (a default snapshot, no model)."""
+    bundle built from `dataset` (a default snapshot, no model). It acts as etcd's
+    control-plane user, granted the prefix."""
     keys = KeySchema(prefix or f"/recmesh-experiment-test/{uuid.uuid4().hex[:12]}")
+    etcd_endpoint = etcd.endpoint
+    etcd.allow(keys.prefix)
+    as_control_plane = etcd.credentials(CONTROL_PLANE_USER)
     artifacts = LocalArtifactStore(directory / "artifacts")
     credentials = create_credentials(directory / "credentials")
     signing_key = ensure_signing_key(directory / "credentials")
@@ -85,6 +91,7 @@ def running_installation(
         baseline.manifest_sha256,
         prefix=keys.prefix,
         signing_key=signing_key.private,
+        credentials=as_control_plane,
     )
     config = ControlPlaneConfig(
         artifacts_dir=artifacts.root,
@@ -92,6 +99,7 @@ def running_installation(
         signing_key=signing_key.private,
         etcd_endpoints=(etcd_endpoint,),
         etcd_prefix=keys.prefix,
+        etcd_credentials=as_control_plane,
         port=0,
     )
     loop = LoopThread()

@@ -71,10 +71,11 @@ def serving_challenger(
         pytest.fail("etcd is not installed; run `make setup` (it installs etcd-server)")
     etcd = LocalEtcd(data_dir=root / "etcd")
     etcd.start()
+    etcd.secure(root / "etcd-credentials")
     # `main` runs in this process and caps its thread pools; they are restored after.
     saved = {name: os.environ.get(name) for name in THREAD_POOL_VARIABLES}
     try:
-        with running_installation(etcd.endpoint, root, ml100k, DEFAULT_PREFIX) as installation:
+        with running_installation(etcd, root, ml100k, DEFAULT_PREFIX) as installation:
             body = small_spec(dataset={"name": "ml-100k"}, split=split)
             body["guardrails"] = [
                 {"metric": "coverage", "margin": 0.9, "direction": "higher"},

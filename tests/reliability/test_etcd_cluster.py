@@ -9,6 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 from etcd3aio import Etcd3Client
+from etcd3aio.maintenance import MaintenanceService
 
 from control_plane.auth.credentials import create_credentials
 from control_plane.bootstrap import bootstrap_baseline_async, ensure_signing_key
@@ -18,6 +19,7 @@ from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.local_cluster import LocalEtcdCluster
+from recmesh.etcd.session import EtcdSession
 from tests.control_plane.harness import TEST_PRINCIPALS, write_fake_bundle
 from tests.control_plane.promotion_flow import PromotionFlow
 
@@ -26,13 +28,22 @@ KILL_AFTER = 20
 
 
 async def leader_index(cluster: LocalEtcdCluster) -> int:
+    assert cluster.passwords is not None
     for index, member in enumerate(cluster.members):
-        async with Etcd3Client([member.endpoint]) as client:
-            assert client.maintenance is not None
-            status = await client.maintenance.status(timeout=2)
-            if status.leader == status.header.member_id:
-                return index
+        session = EtcdSession([member.endpoint], credentials=cluster.passwords.root)
+        await session.open()
+        try:
+            status = await session.call(lambda c: _maintenance(c).status(timeout=2))
+        finally:
+            await session.close()
+        if status.leader == status.header.member_id:
+            return index
     raise AssertionError("no member reports itself leader")
+
+
+def _maintenance(client: Etcd3Client) -> MaintenanceService:
+    assert client.maintenance is not None
+    return client.maintenance
 
 
 @pytest.mark.slow
@@ -42,6 +53,8 @@ def test_leader_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path)
     evaluate-approve-promote flow then moves the pointer."""
     cluster = LocalEtcdCluster(tmp_path / "etcd")
     cluster.start()
+    passwords = cluster.secure(tmp_path / "etcd-credentials")
+    as_control_plane = passwords.control_plane
     store = LocalArtifactStore(tmp_path / "artifacts")
     credentials = create_credentials(tmp_path / "credentials", TEST_PRINCIPALS)
     signing_key = ensure_signing_key(tmp_path / "credentials").private
@@ -50,7 +63,11 @@ def test_leader_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path)
 
     async def main() -> tuple[list[str], set[str], str]:
         await bootstrap_baseline_async(
-            cluster.endpoints, store.root, baseline.manifest_sha256, signing_key=signing_key
+            cluster.endpoints,
+            store.root,
+            baseline.manifest_sha256,
+            signing_key=signing_key,
+            credentials=as_control_plane,
         )
         started = await create_server(
             ControlPlaneConfig(
@@ -60,6 +77,7 @@ def test_leader_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path)
                 etcd_endpoints=tuple(cluster.endpoints),
                 port=0,
                 etcd_timeout_s=3.0,
+                etcd_credentials=as_control_plane,
             )
         )
         server, port = started.server, started.port
