@@ -1,7 +1,9 @@
 """A hung downstream costs a few slow answers, not every answer until it returns.
 
 One service of the real process mesh is frozen (SIGSTOP: its sockets stay open, it
-answers nothing) for 3 s under 50 Recommend/s with 500 ms client deadlines. The first
+answers nothing) for 5 s under 50 Recommend/s with 500 ms client deadlines, after 4 s
+of quiet: each p99 compared rests on about 200 answers (the 3rd slowest), not on the 2nd
+slowest of about 130, so one answer delayed by the two busy cores does not decide it. The first
 calls to it wait out their share of the deadline and open its breaker; after that the
 front (or ranking, for features) degrades without waiting, so answers during the freeze
 come back at the front's normal speed. After SIGCONT a health probe finds the service
@@ -23,8 +25,8 @@ from tests.reliability.process_mesh import USERS, ProcessMesh
 RATE = 50.0
 DEADLINE_S = 0.5
 WARM_UP_S = 0.5
-QUIET_S = 3.0
-FREEZE_S = 3.0
+QUIET_S = 4.0
+FREEZE_S = 5.0
 AFTER_S = 3.5
 # The failures that open a breaker: three consecutive ones (BreakerPolicy).
 OPENING_FAILURES = 3
@@ -72,7 +74,7 @@ def _p99_ms(outcomes: list[Outcome]) -> float:
 def test_frozen_downstream_degrades_at_normal_speed_once_its_breaker_opens(
     process_mesh: ProcessMesh, name: str
 ) -> None:
-    """SIGSTOP of one service for 3 s at 50 req/s (500 ms deadlines): every answer is
+    """SIGSTOP of one service for 5 s at 50 req/s (500 ms deadlines): every answer is
     whole or degraded with that service's reason, none fails; once the first failures
     have opened the breaker, answers during the freeze have a p99 within 2x the quiet
     p99 measured in the same run; answers are whole again within 3 s of SIGCONT."""
@@ -94,12 +96,14 @@ def test_frozen_downstream_degrades_at_normal_speed_once_its_breaker_opens(
     recovered = recovered_at(outcomes)
     assert recovered is not None
     quiet_p99, freeze_p99 = _p99_ms(quiet), _p99_ms(during)
+    # None waited when the breaker opened before any request reached the frozen service.
+    waited_max = max((o.latency_ms for o in waited), default=0.0)
     report(
         f"SIGSTOP {name} {FREEZE_S:.0f} s",
         f"{summary.line()}; quiet p99 {quiet_p99:.1f} ms ({len(quiet)} answers); "
         f"breaker open {opened_at - run.frozen_at:.2f} s after the freeze, "
-        f"{len(waited)} answers waited on it (max {max(o.latency_ms for o in waited):.0f} "
-        f"ms); then during the freeze p99 {freeze_p99:.1f} ms ({len(during)} answers); "
+        f"{len(waited)} answers waited on it (max {waited_max:.0f} ms); "
+        f"then during the freeze p99 {freeze_p99:.1f} ms ({len(during)} answers); "
         f"whole again {recovered - run.thawed_at:.2f} s after SIGCONT",
     )
     assert summary.errors == {}
@@ -107,7 +111,7 @@ def test_frozen_downstream_degrades_at_normal_speed_once_its_breaker_opens(
     for outcome in outcomes:
         assert outcome.response is not None
         assert len(outcome.response.items) == 10
-    assert len(during) > RATE  # more than a second of the freeze after the breaker opened
+    assert len(during) > 3 * RATE  # over 3 s of the freeze after the breaker opened
     assert all(o.degraded for o in during)
     slowest = sorted((round(o.latency_ms), round(o.started - run.frozen_at, 2)) for o in during)
     assert freeze_p99 <= 2 * quiet_p99, (quiet_p99, freeze_p99, "slowest (ms, s in)", slowest[-3:])
