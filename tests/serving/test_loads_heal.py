@@ -24,8 +24,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
-from recmesh.etcd.client import etcd_client
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.etcd.session import EtcdSession
+from recmesh.etcd.users import SERVING_USER
 from services.common.load_policy import LoadPolicy
 from tests.mesh_harness import KEYS, RunningMesh, running_mesh, write_pointer
 from tests.serving.conftest import ServingVersions
@@ -69,11 +70,17 @@ async def _health(mesh: RunningMesh) -> dict[str, int]:
     return statuses
 
 
-async def _pointer_revision(endpoint: str) -> int:
-    async with etcd_client([endpoint]) as client:
+async def _pointer_revision(etcd: LocalEtcd) -> int:
+    """The pointer's mod_revision, read as the serving user."""
+    session = EtcdSession([etcd.endpoint], credentials=etcd.credentials(SERVING_USER))
+    client = await session.open()
+    try:
+        await session.login()
         assert client.kv is not None
         response = await client.kv.get(KEYS.pointer)
         return int(response.kvs[0].mod_revision)
+    finally:
+        await session.close()
 
 
 async def _whole_answer_from(front: str, version: str, within_s: float) -> None:
@@ -192,7 +199,7 @@ def test_artifact_missing_for_the_first_loads_is_served_once_it_appears(
                     "recmesh_serving_version_loaded",
                     version=xgboost.version_id,
                 ) == 1
-            assert await _pointer_revision(etcd_server.endpoint) == revision
+            assert await _pointer_revision(etcd_server) == revision
 
     asyncio.run(main())
 

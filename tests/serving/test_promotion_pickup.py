@@ -12,6 +12,7 @@ from control_plane.bootstrap import bootstrap_baseline_async, ensure_signing_key
 from control_plane.config import ControlPlaneConfig
 from control_plane.server import create_server
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.etcd.users import CONTROL_PLANE_USER
 from recmesh.signing.keys import PublicKeyRing
 from tests.control_plane.harness import TEST_PRINCIPALS
 from tests.control_plane.promotion_flow import PromotionFlow
@@ -36,6 +37,7 @@ def test_promoted_challenger_is_picked_up_by_the_mesh(
             serving_versions.store_dir,
             baseline.manifest_sha256,
             signing_key=key.private,
+            credentials=etcd_server.credentials(CONTROL_PLANE_USER),
         )
         started = await create_server(
             ControlPlaneConfig(
@@ -43,6 +45,7 @@ def test_promoted_challenger_is_picked_up_by_the_mesh(
                 credentials_file=credentials.principals,
                 signing_key=key.private,
                 etcd_endpoints=(etcd_server.endpoint,),
+                etcd_credentials=etcd_server.credentials(CONTROL_PLANE_USER),
                 port=0,
             )
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.mesh.certificates import ensure_mesh_certificates
 from recmesh.rpc.tls import TlsFiles
 from services.common.load_policy import LoadPolicy
@@ -17,17 +18,59 @@ from tests.pointer_signing import PointerKey, serving_trust_arguments
 
 #: --pointer-public-key and --state-dir, which every serving process needs.
 _TRUST = serving_trust_arguments(Path(tempfile.mkdtemp(prefix="options-test-")))
+_PASSWORD_FILE = Path(tempfile.mkdtemp(prefix="options-test-")) / "recmesh-serving.password"
+_PASSWORD_FILE.write_text("s3cret\n")
+#: --etcd-user and --etcd-password-file, which a plaintext serving process needs.
+_ETCD_USER = ["--etcd-user", "recmesh-serving", "--etcd-password-file", str(_PASSWORD_FILE)]
 
 
-def _parse(argv: list[str], trust: list[str] = _TRUST) -> CommonOptions:
+def _parse(
+    argv: list[str], trust: list[str] = _TRUST, etcd_user: list[str] = _ETCD_USER
+) -> CommonOptions:
     parser = argparse.ArgumentParser(prog="service")
     add_common_arguments(parser, 50052)
-    return common_options(parser.parse_args([*argv, *trust]), parser)
+    return common_options(parser.parse_args([*argv, *trust, *etcd_user]), parser)
 
 
 def test_without_tls_options_the_process_is_plaintext() -> None:
     """No --tls-* option: tls is None (the default mesh, unchanged)."""
     assert _parse([]).tls is None
+
+
+def test_the_etcd_user_and_its_password_file_are_read() -> None:
+    """--etcd-user and --etcd-password-file give the credentials the process logs in with
+    (the password is the file's first line, and no repr shows it)."""
+    credentials = _parse([]).etcd_credentials
+    assert credentials == EtcdCredentials("recmesh-serving", "s3cret")
+    assert "s3cret" not in repr(credentials)
+
+
+@pytest.mark.parametrize(
+    "etcd_user",
+    [
+        [],
+        ["--etcd-user", "recmesh-serving"],
+        ["--etcd-password-file", str(_PASSWORD_FILE)],
+        ["--etcd-user", "recmesh-serving", "--etcd-password-file", "/no/such/file"],
+    ],
+    ids=["neither", "user-only", "file-only", "missing-file"],
+)
+def test_plaintext_without_a_usable_etcd_user_exits_2(
+    etcd_user: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """etcd requires auth: in plaintext, no etcd user, half of the pair or a password
+    file that cannot be read is a usage error, never a process etcd refuses later."""
+    with pytest.raises(SystemExit) as exit_info:
+        _parse([], etcd_user=etcd_user)
+    assert exit_info.value.code == 2
+    assert "etcd" in capsys.readouterr().err
+
+
+def test_with_tls_and_no_etcd_user_the_certificate_is_the_user(tmp_path: Path) -> None:
+    """With --tls-* and no etcd user, no credentials: etcd takes the CN as the user."""
+    files = ensure_mesh_certificates(tmp_path, ("ranking",), (), days=1).files("ranking")
+    tls = ["--tls-ca", str(files.ca), "--tls-cert", str(files.cert), "--tls-key", str(files.key)]
+    assert _parse(tls, etcd_user=[]).etcd_credentials is None
 
 
 def test_all_three_tls_options_configure_mutual_tls(tmp_path: Path) -> None:
