@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import grpc
 
 from recmesh.cli.errors import report_rpc_error
-from recmesh.rpc.tls import TlsConfigError, channel_credentials, tls_files
+from recmesh.cli.front_client import add_front_arguments, front_channel
+from recmesh.rpc.tls import TlsConfigError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -37,16 +36,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="UNIX_SECONDS",
         help="when it happened (default: now, as the front's clock says)",
     )
-    record.add_argument(
-        "--address",
-        default=os.environ.get("RECMESH_RECOMMEND", "127.0.0.1:50051"),
-        help="the Recommend front (host:port)",
-    )
-    record.add_argument("--timeout", type=float, default=5.0, help="deadline in seconds")
-    record.add_argument("--json", action="store_true", help="print one JSON object")
-    record.add_argument("--tls-ca", type=Path, help="CA of the mesh (mutual TLS)")
-    record.add_argument("--tls-cert", type=Path, help="client certificate (mutual TLS)")
-    record.add_argument("--tls-key", type=Path, help="client private key (mutual TLS)")
+    add_front_arguments(record, timeout_s=5.0)
     record.set_defaults(handler=run_record)
 
 
@@ -59,12 +49,7 @@ def run_record(args: argparse.Namespace) -> int:
         print(f"recmesh interactions record: {exc}", file=sys.stderr)
         return 2
     try:
-        tls = tls_files(args.tls_ca, args.tls_cert, args.tls_key)
-        channel = (
-            grpc.insecure_channel(args.address)
-            if tls is None
-            else grpc.secure_channel(args.address, channel_credentials(tls))
-        )
+        channel = front_channel(args)
     except TlsConfigError as exc:
         print(f"recmesh: {exc}", file=sys.stderr)
         return 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,9 @@ from typing import Any
 import grpc
 
 from recmesh.cli.errors import report_rpc_error
+from recmesh.cli.front_client import add_front_arguments, front_channel
 from recmesh.paths import REPO_ROOT
-from recmesh.rpc.tls import TlsConfigError, channel_credentials, tls_files
+from recmesh.rpc.tls import TlsConfigError
 
 DEFAULT_SPAN_FILE = REPO_ROOT / "var" / "spans.jsonl"
 
@@ -22,16 +22,7 @@ def add_parser(subparsers: Any) -> None:
     recommend = subparsers.add_parser("recommend", help="ask the mesh for recommendations")
     recommend.add_argument("user_id")
     recommend.add_argument("-k", type=int, default=10)
-    recommend.add_argument(
-        "--address",
-        default=os.environ.get("RECMESH_RECOMMEND", "127.0.0.1:50051"),
-        help="the Recommend front (host:port)",
-    )
-    recommend.add_argument("--timeout", type=float, default=2.0, help="deadline in seconds")
-    recommend.add_argument("--json", action="store_true", help="print one JSON object")
-    recommend.add_argument("--tls-ca", type=Path, help="CA of the mesh (mutual TLS)")
-    recommend.add_argument("--tls-cert", type=Path, help="client certificate (mutual TLS)")
-    recommend.add_argument("--tls-key", type=Path, help="client private key (mutual TLS)")
+    add_front_arguments(recommend, timeout_s=2.0)
     recommend.set_defaults(handler=run_recommend)
 
     trace = subparsers.add_parser("trace", help="print the span tree of one request")
@@ -51,12 +42,7 @@ def run_recommend(args: argparse.Namespace) -> int:
     from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 
     try:
-        tls = tls_files(args.tls_ca, args.tls_cert, args.tls_key)
-        channel = (
-            grpc.insecure_channel(args.address)
-            if tls is None
-            else grpc.secure_channel(args.address, channel_credentials(tls))
-        )
+        channel = front_channel(args)
     except TlsConfigError as exc:
         print(f"recmesh: {exc}", file=sys.stderr)
         return 2
