@@ -1,12 +1,19 @@
 """Verdicts derived, not declared: an evaluation's verdict and reasons follow from its evidence.
 
 RecordEvaluation reads the evidence (one entry per metric of the experiment's
-decision rule) and decides with `recmesh.decision`, the code the offline runner
-decides with. It refuses, with INVALID_ARGUMENT, evidence that is malformed,
-inconsistent with the evaluation's own deltas, lacks a metric of the rule, is at
-another confidence level or rests on fewer resamples than the rule requires, and
-a declared verdict that differs from the derived one, naming the first metric
-that disagrees. The reasons recorded are the derived ones.
+decision rule, at least) and decides with `recmesh.decision`, the code the offline
+runner decides with. It refuses, with INVALID_ARGUMENT naming the metric, evidence
+that is malformed (a delta that is not challenger - champion or lies outside its
+own interval), lacks a metric of the rule, is at another confidence level or rests
+on fewer resamples than the rule requires, evidence the rest of the record does not
+show (the deltas must be of exactly the evidence's metrics with its values, each
+arm's metrics exactly the evidence's with its champion or challenger value), and a
+declared verdict that differs from the derived one, naming the first metric that
+disagrees. The reasons recorded are the derived ones.
+
+Promote derives the verdict again (`rederive_verdict`), so an evaluation recorded
+before verdicts were derived, or written behind the control plane, never passes on
+its declared verdict alone.
 
 What this cannot stop: a submitter who makes up the numbers themselves. The
 numbers are recorded, with the report they came from, for the reviewers.
@@ -33,6 +40,7 @@ from recmesh.rpc.errors import InvalidArgumentError
 _VERDICTS = {Verdict.PASS: records_pb2.VERDICT_PASS, Verdict.FAIL: records_pb2.VERDICT_FAIL}
 # delta must be challenger - champion up to float rounding of the submitter's arithmetic.
 _RELATIVE_TOLERANCE = 1e-9
+_ABSOLUTE_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -55,16 +63,15 @@ def derive_verdict(
         decision = decide(rule, evidence)
     except EvidenceError as exc:
         raise InvalidArgumentError(f"evaluation.evidence: {exc}") from exc
+    _check_deltas(evaluation, evidence)
+    _check_arms(evaluation, evidence)
     derived = _VERDICTS[decision.verdict]
     if evaluation.verdict != derived:
         raise InvalidArgumentError(_disagreement(rule, decision, evaluation.verdict))
     return DerivedVerdict(derived, verdict_reasons(rule, evidence, decision))
 
 
-def _read_evidence(
-    evaluation: records_pb2.Evaluation, measured: set[str]
-) -> dict[str, Evidence]:
-    deltas = {delta.metric: delta for delta in evaluation.deltas}
+def _read_evidence(evaluation: records_pb2.Evaluation, measured: set[str]) -> dict[str, Evidence]:
     evidence: dict[str, Evidence] = {}
     for item in evaluation.evidence:
         what = f"evaluation.evidence {item.metric!r}"
@@ -82,19 +89,14 @@ def _read_evidence(
         if not 0.0 < item.confidence <= 1.0:
             raise InvalidArgumentError(f"{what}: confidence {item.confidence} is not in (0, 1]")
         expected = item.challenger - item.champion
-        if not math.isclose(item.delta, expected, rel_tol=_RELATIVE_TOLERANCE, abs_tol=1e-12):
+        if not _close(item.delta, expected):
             raise InvalidArgumentError(
                 f"{what}: delta {item.delta} is not challenger - champion ({expected})"
             )
-        shown = deltas.get(item.metric)
-        if shown is not None and (shown.delta, shown.ci_low, shown.ci_high) != (
-            item.delta,
-            item.ci_low,
-            item.ci_high,
-        ):
+        if not (_at_most(item.ci_low, item.delta) and _at_most(item.delta, item.ci_high)):
             raise InvalidArgumentError(
-                f"{what}: delta {item.delta} [{item.ci_low}, {item.ci_high}] differs from the "
-                f"evaluation's delta {shown.delta} [{shown.ci_low}, {shown.ci_high}]"
+                f"{what}: delta {item.delta} lies outside its own interval "
+                f"[{item.ci_low}, {item.ci_high}]"
             )
         evidence[item.metric] = Evidence(
             champion=item.champion,
@@ -106,6 +108,73 @@ def _read_evidence(
             resamples=item.resamples,
         )
     return evidence
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=_RELATIVE_TOLERANCE, abs_tol=_ABSOLUTE_TOLERANCE)
+
+
+def _at_most(a: float, b: float) -> bool:
+    return a <= b or _close(a, b)
+
+
+def _check_deltas(evaluation: records_pb2.Evaluation, evidence: dict[str, Evidence]) -> None:
+    """The deltas the record shows are exactly the evidence judged: the same metrics, the
+    same delta and interval."""
+    deltas: dict[str, records_pb2.MetricDelta] = {}
+    for shown in evaluation.deltas:
+        if shown.metric in deltas:
+            raise InvalidArgumentError(f"evaluation.deltas {shown.metric!r}: named twice")
+        if shown.metric not in evidence:
+            raise InvalidArgumentError(
+                f"evaluation.deltas {shown.metric!r}: no evidence for this metric (every delta "
+                "shown must be evidence judged)"
+            )
+        deltas[shown.metric] = shown
+    for metric, item in evidence.items():
+        shown_delta = deltas.get(metric)
+        if shown_delta is None:
+            raise InvalidArgumentError(
+                f"evaluation.evidence {metric!r}: the evaluation's deltas do not show it"
+            )
+        if (shown_delta.delta, shown_delta.ci_low, shown_delta.ci_high) != (
+            item.delta,
+            item.ci_low,
+            item.ci_high,
+        ):
+            raise InvalidArgumentError(
+                f"evaluation.evidence {metric!r}: delta {item.delta} [{item.ci_low}, "
+                f"{item.ci_high}] differs from the evaluation's delta {shown_delta.delta} "
+                f"[{shown_delta.ci_low}, {shown_delta.ci_high}]"
+            )
+
+
+def _check_arms(evaluation: records_pb2.Evaluation, evidence: dict[str, Evidence]) -> None:
+    """Each arm reports exactly the evidence's metrics, with the evidence's champion or
+    challenger value."""
+    arms = {arm.arm: arm for arm in evaluation.arms}
+    for name in ("champion", "challenger"):
+        arm = arms.get(name)
+        if arm is None:
+            raise InvalidArgumentError(f"evaluation.arms: no {name} arm beside the evidence")
+        values = {value.metric: value.value for value in arm.metrics}
+        for metric in values:
+            if metric not in evidence:
+                raise InvalidArgumentError(
+                    f"arm {name} metric {metric!r}: no evidence for this metric"
+                )
+        for metric, item in evidence.items():
+            want = item.champion if name == "champion" else item.challenger
+            got = values.get(metric)
+            if got is None:
+                raise InvalidArgumentError(
+                    f"evaluation.evidence {metric!r}: the {name} arm lacks it"
+                )
+            if not _close(got, want):
+                raise InvalidArgumentError(
+                    f"evaluation.evidence {metric!r}: the {name} arm reports {got}, the "
+                    f"evidence {want}"
+                )
 
 
 def _disagreement(

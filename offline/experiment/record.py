@@ -82,7 +82,6 @@ def evaluation_message(
     """The Evaluation of `experiment`, ready for RecordEvaluation; it names the model the
     challenger arm scored with, which the control plane checks is the challenger's."""
     passed = measurement.decision.verdict is Verdict.PASS
-    rule = decision_rule(spec)
     arms = []
     for arm, version in (
         (CHAMPION, experiment.champion_version),
@@ -112,7 +111,9 @@ def evaluation_message(
         dataset_fingerprint=experiment.spec.dataset_fingerprint,
         arms=arms,
         deltas=[_delta(metric, measurement.deltas[metric]) for metric in measurement.metrics],
-        evidence=[_evidence(metric, measurement.deltas[metric]) for metric in rule.metrics],
+        # Evidence for every measured metric, not only the rule's: the control plane
+        # requires the deltas and arms shown to be exactly the evidence judged.
+        evidence=[_evidence(metric, measurement.deltas[metric]) for metric in measurement.metrics],
         segments=[
             records_pb2.SegmentResult(
                 segment=s.segment,

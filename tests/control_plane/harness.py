@@ -150,6 +150,29 @@ def evaluation_for(
     )
 
 
+def restate(
+    evaluation: records_pb2.Evaluation,
+    metric: str,
+    *,
+    challenger: float,
+    ci_low: float,
+    ci_high: float,
+) -> None:
+    """Changes the challenger's value of `metric` and the delta's interval everywhere the
+    evaluation shows them (evidence, deltas, the challenger arm), as a consistent forger
+    would; the delta becomes challenger - champion."""
+    (item,) = [e for e in evaluation.evidence if e.metric == metric]
+    item.challenger, item.ci_low, item.ci_high = challenger, ci_low, ci_high
+    item.delta = challenger - item.champion
+    for shown in evaluation.deltas:
+        if shown.metric == metric:
+            shown.delta, shown.ci_low, shown.ci_high = item.delta, ci_low, ci_high
+    for arm in evaluation.arms:
+        for value in arm.metrics:
+            if arm.arm == "challenger" and value.metric == metric:
+                value.value = value.ci_low = value.ci_high = challenger
+
+
 def _arm(arm: str, version: str, values: dict[str, float]) -> records_pb2.ArmResult:
     return records_pb2.ArmResult(
         arm=arm,
@@ -331,7 +354,6 @@ class ControlPlaneHarness:
                 await session.call(lambda c: _kv(c).delete(key))
 
         asyncio.run(delete())
-
 
     @asynccontextmanager
     async def _root_etcd(self) -> AsyncIterator[EtcdSession]:

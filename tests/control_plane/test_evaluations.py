@@ -12,6 +12,7 @@ from tests.control_plane.harness import (
     code_of,
     details_of,
     evaluation_for,
+    restate,
     rpc_error,
 )
 
@@ -95,10 +96,7 @@ def _attempt(
     elif change == "resamples":
         ndcg.resamples = 10
     elif change == "contradicting":
-        ndcg.challenger, ndcg.ci_low, ndcg.ci_high = 0.25, -0.08, -0.02
-        ndcg.delta = ndcg.challenger - ndcg.champion
-        shown = next(d for d in evaluation.deltas if d.metric == "ndcg@10")
-        shown.delta, shown.ci_low, shown.ci_high = ndcg.delta, ndcg.ci_low, ndcg.ci_high
+        restate(evaluation, "ndcg@10", challenger=0.25, ci_low=-0.08, ci_high=-0.02)
     return evaluation
 
 
@@ -138,3 +136,50 @@ def test_a_pass_the_evidence_does_not_support_is_refused_and_audited(
         "ndcg@10 improved by +0.0300 (+10.0%), 95% CI [+0.0100, +0.0500]",
         "guardrails held: coverage",
     ]
+
+
+def _inconsistent(
+    control_plane: ControlPlaneHarness, experiment: records_pb2.Experiment, change: str
+) -> records_pb2.Evaluation:
+    """The honest PASS whose record shows something its evidence does not say."""
+    evaluation: records_pb2.Evaluation = control_plane.evaluation(experiment)
+    if change == "arm":
+        (challenger,) = [a for a in evaluation.arms if a.arm == "challenger"]
+        (ndcg,) = [v for v in challenger.metrics if v.metric == "ndcg@10"]
+        ndcg.value = ndcg.ci_low = ndcg.ci_high = 0.9
+    elif change == "delta without evidence":
+        evaluation.deltas.append(
+            records_pb2.MetricDelta(metric="recall@10", delta=0.2, ci_low=0.1, ci_high=0.3)
+        )
+    elif change == "delta outside its interval":
+        restate(evaluation, "ndcg@10", challenger=0.33, ci_low=0.04, ci_high=0.05)
+    return evaluation
+
+
+def test_a_record_showing_other_numbers_than_its_evidence_is_refused_and_audited(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """A PASS whose challenger arm reports another ndcg@10 than the evidence, whose deltas
+    show recall@10 with no evidence for it, or whose ndcg@10 delta lies outside its own
+    interval is INVALID_ARGUMENT naming the metric, audited, and nothing is recorded."""
+    experiment = control_plane.create_experiment(control_plane.register(control_plane.challenger_a))
+    expected = {
+        "arm": "'ndcg@10': the challenger arm reports 0.9, the evidence 0.33",
+        "delta without evidence": "deltas 'recall@10': no evidence for this metric",
+        "delta outside its interval": "'ndcg@10': delta 0.030000000000000027 lies outside its own",
+    }
+    for change, message in expected.items():
+        error = rpc_error(_record, control_plane, _inconsistent(control_plane, experiment, change))
+        assert code_of(error) == grpc.StatusCode.INVALID_ARGUMENT, change
+        assert message in details_of(error)
+        refusal = control_plane.audit_entries()[-1]
+        assert (refusal.action, refusal.details["code"]) == (
+            "record_evaluation_refused",
+            "INVALID_ARGUMENT",
+        )
+    error = rpc_error(
+        control_plane.stub.GetEvaluation,
+        pb.GetEvaluationRequest(experiment_id=experiment.experiment_id),
+        metadata=control_plane.auth("bob"),
+    )
+    assert code_of(error) == grpc.StatusCode.NOT_FOUND

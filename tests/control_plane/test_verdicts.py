@@ -8,7 +8,7 @@ from control_plane.decision_rules import rule_message
 from control_plane.verdicts import derive_verdict
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import InvalidArgumentError
-from tests.control_plane.harness import evaluation_for, spec_for
+from tests.control_plane.harness import evaluation_for, restate, spec_for
 
 CHALLENGER = "sv-00112233445566aa"
 
@@ -50,9 +50,7 @@ def test_a_pass_contradicting_its_own_deltas_names_the_metric() -> None:
     """A PASS whose ndcg@10 interval is entirely below zero: refused at ndcg@10."""
     experiment = _experiment()
     evaluation = evaluation_for(experiment)
-    ndcg = _evidence(evaluation, "ndcg@10")
-    ndcg.challenger, ndcg.delta, ndcg.ci_low, ndcg.ci_high = 0.25, 0.25 - 0.30, -0.08, -0.02
-    del evaluation.deltas[:]
+    restate(evaluation, "ndcg@10", challenger=0.25, ci_low=-0.08, ci_high=-0.02)
     with pytest.raises(InvalidArgumentError, match="declared verdict PASS differs from the "
                        "evidence at ndcg@10: the rule derives FAIL"):  # fmt: skip
         derive_verdict(evaluation, experiment)
@@ -62,9 +60,7 @@ def test_a_pass_breaking_a_guardrail_names_the_guardrail() -> None:
     """ndcg@10 improved but coverage fell beyond its 2 % margin: refused at coverage."""
     experiment = _experiment()
     evaluation = evaluation_for(experiment)
-    coverage = _evidence(evaluation, "coverage")
-    coverage.challenger, coverage.delta, coverage.ci_low = 0.40, 0.40 - 0.50, -0.2
-    del evaluation.deltas[:]
+    restate(evaluation, "coverage", challenger=0.40, ci_low=-0.2, ci_high=0.005)
     with pytest.raises(InvalidArgumentError, match="differs from the evidence at coverage"):
         derive_verdict(evaluation, experiment)
 

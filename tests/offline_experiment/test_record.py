@@ -56,7 +56,8 @@ def test_latency_budget_and_bootstrap_are_part_of_the_rule() -> None:
 
 def test_evaluation_passes_control_plane_validation_with_reasons() -> None:
     """A PASS and a FAIL evaluation both match the experiment, carry the evidence of every
-    metric of the rule, and the control plane derives the same verdict and reasons from it;
+    metric measured (the rule's and the rest, so the deltas and arms shown are the evidence
+    judged), and the control plane derives the same verdict and reasons from it;
     a PASS states why it passed."""
     experiment, spec = _experiment()
     for verdict in (Verdict.PASS, Verdict.FAIL):
@@ -68,6 +69,7 @@ def test_evaluation_passes_control_plane_validation_with_reasons() -> None:
         derived = derive_verdict(evaluation, experiment)
         assert (derived.verdict, derived.reasons) == (evaluation.verdict, tuple(evaluation.reasons))
         assert [e.metric for e in evaluation.evidence] == ["ndcg@10", "coverage"]
+        assert [d.metric for d in evaluation.deltas] == ["ndcg@10", "coverage"]
         assert evaluation.champion_pointer_revision == 17
         assert evaluation.reasons
         assert evaluation.bootstrap_resamples == 200

@@ -22,6 +22,7 @@ from tests.control_plane.harness import (
     ControlPlaneHarness,
     code_of,
     details_of,
+    restate,
     rpc_error,
     running_control_plane,
 )
@@ -64,10 +65,7 @@ def _forged_passes(evaluation: records_pb2.Evaluation) -> dict[str, records_pb2.
     forged["no evidence, no deltas"] = bare
     below = records_pb2.Evaluation()
     below.CopyFrom(evaluation)
-    ndcg = next(e for e in below.evidence if e.metric == "ndcg@10")
-    ndcg.challenger, ndcg.ci_low, ndcg.ci_high = 0.25, -0.08, -0.02
-    ndcg.delta = ndcg.challenger - ndcg.champion
-    del below.deltas[:]
+    restate(below, "ndcg@10", challenger=0.25, ci_low=-0.08, ci_high=-0.02)
     forged["ndcg@10 interval entirely below zero"] = below
     few = records_pb2.Evaluation()
     few.CopyFrom(evaluation)
