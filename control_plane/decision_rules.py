@@ -3,11 +3,14 @@
 CreateExperiment records the rule in the experiment (`Experiment.rule`): the
 spec's success metrics with the way each gets better, its guardrails with their
 margins, its budgets, its confidence level and minimum resamples (defaults
-0.95 and 1,000). RecordEvaluation judges the evidence with that rule.
+0.95 and 1,000). RecordEvaluation judges the evidence with that rule, and
+Promote judges it again. A stored rule recmesh.decision cannot apply (written
+behind the control plane) is DATA_LOSS naming the experiment and the problem.
 """
 
 from __future__ import annotations
 
+from control_plane.store.errors import CorruptRecordError
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.decision import (
     DEFAULT_CONFIDENCE,
@@ -43,16 +46,32 @@ def rule_message(spec: records_pb2.ExperimentSpec) -> records_pb2.DecisionRule:
 
 def recorded_rule(experiment: records_pb2.Experiment) -> DecisionRule:
     """The experiment's recorded rule (derived from its spec for an experiment recorded
-    before rules were). Raises ValueError for a rule recmesh.decision cannot apply."""
+    before rules were). Raises CorruptRecordError (DATA_LOSS) for a rule recmesh.decision
+    cannot apply, naming the experiment and the problem."""
     message = experiment.rule if experiment.HasField("rule") else rule_message(experiment.spec)
-    return DecisionRule(
-        success_metrics=tuple(
-            SuccessMetric(s.metric, _FROM_PROTO[s.direction]) for s in message.success_metrics
-        ),
-        guardrails=tuple(
-            Guardrail(g.metric, g.margin, _FROM_PROTO[g.direction]) for g in message.guardrails
-        ),
-        budgets=tuple(Budget(b.metric, b.max) for b in message.budgets),
-        confidence=message.confidence,
-        min_resamples=message.min_resamples,
-    )
+    try:
+        return DecisionRule(
+            success_metrics=tuple(
+                SuccessMetric(s.metric, _direction(s.metric, s.direction))
+                for s in message.success_metrics
+            ),
+            guardrails=tuple(
+                Guardrail(g.metric, g.margin, _direction(g.metric, g.direction))
+                for g in message.guardrails
+            ),
+            budgets=tuple(Budget(b.metric, b.max) for b in message.budgets),
+            confidence=message.confidence,
+            min_resamples=message.min_resamples,
+        )
+    except ValueError as exc:
+        raise CorruptRecordError(
+            f"experiment {experiment.experiment_id}: its recorded decision rule cannot be "
+            f"applied: {exc}"
+        ) from exc
+
+
+def _direction(metric: str, value: records_pb2.MetricDirection.ValueType) -> Direction:
+    direction = _FROM_PROTO.get(value)
+    if direction is None:
+        raise ValueError(f"metric {metric!r} has no direction (higher or lower is better?)")
+    return direction

@@ -1,6 +1,8 @@
 """Promote: the guarded move of the serving pointer to an experiment's challenger.
 
-An experiment may be promoted when its evaluation says PASS, no reviewer
+An experiment may be promoted when its evaluation's evidence, judged again
+with the experiment's recorded rule (`verdicts.derive_verdict`, as
+RecordEvaluation judged it), derives PASS, no reviewer
 rejected it, enough distinct reviewers approved it, and the pointer still has
 the mod_revision the evaluation was measured against. The move is one etcd
 transaction that compares exactly that: pointer mod_revision == the
@@ -37,9 +39,10 @@ from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
 from control_plane.store.txn import Guard, KeyAbsent, KeyAt, NothingCreatedAfter, Put
 from control_plane.validation import require
+from control_plane.verdicts import derive_verdict
 from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
-from recmesh.rpc.errors import FailedPreconditionError
+from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError
 
 log = structlog.get_logger("recmesh.control_plane.promotion")
 
@@ -49,8 +52,12 @@ _REREADS = 5
 def promotion_refusal(records: ExperimentRecords) -> str | None:
     """Why this experiment may not be promoted now, or None if it may.
 
-    Checked in this order: evaluation recorded, verdict PASS, not rejected,
-    enough approvals, champion unchanged since the evaluation, not promoted yet.
+    Checked in this order: evaluation recorded, its evidence derives PASS under the
+    experiment's rule (the stored verdict is not trusted: an evaluation recorded before
+    verdicts were derived, or written behind the control plane, carries no evidence or
+    evidence that says otherwise), not rejected, enough approvals, champion unchanged
+    since the evaluation, not promoted yet. Raises CorruptRecordError (DATA_LOSS) for a
+    recorded rule that cannot be applied.
     """
     experiment_id = records.experiment.experiment_id
     evaluation = records.evaluation
@@ -62,6 +69,20 @@ def promotion_refusal(records: ExperimentRecords) -> str | None:
     if evaluation.verdict != records_pb2.VERDICT_PASS:
         reasons = "; ".join(evaluation.reasons) or "no reason given"
         return f"evaluation verdict is FAIL: {reasons}"
+    if not evaluation.evidence:
+        return (
+            f"the evaluation of experiment {experiment_id} carries no evidence (recorded "
+            "before verdicts were derived, or written outside the control plane), so its PASS "
+            "cannot be derived; evaluate again in a new experiment"
+        )
+    try:
+        # derive_verdict refuses a declared PASS the evidence does not derive.
+        derive_verdict(evaluation, records.experiment)
+    except InvalidArgumentError as exc:
+        return (
+            f"the evaluation of experiment {experiment_id} does not derive PASS from its "
+            f"evidence: {exc}"
+        )
     rejection = first_rejection(records.reviews)
     if rejection is not None:
         return f"experiment {experiment_id} was rejected by {rejection.author}: {rejection.comment}"

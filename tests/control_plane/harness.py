@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 import grpc
 from etcd3aio import Etcd3Client, EtcdConnectionError
 from etcd3aio.kv import KVService
+from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from control_plane.auth.client_tokens import load_client_tokens
 from control_plane.auth.credentials import DEMO_PRINCIPALS, CredentialFiles, create_credentials
@@ -42,6 +44,7 @@ from recmesh.signing.keys import PublicKeyRing, load_private_key
 from recmesh.signing.sign import PointerSigner
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 #: The demo principals plus erin, who is both experimenter and reviewer.
 TEST_PRINCIPALS = (*DEMO_PRINCIPALS, ("erin", frozenset({Role.EXPERIMENTER, Role.REVIEWER})))
@@ -347,6 +350,15 @@ class ControlPlaneHarness:
                 await session.call(lambda c: _kv(c).put(key, value))
 
         asyncio.run(put())
+
+    def etcd_rewrite(self, key: str, record: M, change: Callable[[M], None]) -> None:
+        """Reads the record at key into `record`, applies `change` and writes it back as
+        root, behind the control plane (as an old install's record or a tamperer would)."""
+        stored = self.etcd_get(key)
+        assert stored is not None, key
+        json_format.Parse(stored[0], record)
+        change(record)
+        self.etcd_put(key, json_format.MessageToJson(record, sort_keys=True, indent=None).encode())
 
     def etcd_delete(self, key: str) -> None:
         async def delete() -> None:

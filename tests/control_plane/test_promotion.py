@@ -12,6 +12,7 @@ import pytest
 
 from control_plane.audit_log import AuditLog
 from control_plane.clock import utc_now
+from control_plane.decision_rules import rule_message
 from control_plane.experiment_state import ExperimentRecords
 from control_plane.pointer_writer import PointerWriter
 from control_plane.promotion import Promoter, promotion_refusal
@@ -31,8 +32,11 @@ from tests.control_plane.harness import (
     ControlPlaneHarness,
     code_of,
     details_of,
+    evaluation_for,
+    restate,
     rpc_error,
     running_control_plane,
+    spec_for,
 )
 
 
@@ -65,6 +69,69 @@ def test_promote_with_verdict_fail_is_refused(control_plane: ControlPlaneHarness
         experiment.experiment_id,
         "evaluation verdict is FAIL: no success metric improved: ndcg@10 delta +0.0300",
     )
+
+
+def _drop_evidence(evaluation: records_pb2.Evaluation) -> None:
+    del evaluation.evidence[:]
+
+
+def _contradict(evaluation: records_pb2.Evaluation) -> None:
+    restate(evaluation, "ndcg@10", challenger=0.25, ci_low=-0.08, ci_high=-0.02)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (_drop_evidence, "carries no evidence (recorded before verdicts were derived"),
+        (_contradict, "does not derive PASS from its evidence: declared verdict PASS differs"),
+    ],
+)
+def test_promote_derives_the_stored_verdict_again(
+    control_plane: ControlPlaneHarness,
+    change: Callable[[records_pb2.Evaluation], None],
+    reason: str,
+) -> None:
+    """An approved PASS whose stored record lost its evidence (as one recorded before verdicts
+    were derived) or whose evidence was rewritten behind the control plane to derive FAIL:
+    Promote is FAILED_PRECONDITION saying so, audited, the pointer untouched."""
+    experiment = control_plane.approved_experiment(control_plane.challenger_a)
+    experiment_id = experiment.experiment_id
+    control_plane.etcd_rewrite(
+        control_plane.keys.evaluation(experiment_id), records_pb2.Evaluation(), change
+    )
+    _assert_refused(
+        control_plane, experiment_id, f"the evaluation of experiment {experiment_id} {reason}"
+    )
+
+
+def test_a_damaged_rule_is_data_loss_naming_the_experiment(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """An experiment whose stored rule lost a success metric's direction: RecordEvaluation
+    and Promote are DATA_LOSS naming the experiment and the metric (not UNKNOWN)."""
+    experiment = control_plane.approved_experiment(control_plane.challenger_a)
+    experiment_id = experiment.experiment_id
+
+    def damage(record: records_pb2.Experiment) -> None:
+        record.rule.success_metrics[0].direction = records_pb2.METRIC_DIRECTION_UNSPECIFIED
+
+    control_plane.etcd_rewrite(
+        control_plane.keys.experiment(experiment_id), records_pb2.Experiment(), damage
+    )
+    message = (
+        f"experiment {experiment_id}: its recorded decision rule cannot be applied: metric "
+        "'ndcg@10' has no direction"
+    )
+    error = rpc_error(control_plane.promote, experiment_id)
+    assert code_of(error) == grpc.StatusCode.DATA_LOSS
+    assert message in details_of(error)
+    other = control_plane.create_experiment(control_plane.register(control_plane.challenger_b))
+    control_plane.etcd_rewrite(
+        control_plane.keys.experiment(other.experiment_id), records_pb2.Experiment(), damage
+    )
+    error = rpc_error(control_plane.record, other)
+    assert code_of(error) == grpc.StatusCode.DATA_LOSS
+    assert "its recorded decision rule cannot be applied" in details_of(error)
 
 
 def test_promote_without_approval_is_refused(control_plane: ControlPlaneHarness) -> None:
@@ -184,11 +251,32 @@ def test_twenty_concurrent_promotions_move_the_pointer_once(
     assert report.ok, report.problem
 
 
-def _records(**fields: object) -> ExperimentRecords:
-    experiment = records_pb2.Experiment(experiment_id="exp-1", champion_pointer_revision=7)
-    evaluation = records_pb2.Evaluation(
-        experiment_id="exp-1", verdict=records_pb2.VERDICT_PASS, champion_pointer_revision=7
+def _experiment() -> records_pb2.Experiment:
+    spec = spec_for("sv-00112233445566aa")
+    return records_pb2.Experiment(
+        experiment_id="exp-1",
+        spec=spec,
+        champion_version="sv-a",
+        champion_pointer_revision=7,
+        rule=rule_message(spec),
     )
+
+
+def _without_evidence() -> records_pb2.Evaluation:
+    evaluation = evaluation_for(_experiment())
+    del evaluation.evidence[:]
+    return evaluation
+
+
+def _contradicted() -> records_pb2.Evaluation:
+    evaluation = evaluation_for(_experiment())
+    restate(evaluation, "ndcg@10", challenger=0.25, ci_low=-0.08, ci_high=-0.02)
+    return evaluation
+
+
+def _records(**fields: object) -> ExperimentRecords:
+    experiment = _experiment()
+    evaluation = evaluation_for(experiment)
     values: dict[str, object] = {
         "experiment": experiment,
         "evaluation": evaluation,
@@ -207,6 +295,12 @@ def _records(**fields: object) -> ExperimentRecords:
     [
         ({}, None),
         ({"evaluation": None}, "no evaluation recorded"),
+        ({"evaluation": _without_evidence()}, "the evaluation of experiment exp-1 carries no"),
+        (
+            {"evaluation": _contradicted()},
+            "the evaluation of experiment exp-1 does not derive PASS from its evidence: "
+            "declared verdict PASS differs from the evidence at ndcg@10",
+        ),
         ({"reviews": ()}, "not enough approvals: 0 of 1"),
         (
             {"pointer": records_pb2.ServingPointer(serving_version="sv-b", revision=8)},
@@ -217,7 +311,8 @@ def _records(**fields: object) -> ExperimentRecords:
     ],
 )
 def test_promotion_refusal_rules(fields: dict[str, object], reason: str | None) -> None:
-    """The pure rule: each missing precondition yields its reason, all met yields None."""
+    """The pure rule: each missing precondition yields its reason (a stored PASS its
+    evidence does not derive, or without evidence, among them), all met yields None."""
     refusal = promotion_refusal(_records(**fields))
     if reason is None:
         assert refusal is None
