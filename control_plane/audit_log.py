@@ -6,6 +6,10 @@ never both extend the chain from the same entry. When only the head moved (an
 unrelated change was audited first), it re-reads the head and tries again;
 when a guard of the change itself failed, it raises ConflictError naming it
 and the caller decides.
+
+The head is derivable from the entries, so a head that does not parse (written
+behind the control plane) is never fatal: the next commit first rebuilds it from
+the last entry and appends an `audit_head_repaired` entry saying what it found.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import asyncio
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+import structlog
 
 from control_plane.audit_chain import EMPTY_HEAD, AuditHead, ChainReport, seal, verify_chain
 from control_plane.audit_scan import scan_audit
@@ -25,6 +31,11 @@ from control_plane.store.kv_types import StoredValue
 from control_plane.store.txn import Guard, KeyAbsent, KeyAt, Put
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
+
+log = structlog.get_logger("recmesh.control_plane.audit_log")
+
+#: The actor of entries the control plane writes on its own (a repair of the head).
+REPAIR_ACTOR = "control-plane"
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,10 @@ class AuditLog:
         for attempt in range(self._max_attempts):
             stored_head = await self._kv.find(self._keys.audit_head)
             head = _head(stored_head)
+            if head is None:
+                assert stored_head is not None
+                await self._repair_head(stored_head)
+                continue
             entry = seal(
                 records_pb2.AuditEntry(
                     sequence=head.sequence + 1,
@@ -121,6 +136,60 @@ class AuditLog:
             return Committed(entry, revision)
         raise ConflictError([], "the audit log is too busy: gave up appending; try again")
 
+    async def _repair_head(self, stored_head: StoredValue) -> None:
+        """Rebuilds a head that does not parse from the last entry (in key order) and
+        appends `audit_head_repaired` naming what was found; guarded by the garbage's
+        mod_revision, so of two repairers one wins and the other re-reads."""
+        prefix = self._keys.audit_entries_prefix
+        scan = scan_audit(await self._kv.list(prefix), prefix, self._keys.audit_head)
+        last = scan.entries[-1] if scan.entries else None
+        rebuilt = (
+            EMPTY_HEAD
+            if last is None
+            else AuditHead(last.key_sequence, "" if last.entry is None else last.entry.hash)
+        )
+        found = stored_head.value[:200].decode("utf-8", errors="replace")
+        entry = seal(
+            records_pb2.AuditEntry(
+                sequence=rebuilt.sequence + 1,
+                actor=REPAIR_ACTOR,
+                action="audit_head_repaired",
+                subject=self._keys.audit_head,
+                details={
+                    "found": found,
+                    "rebuilt_from_sequence": str(rebuilt.sequence),
+                    "mod_revision": str(stored_head.mod_revision),
+                },
+                at=timestamp(self._clock),
+                prev_hash=rebuilt.hash,
+            )
+        )
+        entry_key = self._keys.audit_entry(entry.sequence)
+        try:
+            await self._kv.commit(
+                [KeyAt(self._keys.audit_head, stored_head.mod_revision), KeyAbsent(entry_key)],
+                [
+                    Put(entry_key, encode(entry)),
+                    Put(
+                        self._keys.audit_head,
+                        AuditHead(entry.sequence, entry.hash).to_json_bytes(),
+                    ),
+                ],
+            )
+        except ConflictError as exc:
+            if exc.failed_on(self._keys.audit_head):
+                return  # repaired (or rewritten) meanwhile: the caller reads the head again
+            raise CorruptRecordError(
+                f"the audit head {stored_head.key} does not parse and entry {entry.sequence} "
+                "after the last entry found already exists; run `recmesh audit --verify`"
+            ) from exc
+        log.error(
+            "audit_head_repaired",
+            key=stored_head.key,
+            found=found,
+            rebuilt_from_sequence=rebuilt.sequence,
+        )
+
     async def entries(self, after: int = 0, limit: int = 0) -> list[records_pb2.AuditEntry]:
         """Entries with sequence > after, in order; at most limit (0: all)."""
         stored = await self._kv.scan(
@@ -157,12 +226,11 @@ def _mod_revision(stored: StoredValue | None) -> int:
     return 0 if stored is None else stored.mod_revision
 
 
-def _head(stored: StoredValue | None) -> AuditHead:
-    return EMPTY_HEAD if stored is None else _parse_head(stored)
-
-
-def _parse_head(stored: StoredValue) -> AuditHead:
+def _head(stored: StoredValue | None) -> AuditHead | None:
+    """The head (empty when absent); None when the stored value does not parse."""
+    if stored is None:
+        return EMPTY_HEAD
     try:
         return AuditHead.from_json_bytes(stored.value)
-    except ValueError as exc:
-        raise CorruptRecordError(f"{stored.key}: {exc}") from exc
+    except ValueError:
+        return None

@@ -1,9 +1,10 @@
 """The serving pointer outside promotions and rollbacks: its first value, reads, the feed.
 
 `initialize_pointer` sets the very first serving version (the baseline that
-`recmesh up` registers); it writes only when no pointer exists, so it is safe
-to call on every start, and leaves a damaged value (written behind the control plane)
-as it is, reported. `PointerFeed` answers GetPointer (the record, or its damage and the
+`recmesh up` registers); it writes only when no pointer was ever signed (no pointer
+key, nothing under `serving/records/`), so it is safe to call on every start, and
+leaves a damaged value (written behind the control plane, or the key deleted) as it
+is, reported. `PointerFeed` answers GetPointer (the record, or its damage and the
 last signed record) and sends the current value and then every verified change, for
 services that follow the pointer through the control plane.
 """
@@ -21,7 +22,7 @@ from control_plane.pointer_writer import PointerWriter
 from control_plane.store.errors import ConflictError
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
-from control_plane.store.txn import KeyAbsent
+from control_plane.store.txn import KeyAbsent, NothingCreatedAfter
 from control_plane.validation import require_version_id
 from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
@@ -47,8 +48,10 @@ async def initialize_pointer(
     version_id: str,
     actor: str,
 ) -> PointerInit:
-    """Points serving at a registered version if, and only if, no pointer exists yet. A
-    damaged value is left in place and reported (`recmesh rollback --to` repairs it)."""
+    """Points serving at a registered version if, and only if, no pointer was ever signed.
+    A damaged value, or a pointer key deleted after a record was signed, is left as it is
+    and reported (`recmesh rollback --to` repairs it): signing a fresh baseline then would
+    be a downgrade that no Promote decided."""
     require_version_id(version_id, "version_id")
     model = await records.model(version_id)
     pointer = records_pb2.ServingPointer(
@@ -66,7 +69,14 @@ async def initialize_pointer(
     )
     try:
         signed = await writer.move(
-            draft, pointer, replaces=None, replaces_revision=0, guards=[KeyAbsent(keys.pointer)]
+            draft,
+            pointer,
+            replaces=None,
+            replaces_revision=0,
+            guards=[
+                KeyAbsent(keys.pointer),
+                NothingCreatedAfter(keys.pointer_records_prefix, 0),
+            ],
         )
     except ConflictError:
         current = await records.pointer_value()
@@ -101,12 +111,16 @@ class PointerFeed:
     async def follow(self) -> AsyncIterator[records_pb2.ServingPointer]:
         """The pointer now (if set and verified), then every new verified value, in
         revision order, until the caller stops iterating. Damaged values are skipped."""
-        reading = await self._kv.read(keys=[self._keys.pointer])
-        current = self._records.pointer_reading(reading)
+        current, revision = await self._records.pointer_read()
         if current.pointer is not None:
             yield current.pointer
-        async for stored in self._kv.watch(self._keys.pointer, reading.revision + 1):
-            value = self._records.stored_pointer(stored)
+        async for stored in self._kv.watch(self._keys.pointer, revision + 1):
+            # Read again with the newest signed records (a genuine older record written
+            # back is damage); a value already replaced is skipped: its successor's event
+            # follows.
+            value = await self._records.pointer_value()
+            if value.mod_revision != stored.mod_revision:
+                continue
             if value.pointer is not None:
                 yield value.pointer
             elif value.damaged is not None:

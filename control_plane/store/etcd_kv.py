@@ -73,10 +73,19 @@ class EtcdKV:
             await self._session.close()
             self._session = None
 
-    async def read(self, keys: Sequence[str] = (), prefixes: Sequence[str] = ()) -> Reading:
-        """Reads the keys and every key under each prefix at one revision."""
+    async def read(
+        self,
+        keys: Sequence[str] = (),
+        prefixes: Sequence[str] = (),
+        *,
+        last_of: Sequence[str] = (),
+        last_count: int = 1,
+    ) -> Reading:
+        """Reads the keys, every key under each of `prefixes`, and the last `last_count`
+        keys under each of `last_of` (newest key first), at one revision."""
         ops = [KVService.txn_op_get(key) for key in keys]
         ops += [_range_op(prefix) for prefix in prefixes]
+        ops += [_range_op(prefix, last=last_count) for prefix in last_of]
         response = await self._txn([], ops, [], action="reading", max_attempts=None)
         values: dict[str, StoredValue] = {}
         for key, op in zip(keys, response.responses, strict=False):
@@ -85,9 +94,19 @@ class EtcdKV:
                 values[key] = found[0]
         ranges = {
             prefix: _values(op)
-            for prefix, op in zip(prefixes, response.responses[len(keys) :], strict=True)
+            for prefix, op in zip(
+                prefixes, response.responses[len(keys) : len(keys) + len(prefixes)], strict=True
+            )
         }
-        return Reading(revision=int(response.header.revision), values=values, ranges=ranges)
+        lasts = {
+            prefix: _values(op)
+            for prefix, op in zip(
+                last_of, response.responses[len(keys) + len(prefixes) :], strict=True
+            )
+        }
+        return Reading(
+            revision=int(response.header.revision), values=values, ranges=ranges, lasts=lasts
+        )
 
     async def find(self, key: str) -> StoredValue | None:
         """The key's current value, or None when it does not exist."""
@@ -225,8 +244,14 @@ class EtcdKV:
         return StoreUnavailableError(f"etcd at {where} is unavailable while {action} ({detail})")
 
 
-def _range_op(prefix: str) -> Any:
+def _range_op(prefix: str, *, last: int = 0) -> Any:
+    """Every key under prefix in key order; with `last`, only the last `last` keys, the
+    last one first."""
     request = RangeRequest(key=prefix.encode(), range_end=prefix_range_end(prefix))
+    if last:
+        request.sort_order = RangeRequest.DESCEND
+        request.sort_target = RangeRequest.KEY
+        request.limit = last
     return RequestOp(request_range=request)
 
 

@@ -6,11 +6,17 @@ when it parses as a ServingPointer and carries a signature by a key the control
 plane trusts (its own, plus old keys kept during a rotation). Anything else is a
 `DamagedRecord` naming the key and the problem: reported, never served, never a
 rollback target, never copied into the history.
+
+A genuine record is not enough for the pointer key: the control plane also keeps every
+record it signed under `serving/records/{sequence}`, so the pointer must be the newest
+of them. A genuine older record written back (a replay) and a deleted pointer key, once
+a record was signed, are damage too ("replayed", "missing"). Only the last few keys under
+`serving/records/` are read for this (`NEWEST_RECORDS`), never all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from control_plane.store.errors import CorruptRecordError
@@ -33,15 +39,26 @@ class DamagedPointerError(CorruptRecordError):
         self.mod_revision = mod_revision
 
 
+#: How many of the last keys under `serving/records/` a read of the pointer looks at to
+#: find the newest signed record: keys there that do not verify (written behind the
+#: control plane) are passed over, up to this many.
+NEWEST_RECORDS = 4
+
+
 @dataclass(frozen=True)
 class PointerValue:
     """What the pointer key holds: a verified record (its revision filled in), or the
-    damage found there; both None when the key does not exist."""
+    damage found there; both None when the key does not exist and no record was ever
+    signed."""
 
     pointer: records_pb2.ServingPointer | None
     damaged: records_pb2.DamagedRecord | None
     #: The key's mod_revision (0 when it does not exist).
     mod_revision: int
+    #: The newest signed record under `serving/records/` (None: none verifies), what
+    #: serving holds when the pointer key was overwritten or deleted behind the control
+    #: plane.
+    latest_signed: records_pb2.ServingPointer | None = None
 
     def trusted(self) -> records_pb2.ServingPointer | None:
         """The verified record, None when unset; raises DamagedPointerError when damaged."""
@@ -59,6 +76,61 @@ def pointer_value(stored: StoredValue | None, ring: PublicKeyRing) -> PointerVal
         return PointerValue(None, exc.damaged, stored.mod_revision)
 
 
+def current_pointer(
+    key: str,
+    stored: StoredValue | None,
+    newest_records: Sequence[StoredValue],
+    ring: PublicKeyRing,
+) -> PointerValue:
+    """The pointer key's value (`stored`, None when absent) checked against the newest
+    signed record among `newest_records` (the last keys under `serving/records/`, last
+    first, read at the same revision): a genuine record older than it is "replayed", an
+    absent key after a record was signed is "missing"."""
+    latest = latest_record(newest_records, ring)
+    value = pointer_value(stored, ring)
+    problem = _stale(value.pointer, latest) if stored is not None else _missing(latest)
+    if problem is None:
+        return PointerValue(value.pointer, value.damaged, value.mod_revision, latest)
+    damaged = records_pb2.DamagedRecord(key=key, problem=problem)
+    return PointerValue(None, damaged, value.mod_revision, latest)
+
+
+def latest_record(
+    newest_first: Iterable[StoredValue], ring: PublicKeyRing
+) -> records_pb2.ServingPointer | None:
+    """The first value that verifies, its revision the key's mod_revision."""
+    for stored in newest_first:
+        found = pointer_value(stored, ring).pointer
+        if found is not None:
+            return found
+    return None
+
+
+def _stale(
+    pointer: records_pb2.ServingPointer | None, latest: records_pb2.ServingPointer | None
+) -> str | None:
+    if pointer is None or latest is None:
+        return None
+    if pointer.sequence < latest.sequence or (
+        pointer.sequence == latest.sequence and pointer.audit_entry_hash != latest.audit_entry_hash
+    ):
+        return (
+            f"replayed: a genuine but superseded record ({pointer.serving_version}, sequence "
+            f"{pointer.sequence}) was written back behind the control plane; the last signed "
+            f"record is {latest.serving_version} (sequence {latest.sequence})"
+        )
+    return None
+
+
+def _missing(latest: records_pb2.ServingPointer | None) -> str | None:
+    if latest is None:
+        return None
+    return (
+        "missing: the pointer key was deleted behind the control plane; the last signed "
+        f"record is {latest.serving_version} (sequence {latest.sequence})"
+    )
+
+
 def trusted_pointer(stored: StoredValue, ring: PublicKeyRing) -> records_pb2.ServingPointer:
     """The verified record with its revision set to the key's mod_revision; raises
     DamagedPointerError naming the key and the problem."""
@@ -70,18 +142,3 @@ def trusted_pointer(stored: StoredValue, ring: PublicKeyRing) -> records_pb2.Ser
             records_pb2.DamagedRecord(key=stored.key, problem=str(exc)), stored.mod_revision
         ) from exc
     return pointer
-
-
-def trusted_records(
-    stored: Iterable[StoredValue], ring: PublicKeyRing
-) -> tuple[list[records_pb2.ServingPointer], list[records_pb2.DamagedRecord]]:
-    """The values that verify (revision: their key's mod_revision) and the damage of the
-    others, in the order given."""
-    good: list[records_pb2.ServingPointer] = []
-    bad: list[records_pb2.DamagedRecord] = []
-    for value in stored:
-        try:
-            good.append(trusted_pointer(value, ring))
-        except DamagedPointerError as exc:
-            bad.append(exc.damaged)
-    return good, bad

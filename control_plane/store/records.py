@@ -9,9 +9,10 @@ from control_plane.store.codec import decode
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.kv_types import Reading, StoredValue
 from control_plane.store.pointer_values import (
+    NEWEST_RECORDS,
     PointerValue,
+    current_pointer,
     pointer_value,
-    trusted_records,
 )
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
@@ -23,9 +24,10 @@ from recmesh.signing.keys import PublicKeyRing
 class PointerHistory:
     """The pointer now and every verified value it replaced, oldest first, each with the
     revision at which it was set. `current` is None before the first baseline and when
-    the stored value is damaged (then `damaged` says why); `latest_signed` is the signed
-    record with the highest sequence (`serving/records/`), the last one the control
-    plane wrote, which is what serving holds when the pointer was overwritten behind it."""
+    the stored value is damaged (then `damaged` says why: unverified, replayed or
+    missing); `latest_signed` is the newest signed record under `serving/records/`, the
+    last one the control plane wrote, which is what serving holds when the pointer was
+    overwritten behind it."""
 
     current: records_pb2.ServingPointer | None
     replaced: tuple[records_pb2.ServingPointer, ...]
@@ -71,6 +73,8 @@ class RecordReader:
                 keys.pointer,
             ],
             prefixes=[keys.reviews_prefix(experiment_id)],
+            last_of=[keys.pointer_records_prefix],
+            last_count=NEWEST_RECORDS,
         )
         stored = reading.find(keys.experiment(experiment_id))
         if stored is None:
@@ -84,7 +88,7 @@ class RecordReader:
             evaluation_mod_revision=0 if evaluation is None else evaluation.mod_revision,
             reviews=_reviews(reading.under(keys.reviews_prefix(experiment_id))),
             promotion_exists=reading.find(keys.promotion(experiment_id)) is not None,
-            pointer=pointer_value(reading.find(keys.pointer), self._trusted).pointer,
+            pointer=self.pointer_reading(reading).pointer,
             revision=reading.revision,
         )
 
@@ -97,14 +101,19 @@ class RecordReader:
             keys.all_reviews_prefix,
             keys.promotions_prefix,
         ]
-        reading = await self._kv.read(keys=[keys.pointer], prefixes=prefixes)
+        reading = await self._kv.read(
+            keys=[keys.pointer],
+            prefixes=prefixes,
+            last_of=[keys.pointer_records_prefix],
+            last_count=NEWEST_RECORDS,
+        )
         evaluations = {_last(v.key): v for v in reading.under(prefixes[1])}
         reviews: dict[str, list[StoredValue]] = {}
         for value in reading.under(prefixes[2]):
             experiment_id = value.key[len(prefixes[2]) :].split("/", 1)[0]
             reviews.setdefault(experiment_id, []).append(value)
         promoted = {_last(v.key) for v in reading.under(prefixes[3])}
-        pointer = pointer_value(reading.find(keys.pointer), self._trusted).pointer
+        pointer = self.pointer_reading(reading).pointer
         result = []
         for stored in reading.under(prefixes[0]):
             experiment = decode(stored, records_pb2.Experiment)
@@ -127,12 +136,22 @@ class RecordReader:
 
     async def pointer(self) -> records_pb2.ServingPointer | None:
         """The verified pointer, None when unset; raises DamagedPointerError (DATA_LOSS,
-        naming the key and the problem) when the stored value does not parse or verify."""
+        naming the key and the problem) when the stored value does not parse or verify,
+        is older than the newest signed record, or was deleted."""
         return (await self.pointer_value()).trusted()
 
     async def pointer_value(self) -> PointerValue:
         """The stored pointer, verified or with its damage named."""
-        return pointer_value(await self._kv.find(self._keys.pointer), self._trusted)
+        return (await self.pointer_read())[0]
+
+    async def pointer_read(self) -> tuple[PointerValue, int]:
+        """The stored pointer and the revision it was read at."""
+        reading = await self._kv.read(
+            keys=[self._keys.pointer],
+            last_of=[self._keys.pointer_records_prefix],
+            last_count=NEWEST_RECORDS,
+        )
+        return self.pointer_reading(reading), reading.revision
 
     async def refresh_policy(self) -> records_pb2.RefreshPolicy | None:
         """The recorded refresh policy, None before an operator set one."""
@@ -158,7 +177,9 @@ class RecordReader:
         keys = self._keys
         reading = await self._kv.read(
             keys=[keys.pointer],
-            prefixes=[keys.pointer_history_prefix, keys.pointer_records_prefix],
+            prefixes=[keys.pointer_history_prefix],
+            last_of=[keys.pointer_records_prefix],
+            last_count=NEWEST_RECORDS,
         )
         replaced = []
         for stored in reading.under(keys.pointer_history_prefix):
@@ -166,24 +187,25 @@ class RecordReader:
             if verified is not None:
                 verified.revision = int(_last(stored.key))
                 replaced.append(verified)
-        signed, _ = trusted_records(reading.under(keys.pointer_records_prefix), self._trusted)
-        latest = max(signed, key=lambda p: p.sequence, default=None)
-        value = pointer_value(reading.find(keys.pointer), self._trusted)
+        value = self.pointer_reading(reading)
         return PointerHistory(
             current=value.pointer,
             replaced=tuple(replaced),
             damaged=value.damaged,
             current_revision=value.mod_revision,
-            latest_signed=latest,
+            latest_signed=value.latest_signed,
         )
 
     def pointer_reading(self, reading: Reading) -> PointerValue:
-        """The pointer out of a reading that included the pointer key."""
-        return pointer_value(reading.find(self._keys.pointer), self._trusted)
-
-    def stored_pointer(self, stored: StoredValue) -> PointerValue:
-        """A value read from the pointer key (a watch event), verified."""
-        return pointer_value(stored, self._trusted)
+        """The pointer out of a reading that included the pointer key and the last
+        `NEWEST_RECORDS` keys under `serving/records/` (`last_of`)."""
+        keys = self._keys
+        return current_pointer(
+            keys.pointer,
+            reading.find(keys.pointer),
+            reading.last_under(keys.pointer_records_prefix),
+            self._trusted,
+        )
 
 
 def _last(key: str) -> str:

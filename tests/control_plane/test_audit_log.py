@@ -9,13 +9,16 @@ import uuid
 import pytest
 
 from control_plane.audit_log import AuditDraft, AuditLog
+from control_plane.bootstrap import bootstrap_baseline
 from control_plane.clock import utc_now
 from control_plane.store.errors import ConflictError
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.txn import KeyAbsent, Put
+from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.users import ROOT_USER
+from tests.control_plane.harness import ControlPlaneHarness
 
 
 def test_concurrent_appends_form_one_unbroken_chain(shared_etcd: LocalEtcd) -> None:
@@ -70,3 +73,41 @@ def test_failed_change_guard_appends_nothing(shared_etcd: LocalEtcd) -> None:
         await kv.close()
 
     asyncio.run(scenario())
+
+
+def test_a_garbage_head_is_rebuilt_from_the_entries_and_audited(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """A head that does not parse, written as root: audit --verify names it, the next
+    `recmesh up` bootstrap and a Rollback still go through, the first write rebuilds the
+    head from the last entry and appends `audit_head_repaired` with what it found, and
+    the chain verifies again."""
+    cp = control_plane
+    baseline = cp.pointer()
+    cp.promote(cp.approved_experiment(cp.challenger_a).experiment_id)
+    last = cp.audit_entries()[-1]
+    cp.etcd_put(cp.keys.audit_head, b"not a head")
+    verified = cp.verify_audit()
+    assert not verified.ok
+    assert f"the audit head {cp.keys.audit_head} is malformed" in verified.problem
+    result = bootstrap_baseline(
+        [cp.etcd_endpoint],
+        cp.artifacts.root,
+        cp.baseline.manifest_sha256,
+        prefix=cp.keys.prefix,
+        signing_key=cp.signing_key.private,
+        credentials=cp.etcd_passwords.control_plane,
+    )
+    assert result.damaged is None
+    rolled = cp.stub.Rollback(
+        pb.RollbackRequest(reason="after the head repair"), metadata=cp.auth("olga")
+    )
+    assert rolled.pointer.serving_version == baseline.serving_version
+    entries = cp.audit_entries()
+    repair = next(e for e in entries if e.action == "audit_head_repaired")
+    assert repair.sequence == last.sequence + 1
+    assert repair.prev_hash == last.hash
+    assert repair.details["found"] == "not a head"
+    assert repair.details["rebuilt_from_sequence"] == str(last.sequence)
+    assert entries[-1].action == "rollback"
+    assert cp.verify_audit().ok

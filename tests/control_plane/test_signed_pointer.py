@@ -7,6 +7,7 @@ import hashlib
 
 import grpc
 
+from control_plane.bootstrap import BootstrapResult, bootstrap_baseline
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.etcd.pointer_codec import decode_pointer, encode_pointer
 from recmesh.signing.verify import verify_pointer
@@ -126,3 +127,79 @@ def test_a_forged_record_is_damaged_and_never_a_rollback_target(
     assert "has not served before" in details_of(error)
     _rollback(cp, "back to the baseline", baseline.serving_version)
     assert cp.pointer().serving_version == baseline.serving_version
+
+
+def _bootstrap_again(cp: ControlPlaneHarness) -> BootstrapResult:
+    """What `recmesh up` does on every start: register the baseline, initialise the pointer."""
+    return bootstrap_baseline(
+        [cp.etcd_endpoint],
+        cp.artifacts.root,
+        cp.baseline.manifest_sha256,
+        prefix=cp.keys.prefix,
+        signing_key=cp.signing_key.private,
+        credentials=cp.etcd_passwords.control_plane,
+    )
+
+
+def test_a_genuine_older_record_written_back_is_replayed_damage(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """The baseline's own signed record written back over a promoted pointer, as root:
+    GetPointer reports it as "replayed" with the promoted record, audit --verify names it,
+    CreateExperiment is DATA_LOSS and Promote refused (the baseline is not the champion),
+    and Rollback with no target restores the promoted version."""
+    cp = control_plane
+    baseline = cp.pointer()
+    experiment = cp.approved_experiment(cp.challenger_a)
+    promoted = cp.promote(experiment.experiment_id).pointer
+    old = cp.etcd_get(cp.keys.pointer_record(baseline.sequence))
+    assert old is not None
+    second = cp.approved_experiment(cp.challenger_b)
+    cp.etcd_put(cp.keys.pointer, old[0])
+    response = cp.stub.GetPointer(pb.GetPointerRequest(), metadata=cp.auth("serving"))
+    assert response.damaged.key == cp.keys.pointer
+    assert response.damaged.problem.startswith("replayed: ")
+    assert f"sequence {baseline.sequence})" in response.damaged.problem
+    assert response.pointer.serving_version == promoted.serving_version
+    verified = cp.verify_audit()
+    assert not verified.ok
+    assert "replayed" in verified.problem
+    error = rpc_error(cp.create_experiment, cp.register(cp.challenger_b))
+    assert code_of(error) == grpc.StatusCode.DATA_LOSS
+    assert "replayed" in details_of(error)
+    error = rpc_error(cp.promote, second.experiment_id)
+    assert code_of(error) == grpc.StatusCode.FAILED_PRECONDITION
+    repaired = _rollback(cp, "an old record written back")
+    assert repaired.pointer.serving_version == promoted.serving_version
+    assert repaired.previous_version == "damaged"
+    assert repaired.pointer.sequence > promoted.sequence
+    assert cp.audit_entries()[-1].details["repaired"].startswith(f"{cp.keys.pointer}: replayed")
+    assert cp.verify_audit().ok
+
+
+def test_a_deleted_pointer_is_missing_and_bootstrap_signs_no_baseline(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """The pointer key deleted as root after a promotion: GetPointer reports it "missing"
+    with the promoted record, the bootstrap of the next `recmesh up` reports the damage
+    instead of signing a fresh baseline, and `Rollback(target)` repairs it."""
+    cp = control_plane
+    baseline = cp.pointer()
+    promoted = cp.promote(cp.approved_experiment(cp.challenger_a).experiment_id).pointer
+    cp.etcd_delete(cp.keys.pointer)
+    response = cp.stub.GetPointer(pb.GetPointerRequest(), metadata=cp.auth("serving"))
+    assert response.damaged.key == cp.keys.pointer
+    assert response.damaged.problem.startswith("missing: ")
+    assert response.pointer.serving_version == promoted.serving_version
+    result = _bootstrap_again(cp)
+    assert not result.pointer_initialized
+    assert result.pointer is None
+    assert result.damaged is not None
+    assert result.damaged.problem.startswith("missing: ")
+    assert cp.etcd_get(cp.keys.pointer) is None
+    assert "missing" in cp.verify_audit().problem
+    repaired = _rollback(cp, "pointer deleted", promoted.serving_version)
+    assert repaired.pointer.serving_version == promoted.serving_version
+    assert cp.pointer().serving_version == promoted.serving_version
+    assert baseline.serving_version != promoted.serving_version
+    assert cp.verify_audit().ok
