@@ -113,6 +113,20 @@ class ServerMetrics:
             ["component"],
             registry=self.registry,
         )
+        self.pointer_state_save_failures = Counter(
+            "recmesh_serving_pointer_state_save_failures",
+            "Pointer records not accepted because the local state file could not be "
+            "written (retried on the next delivery).",
+            ["component"],
+            registry=self.registry,
+        )
+        self.pointer_revision_regressions = Counter(
+            "recmesh_serving_pointer_revision_regressed",
+            "Pointer values dropped because their etcd revision is below one already "
+            "seen (etcd restored from a backup?), by stage (watch, registry).",
+            ["component", "stage"],
+            registry=self.registry,
+        )
         self.breaker_state = Gauge(
             "recmesh_downstream_breaker_state",
             "Breaker of each downstream replica: 0 closed, 1 half-open, 2 open (ejected).",
@@ -158,6 +172,12 @@ class ServerMetrics:
 
     def pointer_record_refused(self, reason: str) -> None:
         self.pointer_refused.labels(self.component, reason).inc()
+
+    def pointer_state_save_failed(self) -> None:
+        self.pointer_state_save_failures.labels(self.component).inc()
+
+    def pointer_revision_regressed(self, stage: str) -> None:
+        self.pointer_revision_regressions.labels(self.component, stage).inc()
 
     def lagging(self, lagging: bool) -> None:
         self.version_lagging.labels(self.component).set(1 if lagging else 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 
 from opentelemetry.sdk.trace import TracerProvider
@@ -11,13 +12,15 @@ from recmesh.telemetry.logging import configure_logging
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.tracing import create_tracer_provider
 from services.common.options import CommonOptions
+from services.common.pointer_state import PointerStateError
 from services.common.runner import ServerHandle, run_until_signal
 
 ServerFactory = Callable[[TracerProvider, ServerMetrics], Awaitable[ServerHandle]]
 
 
 def run_service(component: str, options: CommonOptions, factory: ServerFactory) -> int:
-    """Runs one serving process until SIGTERM/SIGINT; returns its exit code."""
+    """Runs one serving process until SIGTERM/SIGINT; returns its exit code: 2, after
+    one line naming the file, when its pointer state file cannot be read."""
     configure_logging(component, options.log_level)
 
     async def serve() -> None:
@@ -31,5 +34,9 @@ def run_service(component: str, options: CommonOptions, factory: ServerFactory) 
         finally:
             provider.shutdown()
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except PointerStateError as exc:
+        print(f"recmesh-{component}: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -45,6 +45,9 @@ class CommonOptions:
     #: The etcd user this process reads the pointer as; None with mutual TLS (etcd then
     #: takes the certificate's CN as the user).
     etcd_credentials: EtcdCredentials | None = None
+    #: With no state file yet, pointer records below this sequence are refused as
+    #: replayed (saved as the state's first high-water mark); 0 trusts any signed one.
+    min_pointer_sequence: int = 0
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> None:
@@ -75,6 +78,15 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> 
         required=True,
         help="this process's own directory for the last pointer record it accepted (its "
         "sequence number is never accepted lower again, across restarts)",
+    )
+    parser.add_argument(
+        "--min-pointer-sequence",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the floor of a process with no state yet: pointer records with a lower "
+        "sequence are refused as replayed (saved into the state; `recmesh pointer --json` "
+        "gives the current record's sequence)",
     )
     loads = LoadPolicy()
     parser.add_argument(
@@ -110,6 +122,8 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         pointer_keys = PublicKeyRing.from_files(args.pointer_public_key)
     except (KeyFileError, ValueError) as exc:
         parser.error(f"--pointer-public-key: {exc}")
+    if args.min_pointer_sequence < 0:
+        parser.error("--min-pointer-sequence: must be 0 or more")
     tls = tls_from_args(args, parser)
     return CommonOptions(
         host=args.host,
@@ -126,4 +140,5 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         tls=tls,
         loads=loads,
         etcd_credentials=etcd_credentials_from_args(args, parser, tls=tls is not None),
+        min_pointer_sequence=args.min_pointer_sequence,
     )

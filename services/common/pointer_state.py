@@ -4,8 +4,10 @@ One small JSON file per process and component (`{state_dir}/{component}.pointer.
 the record's stored bytes as etcd had them, its sequence number and the revision it was
 read at. It carries the high-water mark across restarts (a record older than it is
 never accepted again) and lets a restarted process serve its last verified version
-while etcd holds something it refuses. Written atomically (temporary file, fsync,
-rename, fsync of the directory), so a crash leaves the old copy or the new one.
+while etcd holds something it refuses. A process started with `--min-pointer-sequence`
+and no state yet saves a floor: a sequence and no record (`"record": null`). Written
+atomically (temporary file, fsync, rename, fsync of the directory), so a crash leaves
+the old copy or the new one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from recmesh.etcd.pointer_codec import PointerFormatError, decode_pointer
 
 FORMAT = 1
 
@@ -26,9 +30,10 @@ class PointerStateError(ValueError):
 
 @dataclass(frozen=True)
 class AcceptedRecord:
-    """A pointer record this process accepted."""
+    """A pointer record this process accepted, or (stored None, revision 0) the floor it
+    was started with: records below that sequence are refused, a record at it is not."""
 
-    stored: bytes
+    stored: bytes | None
     sequence: int
     revision: int
 
@@ -38,7 +43,9 @@ class PointerStateFile:
         self.path = path
 
     def load(self) -> AcceptedRecord | None:
-        """The last accepted record, None when the file does not exist."""
+        """The last accepted record, None when the file does not exist. The high-water
+        mark is the larger of the saved `sequence` and the saved record's own sequence
+        (a file edited to lower one does not lower it)."""
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -49,9 +56,13 @@ class PointerStateFile:
             body = json.loads(raw)
             if body.get("format") != FORMAT:
                 raise ValueError(f"format {body.get('format')!r}, expected {FORMAT}")
+            record = body["record"]
+            if record is not None and not isinstance(record, str):
+                raise ValueError(f"record is a {type(record).__name__}, expected a string")
+            stored = None if record is None else record.encode()
             return AcceptedRecord(
-                stored=str(body["record"]).encode(),
-                sequence=int(body["sequence"]),
+                stored=stored,
+                sequence=max(int(body["sequence"]), _record_sequence(stored)),
                 revision=int(body["revision"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -62,11 +73,12 @@ class PointerStateFile:
             ) from exc
 
     def save(self, record: AcceptedRecord) -> None:
+        """Replaces the state atomically; raises OSError (the old state then stays)."""
         body = {
             "format": FORMAT,
             "sequence": record.sequence,
             "revision": record.revision,
-            "record": record.stored.decode(),
+            "record": None if record.stored is None else record.stored.decode(),
         }
         data = json.dumps(body, sort_keys=True).encode()
         directory = self.path.parent
@@ -86,3 +98,14 @@ class PointerStateFile:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _record_sequence(stored: bytes | None) -> int:
+    """The sequence the stored record itself carries; 0 when it carries none readable
+    (PointerTrust then refuses to restore it, and the saved sequence still holds)."""
+    if stored is None:
+        return 0
+    try:
+        return decode_pointer(stored, 0).sequence
+    except PointerFormatError:
+        return 0

@@ -58,6 +58,7 @@ async def start_serving_process(
         options.pointer_keys,
         PointerStateFile(options.state_dir / f"{component}.pointer.json"),
         MetricsPointerTrustEvents(metrics),
+        min_sequence=options.min_pointer_sequence,
     )
     watch = PointerWatch(
         list(options.etcd_endpoints),

@@ -26,6 +26,10 @@ class VersionEvents(Protocol):
         """The version became the one this process answers with (a load or a swap)."""
         ...
 
+    def pointer_revision_regressed(self, version_id: str, revision: int, seen: int) -> None:
+        """A pointer was dropped because its etcd revision is below the one followed."""
+        ...
+
 
 class NoVersionEvents:
     """Reports nothing."""
@@ -46,6 +50,9 @@ class NoVersionEvents:
         pass
 
     def switched(self, version_id: str) -> None:
+        pass
+
+    def pointer_revision_regressed(self, version_id: str, revision: int, seen: int) -> None:
         pass
 
 
@@ -75,9 +82,13 @@ class MetricsVersionEvents:
     def switched(self, version_id: str) -> None:
         self._metrics.version_loaded(version_id)
 
+    def pointer_revision_regressed(self, version_id: str, revision: int, seen: int) -> None:
+        self._metrics.pointer_revision_regressed("registry")
+
 
 class MetricsPointerTrustEvents:
-    """Feeds `recmesh_serving_pointer_refused_total{reason}` and the accepted sequence."""
+    """Feeds `recmesh_serving_pointer_refused_total{reason}`, the accepted sequence,
+    failed saves of the state file and values dropped for an older etcd revision."""
 
     def __init__(self, metrics: ServerMetrics) -> None:
         self._metrics = metrics
@@ -87,3 +98,9 @@ class MetricsPointerTrustEvents:
 
     def refused(self, reason: str) -> None:
         self._metrics.pointer_record_refused(reason)
+
+    def save_failed(self) -> None:
+        self._metrics.pointer_state_save_failed()
+
+    def revision_regressed(self, stage: str) -> None:
+        self._metrics.pointer_revision_regressed(stage)

@@ -148,9 +148,23 @@ class VersionRegistry(Generic[T]):
         self.point_to(pointer)
 
     def point_to(self, pointer: records_pb2.ServingPointer) -> None:
-        """Makes the pointer the target unless a newer revision already is."""
+        """Makes the pointer the target unless a newer revision already is (an older
+        one, after an etcd restore from a backup, is logged and counted)."""
         seen = self._pointer
-        if seen is not None and pointer.revision <= seen.revision:
+        if seen is not None and pointer.revision < seen.revision:
+            self._events.pointer_revision_regressed(
+                pointer.serving_version, pointer.revision, seen.revision
+            )
+            log.warning(
+                "pointer_revision_regressed",
+                component=self._component,
+                stage="registry",
+                version=pointer.serving_version,
+                revision=pointer.revision,
+                seen_revision=seen.revision,
+            )
+            return
+        if seen is not None and pointer.revision == seen.revision:
             return
         now = self._clock()
         since = now

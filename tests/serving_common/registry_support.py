@@ -77,6 +77,9 @@ class RecordedEvents:
     def switched(self, version_id: str) -> None:
         self.seen.append(("switched", version_id))
 
+    def pointer_revision_regressed(self, version_id: str, revision: int, seen: int) -> None:
+        self.seen.append(("revision_regressed", version_id))
+
     def of(self, version: str) -> list[str]:
         return [event for event, v in self.seen if v == version]
 

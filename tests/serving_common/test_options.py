@@ -158,3 +158,16 @@ def test_a_public_key_file_that_is_no_key_exits_2(
         _parse([], trust=["--pointer-public-key", str(bad), "--state-dir", str(tmp_path)])
     assert raised.value.code == 2
     assert str(bad) in capsys.readouterr().err
+
+
+def test_min_pointer_sequence_is_read_and_defaults_to_no_floor(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--min-pointer-sequence N` sets the floor of a stateless process (0 without it);
+    a negative one is a usage error."""
+    assert _parse([]).min_pointer_sequence == 0
+    assert _parse(["--min-pointer-sequence", "12"]).min_pointer_sequence == 12
+    with pytest.raises(SystemExit) as exited:
+        _parse(["--min-pointer-sequence", "-1"])
+    assert exited.value.code == 2
+    assert "--min-pointer-sequence" in capsys.readouterr().err

@@ -3,14 +3,15 @@ remembered across its restarts in its state file."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
 from recmesh.etcd.pointer_codec import encode_pointer
-from services.common.pointer_state import PointerStateError, PointerStateFile
-from services.common.pointer_trust import PointerTrust
+from services.common.pointer_state import AcceptedRecord, PointerStateError, PointerStateFile
+from services.common.pointer_trust import PointerStateSaveError, PointerTrust
 from tests.pointer_signing import PointerKey
 
 
@@ -20,12 +21,20 @@ class _Counted:
     def __init__(self) -> None:
         self.refusals: list[str] = []
         self.sequences: list[int] = []
+        self.saves_failed = 0
+        self.regressions: list[str] = []
 
     def accepted(self, sequence: int) -> None:
         self.sequences.append(sequence)
 
     def refused(self, reason: str) -> None:
         self.refusals.append(reason)
+
+    def save_failed(self) -> None:
+        self.saves_failed += 1
+
+    def revision_regressed(self, stage: str) -> None:
+        self.regressions.append(stage)
 
 
 def _trust(key: PointerKey, state: Path, events: _Counted | None = None) -> PointerTrust:
@@ -127,3 +136,90 @@ def test_an_unreadable_state_file_stops_the_start(tmp_path: Path) -> None:
     state.write_text("{not json")
     with pytest.raises(PointerStateError, match=str(state)):
         _trust(PointerKey.generate(), state)
+
+
+def test_a_stateless_process_refuses_records_below_its_floor(tmp_path: Path) -> None:
+    """With no state file, min_sequence is the floor: an older signed record is refused as
+    replayed, the record at the floor is accepted, and the floor is saved as the state
+    (a restart without the option still refuses the old record)."""
+    key, events = PointerKey.generate(), _Counted()
+    state = tmp_path / "state.json"
+    trust = PointerTrust("ranking", key.ring, PointerStateFile(state), events, min_sequence=7)
+    assert trust.current is None
+    assert trust.high_water == 7
+    assert trust.admit(_value(key, "sv-old", 6), 20) is None
+    assert events.refusals == ["replayed"]
+    restarted = _trust(key, state)
+    assert restarted.admit(_value(key, "sv-old", 6), 20) is None
+    accepted = restarted.admit(_value(key, "sv-now", 7), 21)
+    assert accepted is not None
+    assert accepted.serving_version == "sv-now"
+
+
+def test_a_floor_above_the_saved_record_replaces_it(tmp_path: Path) -> None:
+    """A saved record below a floor set later is not restored nor accepted again; a
+    floor at or below the saved sequence changes nothing."""
+    key = PointerKey.generate()
+    state = tmp_path / "state.json"
+    old = _value(key, "sv-a", 5)
+    assert _trust(key, state).admit(old, 10) is not None
+    same = PointerTrust("ranking", key.ring, PointerStateFile(state), _Counted(), min_sequence=5)
+    assert same.current is not None
+    assert same.current.serving_version == "sv-a"
+    raised = PointerTrust("ranking", key.ring, PointerStateFile(state), _Counted(), min_sequence=8)
+    assert raised.current is None
+    assert raised.admit(old, 10) is None
+
+
+def test_an_older_revision_read_late_is_ignored_not_counted(tmp_path: Path) -> None:
+    """read_current admitted revision 12; the watch then delivers revision 11 with a lower
+    sequence: ordinary reordering, ignored with no refusal logged or counted. The same
+    lower sequence at a newer revision is still a replay."""
+    key, events = PointerKey.generate(), _Counted()
+    trust = _trust(key, tmp_path / "state.json", events)
+    assert trust.admit(_value(key, "sv-b", 6), 12) is not None
+    with capture_logs() as logs:
+        assert trust.admit(_value(key, "sv-a", 5), 11) is None
+    assert events.refusals == []
+    assert not [e for e in logs if e["event"] == "pointer_record_refused"]
+    assert trust.current is not None
+    assert trust.current.serving_version == "sv-b"
+    assert trust.admit(_value(key, "sv-a", 5), 13) is None
+    assert events.refusals == ["replayed"]
+
+
+class _FullDisk(PointerStateFile):
+    """A state file whose next `failures` saves fail as on a full disk."""
+
+    def __init__(self, path: Path, failures: int) -> None:
+        super().__init__(path)
+        self.failures = failures
+
+    def save(self, record: AcceptedRecord) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        super().save(record)
+
+
+def test_a_failed_save_moves_nothing_and_the_record_is_taken_on_retry(tmp_path: Path) -> None:
+    """When the state file cannot be written the record is not accepted (logged, counted,
+    PointerStateSaveError): the high-water mark and the record served stay; offered
+    again once the disk has room, it is accepted and saved."""
+    key, events = PointerKey.generate(), _Counted()
+    state = _FullDisk(tmp_path / "state.json", failures=0)
+    trust = PointerTrust("ranking", key.ring, state, events)
+    assert trust.admit(_value(key, "sv-a", 5), 10) is not None
+    state.failures = 1
+    new = _value(key, "sv-b", 6)
+    with capture_logs() as logs, pytest.raises(PointerStateSaveError):
+        trust.admit(new, 11)
+    assert [e["event"] for e in logs] == ["pointer_state_save_failed"]
+    assert events.saves_failed == 1
+    assert trust.high_water == 5
+    assert trust.current is not None
+    assert trust.current.serving_version == "sv-a"
+    again = trust.admit(new, 11)
+    assert again is not None
+    assert again.serving_version == "sv-b"
+    assert _trust(key, tmp_path / "state.json").high_water == 6

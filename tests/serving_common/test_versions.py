@@ -8,6 +8,7 @@ import asyncio
 
 import grpc
 import pytest
+from structlog.testing import capture_logs
 
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import FailedPreconditionError, UnavailableError
@@ -218,3 +219,22 @@ def test_etcd_failure_reading_the_pointer_is_unavailable() -> None:
             await registry.close()
 
     asyncio.run(scenario())
+
+
+def test_a_pointer_at_an_older_revision_is_dropped_logged_and_counted() -> None:
+    """After an etcd restore from a backup a pointer can arrive at a lower revision than
+    the one followed: it is not followed, and it is logged and reported; the same
+    revision again is dropped silently."""
+
+    async def scenario(s: RegistrySetup) -> None:
+        await s.registry.on_pointer(pointer("sv-a", 7))
+        await s.serving("sv-a")
+        with capture_logs() as logs:
+            await s.registry.on_pointer(pointer("sv-a", 7))
+            await s.registry.on_pointer(pointer("sv-b", 3))
+        assert s.events.of("sv-b") == ["revision_regressed"]
+        regressed = [e for e in logs if e["event"] == "pointer_revision_regressed"]
+        assert [(e["revision"], e["seen_revision"]) for e in regressed] == [(3, 7)]
+        assert s.current() == "sv-a"
+
+    run_scenario(scenario)
