@@ -8,6 +8,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from recmesh.telemetry.metrics import ServerMetrics
+from services.common import entrypoint
 from services.common.entrypoint import run_service
 from services.common.options import CommonOptions
 from services.common.pointer_state import PointerStateFile
@@ -16,10 +17,12 @@ from tests.pointer_signing import PointerKey
 
 
 def test_an_unreadable_state_file_exits_2_with_one_line_naming_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A PointerStateError at start is no traceback: exit code 2 and one line on stderr
     that names the state file."""
+    # The process-wide logging set-up would outlive this test (cached loggers).
+    monkeypatch.setattr(entrypoint, "configure_logging", lambda *args: None)
     state = tmp_path / "ranking.pointer.json"
     state.write_text("{not json")
 
