@@ -51,11 +51,12 @@ def ensure_baseline_serving(
     dataset: str,
     tls: TlsFiles | None = None,
     credentials: EtcdCredentials | None = None,
-) -> str | None:
+) -> records_pb2.ServingPointer | None:
     """Builds and registers the baseline version and points serving at it when no pointer
     exists yet (idempotent, audited; over mutual TLS to etcd with tls). Returns the
-    version the pointer names now, None when its value is damaged (logged: serving keeps
-    its last verified record, `recmesh rollback --to` repairs it)."""
+    pointer record as it is now (its sequence is the serving processes' floor), None
+    when its value is damaged (logged: serving keeps its last verified record, `recmesh
+    rollback --to` repairs it)."""
     data = load_dataset(layout, dataset)
     bundle = build_baseline_bundle(data, LocalArtifactStore(layout.artifacts))
     result = bootstrap_baseline(
@@ -86,5 +87,6 @@ def ensure_baseline_serving(
         registered=result.registered,
         pointer_initialized=result.pointer_initialized,
         serving=result.pointer.serving_version,
+        sequence=result.pointer.sequence,
     )
-    return result.pointer.serving_version
+    return result.pointer

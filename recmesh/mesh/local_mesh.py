@@ -54,6 +54,8 @@ class LocalMesh:
     etcd: LocalEtcd | None = None
     supervisor: Supervisor | None = None
     certificates: MeshCertificates | None = None
+    #: The serving processes' --min-pointer-sequence (the pointer's sequence at start).
+    min_pointer_sequence: int = 0
 
     @property
     def client_tls(self) -> TlsFiles | None:
@@ -95,18 +97,29 @@ class LocalMesh:
         credentials = ensure_credentials(self.layout)
         ensure_pointer_key(self.layout)
         stage.now = "setting up the baseline serving version"
-        version = ensure_baseline_serving(
+        pointer = ensure_baseline_serving(
             self.layout,
             self.etcd.endpoint,
             self.dataset,
             tls=self.client_tls,
             credentials=passwords.control_plane,
         )
-        log.info("baseline_serving", version=version)
+        # The pointer's sequence now is every serving process's floor: one with no state
+        # yet (a first start, a lost state dir) refuses any older record written back.
+        self.min_pointer_sequence = 0 if pointer is None else pointer.sequence
+        log.info(
+            "baseline_serving",
+            version=None if pointer is None else pointer.serving_version,
+            min_pointer_sequence=self.min_pointer_sequence,
+        )
         stage.now = "starting the services"
         self.supervisor = Supervisor(environ=_child_environ())
         specs = service_specs(
-            self.layout, self.ports, str(credentials.principals), self.certificates
+            self.layout,
+            self.ports,
+            str(credentials.principals),
+            self.certificates,
+            min_pointer_sequence=self.min_pointer_sequence,
         )
         for spec in specs:
             self.supervisor.start(spec)

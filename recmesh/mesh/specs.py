@@ -34,16 +34,20 @@ def etcd_user_arguments(
     return ("--etcd-user", user, "--etcd-password-file", str(layout.etcd_passwords.path(user)))
 
 
-def pointer_arguments(layout: MeshLayout, name: str) -> tuple[str, ...]:
+def pointer_arguments(layout: MeshLayout, name: str, min_sequence: int = 0) -> tuple[str, ...]:
     """The control plane signs pointer records with its key; every serving process (by
-    its own name) verifies them with the public key and keeps its own state directory."""
+    its own name) verifies them with the public key and keeps its own state directory.
+    With min_sequence (the pointer's sequence when the mesh started), a process with no
+    state yet refuses records below it instead of trusting the first signed one."""
     if name == "control_plane":
         return ("--pointer-signing-key", str(layout.pointer_signing_key))
+    floor = ("--min-pointer-sequence", str(min_sequence)) if min_sequence > 0 else ()
     return (
         "--pointer-public-key",
         str(layout.pointer_public_key),
         "--state-dir",
         str(layout.serving_state(name)),
+        *floor,
     )
 
 
@@ -52,13 +56,19 @@ def service_specs(
     ports: MeshPorts,
     credentials_file: str,
     certificates: MeshCertificates | None = None,
+    min_pointer_sequence: int = 0,
 ) -> list[ProcessSpec]:
     """Control plane first, then the serving services leaf-first (features before ranking,
     candidates and ranking before the front) so each finds its downstream listening.
-    With certificates, every process runs with mutual TLS under its own certificate."""
+    With certificates, every process runs with mutual TLS under its own certificate.
+    min_pointer_sequence is the serving processes' floor (pointer_arguments)."""
     specs = _plaintext_specs(layout, ports, credentials_file)
     specs = [
-        ProcessSpec(spec.name, (*spec.argv, *pointer_arguments(layout, spec.name)), spec.log_path)
+        ProcessSpec(
+            spec.name,
+            (*spec.argv, *pointer_arguments(layout, spec.name, min_pointer_sequence)),
+            spec.log_path,
+        )
         for spec in specs
     ]
     return [
