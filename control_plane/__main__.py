@@ -1,6 +1,6 @@
 """Entry point: python -m control_plane [--port 50055] --etcd HOST:PORT --artifacts DIR
 --credentials FILE --pointer-signing-key FILE [--pointer-public-key FILE ...]
-[--tls-cert F --tls-key F --tls-ca F].
+[--tls-cert F --tls-key F --tls-ca F] [--confidence-floor 0.9] [--resamples-floor 200].
 
 SIGTERM or SIGINT stops accepting calls, lets in-flight calls finish for up to
 --drain-seconds, then exits 0.
@@ -18,7 +18,12 @@ from pathlib import Path
 import structlog
 
 from control_plane.auth.principals import PrincipalsFileError
-from control_plane.config import DEFAULT_PORT, ControlPlaneConfig
+from control_plane.config import (
+    DEFAULT_CONFIDENCE_FLOOR,
+    DEFAULT_PORT,
+    DEFAULT_RESAMPLES_FLOOR,
+    ControlPlaneConfig,
+)
 from control_plane.server import COMPONENT, create_server
 from recmesh.etcd.credential_options import (
     add_etcd_credential_arguments,
@@ -59,6 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="public key of an earlier signing key whose records still verify (during a "
         "key rotation); repeatable",
     )
+    parser.add_argument(
+        "--confidence-floor",
+        type=float,
+        default=DEFAULT_CONFIDENCE_FLOOR,
+        help="CreateExperiment refuses a decision rule at a lower confidence level "
+        f"(default {DEFAULT_CONFIDENCE_FLOOR:g})",
+    )
+    parser.add_argument(
+        "--resamples-floor",
+        type=int,
+        default=DEFAULT_RESAMPLES_FLOOR,
+        help="CreateExperiment refuses a decision rule requiring fewer bootstrap resamples "
+        f"(default {DEFAULT_RESAMPLES_FLOOR})",
+    )
     add_tls_arguments(parser, party="this control plane (served and presented to etcd)")
     add_etcd_credential_arguments(parser)
     parser.add_argument("--span-file", type=Path, default=None, help="append spans as JSON lines")
@@ -70,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ControlPlaneConfig:
     tls = tls_from_args(args, parser)
+    if not 0.0 < args.confidence_floor < 1.0:
+        parser.error(f"--confidence-floor must be between 0 and 1, got {args.confidence_floor}")
+    if args.resamples_floor < 1:
+        parser.error(f"--resamples-floor must be at least 1, got {args.resamples_floor}")
     return ControlPlaneConfig(
         artifacts_dir=args.artifacts,
         credentials_file=args.credentials,
@@ -82,6 +105,8 @@ def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Co
         tls=tls,
         etcd_tls=tls,
         etcd_credentials=etcd_credentials_from_args(args, parser, tls=tls is not None),
+        confidence_floor=args.confidence_floor,
+        resamples_floor=args.resamples_floor,
     )
 
 

@@ -9,10 +9,21 @@ from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.rpc.tls import TlsFiles
 
-__all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_PORT", "ControlPlaneConfig", "TlsFiles"]
+__all__ = [
+    "DEFAULT_CONFIDENCE_FLOOR",
+    "DEFAULT_MAX_UPLOAD_BYTES",
+    "DEFAULT_PORT",
+    "DEFAULT_RESAMPLES_FLOOR",
+    "ControlPlaneConfig",
+    "TlsFiles",
+]
 
 DEFAULT_PORT = 50055
 DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
+#: The lowest confidence level an experiment's rule may state (spec.confidence).
+DEFAULT_CONFIDENCE_FLOOR = 0.9
+#: The fewest bootstrap resamples an experiment's rule may require (spec.min_resamples).
+DEFAULT_RESAMPLES_FLOOR = 200
 
 
 @dataclass(frozen=True)
@@ -37,3 +48,8 @@ class ControlPlaneConfig:
     #: Public keys of earlier signing keys whose records still verify (a rotation).
     trusted_keys: tuple[Path, ...] = ()
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    #: CreateExperiment refuses a rule at a lower confidence level (`--confidence-floor`):
+    #: the spec, not the control plane, would otherwise choose how sure a PASS must be.
+    confidence_floor: float = DEFAULT_CONFIDENCE_FLOOR
+    #: CreateExperiment refuses a rule requiring fewer resamples (`--resamples-floor`).
+    resamples_floor: int = DEFAULT_RESAMPLES_FLOOR

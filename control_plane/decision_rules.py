@@ -10,6 +10,8 @@ behind the control plane) is DATA_LOSS naming the experiment and the problem.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from control_plane.store.errors import CorruptRecordError
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.decision import (
@@ -22,6 +24,7 @@ from recmesh.decision import (
     SuccessMetric,
     metric_direction,
 )
+from recmesh.rpc.errors import InvalidArgumentError
 
 _TO_PROTO = {
     Direction.HIGHER_IS_BETTER: records_pb2.METRIC_DIRECTION_HIGHER_IS_BETTER,
@@ -42,6 +45,31 @@ def rule_message(spec: records_pb2.ExperimentSpec) -> records_pb2.DecisionRule:
         confidence=spec.confidence or DEFAULT_CONFIDENCE,
         min_resamples=spec.min_resamples or DEFAULT_MIN_RESAMPLES,
     )
+
+
+@dataclass(frozen=True)
+class RuleFloors:
+    """The weakest rule the control plane records: a spec may ask for more confidence and
+    more resamples, never less (ControlPlaneConfig.confidence_floor, resamples_floor)."""
+
+    confidence: float
+    resamples: int
+
+
+def check_floors(experiment_rule: records_pb2.DecisionRule, floors: RuleFloors) -> None:
+    """Raises InvalidArgumentError naming the floor a rule (defaults filled in) is under."""
+    if experiment_rule.confidence < floors.confidence:
+        raise InvalidArgumentError(
+            f"spec.confidence {experiment_rule.confidence:g} is below the control plane's "
+            f"floor of {floors.confidence:g} (--confidence-floor): an interval at a lower "
+            "confidence proves too little"
+        )
+    if experiment_rule.min_resamples < floors.resamples:
+        raise InvalidArgumentError(
+            f"spec.min_resamples {experiment_rule.min_resamples} is below the control plane's "
+            f"floor of {floors.resamples} (--resamples-floor): fewer bootstrap resamples give "
+            "intervals too rough to judge"
+        )
 
 
 def recorded_rule(experiment: records_pb2.Experiment) -> DecisionRule:

@@ -25,6 +25,7 @@ from control_plane.auth.interceptor import AuthInterceptor
 from control_plane.auth.principals import load_principals
 from control_plane.clock import Clock, utc_now
 from control_plane.config import ControlPlaneConfig
+from control_plane.decision_rules import RuleFloors
 from control_plane.evaluations import EvaluationBook
 from control_plane.experiments import ExperimentBook
 from control_plane.model_registry import ModelRegistry
@@ -112,7 +113,13 @@ async def create_server(
             max_upload_bytes=config.max_upload_bytes,
             records=records,
             models=models,
-            experiments=ExperimentBook(keys, records, audit, clock),
+            experiments=ExperimentBook(
+                keys,
+                records,
+                audit,
+                clock,
+                RuleFloors(config.confidence_floor, config.resamples_floor),
+            ),
             evaluations=EvaluationBook(keys, records, audit, clock),
             reviews=ReviewBook(keys, records, audit, clock),
             promoter=Promoter(keys, records, audit, clock, writer),

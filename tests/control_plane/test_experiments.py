@@ -102,3 +102,27 @@ def test_get_and_list_by_state(control_plane: ControlPlaneHarness) -> None:
         metadata=control_plane.auth("olga"),
     )
     assert code_of(error) == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_rule_weaker_than_the_floors_is_refused(control_plane: ControlPlaneHarness) -> None:
+    """A spec asking for 10 resamples, or 50 % confidence, is INVALID_ARGUMENT naming the
+    control plane's floor (200 resamples, 0.9 by default) and audited; at the floors it is
+    recorded."""
+    challenger = control_plane.register(control_plane.challenger_a)
+    weak = {
+        "floor of 200 (--resamples-floor)": spec_for(challenger, min_resamples=10),
+        "floor of 0.9 (--confidence-floor)": spec_for(challenger, confidence=0.5),
+    }
+    for message, spec in weak.items():
+        error = rpc_error(_create, control_plane, spec)
+        assert code_of(error) == grpc.StatusCode.INVALID_ARGUMENT
+        assert message in details_of(error)
+        refusal = control_plane.audit_entries()[-1]
+        assert (refusal.action, refusal.actor, refusal.details["code"]) == (
+            "create_experiment_refused",
+            "alice",
+            "INVALID_ARGUMENT",
+        )
+        assert message in refusal.details["reason"]
+    experiment = control_plane.create_experiment(challenger, confidence=0.9, min_resamples=200)
+    assert (round(experiment.rule.confidence, 6), experiment.rule.min_resamples) == (0.9, 200)

@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from control_plane.__main__ import build_parser, config_from
 from control_plane.auth.client_tokens import load_client_tokens
 from control_plane.auth.credentials import create_credentials
 from control_plane.signing_key import ensure_signing_key
@@ -140,3 +142,24 @@ def test_unusable_credentials_file_exits_2(shared_etcd: LocalEtcd, tmp_path: Pat
     )
     assert result.returncode == 2
     assert str(missing) in result.stderr
+
+
+def test_rule_floors_are_options(tmp_path: Path) -> None:
+    """--confidence-floor and --resamples-floor reach the config (defaults 0.9 and 200); a
+    floor outside (0, 1) or below 1 resample exits 2."""
+    required = [
+        "--artifacts", str(tmp_path), "--credentials", str(tmp_path / "p.json"),
+        "--pointer-signing-key", str(tmp_path / "key.pem"),
+        "--etcd-user", "u", "--etcd-password-file", str(tmp_path / "pw"),
+    ]  # fmt: skip
+    (tmp_path / "pw").write_text("secret\n")
+    parser = build_parser()
+    config = config_from(parser.parse_args(required), parser)
+    assert (config.confidence_floor, config.resamples_floor) == (0.9, 200)
+    raised = ["--confidence-floor", "0.99", "--resamples-floor", "5000"]
+    config = config_from(parser.parse_args([*required, *raised]), parser)
+    assert (config.confidence_floor, config.resamples_floor) == (0.99, 5000)
+    for bad in (["--confidence-floor", "1.5"], ["--resamples-floor", "0"]):
+        with pytest.raises(SystemExit) as exited:
+            config_from(parser.parse_args([*required, *bad]), parser)
+        assert exited.value.code == 2
