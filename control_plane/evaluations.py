@@ -1,8 +1,10 @@
 """Evaluations: the recorded result of an experiment, written once and never changed.
 
 Its verdict is derived from its evidence (`verdicts`); the reasons recorded are the
-derived ones. A verdict the evidence does not support is refused and audited
-(`record_evaluation_refused`)."""
+derived ones. Every refusal (a verdict the evidence does not support, an evaluation
+of another challenger, champion, revision, dataset or model, a second evaluation, an
+unknown experiment) is audited (`record_evaluation_refused`, with its code and reason)
+before it reaches the caller."""
 
 from __future__ import annotations
 
@@ -18,7 +20,15 @@ from control_plane.validation import require, validate_evaluation
 from control_plane.verdicts import derive_verdict
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
-from recmesh.rpc.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
+from recmesh.rpc.errors import (
+    AlreadyExistsError,
+    InvalidArgumentError,
+    NotFoundError,
+    RecmeshError,
+)
+
+#: The subject of a refused evaluation that named no experiment.
+REFUSAL_SUBJECT = "evaluation"
 
 
 class EvaluationBook:
@@ -33,22 +43,28 @@ class EvaluationBook:
     async def record(
         self, evaluation: records_pb2.Evaluation, actor: str
     ) -> records_pb2.Evaluation:
-        experiment_id = require(evaluation.experiment_id, "evaluation.experiment_id")
-        records = await self._records.experiment(experiment_id)
-        if records.evaluation is not None:
-            raise _already_recorded(records.evaluation)
-        validate_evaluation(evaluation, records.experiment)
+        """Records the evaluation; a refusal, whatever its reason, is audited first."""
         try:
-            derived = derive_verdict(evaluation, records.experiment)
-        except InvalidArgumentError as exc:
+            return await self._record(evaluation, actor)
+        except RecmeshError as exc:
             raise await audited(
                 self._audit,
                 exc,
                 actor=actor,
                 action="record_evaluation_refused",
-                subject=experiment_id,
+                subject=evaluation.experiment_id or REFUSAL_SUBJECT,
                 details={"verdict": records_pb2.Verdict.Name(evaluation.verdict)},
             ) from None
+
+    async def _record(
+        self, evaluation: records_pb2.Evaluation, actor: str
+    ) -> records_pb2.Evaluation:
+        experiment_id = require(evaluation.experiment_id, "evaluation.experiment_id")
+        records = await self._records.experiment(experiment_id)
+        if records.evaluation is not None:
+            raise _already_recorded(records.evaluation)
+        validate_evaluation(evaluation, records.experiment)
+        derived = derive_verdict(evaluation, records.experiment)
         challenger = await self._records.model(evaluation.challenger_version)
         mismatch = evaluated_model_mismatch(
             evaluation, challenger, records.experiment.spec.dataset_fingerprint

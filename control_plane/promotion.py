@@ -14,9 +14,10 @@ history, the promotion record and the audit entry together.
 When the transaction fails because the pointer moved, the promotion is
 refused: the evaluation no longer measures the current champion. It is
 retried only when the audit head moved (AuditLog does that) or a review
-arrived (the checks run again on fresh records). Every refusal is itself an
-audit entry (`promote_refused`) and reaches the caller as FAILED_PRECONDITION
-with the reason.
+arrived (the checks run again on fresh records). A refused promotion reaches
+the caller as FAILED_PRECONDITION with the reason. Every refusal, those and any
+other (an unknown experiment, reviews that kept arriving, a damaged record), is
+itself an audit entry (`promote_refused`, with its code and reason).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from control_plane.experiment_state import (
     first_rejection,
 )
 from control_plane.pointer_writer import PointerWriter, record_sha256
+from control_plane.refusals import audited
 from control_plane.served_data import forgotten_log_rows
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
@@ -42,11 +44,13 @@ from control_plane.validation import require
 from control_plane.verdicts import derive_verdict
 from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
-from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError
+from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, RecmeshError
 
 log = structlog.get_logger("recmesh.control_plane.promotion")
 
 _REREADS = 5
+#: The subject of a refused promotion that named no experiment.
+REFUSAL_SUBJECT = "experiment"
 
 
 def promotion_refusal(records: ExperimentRecords) -> str | None:
@@ -130,13 +134,26 @@ class Promoter:
         self._writer = writer
 
     async def promote(self, experiment_id: str, actor: str) -> control_plane_pb2.PromoteResponse:
+        """Moves the pointer; a refusal, whatever its reason, is audited first."""
+        try:
+            return await self._promote(experiment_id, actor)
+        except RecmeshError as exc:
+            raise await audited(
+                self._audit,
+                exc,
+                actor=actor,
+                action="promote_refused",
+                subject=experiment_id or REFUSAL_SUBJECT,
+            ) from None
+
+    async def _promote(self, experiment_id: str, actor: str) -> control_plane_pb2.PromoteResponse:
         require(experiment_id, "experiment_id")
         keys = self._keys
         for _ in range(_REREADS):
             records = await self._records.experiment(experiment_id)
             refusal = promotion_refusal(records)
             if refusal is not None:
-                raise await self._refuse(experiment_id, actor, refusal)
+                raise FailedPreconditionError(refusal)
             evaluation = records.evaluation
             previous = records.pointer
             # promotion_refusal returned None, so both exist.
@@ -150,7 +167,7 @@ class Promoter:
             if mismatch is None and champion is not None:
                 mismatch = forgotten_log_rows(champion, challenger)
             if mismatch is not None:
-                raise await self._refuse(experiment_id, actor, mismatch)
+                raise FailedPreconditionError(mismatch)
             pointer = records_pb2.ServingPointer(
                 serving_version=challenger.version_id,
                 manifest_sha256=challenger.manifest_sha256,
@@ -193,17 +210,13 @@ class Promoter:
             except ConflictError as exc:
                 if exc.failed_on(keys.pointer):
                     current = (await self._records.pointer_value()).pointer
-                    raise await self._refuse(
-                        experiment_id, actor, champion_changed(evaluation, current)
-                    ) from exc
+                    raise FailedPreconditionError(champion_changed(evaluation, current)) from exc
                 if exc.failed_on(keys.promotion(experiment_id)):
-                    raise await self._refuse(
-                        experiment_id, actor, f"experiment {experiment_id} was already promoted"
+                    raise FailedPreconditionError(
+                        f"experiment {experiment_id} was already promoted"
                     ) from exc
                 if exc.failed_on(keys.evaluation(experiment_id)):
-                    raise await self._refuse(
-                        experiment_id,
-                        actor,
+                    raise FailedPreconditionError(
                         f"the evaluation of {experiment_id} changed while promoting; it is "
                         "immutable, so it was written outside the control plane",
                     ) from exc
@@ -220,16 +233,3 @@ class Promoter:
                 pointer=pointer, previous_version=previous.serving_version
             )
         raise ConflictError([], f"reviews of {experiment_id} kept arriving; promote again")
-
-    async def _refuse(self, experiment_id: str, actor: str, reason: str) -> FailedPreconditionError:
-        """Records the refusal in the audit log; returns the error to raise."""
-        await self._audit.commit(
-            AuditDraft(
-                actor=actor,
-                action="promote_refused",
-                subject=experiment_id,
-                details={"reason": reason},
-            )
-        )
-        log.info("promotion_refused", experiment_id=experiment_id, reason=reason, actor=actor)
-        return FailedPreconditionError(reason)

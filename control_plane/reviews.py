@@ -5,8 +5,9 @@ SubmitReview at all): only reviewers approve or reject; whoever submitted an
 experiment or recorded its evaluation never approves it, whatever roles they
 hold (separation of duties); an approval is of a recorded PASS evaluation,
 so it cannot come before the evaluation, nor after a FAIL, a rejection or the
-promotion. A rejection or a comment needs text. A refused approval or
-rejection is audited (`review_refused`).
+promotion. A rejection or a comment needs text. Every refused review (a bad
+verdict or text, an unknown experiment, a rule above) is audited
+(`review_refused`, with its code and reason).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from recmesh.rpc.errors import (
 )
 
 _ATTEMPTS = 5
+#: The subject of a refused review that named no experiment.
+REFUSAL_SUBJECT = "review"
 _VERDICT_WORDS = {
     records_pb2.REVIEW_VERDICT_APPROVE: "approve",
     records_pb2.REVIEW_VERDICT_REJECT: "reject",
@@ -67,6 +70,26 @@ class ReviewBook:
         comment: str,
         principal: Principal,
     ) -> tuple[records_pb2.Review, records_pb2.ExperimentState.ValueType]:
+        """Records the review; a refusal, whatever its reason, is audited first."""
+        try:
+            return await self._submit(experiment_id, verdict, comment, principal)
+        except RecmeshError as exc:
+            raise await audited(
+                self._audit,
+                exc,
+                actor=principal.name,
+                action="review_refused",
+                subject=experiment_id or REFUSAL_SUBJECT,
+                details={"verdict": _VERDICT_WORDS.get(verdict, str(verdict))},
+            ) from None
+
+    async def _submit(
+        self,
+        experiment_id: str,
+        verdict: records_pb2.ReviewVerdict.ValueType,
+        comment: str,
+        principal: Principal,
+    ) -> tuple[records_pb2.Review, records_pb2.ExperimentState.ValueType]:
         require(experiment_id, "experiment_id")
         if verdict not in _VERDICT_WORDS:
             raise InvalidArgumentError("verdict must be APPROVE, REJECT or COMMENT")
@@ -76,17 +99,7 @@ class ReviewBook:
             raise InvalidArgumentError(f"comment is longer than {MAX_TEXT} characters")
         for _ in range(_ATTEMPTS):
             records = await self._records.experiment(experiment_id)
-            try:
-                _check_allowed(records, verdict, principal)
-            except RecmeshError as exc:
-                raise await audited(
-                    self._audit,
-                    exc,
-                    actor=principal.name,
-                    action="review_refused",
-                    subject=experiment_id,
-                    details={"verdict": _VERDICT_WORDS[verdict]},
-                ) from None
+            _check_allowed(records, verdict, principal)
             review = records_pb2.Review(
                 review_id=self._new_id(),
                 experiment_id=experiment_id,

@@ -183,3 +183,35 @@ def test_a_record_showing_other_numbers_than_its_evidence_is_refused_and_audited
         metadata=control_plane.auth("bob"),
     )
     assert code_of(error) == grpc.StatusCode.NOT_FOUND
+
+
+def test_every_refused_evaluation_is_audited(control_plane: ControlPlaneHarness) -> None:
+    """An evaluation of another dataset, of another model than the challenger's, of an
+    unknown experiment, and a second one are refused, each with a
+    `record_evaluation_refused` entry carrying its code and reason."""
+    experiment = control_plane.create_experiment(control_plane.register(control_plane.challenger_a))
+    other_dataset = control_plane.evaluation(experiment)
+    other_dataset.dataset_fingerprint = "another-dataset"
+    other_model = control_plane.evaluation(experiment)
+    other_model.challenger_model_sha256 = "0" * 64
+    unknown = control_plane.evaluation(experiment)
+    unknown.experiment_id = "exp-nope"
+    attempts = [
+        (other_dataset, experiment.experiment_id, "INVALID_ARGUMENT"),
+        (other_model, experiment.experiment_id, "INVALID_ARGUMENT"),
+        (unknown, "exp-nope", "NOT_FOUND"),
+    ]
+    for evaluation, subject, code in attempts:
+        error = rpc_error(_record, control_plane, evaluation)
+        assert code_of(error).name == code
+        refusal = control_plane.audit_entries()[-1]
+        assert (refusal.action, refusal.actor, refusal.subject) == (
+            "record_evaluation_refused",
+            "alice",
+            subject,
+        )
+        assert (refusal.details["code"], refusal.details["reason"]) == (code, details_of(error))
+    control_plane.record(experiment)
+    error = rpc_error(_record, control_plane, control_plane.evaluation(experiment))
+    assert code_of(error) == grpc.StatusCode.ALREADY_EXISTS
+    assert control_plane.audit_entries()[-1].details["code"] == "ALREADY_EXISTS"

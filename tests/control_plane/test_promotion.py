@@ -134,6 +134,31 @@ def test_a_damaged_rule_is_data_loss_naming_the_experiment(
     assert "its recorded decision rule cannot be applied" in details_of(error)
 
 
+def test_promote_of_no_or_an_unknown_experiment_is_audited(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """Promote with no experiment id (INVALID_ARGUMENT) or an unknown one (NOT_FOUND) leaves a
+    `promote_refused` entry with the code and the reason; the pointer stays."""
+    before = control_plane.pointer()
+    for experiment_id, subject, code in (
+        ("", "experiment", grpc.StatusCode.INVALID_ARGUMENT),
+        ("exp-nope", "exp-nope", grpc.StatusCode.NOT_FOUND),
+    ):
+        error = rpc_error(control_plane.promote, experiment_id)
+        assert code_of(error) == code
+        refusal = control_plane.audit_entries()[-1]
+        assert (refusal.action, refusal.actor, refusal.subject) == (
+            "promote_refused",
+            "olga",
+            subject,
+        )
+        assert (refusal.details["code"], refusal.details["reason"]) == (
+            code.name,
+            details_of(error),
+        )
+    assert control_plane.pointer() == before
+
+
 def test_promote_without_approval_is_refused(control_plane: ControlPlaneHarness) -> None:
     """PASS but nobody approved: 'not enough approvals: 0 of 1', pointer untouched."""
     experiment = control_plane.create_experiment(control_plane.register(control_plane.challenger_a))

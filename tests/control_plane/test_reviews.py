@@ -139,3 +139,29 @@ def test_rejection_and_comment_need_text(control_plane: ControlPlaneHarness) -> 
         records_pb2.REVIEW_VERDICT_UNSPECIFIED, "x",
     )  # fmt: skip
     assert code_of(error) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_reviews_refused_before_reading_the_experiment_are_audited(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """No experiment id, a rejection without text, and an unknown experiment are refused
+    (INVALID_ARGUMENT, INVALID_ARGUMENT, NOT_FOUND) and each leaves a `review_refused` entry
+    with its code and reason."""
+    experiment = control_plane.create_experiment(control_plane.register(control_plane.challenger_a))
+    attempts = [
+        ("", APPROVE, "review", "INVALID_ARGUMENT", "approve"),
+        (experiment.experiment_id, REJECT, experiment.experiment_id, "INVALID_ARGUMENT", "reject"),
+        ("exp-nope", COMMENT, "exp-nope", "NOT_FOUND", "comment"),
+    ]
+    for experiment_id, verdict, subject, code, word in attempts:
+        comment = "" if verdict == REJECT else "why not"
+        error = rpc_error(control_plane.review, experiment_id, "bob", verdict, comment)
+        assert code_of(error).name == code
+        refusal = control_plane.audit_entries()[-1]
+        assert (refusal.action, refusal.actor, refusal.subject) == (
+            "review_refused",
+            "bob",
+            subject,
+        )
+        assert (refusal.details["code"], refusal.details["verdict"]) == (code, word)
+        assert refusal.details["reason"] == details_of(error)
