@@ -16,7 +16,8 @@ from control_plane.decision_rules import rule_message
 from control_plane.experiment_state import ExperimentRecords
 from control_plane.pointer_writer import PointerWriter
 from control_plane.promotion import Promoter, promotion_refusal
-from control_plane.store.errors import StoreUnavailableError
+from control_plane.store.codec import encode
+from control_plane.store.errors import ConflictError, StoreUnavailableError
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
 from control_plane.store.txn import Guard, Put
@@ -347,7 +348,8 @@ def test_promotion_refusal_rules(fields: dict[str, object], reason: str | None) 
 
 
 class _InterferingReader(RecordReader):
-    """Runs `interfere` once, right after the promotion's checks read the experiment."""
+    """Runs `interfere` right after the promotion's checks read the experiment: the first
+    `times` reads."""
 
     def __init__(
         self,
@@ -355,17 +357,66 @@ class _InterferingReader(RecordReader):
         keys: KeySchema,
         trusted: PublicKeyRing,
         interfere: Callable[[], Awaitable[None]],
+        times: int = 1,
     ) -> None:
         super().__init__(kv, keys, trusted)
         self._interfere = interfere
+        self._times = times
         self.reads = 0
 
     async def experiment(self, experiment_id: str) -> ExperimentRecords:
         records = await super().experiment(experiment_id)
         self.reads += 1
-        if self.reads == 1:
+        if self.reads <= self._times:
             await self._interfere()
         return records
+
+
+def test_reviews_that_keep_arriving_are_an_audited_refusal(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """A review lands after every one of Promote's reads: after 5 reads it gives up with
+    ABORTED (`reviews of X kept arriving`) and a `promote_refused` entry with that code."""
+    experiment = control_plane.approved_experiment(control_plane.challenger_a)
+    experiment_id = experiment.experiment_id
+    keys = control_plane.keys
+
+    async def scenario() -> tuple[ConflictError, int]:
+        kv = EtcdKV(
+            [control_plane.etcd_endpoint], credentials=control_plane.etcd_passwords.root
+        )
+        await kv.connect()
+
+        async def comment() -> None:
+            review = records_pb2.Review(
+                review_id=f"rv-{reader.reads:010d}",
+                experiment_id=experiment_id,
+                author="dana",
+                verdict=records_pb2.REVIEW_VERDICT_COMMENT,
+                comment="one more thing",
+            )
+            key = keys.review(experiment_id, review.review_id)
+            await kv.commit([], [Put(key, encode(review))])
+
+        reader = _InterferingReader(kv, keys, control_plane.trusted(), comment, times=100)
+        audit = AuditLog(kv, keys, utc_now)
+        writer = PointerWriter(keys, audit, control_plane.signer())
+        promoter = Promoter(keys, reader, audit, utc_now, writer)
+        with pytest.raises(ConflictError) as caught:
+            await promoter.promote(experiment_id, "olga")
+        await kv.close()
+        return caught.value, reader.reads
+
+    error, reads = asyncio.run(scenario())
+    assert str(error) == f"reviews of {experiment_id} kept arriving; promote again"
+    assert reads == 5
+    refusal = control_plane.audit_entries()[-1]
+    assert (refusal.action, refusal.subject, refusal.details["code"]) == (
+        "promote_refused",
+        experiment_id,
+        "ABORTED",
+    )
+    assert control_plane.pointer().serving_version == control_plane.baseline.version_id
 
 
 def test_pointer_moving_during_promotion_refuses_without_retry(
