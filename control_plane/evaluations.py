@@ -53,7 +53,7 @@ class EvaluationBook:
                 actor=actor,
                 action="record_evaluation_refused",
                 subject=evaluation.experiment_id or REFUSAL_SUBJECT,
-                details={"verdict": records_pb2.Verdict.Name(evaluation.verdict)},
+                details={"verdict": _verdict_name(evaluation.verdict)},
             ) from None
 
     async def _record(
@@ -114,3 +114,11 @@ def _already_recorded(evaluation: records_pb2.Evaluation) -> AlreadyExistsError:
         f"{evaluation.recorded_by} at {evaluation.recorded_at.ToJsonString()}); evaluations "
         "are immutable: create a new experiment to evaluate again"
     )
+
+
+def _verdict_name(verdict: int) -> str:
+    """The verdict's enum name, or the number a malformed request carried."""
+    try:
+        return records_pb2.Verdict.Name(verdict)  # type: ignore[arg-type]
+    except ValueError:
+        return f"unknown verdict {verdict}"

@@ -215,3 +215,18 @@ def test_every_refused_evaluation_is_audited(control_plane: ControlPlaneHarness)
     error = rpc_error(_record, control_plane, control_plane.evaluation(experiment))
     assert code_of(error) == grpc.StatusCode.ALREADY_EXISTS
     assert control_plane.audit_entries()[-1].details["code"] == "ALREADY_EXISTS"
+
+
+def test_an_unknown_verdict_number_is_invalid_and_audited(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """A verdict outside the enum (proto3 keeps unknown numbers) is INVALID_ARGUMENT, not
+    UNKNOWN, and its refusal is audited with the number it carried."""
+    experiment = control_plane.create_experiment(control_plane.register(control_plane.challenger_a))
+    evaluation = evaluation_for(experiment)
+    evaluation.verdict = -1  # type: ignore[assignment]
+    error = rpc_error(_record, control_plane, evaluation)
+    assert code_of(error) == grpc.StatusCode.INVALID_ARGUMENT
+    refused = control_plane.audit_entries()[-1]
+    assert refused.action == "record_evaluation_refused"
+    assert refused.details["verdict"] == "unknown verdict -1"
