@@ -6,7 +6,7 @@ version; and the control plane's Promote throughput with etcd on loopback.
 
 1. Starts etcd and the control plane as processes on loopback, in a temporary
    state dir on free ports (bench/replicated_mesh.py), builds two small XGBoost
-   serving versions of ml-100k (tests/serving/bundles.py; 20 and 21 trees, the
+   serving versions of ml-100k (testkit/bundles.py; 20 and 21 trees, the
    same snapshot) and registers both.
 2. Throughput, with only etcd and the control plane running: `--throughput`
    promotions alternating the two versions. Each is prepared first (an
@@ -50,8 +50,8 @@ from recmesh.bundle.writer import WrittenBundle
 from recmesh.data.loaders import load_ml100k
 from recmesh.mesh.layout import MeshLayout
 from recmesh.recommend.v1 import recommend_pb2_grpc
-from tests.control_plane.promotion_flow import PromotionFlow
-from tests.serving.bundles import build_baseline_bundle, build_xgboost_bundle
+from testkit.bundles import build_baseline_bundle, build_xgboost_bundle
+from testkit.promotion_flow import PromotionFlow
 
 TARGET_P99_S = 1.0
 PICKUP_TIMEOUT_S = 60.0

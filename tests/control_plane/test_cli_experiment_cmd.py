@@ -10,7 +10,8 @@ from google.protobuf import json_format
 
 from recmesh.cli.main import main
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from tests.control_plane.harness import DATASET_FINGERPRINT, ControlPlaneHarness
+from testkit.records import DATASET_FINGERPRINT
+from tests.control_plane.harness import ControlPlaneHarness
 
 SPEC = """
 name: from-yaml

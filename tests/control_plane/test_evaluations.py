@@ -7,14 +7,8 @@ import grpc
 
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import records_pb2
-from tests.control_plane.harness import (
-    ControlPlaneHarness,
-    code_of,
-    details_of,
-    evaluation_for,
-    restate,
-    rpc_error,
-)
+from testkit.records import evaluation_for, restate
+from tests.control_plane.harness import ControlPlaneHarness, code_of, details_of, rpc_error
 
 
 def _record(control_plane: ControlPlaneHarness, evaluation: records_pb2.Evaluation) -> None:

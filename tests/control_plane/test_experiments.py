@@ -6,13 +6,8 @@ import grpc
 
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import records_pb2
-from tests.control_plane.harness import (
-    ControlPlaneHarness,
-    code_of,
-    details_of,
-    rpc_error,
-    spec_for,
-)
+from testkit.records import spec_for
+from tests.control_plane.harness import ControlPlaneHarness, code_of, details_of, rpc_error
 
 
 def _create(control_plane: ControlPlaneHarness, spec: records_pb2.ExperimentSpec) -> None:

@@ -29,15 +29,13 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.users import ROOT_USER
 from recmesh.rpc.errors import FailedPreconditionError
 from recmesh.signing.keys import PublicKeyRing
+from testkit.records import evaluation_for, restate, spec_for
 from tests.control_plane.harness import (
     ControlPlaneHarness,
     code_of,
     details_of,
-    evaluation_for,
-    restate,
     rpc_error,
     running_control_plane,
-    spec_for,
 )
 
 

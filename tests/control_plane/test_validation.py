@@ -7,7 +7,7 @@ import pytest
 from control_plane.validation import validate_evaluation, validate_spec
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import InvalidArgumentError
-from tests.control_plane.harness import evaluation_for, spec_for
+from testkit.records import evaluation_for, spec_for
 
 CHALLENGER = "sv-00112233445566aa"
 

@@ -8,7 +8,7 @@ from control_plane.decision_rules import rule_message
 from control_plane.verdicts import derive_verdict
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import InvalidArgumentError
-from tests.control_plane.harness import evaluation_for, restate, spec_for
+from testkit.records import evaluation_for, restate, spec_for
 
 CHALLENGER = "sv-00112233445566aa"
 

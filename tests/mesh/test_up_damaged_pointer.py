@@ -24,10 +24,10 @@ from recmesh.data.loaders import load_ml100k
 from recmesh.mesh.layout import MeshLayout
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
-from tests.control_plane.promotion_flow import PromotionFlow
+from testkit.bundles import build_xgboost_bundle
+from testkit.promotion_flow import PromotionFlow
 from tests.mesh_harness import put_pointer_value
 from tests.processes import kill_if_running
-from tests.serving.bundles import build_xgboost_bundle
 
 PORTS = ("recommend", "candidates", "features", "ranking", "control-plane", "etcd", "etcd-peer")
 

@@ -30,9 +30,9 @@ from recmesh.mesh.specs import etcd_user_arguments, pointer_arguments
 from recmesh.mesh.supervisor import ProcessSpec, Supervisor
 from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
+from testkit.bundles import build_xgboost_bundle
 from tests.mesh_harness import write_pointer
 from tests.pointer_signing import PointerKey
-from tests.serving.bundles import build_xgboost_bundle
 from tests.serving.test_mesh import wait_for_version
 
 #: ml-100k users, rotated by the traffic of these tests.

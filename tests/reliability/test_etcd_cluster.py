@@ -20,8 +20,8 @@ from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.local_cluster import LocalEtcdCluster
 from recmesh.etcd.session import EtcdSession
+from testkit.promotion_flow import PromotionFlow
 from tests.control_plane.harness import TEST_PRINCIPALS, write_fake_bundle
-from tests.control_plane.promotion_flow import PromotionFlow
 
 WRITES = 60
 KILL_AFTER = 20

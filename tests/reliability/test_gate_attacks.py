@@ -18,11 +18,11 @@ import pytest
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.local_server import LocalEtcd
+from testkit.records import restate
 from tests.control_plane.harness import (
     ControlPlaneHarness,
     code_of,
     details_of,
-    restate,
     rpc_error,
     running_control_plane,
 )

@@ -39,10 +39,10 @@ from recmesh.netutil import free_loopback_port
 from recmesh.paths import REPO_ROOT
 from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from recmesh.rpc.tls import TlsFiles, channel_credentials
+from testkit.bundles import build_xgboost_bundle
 from tests.mesh_harness import write_pointer
 from tests.pointer_signing import PointerKey
 from tests.reliability.load import report
-from tests.serving.bundles import build_xgboost_bundle
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pytest
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import WrittenBundle
 from recmesh.data.dataset import Dataset
-from tests.serving.bundles import build_baseline_bundle, build_xgboost_bundle
+from testkit.bundles import build_baseline_bundle, build_xgboost_bundle
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from control_plane.server import create_server
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.users import CONTROL_PLANE_USER
 from recmesh.signing.keys import PublicKeyRing
+from testkit.promotion_flow import PromotionFlow
 from tests.control_plane.harness import TEST_PRINCIPALS
-from tests.control_plane.promotion_flow import PromotionFlow
 from tests.mesh_harness import running_mesh
 from tests.serving.conftest import ServingVersions
 from tests.serving.test_mesh import recommend, wait_for_version

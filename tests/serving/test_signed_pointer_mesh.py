@@ -29,8 +29,8 @@ from recmesh.etcd.pointer_codec import encode_pointer
 from recmesh.etcd.users import CONTROL_PLANE_USER, ROOT_USER
 from recmesh.mesh.health_wait import is_serving
 from recmesh.signing.keys import PublicKeyRing
+from testkit.promotion_flow import PromotionFlow
 from tests.control_plane.harness import TEST_PRINCIPALS
-from tests.control_plane.promotion_flow import PromotionFlow
 from tests.mesh_harness import RunningMesh, put_pointer_value, running_mesh
 from tests.pointer_signing import PointerKey
 from tests.reliability.load import report

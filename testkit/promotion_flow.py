@@ -17,7 +17,7 @@ import grpc
 from control_plane.auth.client_tokens import load_client_tokens
 from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.controlplane.v1 import control_plane_pb2_grpc, records_pb2
-from tests.control_plane.harness import evaluation_for, spec_for
+from testkit.records import evaluation_for, spec_for
 
 Metadata = tuple[tuple[str, str], ...]
 
