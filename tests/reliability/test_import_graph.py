@@ -1,7 +1,8 @@
 """Serving processes never load training code: no `offline`, no matplotlib, and
 scikit-learn only through xgboost's optional import, which serving can do without.
 The control plane never loads `offline` either: the decision rule it shares with the
-offline runner lives in `recmesh.decision`, which imports only the standard library."""
+offline runner lives in `recmesh.decision`, which imports only the standard library. Nothing
+outside tests/ imports `tests`: what tests share with benchmarks lives in testkit/."""
 
 from __future__ import annotations
 
@@ -150,3 +151,23 @@ def test_decision_module_imports_only_the_standard_library() -> None:
         assert all(
             not m.startswith("recmesh.") or m.startswith("recmesh.decision") for m in modules
         ), path
+
+
+def test_nothing_outside_tests_imports_tests() -> None:
+    """No module outside tests/ (benchmarks, scripts, the packages, testkit) imports
+    `tests`, at any depth of the file: what tests share with them lives in testkit/."""
+    files = sorted(
+        path
+        for path in REPO_ROOT.rglob("*.py")
+        if not any(part.startswith(".") for part in path.relative_to(REPO_ROOT).parts)
+        and path.relative_to(REPO_ROOT).parts[0] != "tests"
+    )
+    assert {path.relative_to(REPO_ROOT).parts[0] for path in files} >= {
+        "bench",
+        "scripts",
+        "testkit",
+    }
+    offenders = [
+        str(path.relative_to(REPO_ROOT)) for path in files if "tests" in _imported_roots(path)
+    ]
+    assert offenders == []
