@@ -14,7 +14,7 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.netutil import free_loopback_port
 from tests.mesh_harness import RunningMesh
 from tests.serving.conftest import ServingVersions
-from tests.serving.test_mesh import run_mesh
+from tests.serving.mesh_calls import run_mesh
 
 
 def test_recommend_prints_titles_version_and_trace_or_one_json_object(

@@ -16,7 +16,7 @@ from recmesh.interactions.log_reader import read_log
 from recmesh.recommend.v1 import interactions_pb2, interactions_pb2_grpc
 from tests.mesh_harness import RunningMesh, running_mesh, write_pointer
 from tests.serving.conftest import ServingVersions
-from tests.serving.test_mesh import wait_for_version
+from tests.serving.mesh_calls import wait_for_version
 
 if TYPE_CHECKING:
     Stub = interactions_pb2_grpc.InteractionLogServiceAsyncStub

@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -17,56 +16,14 @@ from structlog.testing import LogCapture
 
 from recmesh.data.dataset import Dataset
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from recmesh.recommend.v1 import recommend_pb2
 from recmesh.telemetry.logging import add_trace_context
-from tests.mesh_harness import RunningMesh, running_mesh, write_pointer
+from tests.mesh_harness import RunningMesh, write_pointer
 from tests.serving.conftest import ServingVersions
+from tests.serving.mesh_calls import recommend, run_mesh, wait_for_version
 from tests.serving.traffic import Traffic
 
 USERS = ("196", "186", "22", "244", "166", "298", "115", "253", "305", "6")
-
-
-async def recommend(
-    address: str, user: str, k: int = 10, deadline_s: float = 5.0
-) -> recommend_pb2.RecommendResponse:
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = recommend_pb2_grpc.RecommendServiceStub(channel)
-        return await stub.Recommend(
-            recommend_pb2.RecommendRequest(user_id=user, k=k), timeout=deadline_s
-        )
-
-
-async def wait_for_version(address: str, version: str, within_s: float = 30.0) -> None:
-    deadline = time.monotonic() + within_s
-    while True:
-        try:
-            if (await recommend(address, "196")).serving_version == version:
-                return
-        except grpc.aio.AioRpcError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the front never served {version}")
-        await asyncio.sleep(0.1)
-
-
-def run_mesh(
-    etcd: LocalEtcd,
-    versions: ServingVersions,
-    tmp_path: Path,
-    first_version: str,
-    scenario: Callable[[RunningMesh], Awaitable[None]],
-) -> None:
-    bundle = versions.xgboost if first_version == "xgboost" else versions.baseline
-
-    async def main() -> None:
-        await write_pointer(etcd, bundle.version_id, bundle.manifest_sha256)
-        async with running_mesh(
-            etcd, versions.store_dir, tmp_path / "impressions.jsonl"
-        ) as mesh:
-            await wait_for_version(mesh.front, bundle.version_id)
-            await scenario(mesh)
-
-    asyncio.run(main())
 
 
 def test_known_user_gets_k_unrated_items_from_the_model(
