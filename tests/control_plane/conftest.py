@@ -6,7 +6,6 @@ instead of `shared_etcd`.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,21 +13,10 @@ import pytest
 
 from recmesh.etcd.local_server import LocalEtcd
 from tests.control_plane.harness import ControlPlaneHarness, running_control_plane
+from tests.etcd_fixtures import session_etcd
 
-
-@pytest.fixture(scope="session")
-def shared_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEtcd]:
-    """A real etcd shared by the session's control plane tests (each uses its own prefix)."""
-    if shutil.which("etcd") is None:
-        pytest.fail("etcd is not installed; run `make setup` (it installs etcd-server)")
-    directory = tmp_path_factory.mktemp("control-plane-etcd")
-    server = LocalEtcd(data_dir=directory / "data")
-    server.start()
-    try:
-        server.secure(directory / "credentials")
-        yield server
-    finally:
-        server.stop()
+#: A real etcd shared by the session's control plane tests (each uses its own prefix).
+shared_etcd = session_etcd("control-plane-etcd")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,22 +9,11 @@ import pytest
 
 from recmesh.data.dataset import Dataset
 from recmesh.etcd.local_server import LocalEtcd
+from tests.etcd_fixtures import session_etcd
 from tests.offline_experiment.installation import Installation, running_installation
 
-
-@pytest.fixture(scope="session")
-def experiment_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEtcd]:
-    """A real etcd shared by the experiment tests (each installation uses its own prefix)."""
-    if shutil.which("etcd") is None:
-        pytest.fail("etcd is not installed; run `make setup` (it installs etcd-server)")
-    directory = tmp_path_factory.mktemp("experiment-etcd")
-    server = LocalEtcd(data_dir=directory / "data")
-    server.start()
-    try:
-        server.secure(directory / "credentials")
-        yield server
-    finally:
-        server.stop()
+#: A real etcd shared by the experiment tests (each installation uses its own prefix).
+experiment_etcd = session_etcd("experiment-etcd")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.signing.keys import PublicKeyRing
 from tests.control_plane.harness import LoopThread
+from tests.etcd_fixtures import running_etcd
 from tests.mesh_harness import RunningMesh, running_mesh
 from tests.offline_experiment.installation import Installation, running_installation
 from tests.offline_experiment.specs import small_spec, write_spec
@@ -67,11 +67,13 @@ def serving_challenger(
     root: Path, ml100k: Dataset, ml100k_dir: Path, split: str = "user_stratified:0.75:seed=42"
 ) -> Iterator[Served]:
     """The installation with a challenger trained on `split` promoted and served."""
-    if shutil.which("etcd") is None:
-        pytest.fail("etcd is not installed; run `make setup` (it installs etcd-server)")
-    etcd = LocalEtcd(data_dir=root / "etcd")
-    etcd.start()
-    etcd.secure(root / "etcd-credentials")
+    with running_etcd(root / "etcd", root / "etcd-credentials") as etcd:
+        yield from _served(etcd, root, ml100k, ml100k_dir, split)
+
+
+def _served(
+    etcd: LocalEtcd, root: Path, ml100k: Dataset, ml100k_dir: Path, split: str
+) -> Iterator[Served]:
     # `main` runs in this process and caps its thread pools; they are restored after.
     saved = {name: os.environ.get(name) for name in THREAD_POOL_VARIABLES}
     try:
@@ -136,4 +138,3 @@ def serving_challenger(
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        etcd.stop()
