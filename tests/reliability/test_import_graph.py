@@ -171,3 +171,27 @@ def test_nothing_outside_tests_imports_tests() -> None:
         str(path.relative_to(REPO_ROOT)) for path in files if "tests" in _imported_roots(path)
     ]
     assert offenders == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+    return modules
+
+
+def test_no_module_imports_a_test_module() -> None:
+    """Helpers that tests share live in support modules (tests/serving/mesh_calls.py,
+    tests/mesh_harness.py, ...): no module imports a `test_*` module."""
+    files = sorted((REPO_ROOT / "tests").rglob("*.py"))
+    assert len(files) > 100
+    offenders = sorted(
+        f"{path.relative_to(REPO_ROOT)}: {module}"
+        for path in files
+        for module in _imported_modules(path)
+        if module.split(".")[-1].startswith("test_")
+    )
+    assert offenders == []
