@@ -4,9 +4,7 @@ roles) and each principal's own token file for the CLI (`tokens/NAME.token`), al
 
 from __future__ import annotations
 
-import os
 import secrets
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +12,7 @@ from pathlib import Path
 from control_plane.auth.client_tokens import token_path
 from control_plane.auth.principals import PrincipalRecord, Principals, token_sha256
 from control_plane.auth.roles import Role
+from recmesh.files.atomic import replace_file
 
 PRINCIPALS_FILE = "principals.json"
 TOKENS_DIR = "tokens"
@@ -70,20 +69,10 @@ def create_credentials(
         }
     )
     for name, _ in principals:
-        _write_private(token_path(files.client_tokens, name), (tokens[name] + "\n").encode())
-    _write_private(files.principals, records.to_json_bytes())
+        token = (tokens[name] + "\n").encode()
+        replace_file(token_path(files.client_tokens, name), token, mode=0o600)
+    replace_file(files.principals, records.to_json_bytes(), mode=0o600)
     (directory / _LEGACY_CLIENT_TOKENS).unlink(missing_ok=True)
     return files
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Writes data readable by the owner only, replacing path atomically."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

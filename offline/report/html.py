@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -20,6 +18,7 @@ from pathlib import Path
 from offline.decision import Verdict
 from offline.experiment.measure import CHALLENGER, CHAMPION, Measurement
 from offline.report.plots import forest_plot, importance_bars, segment_bars
+from recmesh.files.atomic import replace_file
 
 
 @dataclass(frozen=True)
@@ -93,16 +92,7 @@ def write_report(path: Path, report: ReportInput) -> Path:
     """Writes the page to `path` atomically (temporary file, fsync, rename)."""
     text = render_report(report)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    replace_file(path, text.encode("utf-8"))
     return path
 
 

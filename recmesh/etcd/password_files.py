@@ -8,14 +8,13 @@ the path of its own user's file only.
 
 from __future__ import annotations
 
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.users import CONTROL_PLANE_USER, ROOT_USER, SERVING_USER, USERS
+from recmesh.files.atomic import replace_file
 
 PASSWORDS_DIR = "etcd"
 
@@ -55,16 +54,7 @@ def ensure_password_files(credentials_dir: Path) -> EtcdPasswordFiles:
     for user in USERS:
         path = files.path(user)
         if not path.exists():
-            _write_private(path, (secrets.token_urlsafe(32) + "\n").encode())
+            replace_file(path, (secrets.token_urlsafe(32) + "\n").encode(), mode=0o600)
     return files
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)

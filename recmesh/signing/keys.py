@@ -9,8 +9,6 @@ raw 32 bytes; a signature names the id of the key that made it.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+
+from recmesh.files.atomic import replace_file
 
 
 class KeyFileError(ValueError):
@@ -88,14 +88,14 @@ def create_key_pair(private_path: Path, public_path: Path) -> Ed25519PublicKey:
     """Writes a new key pair (the private key mode 0600, replacing atomically) and returns
     its public key."""
     private = Ed25519PrivateKey.generate()
-    _write(
+    replace_file(
         private_path,
         private.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ),
-        0o600,
+        mode=0o600,
     )
     public = private.public_key()
     write_public_key(public_path, public)
@@ -103,7 +103,7 @@ def create_key_pair(private_path: Path, public_path: Path) -> Ed25519PublicKey:
 
 
 def write_public_key(path: Path, public_key: Ed25519PublicKey) -> None:
-    _write(path, public_pem(public_key), 0o644)
+    replace_file(path, public_pem(public_key), mode=0o644)
 
 
 def _read(path: Path) -> bytes:
@@ -113,13 +113,3 @@ def _read(path: Path) -> bytes:
         raise KeyFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

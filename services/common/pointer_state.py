@@ -13,12 +13,11 @@ the old copy or the new one.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from recmesh.etcd.pointer_codec import PointerFormatError, decode_pointer
+from recmesh.files.atomic import replace_file
 
 FORMAT = 1
 
@@ -81,23 +80,8 @@ class PointerStateFile:
             "record": None if record.stored is None else record.stored.decode(),
         }
         data = json.dumps(body, sort_keys=True).encode()
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, self.path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        replace_file(self.path, data)
 
 
 def _record_sequence(stored: bytes | None) -> int:

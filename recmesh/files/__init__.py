@@ -1,0 +1,1 @@
+"""Writing files so that a reader never sees half of one."""
