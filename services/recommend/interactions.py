@@ -45,14 +45,16 @@ class InteractionLogServicer(interactions_pb2_grpc.InteractionLogServiceServicer
         self,
         versions: VersionRegistry[FrontBundle],
         writer: InteractionLogWriter | None,
+        executor: ThreadPoolExecutor,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`executor` runs the writes: one thread of their own (the caller owns and shuts
+        it down), so batches are written in order, and a slow disk or a hung load
+        elsewhere never starves one of the other."""
         self._versions = versions
         self._writer = writer
+        self._executor = executor
         self._clock = clock
-        # One writer thread of its own: batches are written in order, and a slow disk or
-        # a hung load elsewhere never starves one of the other.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interaction-log")
 
     async def RecordInteractions(
         self,

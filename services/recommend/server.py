@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -98,6 +99,7 @@ async def create_server(
             f"{COMPONENT}-{socket.gethostname()}-{uuid.uuid4().hex[:12]}",
         )
     )
+    log_writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interaction-log")
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[FrontBundle]) -> None:
         servicer = RecommendServicer(
@@ -112,13 +114,14 @@ async def create_server(
         )
         recommend_pb2_grpc.add_RecommendServiceServicer_to_server(servicer, server)
         interactions_pb2_grpc.add_InteractionLogServiceServicer_to_server(
-            InteractionLogServicer(registry, interaction_log), server
+            InteractionLogServicer(registry, interaction_log, log_writes), server
         )
 
     async def close() -> None:
         await candidates.close()
         await ranking.close()
         await impressions.close()
+        log_writes.shutdown(wait=True)
         if interaction_log is not None:
             interaction_log.close()
 
