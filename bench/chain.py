@@ -31,8 +31,8 @@ import grpc
 from bench.latency import percentiles_ms
 from bench.open_loop import run_open_loop
 from bench.report import machine, publish
-from recmesh.netutil import free_loopback_port
-from recmesh.paths import REPO_ROOT
+from recmesh.files.repo_paths import REPO_ROOT
+from recmesh.net.ports import free_loopback_port
 
 METHOD = "/recmesh.bench.Chain/Call"
 CANDIDATES_BYTES = 500 * (8 + 4 + 1)  # item ids, source scores, source indices

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recmesh.mesh.layout import MeshLayout, MeshPorts
-from recmesh.paths import REPO_ROOT
+from local_mesh.layout import MeshLayout, MeshPorts
+from recmesh.files.repo_paths import REPO_ROOT
 
 CHAMPION_SPEC = REPO_ROOT / "experiments" / "xgb-challenger.yaml"
 RECMESH = str(Path(sys.executable).parent / "recmesh")

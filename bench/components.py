@@ -27,14 +27,14 @@ from typing import TypeVar
 
 import numpy as np
 
+from recmesh.core.candidates.pipeline import build_candidate_pipeline
+from recmesh.core.features.pipeline import UserCandidates, build_feature_pipeline
 from recmesh.data.dataset import Dataset
 from recmesh.data.loaders import load_path
-from recmesh.paths import SHARED_DATA_DIR
+from recmesh.files.repo_paths import SHARED_DATA_DIR
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.codec import snapshot_from_bytes, snapshot_to_bytes
 from recmesh.snapshot.config import SnapshotConfig
-from services.candidates.pipeline import build_candidate_pipeline
-from services.features.pipeline import UserCandidates, build_feature_pipeline
 
 T = TypeVar("T")
 

@@ -29,8 +29,8 @@ import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from bench.report import machine, ms_grid, publish
-from recmesh.netutil import free_loopback_port
-from recmesh.paths import REPO_ROOT
+from recmesh.files.repo_paths import REPO_ROOT
+from recmesh.net.ports import free_loopback_port
 
 SERVERS = {
     "grpc.aio": "grpc.aio health server (bench/echo.py)",

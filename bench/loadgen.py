@@ -32,7 +32,7 @@ import numpy as np
 
 from bench.latency import percentiles_ms
 from bench.open_loop import run_open_loop
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 
 
 async def drive(

@@ -45,9 +45,9 @@ from offline.experiment.spec import ExperimentRunSpec  # noqa: E402
 from offline.experiment.spec_loading import load_spec  # noqa: E402
 from offline.metrics.evaluate import evaluate  # noqa: E402
 from offline.topk import TopK  # noqa: E402
+from recmesh.console.progress import NullProgress, Progress, TerminalProgress  # noqa: E402
 from recmesh.data.fetch import default_data_dir  # noqa: E402
-from recmesh.paths import REPO_ROOT  # noqa: E402
-from recmesh.progress import NullProgress, Progress, TerminalProgress  # noqa: E402
+from recmesh.files.repo_paths import REPO_ROOT  # noqa: E402
 from recmesh.snapshot.build import build_snapshot  # noqa: E402
 
 K = 10

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.replicated_mesh import Replica
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 
 GAUGE = "recmesh_serving_version_loaded"
 METRICS_REQUEST = f"GET /metrics?name[]={GAUGE} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode()

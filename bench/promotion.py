@@ -45,11 +45,11 @@ from bench.latency import percentiles_ms as latency_percentiles_ms
 from bench.pickup import Pickup, time_pickup
 from bench.replicated_mesh import SERVING_SERVICES, ReplicatedMesh
 from bench.report import machine, publish
+from local_mesh.layout import MeshLayout
+from recmesh.api.recommend.v1 import recommend_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import WrittenBundle
 from recmesh.data.loaders import load_ml100k
-from recmesh.mesh.layout import MeshLayout
-from recmesh.recommend.v1 import recommend_pb2_grpc
 from testkit.bundles import build_baseline_bundle, build_xgboost_bundle
 from testkit.promotion_flow import PromotionFlow
 

@@ -1,7 +1,7 @@
 """The local mesh with every serving service run as several replicas, each with /metrics.
 
 The same processes as `LocalMesh` (etcd, the control plane, the four services,
-with the command lines recmesh/mesh/specs.py builds), except that each serving
+with the command lines local_mesh/specs.py builds), except that each serving
 service runs `replicas_per_service` times on its own ports, every caller names all replicas
 of its downstream (client-side round robin), and every serving replica exposes
 its Prometheus metrics, where `recmesh_serving_version_loaded` names the version
@@ -16,19 +16,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from control_plane.auth.credentials import CredentialFiles
-from recmesh.etcd.local_server import LocalEtcd
-from recmesh.mesh.bootstrap import (
+from local_mesh.bootstrap import (
     ensure_baseline_serving,
     ensure_credentials,
     ensure_pointer_key,
 )
-from recmesh.mesh.health_wait import wait_serving
-from recmesh.mesh.layout import MeshPorts
-from recmesh.mesh.local_mesh import LocalMesh, MeshStartError, _child_environ
-from recmesh.mesh.specs import service_specs
-from recmesh.mesh.supervisor import ProcessSpec, Supervisor
-from recmesh.netutil import free_loopback_port
-from recmesh.paths import REPO_ROOT
+from local_mesh.health_wait import wait_serving
+from local_mesh.layout import MeshPorts
+from local_mesh.local_mesh import LocalMesh, MeshStartError, _child_environ
+from local_mesh.specs import service_specs
+from local_mesh.supervisor import ProcessSpec, Supervisor
+from recmesh.etcd.local_server import LocalEtcd
+from recmesh.files.repo_paths import REPO_ROOT
+from recmesh.net.ports import free_loopback_port
 
 #: Leaf services first, so each replica finds its downstream listening.
 SERVING_SERVICES = ("features", "candidates", "ranking", "recommend")

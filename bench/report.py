@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recmesh.paths import REPO_ROOT
+from recmesh.files.repo_paths import REPO_ROOT
 
 RESULTS_DIR = REPO_ROOT / "docs" / "results"
 BENCHMARKS_MD = REPO_ROOT / "docs" / "benchmarks.md"

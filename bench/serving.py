@@ -39,16 +39,16 @@ from bench.champion import ServingPointer, current_pointer, promote_default_cham
 from bench.latency import percentiles_ms
 from bench.report import machine, publish
 from bench.span_breakdown import breakdown
+from local_mesh.layout import MeshLayout, MeshPorts
+from local_mesh.local_mesh import LocalMesh
 from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.core.candidates.pipeline import build_candidate_pipeline
+from recmesh.core.features.pipeline import build_feature_pipeline
+from recmesh.core.ranking.model import top_k_positions
+from recmesh.core.version_checks import load_checked_version
 from recmesh.data.loaders import load_ml100k
-from recmesh.mesh.layout import MeshLayout, MeshPorts
-from recmesh.mesh.local_mesh import LocalMesh
-from recmesh.netutil import free_loopback_port
-from recmesh.paths import REPO_ROOT
-from services.candidates.pipeline import build_candidate_pipeline
-from services.common.version_checks import load_checked_version
-from services.features.pipeline import build_feature_pipeline
-from services.ranking.model import top_k_positions
+from recmesh.files.repo_paths import REPO_ROOT
+from recmesh.net.ports import free_loopback_port
 
 SERVICES = ("recommend", "candidates", "features", "ranking", "control_plane")
 CLK_TCK = 100

@@ -29,7 +29,7 @@ from control_plane.store.errors import ConflictError, CorruptRecordError
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.kv_types import StoredValue
 from control_plane.store.txn import Guard, KeyAbsent, KeyAt, Put
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 
 log = structlog.get_logger("recmesh.control_plane.audit_log")

@@ -16,7 +16,7 @@ from control_plane.audit_chain import AuditHead, StoredEntry
 from control_plane.store.codec import decode
 from control_plane.store.errors import CorruptRecordError
 from control_plane.store.kv_types import StoredValue
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 
 _SEQUENCE = re.compile(r"^[0-9]{12}$")
 

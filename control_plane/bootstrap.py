@@ -30,8 +30,8 @@ from control_plane.pointer_writer import PointerWriter
 from control_plane.signing_key import SigningKeyFiles, ensure_signing_key
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.artifacts.store import LocalArtifactStore
-from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX, KeySchema
 from recmesh.rpc.tls import TlsFiles

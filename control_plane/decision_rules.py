@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from control_plane.store.errors import CorruptRecordError
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.decision import (
     DEFAULT_CONFIDENCE,
     DEFAULT_MIN_RESAMPLES,

@@ -11,7 +11,7 @@ them again against the records it promotes.
 
 from __future__ import annotations
 
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 
 
 def evaluated_model_mismatch(

@@ -18,7 +18,7 @@ from control_plane.store.records import RecordReader
 from control_plane.store.txn import KeyAbsent, Put
 from control_plane.validation import require, validate_evaluation
 from control_plane.verdicts import derive_verdict
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.errors import (
     AlreadyExistsError,

@@ -23,7 +23,7 @@ from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
 from control_plane.store.txn import KeyAbsent, KeyAt, Put
 from control_plane.validation import require, validate_spec
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, RecmeshError
 

@@ -20,6 +20,7 @@ from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
 from control_plane.store.txn import KeyAbsent, Put
 from control_plane.validation import MAX_TEXT
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.artifacts.errors import (
     ArtifactChecksumError,
     ArtifactNotFoundError,
@@ -33,7 +34,6 @@ from recmesh.bundle.manifest import (
     BundleManifest,
     version_id_of,
 )
-from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError
 

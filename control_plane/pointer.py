@@ -24,7 +24,7 @@ from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
 from control_plane.store.txn import KeyAbsent, NothingCreatedAfter
 from control_plane.validation import require_version_id
-from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
+from recmesh.api.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.errors import NotFoundError
 

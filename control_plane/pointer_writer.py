@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.store.txn import Guard, Put
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.pointer_codec import encode_pointer
 from recmesh.signing.sign import PointerSigner

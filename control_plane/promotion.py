@@ -42,7 +42,7 @@ from control_plane.store.records import RecordReader
 from control_plane.store.txn import Guard, KeyAbsent, KeyAt, NothingCreatedAfter, Put
 from control_plane.validation import require
 from control_plane.verdicts import derive_verdict
-from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
+from recmesh.api.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, RecmeshError
 

@@ -8,7 +8,7 @@ from control_plane.refresh_rules import validate_policy
 from control_plane.store.codec import encode
 from control_plane.store.records import RecordReader
 from control_plane.store.txn import Put
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.errors import NotFoundError
 

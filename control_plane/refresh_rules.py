@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.refresh.probe_metric import ProbeMetricError, probe_k
 from recmesh.rpc.errors import InvalidArgumentError
 

@@ -22,7 +22,7 @@ from control_plane.store.errors import ConflictError
 from control_plane.store.records import PointerHistory, RecordReader
 from control_plane.store.txn import KeyAt
 from control_plane.validation import require, require_version_id
-from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
+from recmesh.api.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.errors import FailedPreconditionError, RecmeshError
 

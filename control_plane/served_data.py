@@ -8,7 +8,7 @@ refuses it, and an experiment run again reads the log and holds them.
 
 from __future__ import annotations
 
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 
 
 def forgotten_log_rows(

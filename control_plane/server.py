@@ -39,8 +39,8 @@ from control_plane.rollback import Rollback
 from control_plane.servicer import ControlPlaneServicer
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
+from recmesh.api.controlplane.v1 import control_plane_pb2, control_plane_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
-from recmesh.controlplane.v1 import control_plane_pb2, control_plane_pb2_grpc
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.error_interceptor import ErrorMappingInterceptor
 from recmesh.rpc.health import HealthReporter, add_health_and_reflection

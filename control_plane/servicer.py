@@ -27,9 +27,9 @@ from control_plane.rollback import Rollback
 from control_plane.store.records import RecordReader
 from control_plane.uploads import receive_upload
 from control_plane.validation import require
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import control_plane_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

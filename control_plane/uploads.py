@@ -12,9 +12,9 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from typing import IO
 
+from recmesh.api.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.artifacts.errors import ArtifactChecksumError, InvalidDigestError
 from recmesh.artifacts.store import LocalArtifactStore, check_digest
-from recmesh.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.rpc.errors import InvalidArgumentError
 
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024

@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Iterable
 
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import InvalidArgumentError
 
 MAX_APPROVALS = 10

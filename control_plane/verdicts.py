@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 
 from control_plane.decision_rules import recorded_rule
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.decision import (
     Decision,
     DecisionRule,

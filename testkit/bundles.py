@@ -14,14 +14,14 @@ import xgboost as xgb
 from offline.splits.temporal import per_user_time_split
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import WrittenBundle, write_bundle
+from recmesh.core.baseline import build_baseline_bundle
+from recmesh.core.candidates.pipeline import build_candidate_pipeline
+from recmesh.core.features.pipeline import UserCandidates, build_feature_pipeline
 from recmesh.data.dataset import Dataset
 from recmesh.data.fingerprint import fingerprint_interactions
-from recmesh.mesh.baseline import build_baseline_bundle
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.codec import snapshot_to_bytes
 from recmesh.snapshot.config import SnapshotConfig
-from services.candidates.pipeline import build_candidate_pipeline
-from services.features.pipeline import UserCandidates, build_feature_pipeline
 
 __all__ = ["build_baseline_bundle", "build_xgboost_bundle"]
 

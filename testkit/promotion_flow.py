@@ -15,8 +15,8 @@ from pathlib import Path
 import grpc
 
 from control_plane.auth.client_tokens import load_client_tokens
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import control_plane_pb2_grpc, records_pb2
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2_grpc, records_pb2
 from testkit.records import evaluation_for, spec_for
 
 Metadata = tuple[tuple[str, str], ...]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.decision import DEFAULT_CONFIDENCE, DEFAULT_MIN_RESAMPLES
 
 DATASET_FINGERPRINT = "ds-toy-1"

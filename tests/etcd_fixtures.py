@@ -2,17 +2,16 @@
 starts a single-node etcd on a free loopback port with its auth on, and stops it by PID.
 
 `etcd_server` is a fresh etcd per test, for the tests that stop, kill or restart it.
-`session_etcd(name)` makes a session-scoped fixture: one etcd shared by every test that
-asks for it, each keeping to its own key prefix; a conftest binds it to a fixture name.
+`shared_etcd` is the one etcd of the session, shared by every test that asks for it,
+each keeping to its own key prefix.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -35,17 +34,13 @@ def running_etcd(data_dir: Path, credentials_dir: Path) -> Iterator[LocalEtcd]:
         server.stop()
 
 
-def session_etcd(directory_name: str) -> Callable[..., Any]:
-    """A session-scoped fixture of one real etcd in a session temporary directory named
-    after directory_name (data in data/, passwords in credentials/etcd/)."""
-
-    @pytest.fixture(scope="session")
-    def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEtcd]:
-        directory = tmp_path_factory.mktemp(directory_name)
-        with running_etcd(directory / "data", directory / "credentials") as server:
-            yield server
-
-    return shared
+@pytest.fixture(scope="session")
+def shared_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEtcd]:
+    """One real etcd for the whole session, shared by every test that asks for it; each
+    keeps to its own key prefix (data in data/, passwords in credentials/etcd/)."""
+    directory = tmp_path_factory.mktemp("shared-etcd")
+    with running_etcd(directory / "data", directory / "credentials") as server:
+        yield server
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from recmesh.mesh.health_wait import is_serving
+from local_mesh.health_wait import is_serving
 
 
 def wait_until_serving(

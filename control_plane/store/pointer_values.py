@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from control_plane.store.errors import CorruptRecordError
 from control_plane.store.kv_types import StoredValue
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.pointer_codec import PointerFormatError, decode_pointer
 from recmesh.signing.keys import PublicKeyRing
 from recmesh.signing.verify import UntrustedPointerError, verify_pointer

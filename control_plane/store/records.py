@@ -14,7 +14,7 @@ from control_plane.store.pointer_values import (
     current_pointer,
     pointer_value,
 )
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.errors import NotFoundError
 from recmesh.signing.keys import PublicKeyRing

@@ -16,9 +16,9 @@ from numpy.typing import NDArray
 
 from offline.topk import PAD, TopK
 from offline.training.groups import CandidateGroups, candidate_groups
-from recmesh.progress import Progress
+from recmesh.console.progress import Progress
+from recmesh.core.ranking.model import RankingModel, top_k_positions
 from recmesh.snapshot.snapshot import Snapshot
-from services.ranking.model import RankingModel, top_k_positions
 
 #: Serving asks the candidate service for this many candidates per user.
 SERVING_CANDIDATES = 500

@@ -24,11 +24,11 @@ from recmesh.bundle.manifest import (
     BundleManifest,
     version_id_of,
 )
+from recmesh.core.ranking.model import ModelRefusedError, RankingModel, load_ranking_model
 from recmesh.snapshot.codec import snapshot_from_bytes, snapshot_to_bytes
 from recmesh.snapshot.config import SnapshotConfig
 from recmesh.snapshot.errors import SnapshotFormatError
 from recmesh.snapshot.snapshot import Snapshot
-from services.ranking.model import ModelRefusedError, RankingModel, load_ranking_model
 
 
 class ChampionBundleError(Exception):

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from offline.experiment.spec import DatasetSpec
+from recmesh.console.progress import Progress
 from recmesh.data.dataset import Dataset
 from recmesh.data.fetch import fetch_ml100k
 from recmesh.data.fingerprint import fingerprint_interactions
 from recmesh.data.loaders import load_ml100k, load_path
-from recmesh.progress import Progress
 
 
 def load_dataset(spec: DatasetSpec, data_dir: Path, seed: int, progress: Progress) -> Dataset:

@@ -26,14 +26,14 @@ from offline.experiment.spec import ExperimentRunSpec
 from offline.splits.spec import SplitSpec
 from offline.training.ltr_data import build_ltr_data
 from offline.training.trainer import TrainedRanker, train_ranker
+from recmesh.console.progress import Progress
+from recmesh.core.features.pipeline import build_feature_pipeline
+from recmesh.core.ranking.model import load_ranking_model
 from recmesh.data.dataset import Dataset, Interactions
 from recmesh.interactions.combine import with_logged_rows
 from recmesh.interactions.log_reader import read_log
-from recmesh.progress import Progress
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.snapshot import Snapshot
-from services.features.pipeline import build_feature_pipeline
-from services.ranking.model import load_ranking_model
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from offline.decision import verdict_reasons as shared_reasons
 from offline.experiment.measure import CHALLENGER, CHAMPION, Measurement, decision_rule
 from offline.experiment.spec import ExperimentRunSpec
 from offline.stats.bootstrap import DeltaEstimate
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 
 _DIRECTIONS = {
     Direction.HIGHER_IS_BETTER: records_pb2.METRIC_DIRECTION_HIGHER_IS_BETTER,

@@ -11,7 +11,7 @@ from offline.experiment.spec import ExperimentRunSpec
 from offline.metrics.segments import SEGMENTS, segment_users, training_sizes
 from offline.report.html import ListedItem, ReportInput, SampleUser
 from offline.topk import PAD
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 
 
 def report_input(

@@ -33,9 +33,9 @@ from offline.experiment.record import evaluation_message, experiment_spec, linea
 from offline.experiment.report_input import report_input
 from offline.experiment.spec import ExperimentRunSpec
 from offline.report.html import write_report
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.artifacts.store import LocalArtifactStore, sha256_hex
-from recmesh.controlplane.v1 import records_pb2
-from recmesh.progress import Progress
+from recmesh.console.progress import Progress
 
 
 @dataclass(frozen=True)

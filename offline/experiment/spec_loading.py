@@ -189,7 +189,7 @@ def _features(raw: Any) -> tuple[str, ...]:
     if unknown:
         raise SpecError(
             "training.features", f"unknown feature(s) {', '.join(unknown)} (see the serving "
-            "feature schema, services/features/hydrators)"
+            "feature schema, recmesh/core/features/hydrators)"
         )
     if len(set(names)) != len(names):
         raise SpecError("training.features", "names a feature twice")
@@ -197,10 +197,10 @@ def _features(raw: Any) -> tuple[str, ...]:
 
 
 def _serving_feature_names() -> tuple[str, ...]:
-    from services.features.hydrators.item import ItemFeatures
-    from services.features.hydrators.source import SourceFeatures
-    from services.features.hydrators.user import UserFeatures
-    from services.features.hydrators.user_item import UserItemFeatures
+    from recmesh.core.features.hydrators.item import ItemFeatures
+    from recmesh.core.features.hydrators.source import SourceFeatures
+    from recmesh.core.features.hydrators.user import UserFeatures
+    from recmesh.core.features.hydrators.user_item import UserItemFeatures
 
     # The hydrators build_feature_pipeline wires; names need no snapshot (order is not used).
     return (

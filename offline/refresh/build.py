@@ -16,10 +16,10 @@ from offline.refresh.champion import ServingBundle
 from offline.refresh.data import RefreshData
 from offline.refresh.errors import RefreshError
 from offline.refresh.probe import ProbeSettings, probe_users, probe_value
-from recmesh.progress import Progress
+from recmesh.console.progress import Progress
+from recmesh.core.features.pipeline import build_feature_pipeline
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.errors import SnapshotBuildError
-from services.features.pipeline import build_feature_pipeline
 
 
 @dataclass(frozen=True)

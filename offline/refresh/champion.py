@@ -8,10 +8,10 @@ from offline.refresh.errors import RefreshError
 from recmesh.artifacts.errors import ArtifactError
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.manifest import BundleFormatError, BundleManifest
+from recmesh.core.ranking.model import ModelRefusedError, RankingModel, load_ranking_model
 from recmesh.snapshot.codec import snapshot_from_bytes
 from recmesh.snapshot.errors import SnapshotFormatError
 from recmesh.snapshot.snapshot import Snapshot
-from services.ranking.model import ModelRefusedError, RankingModel, load_ranking_model
 
 
 @dataclass(frozen=True)

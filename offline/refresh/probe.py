@@ -20,11 +20,11 @@ from offline.experiment.arms import Arm, run_arm
 from offline.metrics.accuracy import ndcg_at_k
 from offline.metrics.relevance import relevance
 from offline.refresh.errors import RefreshError
+from recmesh.console.progress import Progress
+from recmesh.core.ranking.model import RankingModel
 from recmesh.data.dataset import Dataset, Interactions
-from recmesh.progress import Progress
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.config import SnapshotConfig
-from services.ranking.model import RankingModel
 
 MIN_HISTORY = 5
 

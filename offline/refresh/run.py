@@ -24,10 +24,10 @@ from offline.refresh.champion import read_serving_bundle
 from offline.refresh.data import refresh_data
 from offline.refresh.errors import RefreshError
 from offline.refresh.probe import ProbeSettings
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.artifacts.store import LocalArtifactStore
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
-from recmesh.progress import Progress
+from recmesh.console.progress import Progress
 from recmesh.refresh.probe_metric import ProbeMetricError, probe_k
 
 

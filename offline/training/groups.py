@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from recmesh.progress import NullProgress, Progress
+from recmesh.console.progress import NullProgress, Progress
+from recmesh.core.candidates.merger import CandidateList
+from recmesh.core.candidates.pipeline import build_candidate_pipeline
+from recmesh.core.features.pipeline import FeatureMatrix, UserCandidates, build_feature_pipeline
 from recmesh.snapshot.snapshot import Snapshot
-from services.candidates.merger import CandidateList
-from services.candidates.pipeline import build_candidate_pipeline
-from services.features.pipeline import FeatureMatrix, UserCandidates, build_feature_pipeline
 
 
 @dataclass(frozen=True)

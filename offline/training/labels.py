@@ -17,9 +17,9 @@ from offline.experiment.spec import LabelSpec
 from offline.splits.spec import SplitKind, SplitSpec
 from offline.splits.stratified import StratifyBy, stratified_split
 from offline.splits.temporal import per_user_time_split
+from recmesh.core.candidates.merger import CandidateList
 from recmesh.data.dataset import Interactions
 from recmesh.snapshot.snapshot import Snapshot
-from services.candidates.merger import CandidateList
 
 
 @dataclass(frozen=True)

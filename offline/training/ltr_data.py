@@ -11,8 +11,8 @@ from offline.experiment.spec import CandidateSpec, TrainingSpec
 from offline.splits.spec import SplitSpec
 from offline.training.groups import candidate_groups
 from offline.training.labels import candidate_labels, label_folds
+from recmesh.console.progress import NullProgress, Progress
 from recmesh.data.dataset import Dataset, Interactions
-from recmesh.progress import NullProgress, Progress
 from recmesh.snapshot.build import build_snapshot
 
 

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from offline.experiment.spec import TrainingSpec
 from offline.training.ltr_data import LtrData
-from recmesh.progress import NullProgress, Progress
+from recmesh.console.progress import NullProgress, Progress
 
 
 @dataclass(frozen=True)

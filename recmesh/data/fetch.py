@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from recmesh.console.progress import NullProgress, Progress
 from recmesh.data import ml100k_layout as layout
 from recmesh.data.errors import (
     ChecksumMismatchError,
@@ -25,8 +26,7 @@ from recmesh.data.errors import (
 )
 from recmesh.data.ml100k import load_ml100k
 from recmesh.data.ml100k_sources import DATASET, GroupLensZip, Ml100kSource, RecboleWheel
-from recmesh.paths import REPO_ROOT
-from recmesh.progress import NullProgress, Progress
+from recmesh.files.repo_paths import REPO_ROOT
 
 DATA_DIR_ENV = "RECMESH_DATA_DIR"
 CACHE_FORMAT = 1

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from recmesh.console.progress import Progress
 from recmesh.data import ml100k_official as official
 from recmesh.data import recbole_format as recbole
 from recmesh.data.errors import ChecksumMismatchError, DataUnavailableError
 from recmesh.data.ml100k_layout import Ml100kContent
-from recmesh.progress import Progress
 
 DATASET = "ml-100k"
 GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"

@@ -8,7 +8,7 @@ from pathlib import Path
 from recmesh.etcd.auth_setup import secure_etcd
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.password_files import EtcdPasswordFiles, ensure_password_files
-from recmesh.netutil import free_loopback_port
+from recmesh.net.ports import free_loopback_port
 
 
 @dataclass

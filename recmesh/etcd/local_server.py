@@ -24,8 +24,8 @@ from recmesh.etcd.auth_setup import secure_etcd
 from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.etcd.password_files import EtcdPasswordFiles, ensure_password_files
-from recmesh.netutil import free_loopback_port
-from recmesh.paths import INFRA_DIR
+from recmesh.files.repo_paths import INFRA_DIR
+from recmesh.net.ports import free_loopback_port
 from recmesh.rpc.tls import TlsFiles
 
 RUN_ETCD = INFRA_DIR / "etcd" / "run-etcd.sh"

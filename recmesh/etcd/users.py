@@ -8,7 +8,7 @@
 
 No other user exists. With mutual TLS etcd takes a client certificate's CN as its
 user, so the control plane's certificate has CN `recmesh-control-plane`, every
-serving process's `recmesh-serving` (recmesh/mesh/identities.py), and the
+serving process's `recmesh-serving` (local_mesh/identities.py), and the
 certificates of people (alice, olga, ...) carry CNs that are no etcd user.
 """
 

@@ -4,7 +4,7 @@ Every process (the four services, the control plane, etcd) and every client hold
 certificate signed by one CA. A server requires its client's certificate, signed by
 that CA; a client checks the server's certificate against the CA and the name it
 dialled. On loopback that name is 127.0.0.1, so certificates carry the SANs
-`IP:127.0.0.1` and `DNS:localhost` (see recmesh/mesh/certificates.py).
+`IP:127.0.0.1` and `DNS:localhost` (see local_mesh/certificates.py).
 """
 
 from __future__ import annotations

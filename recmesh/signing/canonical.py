@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 
 DOMAIN = b"recmesh serving pointer record v1\n"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from cryptography.exceptions import InvalidSignature
 
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.signing.canonical import canonical_pointer_bytes
 from recmesh.signing.keys import PublicKeyRing
 

@@ -8,10 +8,10 @@ from functools import partial
 import grpc
 from opentelemetry.trace import TracerProvider
 
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
-from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.core.candidates.loaded import LoadedCandidates, load_candidates_version
 from recmesh.telemetry.metrics import ServerMetrics
-from services.candidates.loaded import LoadedCandidates, load_candidates_version
 from services.candidates.servicer import CandidatesServicer
 from services.common.options import CommonOptions
 from services.common.runner import ServerHandle

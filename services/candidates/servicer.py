@@ -7,10 +7,10 @@ from typing import Any
 import grpc
 from opentelemetry import trace
 
-from recmesh.candidate_codec import encode_candidates
-from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.core.candidates.loaded import LoadedCandidates
 from recmesh.rpc.errors import InvalidArgumentError
-from services.candidates.loaded import LoadedCandidates
+from recmesh.wire.candidate_codec import encode_candidates
 from services.common.request_checks import check_user_and_version
 from services.common.versions import VersionRegistry
 

@@ -12,7 +12,7 @@ from recmesh.etcd.credential_options import (
 )
 from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX
-from recmesh.paths import REPO_ROOT
+from recmesh.files.repo_paths import REPO_ROOT
 from recmesh.rpc.tls import TlsFiles
 from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
 from recmesh.signing.keys import KeyFileError, PublicKeyRing

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import structlog
 
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.pointer_codec import PointerFormatError, decode_pointer
 from recmesh.signing.canonical import canonical_pointer_bytes
 from recmesh.signing.keys import PublicKeyRing

@@ -27,7 +27,7 @@ import structlog
 from etcd3aio import Etcd3Client, EtcdError
 from etcd3aio._protobuf import RangeResponse
 
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.session import EtcdSession, check_watch_response

@@ -35,7 +35,7 @@ import grpc
 import structlog
 from etcd3aio import EtcdError
 
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import FailedPreconditionError, UnavailableError
 from services.common.load_executor import DEFAULT_LOAD_WORKERS, LoadExecutor
 from services.common.load_policy import LoadPolicy

@@ -8,14 +8,14 @@ from functools import partial
 import grpc
 from opentelemetry.trace import TracerProvider
 
+from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
-from recmesh.features.v1 import features_pb2, features_pb2_grpc
+from recmesh.core.features.loaded import LoadedFeatures, load_features_version
 from recmesh.telemetry.metrics import ServerMetrics
 from services.common.options import CommonOptions
 from services.common.runner import ServerHandle
 from services.common.serving_process import start_serving_process
 from services.common.versions import VersionRegistry
-from services.features.loaded import LoadedFeatures, load_features_version
 from services.features.servicer import FeaturesServicer
 
 COMPONENT = "features"

@@ -7,13 +7,13 @@ from typing import Any
 import grpc
 from opentelemetry import trace
 
-from recmesh.arrays import ArrayPayloadError, encode_matrix
-from recmesh.candidate_codec import decode_candidates
-from recmesh.features.v1 import features_pb2, features_pb2_grpc
+from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
+from recmesh.core.features.loaded import LoadedFeatures
 from recmesh.rpc.errors import InvalidArgumentError
+from recmesh.wire.arrays import ArrayPayloadError, encode_matrix
+from recmesh.wire.candidate_codec import decode_candidates
 from services.common.request_checks import check_user_and_version
 from services.common.versions import VersionRegistry
-from services.features.loaded import LoadedFeatures
 
 
 class FeaturesServicer(features_pb2_grpc.FeaturesServiceServicer):

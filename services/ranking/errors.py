@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from google.rpc.error_details_pb2 import ErrorInfo
 
-from recmesh.rank_errors import features_unavailable
 from recmesh.rpc.errors import UnavailableError
+from recmesh.wire.rank_errors import features_unavailable
 
 
 class FeaturesUnavailableError(UnavailableError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from recmesh.arrays import ArrayPayloadError, decode_matrix
-from recmesh.features.v1 import features_pb2
+from recmesh.api.features.v1 import features_pb2
+from recmesh.core.ranking.model import RankingModel
+from recmesh.wire.arrays import ArrayPayloadError, decode_matrix
 from services.common.downstream_errors import MalformedReplyError
-from services.ranking.model import RankingModel
 
 
 def decode_features(

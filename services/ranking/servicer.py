@@ -18,19 +18,19 @@ import numpy as np
 from numpy.typing import NDArray
 from opentelemetry import trace
 
-from recmesh.arrays import ArrayPayloadError, encode_float32, encode_int64
-from recmesh.candidate_codec import decode_candidates
-from recmesh.features.v1 import features_pb2, features_pb2_grpc
-from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
+from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
+from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
+from recmesh.core.ranking.model import RankingModel, top_k_positions
+from recmesh.core.ranking.version import RankingVersion
 from recmesh.rpc.errors import InvalidArgumentError
+from recmesh.wire.arrays import ArrayPayloadError, encode_float32, encode_int64
+from recmesh.wire.candidate_codec import decode_candidates
 from services.common.deadline_reserve import DeadlineReserve
 from services.common.downstream import Downstream
 from services.common.downstream_errors import DownstreamCallError, DownstreamError, parsed
 from services.common.versions import VersionRegistry
 from services.ranking.errors import FeaturesUnavailableError
 from services.ranking.features_reply import decode_features
-from services.ranking.model import RankingModel, top_k_positions
-from services.ranking.ranking_version import RankingVersion
 
 MAX_K = 1000
 SCORER_XGBOOST = "xgboost"

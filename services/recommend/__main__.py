@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from recmesh.paths import REPO_ROOT
+from recmesh.files.repo_paths import REPO_ROOT
 from services.common.entrypoint import run_service
 from services.common.options import add_common_arguments, common_options
 from services.recommend.server import (

@@ -8,7 +8,7 @@ from typing import TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
-from recmesh.recommend.v1 import recommend_pb2
+from recmesh.api.recommend.v1 import recommend_pb2
 
 Reason: TypeAlias = recommend_pb2.DegradedReason.ValueType
 NOT_DEGRADED: Reason = recommend_pb2.DEGRADED_REASON_UNSPECIFIED

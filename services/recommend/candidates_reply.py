@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recmesh.arrays import ArrayPayloadError
-from recmesh.candidate_codec import WireCandidates, decode_candidates
-from recmesh.candidates.v1 import candidates_pb2
-from recmesh.common.v1 import arrays_pb2
+from recmesh.api.candidates.v1 import candidates_pb2
+from recmesh.api.common.v1 import arrays_pb2
+from recmesh.wire.arrays import ArrayPayloadError
+from recmesh.wire.candidate_codec import WireCandidates, decode_candidates
 from services.common.downstream_errors import MalformedReplyError
 
 

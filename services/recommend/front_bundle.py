@@ -9,8 +9,8 @@ from numpy.typing import NDArray
 
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.manifest import KIND_BASELINE, BundleManifest
+from recmesh.core.version_checks import load_checked_version
 from recmesh.snapshot.snapshot import Snapshot
-from services.common.version_checks import load_checked_version
 
 POPULAR_LIST_LENGTH = 1000
 

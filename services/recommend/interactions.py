@@ -25,9 +25,9 @@ import grpc
 import numpy as np
 import structlog
 
+from recmesh.api.recommend.v1 import interactions_pb2, interactions_pb2_grpc
 from recmesh.interactions.log_format import LoggedInteraction
 from recmesh.interactions.log_writer import InteractionLogWriteError, InteractionLogWriter
-from recmesh.recommend.v1 import interactions_pb2, interactions_pb2_grpc
 from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
 from services.common.versions import VersionRegistry
 from services.recommend.front_bundle import FrontBundle

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recmesh.arrays import ArrayPayloadError, decode_float32, decode_int64
-from recmesh.candidate_codec import WireCandidates
-from recmesh.ranking.v1 import ranking_pb2
+from recmesh.api.ranking.v1 import ranking_pb2
+from recmesh.wire.arrays import ArrayPayloadError, decode_float32, decode_int64
+from recmesh.wire.candidate_codec import WireCandidates
 from services.common.downstream_errors import MalformedReplyError
 from services.recommend.answer import Answer
 

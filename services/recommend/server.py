@@ -12,16 +12,16 @@ from pathlib import Path
 import grpc
 from opentelemetry.trace import TracerProvider
 
-from recmesh.artifacts.store import LocalArtifactStore
-from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
-from recmesh.interactions.log_writer import InteractionLogWriter
-from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
-from recmesh.recommend.v1 import (
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
+from recmesh.api.recommend.v1 import (
     interactions_pb2,
     interactions_pb2_grpc,
     recommend_pb2,
     recommend_pb2_grpc,
 )
+from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.interactions.log_writer import InteractionLogWriter
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
 from services.common.downstream import DownstreamPolicy, connect_downstream

@@ -24,12 +24,12 @@ import numpy as np
 import structlog
 from opentelemetry import trace
 
-from recmesh import rank_errors
-from recmesh.candidate_codec import WireCandidates
-from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
-from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
+from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from recmesh.telemetry.metrics import ServerMetrics
+from recmesh.wire import rank_errors
+from recmesh.wire.candidate_codec import WireCandidates
 from services.common.downstream import Downstream
 from services.common.downstream_errors import DownstreamCallError, DownstreamError, parsed
 from services.common.versions import LoadedVersion, VersionRegistry

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recmesh.recommend.v1 import recommend_pb2
+from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.rpc.errors import InvalidArgumentError
 from services.common.request_checks import MAX_USER_ID_LENGTH
 

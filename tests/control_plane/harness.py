@@ -31,10 +31,10 @@ from control_plane.bootstrap import bootstrap_baseline
 from control_plane.config import ControlPlaneConfig, TlsFiles
 from control_plane.server import create_server
 from control_plane.signing_key import SigningKeyFiles, ensure_signing_key
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2_grpc, records_pb2
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import WrittenBundle, write_bundle
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import control_plane_pb2_grpc, records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.password_files import EtcdPasswordFiles

@@ -12,7 +12,7 @@ from control_plane.audit_chain import (
     seal,
     verify_chain,
 )
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 
 
 def _chain(length: int) -> list[records_pb2.AuditEntry]:

@@ -14,7 +14,7 @@ from control_plane.clock import utc_now
 from control_plane.store.errors import ConflictError
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.txn import KeyAbsent, Put
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.users import ROOT_USER

@@ -1,6 +1,6 @@
 """Who a caller is: bearer tokens locally, client certificates with mutual TLS.
 
-Certificates are made for the test with recmesh.mesh.certificates (the openssl
+Certificates are made for the test with local_mesh.certificates (the openssl
 command line), as `recmesh up --tls-dir` makes them.
 """
 
@@ -13,12 +13,12 @@ from pathlib import Path
 import grpc
 import pytest
 
+from cli.main import main as cli_main
 from control_plane.config import TlsFiles
-from recmesh.cli.main import main as cli_main
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import control_plane_pb2_grpc
+from local_mesh.certificates import create_ca, issue_certificate
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.mesh.certificates import create_ca, issue_certificate
 from tests.control_plane.harness import (
     ControlPlaneHarness,
     code_of,

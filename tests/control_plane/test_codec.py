@@ -6,8 +6,8 @@ import grpc
 
 from control_plane.store.codec import decode, encode
 from control_plane.store.kv_types import StoredValue
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from tests.control_plane.harness import ControlPlaneHarness, code_of, details_of, rpc_error
 
 

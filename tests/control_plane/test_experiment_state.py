@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from control_plane.experiment_state import ExperimentRecords, approvers, derive_state
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 
 APPROVE = records_pb2.REVIEW_VERDICT_APPROVE
 REJECT = records_pb2.REVIEW_VERDICT_REJECT

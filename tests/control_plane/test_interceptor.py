@@ -7,7 +7,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from structlog.testing import capture_logs
 
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from tests.control_plane.harness import ControlPlaneHarness, code_of, details_of, rpc_error
 
 

@@ -16,12 +16,12 @@ from control_plane.__main__ import build_parser, config_from
 from control_plane.auth.client_tokens import load_client_tokens
 from control_plane.auth.credentials import create_credentials
 from control_plane.signing_key import ensure_signing_key
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import control_plane_pb2_grpc
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.users import CONTROL_PLANE_USER
-from recmesh.netutil import free_loopback_port
-from recmesh.paths import REPO_ROOT
+from recmesh.files.repo_paths import REPO_ROOT
+from recmesh.net.ports import free_loopback_port
 from tests.control_plane.harness import code_of, rpc_error
 from tests.processes import kill_if_running
 

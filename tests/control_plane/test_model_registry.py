@@ -6,10 +6,10 @@ from typing import Any
 
 import grpc
 
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.artifacts.store import sha256_hex
 from recmesh.bundle.manifest import version_id_of
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
 from testkit.records import DATASET_FINGERPRINT
 from tests.control_plane.harness import ControlPlaneHarness, code_of, details_of, rpc_error
 

@@ -19,9 +19,9 @@ from control_plane.pointer_writer import PointerWriter
 from control_plane.signing_key import ensure_signing_key
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.artifacts.store import LocalArtifactStore
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.users import ROOT_USER

@@ -21,8 +21,8 @@ from control_plane.store.errors import ConflictError, StoreUnavailableError
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
 from control_plane.store.txn import Guard, Put
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import grpc
 
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.bundle.writer import WrittenBundle
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
 from tests.control_plane.harness import ControlPlaneHarness, code_of, details_of, rpc_error
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from control_plane.auth.roles import RPC_ROLES, Role, parse_roles
-from recmesh.controlplane.v1 import control_plane_pb2
+from recmesh.api.controlplane.v1 import control_plane_pb2
 
 
 def test_every_rpc_has_an_entry() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from tests.control_plane.harness import ControlPlaneHarness, code_of, details_of, rpc_error
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from control_plane.served_data import forgotten_log_rows
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 
 
 def _version(version_id: str, rows: dict[str, int]) -> records_pb2.ModelVersion:

@@ -15,7 +15,7 @@ from control_plane.audit_log import AuditLog
 from control_plane.clock import utc_now
 from control_plane.server import SERVICE_NAME
 from control_plane.store.etcd_kv import EtcdKV
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.users import ROOT_USER
 from tests.control_plane.harness import (

@@ -8,7 +8,7 @@ import hashlib
 import grpc
 
 from control_plane.bootstrap import BootstrapResult, bootstrap_baseline
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.etcd.pointer_codec import decode_pointer, encode_pointer
 from recmesh.signing.verify import verify_pointer
 from tests.control_plane.harness import ControlPlaneHarness, code_of, details_of, rpc_error

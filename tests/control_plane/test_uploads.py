@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import grpc
 
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.artifacts.store import sha256_hex
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
 from tests.control_plane.harness import ControlPlaneHarness, code_of, details_of, rpc_error
 
 DATA = bytes(range(256)) * 5000  # 1.28 MB, several chunks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from control_plane.validation import validate_evaluation, validate_spec
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import InvalidArgumentError
 from testkit.records import evaluation_for, spec_for
 

@@ -6,7 +6,7 @@ import pytest
 
 from control_plane.decision_rules import rule_message
 from control_plane.verdicts import derive_verdict
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import InvalidArgumentError
 from testkit.records import evaluation_for, restate, spec_for
 

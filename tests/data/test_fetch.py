@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from recmesh.console.progress import Progress, TerminalProgress
 from recmesh.data import ml100k_layout as layout
 from recmesh.data.errors import DataFormatError, DataUnavailableError
 from recmesh.data.fetch import cache_problem, default_data_dir, fetch_ml100k
 from recmesh.data.ml100k import load_ml100k
 from recmesh.data.ml100k_layout import Ml100kContent
 from recmesh.data.ml100k_sources import Ml100kSource
-from recmesh.paths import REPO_ROOT
-from recmesh.progress import Progress, TerminalProgress
+from recmesh.files.repo_paths import REPO_ROOT
 from tests.data.ml100k_files import cached_records
 
 

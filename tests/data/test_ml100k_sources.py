@@ -15,11 +15,11 @@ from typing import ClassVar
 
 import pytest
 
+from recmesh.console.progress import NullProgress, TerminalProgress
 from recmesh.data.errors import ChecksumMismatchError, DataUnavailableError
 from recmesh.data.ml100k_layout import RATINGS_FILE
 from recmesh.data.ml100k_sources import RECBOLE_DIR, GroupLensZip, RecboleWheel
 from recmesh.data.recbole_format import INTER_HEADER, ITEM_HEADER
-from recmesh.progress import NullProgress, TerminalProgress
 from tests.data.ml100k_files import cached_records, official_files, official_zip
 
 

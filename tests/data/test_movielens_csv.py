@@ -8,7 +8,7 @@ import pytest
 
 from recmesh.data.errors import DataFormatError
 from recmesh.data.movielens_csv import load_movielens_csv
-from recmesh.paths import SHARED_DATA_DIR
+from recmesh.files.repo_paths import SHARED_DATA_DIR
 
 ML_LATEST_SMALL = SHARED_DATA_DIR / "ml-latest-small"
 

@@ -1,10 +1,10 @@
-"""Tests for recmesh.progress."""
+"""Tests for recmesh.console.progress."""
 
 from __future__ import annotations
 
 import io
 
-from recmesh.progress import NullProgress, Progress, TerminalProgress
+from recmesh.console.progress import NullProgress, Progress, TerminalProgress
 
 
 class FakeClock:

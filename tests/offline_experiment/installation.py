@@ -21,16 +21,16 @@ from control_plane.auth.credentials import CredentialFiles, create_credentials
 from control_plane.bootstrap import SigningKeyFiles, bootstrap_baseline, ensure_signing_key
 from control_plane.config import ControlPlaneConfig
 from control_plane.server import create_server
+from recmesh.api.controlplane.v1 import control_plane_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import write_bundle
-from recmesh.controlplane.v1 import control_plane_pb2_grpc
+from recmesh.core.features.pipeline import build_feature_pipeline
 from recmesh.data.dataset import Dataset
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.users import CONTROL_PLANE_USER
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.codec import snapshot_to_bytes
-from services.features.pipeline import build_feature_pipeline
 from tests.control_plane.harness import LoopThread
 
 

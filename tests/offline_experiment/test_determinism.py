@@ -8,7 +8,7 @@ from offline.experiment.arms import Arm
 from offline.experiment.measure import Measurement
 from offline.experiment.pipeline import evaluate_arms, prepare_data, train_challenger
 from offline.experiment.spec_loading import parse_spec
-from recmesh.progress import NullProgress
+from recmesh.console.progress import NullProgress
 from recmesh.snapshot.build import build_snapshot
 from tests.offline_experiment.specs import small_spec
 

@@ -21,8 +21,8 @@ from offline.experiment.spec import ExperimentRunSpec
 from offline.experiment.spec_loading import parse_spec
 from offline.training.ltr_data import build_ltr_data
 from offline.training.trainer import train_ranker
-from recmesh.paths import REPO_ROOT
-from recmesh.progress import NullProgress
+from recmesh.console.progress import NullProgress
+from recmesh.files.repo_paths import REPO_ROOT
 from tests.offline_experiment.specs import small_spec
 
 # Applies a footprint in a fresh interpreter (a lowered priority cannot be undone) and

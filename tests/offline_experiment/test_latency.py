@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 from offline.experiment.latency import measure_latency
 from offline.experiment.spec import LatencyBudget
 from offline.training.groups import CandidateGroups
-from services.features.pipeline import FeatureMatrix
+from recmesh.core.features.pipeline import FeatureMatrix
 
 
 class _RecordingModel:

@@ -7,7 +7,7 @@ from control_plane.verdicts import derive_verdict
 from offline.decision import Verdict
 from offline.experiment.record import evaluation_message, experiment_spec, lineage
 from offline.experiment.spec_loading import parse_spec
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from tests.offline_experiment.factories import measurement
 from tests.offline_experiment.specs import small_spec
 

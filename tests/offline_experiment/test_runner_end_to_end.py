@@ -8,10 +8,10 @@ from urllib.parse import urlparse
 
 import pytest
 
+from cli.main import main
 from offline.experiment.footprint import THREAD_POOL_VARIABLES
-from recmesh.cli.main import main
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.data.dataset import Dataset
 from tests.offline_experiment.installation import Installation
 from tests.offline_experiment.specs import small_spec, write_spec

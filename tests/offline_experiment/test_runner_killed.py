@@ -12,9 +12,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
-from recmesh.paths import REPO_ROOT
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
+from recmesh.files.repo_paths import REPO_ROOT
 from tests.offline_experiment.installation import Installation
 from tests.offline_experiment.specs import small_spec, write_spec
 
@@ -32,7 +32,7 @@ def test_sigkill_during_evaluation_leaves_no_evaluation(
     spec = write_spec(tmp_path / "spec.yaml", body)
     reports = tmp_path / "reports"
     command = [
-        sys.executable, "-m", "recmesh.cli.main", "experiment", "run", str(spec),
+        sys.executable, "-m", "cli.main", "experiment", "run", str(spec),
         "--data-dir", str(ml100k_dir.parent), "--reports", str(reports),
         "--code-revision", "test", "--interaction-log", str(tmp_path / "interactions"),
         *installation.cli_args("alice"),

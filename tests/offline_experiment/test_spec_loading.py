@@ -10,7 +10,7 @@ import pytest
 from offline.decision import Direction
 from offline.experiment.spec import LATENCY_METRIC, LatencyBudget
 from offline.experiment.spec_loading import SpecError, load_spec, parse_spec
-from recmesh.paths import REPO_ROOT
+from recmesh.files.repo_paths import REPO_ROOT
 from tests.offline_experiment.specs import small_spec
 
 

@@ -11,16 +11,16 @@ from pathlib import Path
 import grpc
 import pytest
 
+from cli.main import main
 from offline.experiment.bundle import make_bundle
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.manifest import BundleManifest
-from recmesh.cli.main import main
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
 from recmesh.data.dataset import Dataset
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.codec import snapshot_from_bytes
-from tests.refresh.conftest import Served, serving_challenger
+from tests.refresh.served import Served, serving_challenger
 from tests.serving.mesh_calls import recommend, wait_for_version
 
 USER = "196"

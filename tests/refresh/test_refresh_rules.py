@@ -10,7 +10,7 @@ from control_plane.refresh_rules import (
     snapshot_refusal,
     validate_policy,
 )
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.refresh.probe_metric import probe_k
 from recmesh.rpc.errors import InvalidArgumentError
 

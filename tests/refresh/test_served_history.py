@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from recmesh.data.dataset import Dataset
-from tests.refresh.conftest import Served, serving_challenger
+from tests.refresh.served import Served, serving_challenger
 from tests.serving.mesh_calls import recommend, wait_for_version
 
 

@@ -1,5 +1,5 @@
-"""Fixtures of the reliability tests: the session's serving versions (shared with
-tests/serving) and one supervised multi-process mesh for the process-fault tests."""
+"""Fixtures of the reliability tests: one supervised multi-process mesh for the
+process-fault tests (the session's serving versions come from tests/fixtures_serving.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.process_mesh import ProcessMesh, start_process_mesh
-from tests.serving.conftest import serving_versions
-
-__all__ = ["process_mesh", "serving_versions"]
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import grpc
 import numpy as np
 
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from services.recommend.answer import reason_label
 
 

@@ -20,16 +20,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_mesh.health_wait import wait_serving
+from local_mesh.layout import MeshLayout, MeshPorts
+from local_mesh.local_mesh import LocalMesh
+from local_mesh.specs import etcd_user_arguments, pointer_arguments
+from local_mesh.supervisor import ProcessSpec, Supervisor
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import WrittenBundle
 from recmesh.data.loaders import load_ml100k
-from recmesh.mesh.health_wait import wait_serving
-from recmesh.mesh.layout import MeshLayout, MeshPorts
-from recmesh.mesh.local_mesh import LocalMesh
-from recmesh.mesh.specs import etcd_user_arguments, pointer_arguments
-from recmesh.mesh.supervisor import ProcessSpec, Supervisor
-from recmesh.netutil import free_loopback_port
-from recmesh.paths import REPO_ROOT
+from recmesh.files.repo_paths import REPO_ROOT
+from recmesh.net.ports import free_loopback_port
 from testkit.bundles import build_xgboost_bundle
 from tests.mesh_harness import write_pointer
 from tests.pointer_signing import PointerKey

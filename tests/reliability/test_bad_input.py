@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from control_plane.auth.roles import RPC_ROLES, Role
-from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
-from recmesh.common.v1 import arrays_pb2
-from recmesh.controlplane.v1 import control_plane_pb2 as cp_pb
-from recmesh.features.v1 import features_pb2, features_pb2_grpc
-from recmesh.mesh.health_wait import is_serving
-from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from local_mesh.health_wait import is_serving
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.common.v1 import arrays_pb2
+from recmesh.api.controlplane.v1 import control_plane_pb2 as cp_pb
+from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
+from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
+from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from tests.control_plane.harness import ControlPlaneHarness, running_control_plane
 from tests.reliability.messages import TEXT, messages
 from tests.reliability.process_mesh import ProcessMesh

@@ -15,9 +15,9 @@ from control_plane.auth.credentials import create_credentials
 from control_plane.bootstrap import bootstrap_baseline_async, ensure_signing_key
 from control_plane.config import ControlPlaneConfig
 from control_plane.server import create_server
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.artifacts.store import LocalArtifactStore
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
 from recmesh.etcd.local_cluster import LocalEtcdCluster
 from recmesh.etcd.session import EtcdSession
 from testkit.promotion_flow import PromotionFlow

@@ -29,11 +29,11 @@ import pytest
 import yaml
 
 from control_plane.auth.client_tokens import load_client_tokens
+from local_mesh.bootstrap import ensure_credentials
 from offline.experiment.footprint import DEFAULT_NICENESS, default_threads
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import control_plane_pb2_grpc, records_pb2
-from recmesh.mesh.bootstrap import ensure_credentials
-from recmesh.paths import REPO_ROOT
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2_grpc, records_pb2
+from recmesh.files.repo_paths import REPO_ROOT
 from tests.offline_experiment.specs import small_spec, write_spec
 from tests.reliability.load import OpenLoop, Summary, report, summarize
 from tests.reliability.process_mesh import USERS, ProcessMesh
@@ -94,7 +94,7 @@ class Host:
     def command(self, spec: Path, reports: Path) -> list[str]:
         layout = self.mesh.mesh.layout
         return [
-            sys.executable, "-m", "recmesh.cli.main", "experiment", "run", str(spec), "--json",
+            sys.executable, "-m", "cli.main", "experiment", "run", str(spec), "--json",
             "--data-dir", str(layout.data), "--artifacts", str(layout.artifacts),
             "--reports", str(reports), "--code-revision", "test",
             "--interaction-log", str(layout.interactions),

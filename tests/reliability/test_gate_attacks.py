@@ -15,8 +15,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.local_server import LocalEtcd
 from testkit.records import restate
 from tests.control_plane.harness import (

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from recmesh.paths import REPO_ROOT
+from recmesh.files.repo_paths import REPO_ROOT
 
 ENTRY_POINTS = (
     "services.recommend.__main__",
@@ -49,7 +49,8 @@ sys.modules["sklearn"] = None
 import importlib
 importlib.import_module(sys.argv[1])
 import numpy as np, xgboost as xgb
-from services.ranking.model import load_ranking_model, schema_fingerprint
+from recmesh.core.features.schema import schema_fingerprint
+from recmesh.core.ranking.model import load_ranking_model
 rng = np.random.default_rng(0)
 x = rng.normal(size=(64, 3)).astype(np.float32)
 booster = xgb.train({"max_depth": 2}, xgb.DMatrix(x, label=x[:, 0]), num_boost_round=3)

@@ -23,21 +23,21 @@ import pytest
 from etcd3aio import Etcd3Client, EtcdError, EtcdPermissionDeniedError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from cli.main import main as cli_main
 from control_plane.auth.client_tokens import load_client_tokens
+from local_mesh.certificates import MeshCertificates, ensure_mesh_certificates
+from local_mesh.layout import MeshLayout, MeshPorts
+from local_mesh.local_mesh import LocalMesh
+from local_mesh.specs import service_addresses
+from recmesh.api.controlplane.v1 import control_plane_pb2, control_plane_pb2_grpc
+from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import WrittenBundle
-from recmesh.cli.main import main as cli_main
-from recmesh.controlplane.v1 import control_plane_pb2, control_plane_pb2_grpc
 from recmesh.data.loaders import load_ml100k
 from recmesh.etcd.client import etcd_client
 from recmesh.etcd.keys import KeySchema
-from recmesh.mesh.certificates import MeshCertificates, ensure_mesh_certificates
-from recmesh.mesh.layout import MeshLayout, MeshPorts
-from recmesh.mesh.local_mesh import LocalMesh
-from recmesh.mesh.specs import service_addresses
-from recmesh.netutil import free_loopback_port
-from recmesh.paths import REPO_ROOT
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from recmesh.files.repo_paths import REPO_ROOT
+from recmesh.net.ports import free_loopback_port
 from recmesh.rpc.tls import TlsFiles, channel_credentials
 from testkit.bundles import build_xgboost_bundle
 from tests.mesh_harness import write_pointer

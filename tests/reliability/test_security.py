@@ -16,7 +16,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from control_plane.auth.roles import RPC_ROLES, Role
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.etcd.local_server import LocalEtcd
 from tests.control_plane.harness import (
     ControlPlaneHarness,

@@ -11,11 +11,11 @@ import pytest
 from google.rpc.error_details_pb2 import ErrorInfo
 from opentelemetry.sdk.trace import TracerProvider
 
-from recmesh.rank_errors import DOMAIN, FEATURES_UNAVAILABLE
-from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
+from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.rpc.error_info import error_info
 from recmesh.rpc.errors import InvalidArgumentError, RecmeshError
 from recmesh.telemetry.interceptors import server_interceptors
+from recmesh.wire.rank_errors import DOMAIN, FEATURES_UNAVAILABLE
 from services.ranking.errors import FeaturesUnavailableError
 
 

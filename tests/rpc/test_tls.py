@@ -12,7 +12,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
-from recmesh.mesh.certificates import MeshCertificates, ensure_mesh_certificates
+from local_mesh.certificates import MeshCertificates, ensure_mesh_certificates
 from recmesh.rpc.listen import bind_port
 from recmesh.rpc.tls import TlsConfigError, TlsFiles, shared_host, tls_files
 from services.common.channels import downstream_channel

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import grpc
 
+from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from services.recommend.answer import Reason
+from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import write_pointer
-from tests.serving.conftest import ServingVersions
 from tests.serving.downstream_fakes import (
     CandidatesHandler,
     FeaturesHandler,

@@ -18,10 +18,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from opentelemetry.sdk.trace import TracerProvider
 
-from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
+from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.features.v1 import features_pb2, features_pb2_grpc
-from recmesh.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.telemetry.metrics import ServerMetrics
 from services.candidates.server import CandidatesConfig
 from services.candidates.server import create_server as create_candidates

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import grpc
 
+from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import RunningMesh, running_mesh, write_pointer
-from tests.serving.conftest import ServingVersions
 
 
 async def recommend(

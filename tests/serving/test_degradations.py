@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recmesh.arrays import encode_float32, encode_matrix
-from recmesh.candidate_codec import decode_candidates, encode_candidates
-from recmesh.candidates.v1 import candidates_pb2
-from recmesh.common.v1 import arrays_pb2
+from recmesh.api.candidates.v1 import candidates_pb2
+from recmesh.api.common.v1 import arrays_pb2
+from recmesh.api.features.v1 import features_pb2
+from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.features.v1 import features_pb2
-from recmesh.recommend.v1 import recommend_pb2
-from tests.serving.conftest import ServingVersions
+from recmesh.wire.arrays import encode_float32, encode_matrix
+from recmesh.wire.candidate_codec import decode_candidates, encode_candidates
+from tests.fixtures_serving import ServingVersions
 from tests.serving.degraded_front import assert_degraded, recommend, run
 from tests.serving.downstream_fakes import (
     CandidatesHandler,

@@ -23,15 +23,15 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 
-from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.netutil import free_loopback_port
-from recmesh.paths import REPO_ROOT
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from recmesh.files.repo_paths import REPO_ROOT
+from recmesh.net.ports import free_loopback_port
+from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import serving_etcd_arguments, write_pointer
 from tests.pointer_signing import serving_trust_arguments
 from tests.processes import kill_if_running, wait_until_serving
-from tests.serving.conftest import ServingVersions
 
 
 class HoldingCandidates(candidates_pb2_grpc.CandidatesServiceServicer):

@@ -17,12 +17,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.netutil import free_loopback_port
-from recmesh.paths import REPO_ROOT
+from recmesh.files.repo_paths import REPO_ROOT
+from recmesh.net.ports import free_loopback_port
+from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import serving_etcd_arguments, write_pointer
 from tests.pointer_signing import serving_trust_arguments
 from tests.processes import kill_if_running, wait_until_serving
-from tests.serving.conftest import ServingVersions
 
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 

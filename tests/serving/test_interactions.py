@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
+from recmesh.api.recommend.v1 import interactions_pb2, interactions_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.interactions.log_reader import read_log
-from recmesh.recommend.v1 import interactions_pb2, interactions_pb2_grpc
+from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import RunningMesh, running_mesh, write_pointer
-from tests.serving.conftest import ServingVersions
 from tests.serving.mesh_calls import wait_for_version
 
 if TYPE_CHECKING:

@@ -22,14 +22,14 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
-from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.session import EtcdSession
 from recmesh.etcd.users import SERVING_USER
 from services.common.load_policy import LoadPolicy
+from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import KEYS, RunningMesh, running_mesh, write_pointer
-from tests.serving.conftest import ServingVersions
 from tests.serving.mesh_calls import recommend, wait_for_version
 
 COMPONENTS = ("candidates", "features", "ranking", "recommend")

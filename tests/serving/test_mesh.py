@@ -14,12 +14,12 @@ import pytest
 import structlog
 from structlog.testing import LogCapture
 
+from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.data.dataset import Dataset
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.recommend.v1 import recommend_pb2
 from recmesh.telemetry.logging import add_trace_context
+from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import RunningMesh, write_pointer
-from tests.serving.conftest import ServingVersions
 from tests.serving.mesh_calls import recommend, run_mesh, wait_for_version
 from tests.serving.traffic import Traffic
 

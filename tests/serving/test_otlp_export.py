@@ -24,15 +24,15 @@ import grpc
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from recmesh.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.netutil import free_loopback_port
-from recmesh.paths import REPO_ROOT
+from recmesh.files.repo_paths import REPO_ROOT
+from recmesh.net.ports import free_loopback_port
 from recmesh.telemetry.tracing import create_tracer_provider, otlp_configured
+from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import serving_etcd_arguments, write_pointer
 from tests.pointer_signing import serving_trust_arguments
 from tests.processes import kill_if_running, wait_until_serving
-from tests.serving.conftest import ServingVersions
 
 # (service.name, span name, trace id as 32 hex digits)
 ReceivedSpan = tuple[str, str, str]

@@ -16,8 +16,8 @@ from recmesh.etcd.users import CONTROL_PLANE_USER
 from recmesh.signing.keys import PublicKeyRing
 from testkit.promotion_flow import PromotionFlow
 from tests.control_plane.harness import TEST_PRINCIPALS
+from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import running_mesh
-from tests.serving.conftest import ServingVersions
 from tests.serving.mesh_calls import recommend, wait_for_version
 
 

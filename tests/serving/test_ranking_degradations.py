@@ -12,14 +12,14 @@ import grpc
 import numpy as np
 import pytest
 
-from recmesh.arrays import encode_float32, encode_int64
-from recmesh.candidate_codec import decode_candidates
-from recmesh.common.v1 import arrays_pb2
+from recmesh.api.common.v1 import arrays_pb2
+from recmesh.api.ranking.v1 import ranking_pb2
+from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.ranking.v1 import ranking_pb2
-from recmesh.recommend.v1 import recommend_pb2
+from recmesh.wire.arrays import encode_float32, encode_int64
+from recmesh.wire.candidate_codec import decode_candidates
+from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import write_pointer
-from tests.serving.conftest import ServingVersions
 from tests.serving.degraded_front import K, assert_degraded, recommend, run
 from tests.serving.downstream_fakes import (
     Context,

@@ -21,20 +21,20 @@ from control_plane.auth.credentials import create_credentials
 from control_plane.bootstrap import bootstrap_baseline_async, ensure_signing_key
 from control_plane.config import ControlPlaneConfig
 from control_plane.server import create_server
-from recmesh.controlplane.v1 import control_plane_pb2 as pb
-from recmesh.controlplane.v1 import records_pb2
+from local_mesh.health_wait import is_serving
+from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.pointer_codec import encode_pointer
 from recmesh.etcd.users import CONTROL_PLANE_USER, ROOT_USER
-from recmesh.mesh.health_wait import is_serving
 from recmesh.signing.keys import PublicKeyRing
 from testkit.promotion_flow import PromotionFlow
 from tests.control_plane.harness import TEST_PRINCIPALS
+from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import RunningMesh, put_pointer_value, running_mesh
 from tests.pointer_signing import PointerKey
 from tests.reliability.load import report
-from tests.serving.conftest import ServingVersions
 from tests.serving.mesh_calls import recommend, wait_for_version
 
 SERVICES = ("candidates", "features", "ranking", "recommend")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from recmesh.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.protobuf.descriptor import FieldDescriptor
 
-from recmesh.controlplane.v1 import records_pb2
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.signing.canonical import canonical_pointer_bytes
 from recmesh.signing.keys import PublicKeyRing
 from recmesh.signing.verify import (

@@ -14,7 +14,7 @@ import pytest
 
 from recmesh.data.dataset import Dataset, Interactions, ItemCatalog, UserTable
 from recmesh.data.movielens_csv import load_movielens_csv
-from recmesh.paths import SHARED_DATA_DIR
+from recmesh.files.repo_paths import SHARED_DATA_DIR
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.config import SnapshotConfig
 from recmesh.snapshot.snapshot import Snapshot

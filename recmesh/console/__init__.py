@@ -1,0 +1,1 @@
+"""What long work shows a person on a terminal."""

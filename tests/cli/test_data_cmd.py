@@ -1,0 +1,70 @@
+"""Tests for cli.data_cmd, run in-process through cli.main.main."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+from recmesh.data.dataset import Dataset
+
+
+def test_fetch_with_a_verified_cache_prints_its_directory(
+    ml100k_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`recmesh data fetch ml-100k --data-dir DIR` prints DIR/ml-100k and exits 0."""
+    assert main(["data", "fetch", "ml-100k", "--data-dir", str(ml100k_dir.parent)]) == 0
+    assert capsys.readouterr().out.strip() == str(ml100k_dir)
+
+
+def test_info_by_name_prints_the_counts_and_fingerprint(
+    ml100k: Dataset,
+    ml100k_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`recmesh data info ml-100k` loads the cache under $RECMESH_DATA_DIR and prints its size."""
+    monkeypatch.setenv("RECMESH_DATA_DIR", str(ml100k_dir.parent))
+    assert main(["data", "info", "ml-100k"]) == 0
+    lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["rows"] == "100000"
+    assert lines["users"] == "943"
+    assert lines["items"] == "1682"
+    assert lines["fingerprint"] == ml100k.fingerprint
+
+
+def test_info_of_a_file_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`recmesh data info FILE --json` prints one JSON object describing the file."""
+    path = tmp_path / "clicks.csv"
+    path.write_text("user,item\n1,2\n1,3\n2,3\n")
+    assert main(["data", "info", str(path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["name"], summary["rows"], summary["users"], summary["items"]) == (
+        "clicks",
+        3,
+        2,
+        2,
+    )
+    assert len(summary["fingerprint"]) == 64
+
+
+def test_info_of_a_bad_file_prints_one_line_with_path_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A malformed file exits 1 with `error: <path>:<line>: <reason>` on stderr."""
+    path = tmp_path / "bad.csv"
+    path.write_text("user,item,rating\n1,2,4\n1,3\n")
+    assert main(["data", "info", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"error: {path}:3: expected 3 fields, got 2\n"
+
+
+def test_fetch_of_an_unknown_dataset_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only ml-100k can be fetched; anything else is rejected by argparse."""
+    with pytest.raises(SystemExit) as caught:
+        main(["data", "fetch", "ml-25m"])
+    assert caught.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
