@@ -15,8 +15,7 @@ from recmesh.wire.arrays import (
     encode_float32,
     encode_int64,
 )
-
-MAX_CANDIDATES = 10_000
+from recmesh.wire.limits import MAX_CANDIDATES_ON_WIRE
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,10 @@ def decode_candidates(payload: arrays_pb2.CandidateSet) -> WireCandidates:
     """Raises ArrayPayloadError when lengths disagree or a source index is out of range."""
     item_ids = decode_int64(payload.item_ids, "candidates.item_ids")
     n = item_ids.shape[0]
-    if n > MAX_CANDIDATES:
-        raise ArrayPayloadError(f"candidates: {n} items exceed the limit of {MAX_CANDIDATES}")
+    if n > MAX_CANDIDATES_ON_WIRE:
+        raise ArrayPayloadError(
+            f"candidates: {n} items exceed the limit of {MAX_CANDIDATES_ON_WIRE}"
+        )
     scores = decode_float32(payload.source_scores, "candidates.source_scores")
     source_indices = np.frombuffer(payload.source_indices, dtype=np.uint8)
     if scores.shape[0] != n or source_indices.shape[0] != n:

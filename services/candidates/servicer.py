@@ -11,11 +11,9 @@ from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.core.candidates.loaded import LoadedCandidates
 from recmesh.rpc.errors import InvalidArgumentError
 from recmesh.wire.candidate_codec import encode_candidates
+from recmesh.wire.limits import DEFAULT_CANDIDATES, MAX_CANDIDATES_PER_REQUEST
 from services.common.request_checks import check_user_and_version
 from services.common.versions import VersionRegistry
-
-DEFAULT_CANDIDATES = 500
-MAX_CANDIDATES = 5000
 
 
 class CandidatesServicer(candidates_pb2_grpc.CandidatesServiceServicer):
@@ -29,8 +27,10 @@ class CandidatesServicer(candidates_pb2_grpc.CandidatesServiceServicer):
     ) -> candidates_pb2.GetCandidatesResponse:
         check_user_and_version(request.user_id, request.serving_version)
         n = request.max_candidates or DEFAULT_CANDIDATES
-        if n > MAX_CANDIDATES:
-            raise InvalidArgumentError(f"max_candidates is {n}; at most {MAX_CANDIDATES}")
+        if n > MAX_CANDIDATES_PER_REQUEST:
+            raise InvalidArgumentError(
+                f"max_candidates is {n}; at most {MAX_CANDIDATES_PER_REQUEST}"
+            )
         loaded = (await self._versions.get(request.serving_version)).value
         found = loaded.pipeline.generate(request.user_id, n)
         known = loaded.pipeline.known_user(request.user_id)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from recmesh.rpc.errors import InvalidArgumentError
-
-MAX_USER_ID_LENGTH = 128
+from recmesh.wire.limits import MAX_USER_ID_LENGTH
 
 
 def check_user_and_version(user_id: str, serving_version: str) -> None:

@@ -25,6 +25,7 @@ from recmesh.core.ranking.version import RankingVersion
 from recmesh.rpc.errors import InvalidArgumentError
 from recmesh.wire.arrays import ArrayPayloadError, encode_float32, encode_int64
 from recmesh.wire.candidate_codec import decode_candidates
+from recmesh.wire.limits import MAX_K
 from services.common.deadline_reserve import DeadlineReserve
 from services.common.downstream import Downstream
 from services.common.downstream_errors import DownstreamCallError, DownstreamError, parsed
@@ -32,7 +33,6 @@ from services.common.versions import VersionRegistry
 from services.ranking.errors import FeaturesUnavailableError
 from services.ranking.features_reply import decode_features
 
-MAX_K = 1000
 SCORER_XGBOOST = "xgboost"
 SCORER_SOURCE_ORDER = "source-order"
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from recmesh.files.repo_paths import REPO_ROOT
+from recmesh.wire.limits import DEFAULT_CANDIDATES
 from services.common.entrypoint import run_service
 from services.common.options import add_common_arguments, common_options
 from services.recommend.server import (
@@ -37,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="directory of the append-only interaction log that RecordInteractions writes "
         "(off when not given: RecordInteractions answers FAILED_PRECONDITION)",
     )
-    parser.add_argument("--max-candidates", type=int, default=500)
+    parser.add_argument("--max-candidates", type=int, default=DEFAULT_CANDIDATES)
     parser.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT)
     args = parser.parse_args(argv)
     config = RecommendConfig(

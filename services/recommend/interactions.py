@@ -29,12 +29,12 @@ from recmesh.api.recommend.v1 import interactions_pb2, interactions_pb2_grpc
 from recmesh.interactions.log_format import LoggedInteraction
 from recmesh.interactions.log_writer import InteractionLogWriteError, InteractionLogWriter
 from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
+from recmesh.wire.limits import MAX_INTERACTIONS_PER_CALL
 from services.common.versions import VersionRegistry
 from services.recommend.front_bundle import FrontBundle
 
 log = structlog.get_logger("recmesh.interactions")
 
-MAX_BATCH = 10_000
 #: How far in the future a timestamp may be (clock skew between a caller and the front).
 MAX_CLOCK_SKEW_S = 300
 _INT64_MAX = 2**63 - 1
@@ -68,8 +68,10 @@ class InteractionLogServicer(interactions_pb2_grpc.InteractionLogServiceServicer
         count = len(request.interactions)
         if count == 0:
             raise InvalidArgumentError("no interactions given")
-        if count > MAX_BATCH:
-            raise InvalidArgumentError(f"{count} interactions; at most {MAX_BATCH} per call")
+        if count > MAX_INTERACTIONS_PER_CALL:
+            raise InvalidArgumentError(
+                f"{count} interactions; at most {MAX_INTERACTIONS_PER_CALL} per call"
+            )
         catalogue = self._versions.current_or_raise().value.item_ids
         now = int(self._clock())
         rows = [_checked(i, n, catalogue, now) for n, i in enumerate(request.interactions)]

@@ -24,6 +24,7 @@ from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.interactions.log_writer import InteractionLogWriter
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
+from recmesh.wire.limits import DEFAULT_CANDIDATES
 from services.common.downstream import DownstreamPolicy, connect_downstream
 from services.common.options import CommonOptions
 from services.common.readiness import front_readiness
@@ -52,7 +53,7 @@ class RecommendConfig:
     ranking_addresses: tuple[str, ...]
     impressions_path: Path
     interaction_log_dir: Path | None = None
-    max_candidates: int = 500
+    max_candidates: int = DEFAULT_CANDIDATES
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     budget: BudgetPolicy = field(default_factory=BudgetPolicy)
     downstream_policy: DownstreamPolicy = field(default_factory=DownstreamPolicy)

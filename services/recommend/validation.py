@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.rpc.errors import InvalidArgumentError
-from services.common.request_checks import MAX_USER_ID_LENGTH
-
-MAX_K = 1000
-
-MAX_CONTEXT_ENTRIES = 32
-MAX_CONTEXT_BYTES = 4096
+from recmesh.wire.limits import (
+    MAX_CONTEXT_CHARACTERS,
+    MAX_CONTEXT_ENTRIES,
+    MAX_K,
+    MAX_USER_ID_LENGTH,
+)
 
 
 def validate_request(request: recommend_pb2.RecommendRequest) -> None:
@@ -30,7 +30,7 @@ def validate_request(request: recommend_pb2.RecommendRequest) -> None:
             f"context has {len(request.context)} entries; at most {MAX_CONTEXT_ENTRIES} allowed"
         )
     size = sum(len(k) + len(v) for k, v in request.context.items())
-    if size > MAX_CONTEXT_BYTES:
+    if size > MAX_CONTEXT_CHARACTERS:
         raise InvalidArgumentError(
-            f"context holds {size} characters; at most {MAX_CONTEXT_BYTES} allowed"
+            f"context holds {size} characters; at most {MAX_CONTEXT_CHARACTERS} allowed"
         )

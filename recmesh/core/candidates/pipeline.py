@@ -13,8 +13,7 @@ from recmesh.core.candidates.sources.popularity import PopularitySource
 from recmesh.rpc.errors import InvalidArgumentError
 from recmesh.snapshot.history import seen_mask, user_history
 from recmesh.snapshot.snapshot import Snapshot
-
-DEFAULT_CANDIDATES = 500
+from recmesh.wire.limits import DEFAULT_CANDIDATES
 
 
 @dataclass(frozen=True)
