@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import InvalidArgumentError
+from recmesh.wire.ids import check_version_id
 
 MAX_APPROVALS = 10
 MAX_RESAMPLES = 10_000_000
 MAX_TEXT = 10_000
 ARMS = ("champion", "challenger")
-_VERSION_ID = re.compile(r"^sv-[0-9a-f]{16}$")
 
 
 def require(value: str, field: str) -> str:
@@ -25,12 +24,8 @@ def require(value: str, field: str) -> str:
 
 
 def require_version_id(value: str, field: str) -> str:
-    require(value, field)
-    if not _VERSION_ID.match(value):
-        raise InvalidArgumentError(
-            f"{field} {value!r} is not a serving version id (sv- and 16 hex digits)"
-        )
-    return value
+    """value when it is a serving version id (recmesh/wire/ids.check_version_id)."""
+    return check_version_id(value, field)
 
 
 def _unique(names: Iterable[str], field: str) -> list[str]:

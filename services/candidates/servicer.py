@@ -11,8 +11,8 @@ from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.core.candidates.loaded import LoadedCandidates
 from recmesh.rpc.errors import InvalidArgumentError
 from recmesh.wire.candidate_codec import encode_candidates
+from recmesh.wire.ids import check_serving_version, check_user_id
 from recmesh.wire.limits import DEFAULT_CANDIDATES, MAX_CANDIDATES_PER_REQUEST
-from services.common.request_checks import check_user_and_version
 from services.common.versions import VersionRegistry
 
 
@@ -25,7 +25,8 @@ class CandidatesServicer(candidates_pb2_grpc.CandidatesServiceServicer):
         request: candidates_pb2.GetCandidatesRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> candidates_pb2.GetCandidatesResponse:
-        check_user_and_version(request.user_id, request.serving_version)
+        check_user_id(request.user_id)
+        check_serving_version(request.serving_version)
         n = request.max_candidates or DEFAULT_CANDIDATES
         if n > MAX_CANDIDATES_PER_REQUEST:
             raise InvalidArgumentError(

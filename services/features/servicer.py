@@ -12,7 +12,7 @@ from recmesh.core.features.loaded import LoadedFeatures
 from recmesh.rpc.errors import InvalidArgumentError
 from recmesh.wire.arrays import ArrayPayloadError, encode_matrix
 from recmesh.wire.candidate_codec import decode_candidates
-from services.common.request_checks import check_user_and_version
+from recmesh.wire.ids import check_serving_version, check_user_id
 from services.common.versions import VersionRegistry
 
 
@@ -25,7 +25,8 @@ class FeaturesServicer(features_pb2_grpc.FeaturesServiceServicer):
         request: features_pb2.GetFeaturesRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> features_pb2.GetFeaturesResponse:
-        check_user_and_version(request.user_id, request.serving_version)
+        check_user_id(request.user_id)
+        check_serving_version(request.serving_version)
         try:
             candidates = decode_candidates(request.candidates)
         except ArrayPayloadError as exc:

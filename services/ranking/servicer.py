@@ -25,6 +25,7 @@ from recmesh.core.ranking.version import RankingVersion
 from recmesh.rpc.errors import InvalidArgumentError
 from recmesh.wire.arrays import ArrayPayloadError, encode_float32, encode_int64
 from recmesh.wire.candidate_codec import decode_candidates
+from recmesh.wire.ids import check_serving_version, check_user_id
 from recmesh.wire.limits import MAX_K
 from services.common.deadline_reserve import DeadlineReserve
 from services.common.downstream import Downstream
@@ -53,10 +54,8 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
     async def Rank(
         self, request: ranking_pb2.RankRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> ranking_pb2.RankResponse:
-        if not request.user_id:
-            raise InvalidArgumentError("user_id is empty")
-        if not request.serving_version:
-            raise InvalidArgumentError("serving_version is empty; the front resolves it")
+        check_user_id(request.user_id)
+        check_serving_version(request.serving_version)
         if request.k < 1 or request.k > MAX_K:
             raise InvalidArgumentError(f"k must be between 1 and {MAX_K}, got {request.k}")
         try:

@@ -29,6 +29,7 @@ from recmesh.api.recommend.v1 import interactions_pb2, interactions_pb2_grpc
 from recmesh.interactions.log_format import LoggedInteraction
 from recmesh.interactions.log_writer import InteractionLogWriteError, InteractionLogWriter
 from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
+from recmesh.wire.ids import check_logged_user_id
 from recmesh.wire.limits import MAX_INTERACTIONS_PER_CALL
 from services.common.versions import VersionRegistry
 from services.recommend.front_bundle import FrontBundle
@@ -37,7 +38,6 @@ log = structlog.get_logger("recmesh.interactions")
 
 #: How far in the future a timestamp may be (clock skew between a caller and the front).
 MAX_CLOCK_SKEW_S = 300
-_INT64_MAX = 2**63 - 1
 
 
 class InteractionLogServicer(interactions_pb2_grpc.InteractionLogServiceServicer):
@@ -92,14 +92,7 @@ def _checked(
     interaction: interactions_pb2.Interaction, n: int, catalogue: np.ndarray[Any, Any], now: int
 ) -> LoggedInteraction:
     where = f"interactions[{n}]"
-    try:
-        user = int(interaction.user_id)
-    except ValueError:
-        raise InvalidArgumentError(
-            f"{where}.user_id {interaction.user_id[:40]!r} is not a decimal integer"
-        ) from None
-    if abs(user) > _INT64_MAX:
-        raise InvalidArgumentError(f"{where}.user_id does not fit in 64 bits")
+    user = check_logged_user_id(interaction.user_id, f"{where}.user_id")
     item = interaction.item_id
     position = int(np.searchsorted(catalogue, item))
     if position >= catalogue.shape[0] or int(catalogue[position]) != item:

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.rpc.errors import InvalidArgumentError
-from recmesh.wire.limits import (
-    MAX_CONTEXT_CHARACTERS,
-    MAX_CONTEXT_ENTRIES,
-    MAX_K,
-    MAX_USER_ID_LENGTH,
-)
+from recmesh.wire.ids import check_user_id
+from recmesh.wire.limits import MAX_CONTEXT_CHARACTERS, MAX_CONTEXT_ENTRIES, MAX_K
 
 
 def validate_request(request: recommend_pb2.RecommendRequest) -> None:
     """Raises InvalidArgumentError with a message the caller can act on."""
-    user_id = request.user_id
-    if not user_id.strip():
-        raise InvalidArgumentError("user_id is empty; pass the id of the user to recommend for")
-    if len(user_id) > MAX_USER_ID_LENGTH:
-        raise InvalidArgumentError(
-            f"user_id is {len(user_id)} characters long; at most {MAX_USER_ID_LENGTH} allowed"
-        )
-    if not user_id.isprintable():
-        raise InvalidArgumentError("user_id contains control characters")
+    check_user_id(request.user_id)
     if request.k < 1 or request.k > MAX_K:
         raise InvalidArgumentError(f"k must be between 1 and {MAX_K}, got {request.k}")
     if len(request.context) > MAX_CONTEXT_ENTRIES:
