@@ -25,8 +25,13 @@ class GetCandidatesRequest(_message.Message):
     MAX_CANDIDATES_FIELD_NUMBER: _builtins.int
     SERVING_VERSION_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Not blank, printable, at most MAX_USER_ID_LENGTH = 128 characters
+    (recmesh/wire/limits.py).
+    """
     max_candidates: _builtins.int
-    """0 means the server default (500)."""
+    """0 means DEFAULT_CANDIDATES = 500; at most MAX_CANDIDATES_PER_REQUEST = 5000
+    (recmesh/wire/limits.py).
+    """
     serving_version: _builtins.str
     """The serving version the front resolved for this request; required."""
     def __init__(

@@ -103,7 +103,9 @@ Global___Float32Matrix: _TypeAlias = Float32Matrix  # noqa: Y015
 
 @_typing.final
 class CandidateSet(_message.Message):
-    """Candidate items for one user, in the order the merger produced them."""
+    """Candidate items for one user, in the order the merger produced them. A receiver
+    refuses more than MAX_CANDIDATES_ON_WIRE = 10000 items (recmesh/wire/limits.py).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

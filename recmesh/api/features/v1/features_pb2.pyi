@@ -28,11 +28,17 @@ class GetFeaturesRequest(_message.Message):
     CANDIDATES_FIELD_NUMBER: _builtins.int
     INCLUDE_FEATURE_NAMES_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Not blank, printable, at most MAX_USER_ID_LENGTH = 128 characters
+    (recmesh/wire/limits.py).
+    """
     serving_version: _builtins.str
+    """The serving version the front resolved for this request; required."""
     include_feature_names: _builtins.bool
     """Ask for the ordered feature names too (they never change within a version)."""
     @_builtins.property
-    def candidates(self) -> _arrays_pb2.CandidateSet: ...
+    def candidates(self) -> _arrays_pb2.CandidateSet:
+        """At most MAX_CANDIDATES_ON_WIRE = 10000 candidates (recmesh/wire/limits.py)."""
+
     def __init__(
         self,
         *,

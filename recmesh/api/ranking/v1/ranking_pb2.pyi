@@ -55,10 +55,17 @@ class RankRequest(_message.Message):
     K_FIELD_NUMBER: _builtins.int
     CANDIDATES_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Not blank, printable, at most MAX_USER_ID_LENGTH = 128 characters
+    (recmesh/wire/limits.py).
+    """
     serving_version: _builtins.str
+    """The serving version the front resolved for this request; required."""
     k: _builtins.int
+    """1 <= k <= MAX_K = 1000 (recmesh/wire/limits.py)."""
     @_builtins.property
-    def candidates(self) -> _arrays_pb2.CandidateSet: ...
+    def candidates(self) -> _arrays_pb2.CandidateSet:
+        """At most MAX_CANDIDATES_ON_WIRE = 10000 candidates (recmesh/wire/limits.py)."""
+
     def __init__(
         self,
         *,

@@ -27,7 +27,9 @@ class Interaction(_message.Message):
     RATING_FIELD_NUMBER: _builtins.int
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
-    """The user's id, a decimal integer (as in Recommend)."""
+    """The user's id, a decimal integer that fits in 64 bits; like Recommend's, at
+    most MAX_USER_ID_LENGTH = 128 characters (recmesh/wire/limits.py).
+    """
     item_id: _builtins.int
     """An item of the serving version's catalogue."""
     rating: _builtins.float
@@ -57,7 +59,7 @@ class RecordInteractionsRequest(_message.Message):
     INTERACTIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def interactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Interaction]:
-        """At most 10,000 per call."""
+        """At most MAX_INTERACTIONS_PER_CALL = 10000 per call (recmesh/wire/limits.py)."""
 
     def __init__(
         self,

@@ -81,11 +81,17 @@ class RecommendRequest(_message.Message):
     K_FIELD_NUMBER: _builtins.int
     CONTEXT_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Not blank, printable, at most MAX_USER_ID_LENGTH = 128 characters
+    (recmesh/wire/limits.py).
+    """
     k: _builtins.int
-    """1 <= k <= 1000."""
+    """1 <= k <= MAX_K = 1000 (recmesh/wire/limits.py)."""
     @_builtins.property
     def context(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Free-form request context (surface, locale, ...), recorded with the impression."""
+        """Free-form request context (surface, locale, ...), recorded with the impression.
+        At most MAX_CONTEXT_ENTRIES = 32 entries whose keys and values hold at most
+        MAX_CONTEXT_CHARACTERS = 4096 characters together (recmesh/wire/limits.py).
+        """
 
     def __init__(
         self,
