@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,8 +30,8 @@ from recmesh.etcd.credential_options import (
 )
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
+from recmesh.server.run import run_until_signal
 from recmesh.signing.keys import KeyFileError
-from recmesh.telemetry.interceptors import server_interceptors
 from recmesh.telemetry.logging import configure_logging
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.tracing import create_tracer_provider
@@ -121,22 +120,13 @@ async def serve(
     if metrics_port is not None:
         metrics.serve_http(metrics_port)
     try:
-        started = await create_server(config, server_interceptors(provider, metrics))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        log.info(
-            "listening",
-            component=COMPONENT,
-            port=started.port,
+        handle = await create_server(config, tracer_provider=provider, metrics=metrics)
+        await run_until_signal(
+            handle,
+            drain_seconds,
             mtls=config.tls is not None,
             etcd=",".join(config.etcd_endpoints),
         )
-        await stop.wait()
-        log.info("draining", component=COMPONENT, grace_s=drain_seconds)
-        await started.drain(drain_seconds)
-        log.info("stopped", component=COMPONENT)
     finally:
         provider.shutdown()
 

@@ -1,19 +1,19 @@
 """Wires one control plane server: store, records, audit log, domain objects, auth, servicer.
 
-Interceptor chain, outermost first: the caller's `interceptors` (metrics,
-tracing, log context), then error mapping, then authentication. Auth sits
-inside error mapping so its Unauthenticated/PermissionDenied errors are
-translated like any handler's.
+Interceptor chain, outermost first (`interceptor_chain`, the one place it is built,
+for the entry point and the tests alike): the instrumenting interceptor (tracing,
+metrics, error mapping), then authentication. Auth sits inside the instrumenting
+interceptor, so its Unauthenticated/PermissionDenied errors are mapped like any
+handler's.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import grpc
+from opentelemetry import trace
+from opentelemetry.trace import TracerProvider
 
 from control_plane.audit_log import AuditLog
 from control_plane.auth.authenticators import (
@@ -42,43 +42,44 @@ from control_plane.store.records import RecordReader
 from recmesh.api.controlplane.v1 import control_plane_pb2, control_plane_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.etcd.keys import KeySchema
-from recmesh.rpc.error_interceptor import ErrorMappingInterceptor
-from recmesh.rpc.health import HealthReporter, add_health_and_reflection
 from recmesh.rpc.listen import bind_port
+from recmesh.server.build import build_server, server_interceptors
+from recmesh.server.interceptor_types import ServerInterceptorBase
+from recmesh.server.run import ServerHandle
 from recmesh.signing.keys import PublicKeyRing, load_private_key, load_public_key
 from recmesh.signing.sign import PointerSigner
+from recmesh.telemetry.metrics import ServerMetrics
 
 COMPONENT = "control_plane"
 SERVICE_NAME: str = control_plane_pb2.DESCRIPTOR.services_by_name["ControlPlaneService"].full_name
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class StartedControlPlane:
-    """A started control plane server, its bound port and its health."""
-
-    server: grpc.aio.Server
-    port: int
-    health: HealthReporter
-
-    async def drain(self, grace: float) -> None:
-        """Health goes NOT_SERVING first, so health watchers (balancers, `recmesh up`)
-        stop sending; then new calls are refused and in-flight ones get `grace` seconds.
-        Stopping also closes the etcd client."""
-        await self.health.set_not_serving()
-        await self.server.stop(grace)
+def interceptor_chain(
+    authenticator: Authenticator,
+    tracer_provider: TracerProvider,
+    metrics: ServerMetrics | None,
+) -> list[ServerInterceptorBase]:
+    """The control plane's interceptors, outermost first: instrumentation, then
+    authentication of every call of the control plane service."""
+    return server_interceptors(
+        tracer_provider, metrics, [AuthInterceptor(authenticator, SERVICE_NAME)]
+    )
 
 
 async def create_server(
     config: ControlPlaneConfig,
-    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
     *,
+    tracer_provider: TracerProvider | None = None,
+    metrics: ServerMetrics | None = None,
     clock: Clock = utc_now,
-) -> StartedControlPlane:
-    """Builds, binds and starts the server (health SERVING).
+) -> ServerHandle:
+    """Builds, binds and starts the server (health SERVING), its chain
+    `interceptor_chain`: spans go to tracer_provider (default: OpenTelemetry's global
+    one), calls are counted in metrics (default: metrics of its own).
 
-    Stop it with `drain(grace)`; stopping the server in any way (`server.stop`
-    lets in-flight calls finish) also closes its etcd client. Raises
+    Stop it with `stop(grace)` (health NOT_SERVING, then in-flight calls get grace
+    seconds); stopping the server in any way (`server.stop` lets in-flight calls
+    finish) also closes its etcd client. Raises
     PrincipalsFileError when the credentials file is unusable, KeyFileError when a
     signing or public key file is, and OSError when the port cannot be bound.
     """
@@ -129,20 +130,17 @@ async def create_server(
             pointer=PointerFeed(kv, keys, records),
             audit=audit,
         )
-        server = grpc.aio.server(
-            interceptors=[
-                *interceptors,
-                ErrorMappingInterceptor(),
-                AuthInterceptor(authenticator, SERVICE_NAME),
-            ],
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 0),
-            ],
+        server, health = build_server(
+            service_full_names=[SERVICE_NAME],
+            register=lambda s: control_plane_pb2_grpc.add_ControlPlaneServiceServicer_to_server(
+                servicer, s
+            ),
+            interceptors=interceptor_chain(
+                authenticator,
+                tracer_provider if tracer_provider is not None else trace.get_tracer_provider(),
+                metrics if metrics is not None else ServerMetrics(COMPONENT),
+            ),
         )
-        control_plane_pb2_grpc.add_ControlPlaneServiceServicer_to_server(servicer, server)
-        health = add_health_and_reflection(server, [SERVICE_NAME])
         port = bind_port(server, config.host, config.port, config.tls)
         await server.start()
     except BaseException:
@@ -154,7 +152,7 @@ async def create_server(
     asyncio.create_task(  # noqa: RUF006
         _close_when_stopped(server, kv), name=f"{COMPONENT}-close-etcd"
     )
-    return StartedControlPlane(server, port, health)
+    return ServerHandle(component=COMPONENT, server=server, port=port, health=health)
 
 
 async def _close_when_stopped(server: grpc.aio.Server, kv: EtcdKV) -> None:

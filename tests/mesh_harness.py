@@ -30,13 +30,13 @@ from recmesh.etcd.pointer_codec import encode_pointer
 from recmesh.etcd.session import EtcdSession
 from recmesh.etcd.users import ROOT_USER, SERVING_USER
 from recmesh.rpc.tls import TlsFiles
+from recmesh.server.run import ServerHandle
 from recmesh.signing.keys import PublicKeyRing
 from recmesh.telemetry.metrics import ServerMetrics
 from services.candidates.server import CandidatesConfig
 from services.candidates.server import create_server as create_candidates
 from services.common.load_policy import LoadPolicy
 from services.common.options import CommonOptions
-from services.common.runner import ServerHandle
 from services.features.server import FeaturesConfig
 from services.features.server import create_server as create_features
 from services.ranking.server import RankingConfig

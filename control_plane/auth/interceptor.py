@@ -1,14 +1,15 @@
 """Authenticates every call of one service and checks the caller's roles against RPC_ROLES.
 
-It must sit inside the error-mapping interceptor: it raises Unauthenticated-
-and PermissionDeniedError like any handler, and the mapping translates them.
+It sits inside the instrumenting interceptor (recmesh.server.instrumentation): it
+raises Unauthenticated- and PermissionDeniedError from inside the handler it wraps,
+like any handler, and the instrumenting interceptor maps them to their status.
 Calls to other services on the same server (health, reflection) pass unchecked.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 import structlog
@@ -16,20 +17,13 @@ import structlog
 from control_plane.auth.authenticators import Authenticator
 from control_plane.auth.roles import RPC_ROLES, Principal, Role
 from recmesh.rpc.errors import PermissionDeniedError
+from recmesh.server.handlers import Behavior, rewrap
+from recmesh.server.interceptor_types import Continuation, MethodHandler, ServerInterceptorBase
 
-# grpc-stubs makes these generic for type checking only; at run time they are plain classes.
-if TYPE_CHECKING:
-    _Handler = grpc.RpcMethodHandler[Any, Any]
-    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
-else:
-    _Handler = grpc.RpcMethodHandler
-    _ServerInterceptor = grpc.aio.ServerInterceptor
-
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[_Handler]]
 Admit = Callable[[grpc.aio.ServicerContext[Any, Any]], Principal]
 
 
-class AuthInterceptor(_ServerInterceptor):
+class AuthInterceptor(ServerInterceptorBase):
     def __init__(
         self,
         authenticator: Authenticator,
@@ -42,7 +36,7 @@ class AuthInterceptor(_ServerInterceptor):
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> _Handler:
+    ) -> MethodHandler:
         handler = await continuation(handler_call_details)
         service, _, rpc = handler_call_details.method.lstrip("/").partition("/")
         if handler is None or service != self._service:
@@ -63,33 +57,18 @@ class AuthInterceptor(_ServerInterceptor):
         return _wrap(handler, admit)
 
 
-def _wrap(handler: _Handler, admit: Admit) -> _Handler:
-    serializers = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(
-            _unary(handler.unary_unary, admit), **serializers
-        )
-    if handler.stream_unary is not None:
-        return grpc.stream_unary_rpc_method_handler(
-            _unary(handler.stream_unary, admit), **serializers
-        )
-    if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(
-            _stream(handler.unary_stream, admit), **serializers
-        )
-    if handler.stream_stream is not None:
-        return grpc.stream_stream_rpc_method_handler(
-            _stream(handler.stream_stream, admit), **serializers
-        )
-    return handler
+def _wrap(handler: MethodHandler, admit: Admit) -> MethodHandler:
+    """A new handler per call: `admit` is this call's check of this method's roles."""
+    return rewrap(
+        handler,
+        unary=lambda behavior, _requests_stream: _unary(behavior, admit),
+        stream=lambda behavior, _requests_stream: _stream(behavior, admit),
+    )
 
 
 # grpc-stubs types behaviours for the sync API; aio behaviours are coroutines or
 # async generators, so they are typed loosely and called as what they are.
-def _unary(behavior: Callable[..., Any], admit: Admit) -> Callable[..., Awaitable[Any]]:
+def _unary(behavior: Behavior, admit: Admit) -> Callable[..., Awaitable[Any]]:
     async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         principal = admit(context)
         with structlog.contextvars.bound_contextvars(principal=principal.name):
@@ -98,7 +77,7 @@ def _unary(behavior: Callable[..., Any], admit: Admit) -> Callable[..., Awaitabl
     return handler
 
 
-def _stream(behavior: Callable[..., Any], admit: Admit) -> Callable[..., AsyncIterator[Any]]:
+def _stream(behavior: Behavior, admit: Admit) -> Callable[..., AsyncIterator[Any]]:
     async def handler(
         request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:

@@ -1,1 +1,2 @@
-"""gRPC plumbing shared by every server: errors, interceptors, health, channels."""
+"""gRPC plumbing shared by every server and client: errors and their details, request
+bodies, health, listening ports, TLS."""

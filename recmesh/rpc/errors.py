@@ -1,6 +1,6 @@
 """Domain errors that know their gRPC status.
 
-Handlers raise these; `ErrorMappingInterceptor` translates them into a status
+Handlers raise these; the instrumenting interceptor (recmesh.server) maps them to a status
 and message once, so no handler calls `context.abort` itself. Anything else
 that escapes a handler is a programmer error and surfaces as INTERNAL.
 """

@@ -11,10 +11,10 @@ from opentelemetry.trace import TracerProvider
 from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.core.candidates.loaded import LoadedCandidates, load_candidates_version
+from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from services.candidates.servicer import CandidatesServicer
 from services.common.options import CommonOptions
-from services.common.runner import ServerHandle
 from services.common.serving_process import start_serving_process
 from services.common.versions import VersionRegistry
 

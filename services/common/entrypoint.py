@@ -8,12 +8,12 @@ from collections.abc import Awaitable, Callable
 
 from opentelemetry.sdk.trace import TracerProvider
 
+from recmesh.server.run import ServerHandle, run_until_signal
 from recmesh.telemetry.logging import configure_logging
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.tracing import create_tracer_provider
 from services.common.options import CommonOptions
 from services.common.pointer_state import PointerStateError
-from services.common.runner import ServerHandle, run_until_signal
 
 ServerFactory = Callable[[TracerProvider, ServerMetrics], Awaitable[ServerHandle]]
 

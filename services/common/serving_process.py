@@ -18,14 +18,15 @@ import grpc
 from opentelemetry.trace import TracerProvider
 
 from recmesh.etcd.keys import KeySchema
+from recmesh.rpc.listen import bind_port
+from recmesh.server.build import build_server, server_interceptors
+from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from services.common.options import CommonOptions
 from services.common.pointer_state import PointerStateFile
 from services.common.pointer_trust import PointerTrust
 from services.common.pointer_watch import PointerWatch
 from services.common.readiness import ReadinessRule, downstream_readiness
-from services.common.runner import ServerHandle
-from services.common.server_setup import bind, build_server
 from services.common.timing import MonotonicClock
 from services.common.version_events import MetricsPointerTrustEvents, MetricsVersionEvents
 from services.common.version_health import follow_versions
@@ -81,10 +82,9 @@ async def start_serving_process(
     server, health = build_server(
         service_full_names=service_full_names,
         register=lambda s: register(s, registry),
-        tracer_provider=tracer_provider,
-        metrics=metrics,
+        interceptors=server_interceptors(tracer_provider, metrics),
     )
-    port = bind(server, options.host, options.port, options.tls)
+    port = bind_port(server, options.host, options.port, options.tls)
     await server.start()
 
     follow = follow_versions(

@@ -11,9 +11,9 @@ from opentelemetry.trace import TracerProvider
 from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.core.features.loaded import LoadedFeatures, load_features_version
+from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from services.common.options import CommonOptions
-from services.common.runner import ServerHandle
 from services.common.serving_process import start_serving_process
 from services.common.versions import VersionRegistry
 from services.features.servicer import FeaturesServicer

@@ -12,12 +12,12 @@ from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.core.ranking.version import RankingVersion, load_ranking_version
+from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
 from services.common.deadline_reserve import DeadlineReserve
 from services.common.downstream import DownstreamPolicy, connect_downstream
 from services.common.options import CommonOptions
-from services.common.runner import ServerHandle
 from services.common.serving_process import start_serving_process
 from services.common.versions import VersionRegistry
 from services.ranking.servicer import RankingServicer

@@ -22,13 +22,13 @@ from recmesh.api.recommend.v1 import (
 )
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.interactions.log_writer import InteractionLogWriter
+from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
 from recmesh.wire.limits import DEFAULT_CANDIDATES
 from services.common.downstream import DownstreamPolicy, connect_downstream
 from services.common.options import CommonOptions
 from services.common.readiness import front_readiness
-from services.common.runner import ServerHandle
 from services.common.serving_process import start_serving_process
 from services.common.versions import VersionRegistry
 from services.recommend.budget import BudgetPolicy

@@ -23,6 +23,7 @@ from etcd3aio import Etcd3Client, EtcdConnectionError
 from etcd3aio.kv import KVService
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from opentelemetry.trace import TracerProvider
 
 from control_plane.auth.client_tokens import load_client_tokens
 from control_plane.auth.credentials import DEMO_PRINCIPALS, CredentialFiles, create_credentials
@@ -41,6 +42,7 @@ from recmesh.etcd.password_files import EtcdPasswordFiles
 from recmesh.etcd.session import EtcdSession
 from recmesh.signing.keys import PublicKeyRing, load_private_key
 from recmesh.signing.sign import PointerSigner
+from recmesh.telemetry.metrics import ServerMetrics
 from testkit.records import DATASET_FINGERPRINT, evaluation_for, spec_for
 
 T = TypeVar("T")
@@ -295,11 +297,15 @@ def running_control_plane(
     tls: TlsFiles | None = None,
     connect: Callable[[str], grpc.Channel] = grpc.insecure_channel,
     etcd_timeout_s: float = 5.0,
+    tracer_provider: TracerProvider | None = None,
+    metrics: ServerMetrics | None = None,
 ) -> Iterator[ControlPlaneHarness]:
     """An installation under a fresh prefix with the baseline registered and serving, plus
     two challenger bundles in the store (not registered). `connect` opens the harness's
     channel to the server's address (a secure one for TLS). The control plane and its
-    bootstrap act as etcd's control-plane user, granted the installation's prefix."""
+    bootstrap act as etcd's control-plane user, granted the installation's prefix. The
+    server is `create_server`'s, its interceptor chain the entry point's; spans and call
+    counts go to tracer_provider and metrics when given."""
     keys = KeySchema(f"/recmesh-test/{uuid.uuid4().hex[:12]}")
     etcd_endpoint = etcd.endpoint
     assert etcd.passwords is not None, "the test etcd runs with auth on (LocalEtcd.secure)"
@@ -329,7 +335,7 @@ def running_control_plane(
         etcd_credentials=passwords.control_plane,
     )
     loop = LoopThread()
-    started = loop.run(create_server(config))
+    started = loop.run(create_server(config, tracer_provider=tracer_provider, metrics=metrics))
     server, port = started.server, started.port
     client_channel = connect(f"127.0.0.1:{port}")
     try:

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.rpc.error_info import error_info, status_trailer
 from recmesh.rpc.errors import InvalidArgumentError, RecmeshError
-from recmesh.telemetry.interceptors import server_interceptors
+from recmesh.server.build import server_interceptors
 from recmesh.wire.rank_errors import DOMAIN, FEATURES_UNAVAILABLE
 from services.ranking.errors import FeaturesUnavailableError
 

@@ -22,10 +22,10 @@ from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from services.candidates.server import CandidatesConfig
 from services.candidates.server import create_server as create_candidates
-from services.common.runner import ServerHandle
 from services.features.server import FeaturesConfig
 from services.features.server import create_server as create_features
 from services.ranking.server import RankingConfig

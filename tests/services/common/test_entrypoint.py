@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
+from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from services.common import entrypoint
 from services.common.entrypoint import run_service
 from services.common.options import CommonOptions
 from services.common.pointer_state import PointerStateFile
-from services.common.runner import ServerHandle
 from tests.pointer_signing import PointerKey
 
 

@@ -27,8 +27,9 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
 from recmesh.rpc.errors import RecmeshError
-from recmesh.rpc.interceptor_types import Continuation, MethodHandler, ServerInterceptorBase
 from recmesh.rpc.request_bodies import MalformedRequest, tolerant_deserializer
+from recmesh.server.handlers import Behavior, rewrap
+from recmesh.server.interceptor_types import Continuation, MethodHandler, ServerInterceptorBase
 from recmesh.telemetry.metrics import MethodMetrics, ServerMetrics
 
 log = structlog.get_logger("recmesh.rpc")
@@ -186,34 +187,20 @@ class InstrumentingInterceptor(ServerInterceptorBase):
                 metrics=self._metrics.method(name) if self._metrics is not None else None,
             )
         )
-        deserializer = tolerant_deserializer(handler.request_deserializer, full_name)
-        serializer = handler.response_serializer
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                calls.unary(handler.unary_unary), deserializer, serializer
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                calls.stream(
-                    handler.unary_stream, streams_responses=_is_async_gen(handler.unary_stream)
-                ),
-                deserializer,
-                serializer,
-            )
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                calls.unary(_checked_requests(handler.stream_unary)), deserializer, serializer
-            )
-        if handler.stream_stream is not None:
-            behavior = handler.stream_stream
-            return grpc.stream_stream_rpc_method_handler(
-                calls.stream(
-                    _checked_requests(behavior), streams_responses=_is_async_gen(behavior)
-                ),
-                deserializer,
-                serializer,
-            )
-        return handler
+
+        def unary(behavior: Behavior, requests_stream: bool) -> Behavior:
+            return calls.unary(_checked_requests(behavior) if requests_stream else behavior)
+
+        def stream(behavior: Behavior, requests_stream: bool) -> Behavior:
+            checked = _checked_requests(behavior) if requests_stream else behavior
+            return calls.stream(checked, streams_responses=_is_async_gen(behavior))
+
+        return rewrap(
+            handler,
+            unary=unary,
+            stream=stream,
+            request_deserializer=tolerant_deserializer(handler.request_deserializer, full_name),
+        )
 
 
 def _is_async_gen(behavior: Callable[..., Any]) -> bool:

@@ -1,8 +1,8 @@
 """Runs a built server until SIGTERM or SIGINT, then drains it.
 
-Draining: health goes NOT_SERVING first (so balancers stop sending), in-flight
-calls get `drain_seconds` to finish, then background tasks stop and resources
-close.
+Draining: health goes NOT_SERVING first, for good (so balancers and health watchers
+stop sending), in-flight calls get the grace period to finish, then background tasks
+stop and resources close. The serving processes and the control plane run this way.
 """
 
 from __future__ import annotations
@@ -43,11 +43,13 @@ class ServerHandle:
         log.info("stopped", component=self.component)
 
 
-async def run_until_signal(handle: ServerHandle, grace: float) -> None:
+async def run_until_signal(handle: ServerHandle, grace: float, **details: object) -> None:
+    """Logs "listening" (with `details`), waits for SIGTERM or SIGINT, then stops the
+    server with `grace` seconds for in-flight calls."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("listening", component=handle.component, port=handle.port)
+    log.info("listening", component=handle.component, port=handle.port, **details)
     await stop.wait()
     await handle.stop(grace)
