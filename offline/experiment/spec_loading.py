@@ -44,10 +44,13 @@ from offline.experiment.spec_fields import (
 )
 from offline.splits.spec import SplitSpec
 from recmesh.snapshot.config import SnapshotConfig
+from recmesh.wire.limits import DEFAULT_CANDIDATES
 
 __all__ = ["SpecError", "load_spec", "parse_spec"]
 
-MAX_CANDIDATES = 500
+#: An experiment's candidates.n: at most what serving generates and ranks per request, so
+#: an offline result is measured on no more candidates than the mesh would score.
+MAX_CANDIDATES = DEFAULT_CANDIDATES
 _EVAL_METRIC = re.compile(r"(ndcg|map|pre)@[1-9][0-9]*")
 _OBJECTIVES = ("rank:ndcg", "rank:pairwise", "rank:map")
 _DIRECTIONS = {"higher": Direction.HIGHER_IS_BETTER, "lower": Direction.LOWER_IS_BETTER}
