@@ -6,7 +6,7 @@ Datasets built later from what was served filter on `degraded` to keep
 incidents out of experiment data. Records are queued in memory and a
 background task appends them in batches; when the queue is full (the disk is
 slower than the traffic) records are dropped and counted, never blocking a
-request.
+request. `impression_record` makes the record of one answer.
 """
 
 from __future__ import annotations
@@ -19,7 +19,33 @@ from typing import Any
 
 import structlog
 
+from recmesh.api.recommend.v1 import recommend_pb2
+from services.recommend.answer import reason_label
+
 log = structlog.get_logger("recmesh.impressions")
+
+
+def impression_record(
+    request: recommend_pb2.RecommendRequest,
+    response: recommend_pb2.RecommendResponse,
+    at: float,
+) -> dict[str, Any]:
+    """The impression of `response` to `request`, answered at `at` (seconds since the
+    epoch): one line of the log."""
+    return {
+        "request_id": response.request_id,
+        "trace_id": response.trace_id,
+        "at": at,
+        "user_id": request.user_id,
+        "k": request.k,
+        "context": dict(request.context),
+        "items": [
+            {"item_id": it.item_id, "score": it.score, "source": it.source} for it in response.items
+        ],
+        "serving_version": response.serving_version,
+        "degraded": response.degraded,
+        "degraded_reason": reason_label(response.degraded_reason) if response.degraded else "",
+    }
 
 
 class ImpressionLog:

@@ -1,0 +1,316 @@
+"""The stages of a Recommend and how each fails open, as a table (`STAGES`).
+
+The front runs the stages in order for the version it resolved once. Each stage
+either lets the call go on or ends it with its own rule's answer: the version's
+popularity list (in memory) or the candidates in source order, degraded with the
+rule's reason and a detail filled in from what the stage saw. A stage that calls a
+downstream fails open on any `DownstreamError` (down, late, ejected, or a malformed
+reply) with `{error}` in its detail; an ErrorInfo reason in the failed status may
+pick another degraded reason (ranking telling that features is unavailable). The
+last stage, ranking, gives the answer when nothing failed. docs/serving.md
+describes the same table.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeAlias
+
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
+from recmesh.api.recommend.v1 import recommend_pb2
+from recmesh.wire import rank_errors
+from services.common.downstream import Downstream
+from services.common.downstream_errors import DownstreamCallError, DownstreamError, parsed
+from services.common.versions import LoadedVersion
+from services.recommend.admission import Admission, Overload
+from services.recommend.answer import (
+    NOT_DEGRADED,
+    Answer,
+    Reason,
+    popularity_answer,
+    source_order_answer,
+)
+from services.recommend.budget import BudgetPolicy, HopBudget, plan_budget
+from services.recommend.candidates_reply import FoundCandidates, decode_found
+from services.recommend.front_bundle import FrontBundle
+from services.recommend.ranked_reply import decode_ranked
+
+
+class Fallback(enum.Enum):
+    """What the front answers with when a stage ends the call."""
+
+    POPULARITY = "the version's popularity list"
+    SOURCE_ORDER = "the candidates in source order"
+
+
+@dataclass(frozen=True)
+class ErrorInfoReason:
+    """A failed call whose status carries the ErrorInfo (domain, reason) degrades with
+    `degraded_reason` instead of its stage's reason."""
+
+    domain: str
+    reason: str
+    degraded_reason: Reason
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a Recommend and the rule it ends the call with.
+
+    `calls` names the downstream service and RPC the stage calls, or what it checks
+    when it calls none. When it ends the call (`ends_when`), the front answers with
+    `answer`, degraded with `reason` (NOT_DEGRADED: a normal answer) and `detail`, a
+    str.format template: `{error}` is a failed call's DownstreamError, other fields
+    are what the stage's check saw."""
+
+    name: str
+    calls: str
+    ends_when: str
+    answer: Fallback
+    reason: Reason
+    detail: str
+    error_reasons: tuple[ErrorInfoReason, ...] = ()
+
+    def reason_for(self, error: DownstreamError) -> Reason:
+        """The degraded reason of a failed call of this stage."""
+        if isinstance(error, DownstreamCallError):
+            for rule in self.error_reasons:
+                if error.has_reason(rule.domain, rule.reason):
+                    return rule.degraded_reason
+        return self.reason
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        name="admission",
+        calls="none: the count of Recommend calls in flight (services/recommend/admission.py)",
+        ends_when="more calls are in flight than the limit (--max-in-flight)",
+        answer=Fallback.POPULARITY,
+        reason=recommend_pb2.DEGRADED_REASON_OVERLOADED,
+        detail="{in_flight} requests in flight (limit {limit})",
+    ),
+    Stage(
+        name="deadline",
+        calls="none: the caller's deadline, split by plan_budget (services/recommend/budget.py)",
+        ends_when="too little of the caller's deadline is left to fan out",
+        answer=Fallback.POPULARITY,
+        reason=recommend_pb2.DEGRADED_REASON_DEADLINE_TOO_SHORT,
+        detail="{left_ms:.1f} ms left of the caller's deadline",
+    ),
+    Stage(
+        name="candidates",
+        calls="candidates: CandidatesService.GetCandidates",
+        ends_when="the call fails, is late, finds every replica ejected or the reply is malformed",
+        answer=Fallback.POPULARITY,
+        reason=recommend_pb2.DEGRADED_REASON_CANDIDATES_UNAVAILABLE,
+        detail="candidates: {error}",
+    ),
+    Stage(
+        name="model",
+        calls="none: the version's kind and the candidates found",
+        ends_when="the version is the baseline (it has no model) or no candidate was found",
+        answer=Fallback.SOURCE_ORDER,
+        reason=NOT_DEGRADED,
+        detail="",
+    ),
+    Stage(
+        name="ranking time",
+        calls="none: what is left of the deadline once candidates answered",
+        ends_when="less than the minimum for a hop (BudgetPolicy.min_hop_s) is left",
+        answer=Fallback.SOURCE_ORDER,
+        reason=recommend_pb2.DEGRADED_REASON_RANKING_UNAVAILABLE,
+        detail="no time left of the deadline for ranking",
+    ),
+    Stage(
+        name="ranking",
+        calls=(
+            "ranking: RankingService.Rank "
+            "(ranking calls features: FeaturesService.GetFeatures itself)"
+        ),
+        ends_when="the call fails, is late, finds every replica ejected or the reply is malformed",
+        answer=Fallback.SOURCE_ORDER,
+        reason=recommend_pb2.DEGRADED_REASON_RANKING_UNAVAILABLE,
+        detail="ranking: {error}",
+        error_reasons=(
+            ErrorInfoReason(
+                rank_errors.DOMAIN,
+                rank_errors.FEATURES_UNAVAILABLE,
+                recommend_pb2.DEGRADED_REASON_FEATURES_UNAVAILABLE,
+            ),
+        ),
+    ),
+)
+
+
+class Ends:
+    """A stage's check ends the call with the stage's rule; `facts` fill its detail."""
+
+    def __init__(self, **facts: object) -> None:
+        self.facts = facts
+
+
+@dataclass
+class _Call:
+    """One Recommend as it goes through the stages."""
+
+    request: recommend_pb2.RecommendRequest
+    version: LoadedVersion[FrontBundle]
+    overload: Overload | None
+    budget: HopBudget
+    started: float
+    found: FoundCandidates | None = None
+    ranking_s: float = 0.0
+
+
+#: A stage's work: None to go on, Ends to end the call with the stage's rule, or the
+#: answer. A DownstreamError it raises ends the call with the rule too.
+_Step: TypeAlias = Callable[[_Call], Awaitable[Answer | Ends | None]]
+
+
+class RecommendFlow:
+    """Runs STAGES for one Recommend over the candidates and ranking downstreams."""
+
+    def __init__(
+        self,
+        *,
+        candidates: Downstream[candidates_pb2_grpc.CandidatesServiceAsyncStub],
+        ranking: Downstream[ranking_pb2_grpc.RankingServiceAsyncStub],
+        admission: Admission,
+        policy: BudgetPolicy,
+        max_candidates: int,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._candidates = candidates
+        self._ranking = ranking
+        self._admission = admission
+        self._policy = policy
+        self._max_candidates = max_candidates
+        self._clock = clock
+        steps: dict[str, _Step] = {
+            "admission": self._admit,
+            "deadline": self._check_deadline,
+            "candidates": self._find_candidates,
+            "model": self._check_model,
+            "ranking time": self._check_ranking_time,
+            "ranking": self._rank,
+        }
+        if set(steps) != {stage.name for stage in STAGES}:
+            raise AssertionError("every stage of STAGES needs its step, and only those")
+        self._stages = tuple((stage, steps[stage.name]) for stage in STAGES)
+
+    async def answer(
+        self,
+        request: recommend_pb2.RecommendRequest,
+        version: LoadedVersion[FrontBundle],
+        time_remaining_s: float | None,
+    ) -> Answer:
+        """The answer to a validated request for the resolved version, given what is
+        left of the caller's deadline (None: no deadline)."""
+        async with self._admission.slot() as overload:
+            call = _Call(
+                request,
+                version,
+                overload,
+                started=self._clock(),
+                budget=plan_budget(time_remaining_s, self._policy),
+            )
+            for stage, step in self._stages:
+                try:
+                    outcome = await step(call)
+                except DownstreamError as error:
+                    return _fail_open(stage, call, stage.reason_for(error), {"error": error})
+                if isinstance(outcome, Answer):
+                    return outcome
+                if outcome is not None:
+                    return _fail_open(stage, call, stage.reason, outcome.facts)
+        raise AssertionError("the last stage answers or ends the call")
+
+    async def _admit(self, call: _Call) -> Ends | None:
+        if call.overload is None:
+            return None
+        return Ends(in_flight=call.overload.in_flight, limit=call.overload.limit)
+
+    async def _check_deadline(self, call: _Call) -> Ends | None:
+        return None if call.budget.usable else Ends(left_ms=call.budget.total_s * 1000)
+
+    async def _find_candidates(self, call: _Call) -> None:
+        call.found = await self._candidates.call(
+            partial(
+                _get_candidates,
+                call.request.user_id,
+                call.version.version_id,
+                self._max_candidates,
+            ),
+            call.budget.candidates_s,
+        )
+
+    async def _check_model(self, call: _Call) -> Ends | None:
+        found = _found(call)
+        return Ends() if call.version.value.is_baseline or len(found.decoded) == 0 else None
+
+    async def _check_ranking_time(self, call: _Call) -> Ends | None:
+        call.ranking_s = call.budget.ranking_s(self._clock() - call.started)
+        return Ends() if call.ranking_s < self._policy.min_hop_s else None
+
+    async def _rank(self, call: _Call) -> Answer:
+        request = call.request
+        return await self._ranking.call(
+            partial(_rank, request.user_id, request.k, call.version.version_id, _found(call)),
+            call.ranking_s,
+        )
+
+
+def _found(call: _Call) -> FoundCandidates:
+    if call.found is None:
+        raise AssertionError("a stage after candidates ran before it")
+    return call.found
+
+
+def _fail_open(stage: Stage, call: _Call, reason: Reason, facts: dict[str, object]) -> Answer:
+    detail = stage.detail.format(**facts)
+    k = call.request.k
+    if stage.answer is Fallback.POPULARITY:
+        return popularity_answer(call.version.value, k, reason, detail)
+    return source_order_answer(_found(call).decoded, k, reason, detail)
+
+
+async def _get_candidates(
+    user_id: str,
+    serving_version: str,
+    max_candidates: int,
+    stub: candidates_pb2_grpc.CandidatesServiceAsyncStub,
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> FoundCandidates:
+    response = await stub.GetCandidates(
+        candidates_pb2.GetCandidatesRequest(
+            user_id=user_id, max_candidates=max_candidates, serving_version=serving_version
+        ),
+        timeout=timeout,
+    )
+    return decode_found(
+        parsed(response, candidates_pb2.GetCandidatesResponse), serving_version, max_candidates
+    )
+
+
+async def _rank(
+    user_id: str,
+    k: int,
+    serving_version: str,
+    found: FoundCandidates,
+    stub: ranking_pb2_grpc.RankingServiceAsyncStub,
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> Answer:
+    response = await stub.Rank(
+        ranking_pb2.RankRequest(
+            user_id=user_id, serving_version=serving_version, k=k, candidates=found.payload
+        ),
+        timeout=timeout,
+    )
+    return decode_ranked(
+        parsed(response, ranking_pb2.RankResponse), serving_version, found.decoded, k
+    )
