@@ -14,7 +14,7 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.net.ports import free_loopback_port
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import RunningMesh
-from tests.serving.mesh_calls import run_mesh
+from tests.services.mesh_calls import run_mesh
 
 
 def test_recommend_prints_titles_version_and_trace_or_one_json_object(

@@ -29,8 +29,8 @@ from recmesh.signing.keys import PublicKeyRing
 from tests.control_plane.harness import LoopThread
 from tests.etcd_fixtures import running_etcd
 from tests.mesh_harness import RunningMesh, running_mesh
-from tests.offline_experiment.installation import Installation, running_installation
-from tests.offline_experiment.specs import small_spec, write_spec
+from tests.offline.experiment.installation import Installation, running_installation
+from tests.offline.experiment.specs import small_spec, write_spec
 
 
 @dataclass

@@ -21,7 +21,7 @@ from recmesh.data.dataset import Dataset
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.codec import snapshot_from_bytes
 from tests.refresh.served import Served, serving_challenger
-from tests.serving.mesh_calls import recommend, wait_for_version
+from tests.services.mesh_calls import recommend, wait_for_version
 
 USER = "196"
 NEW_USER = "5000"

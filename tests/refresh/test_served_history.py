@@ -10,7 +10,7 @@ import pytest
 
 from recmesh.data.dataset import Dataset
 from tests.refresh.served import Served, serving_challenger
-from tests.serving.mesh_calls import recommend, wait_for_version
+from tests.services.mesh_calls import recommend, wait_for_version
 
 
 @pytest.fixture(

@@ -33,7 +33,7 @@ from recmesh.net.ports import free_loopback_port
 from testkit.bundles import build_xgboost_bundle
 from tests.mesh_harness import write_pointer
 from tests.pointer_signing import PointerKey
-from tests.serving.mesh_calls import wait_for_version
+from tests.services.mesh_calls import wait_for_version
 
 #: ml-100k users, rotated by the traffic of these tests.
 USERS = tuple(str(u) for u in range(1, 301))

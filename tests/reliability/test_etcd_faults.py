@@ -11,7 +11,7 @@ from recmesh.etcd.local_server import LocalEtcd
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import running_mesh, write_pointer
 from tests.reliability.load import OpenLoop, report, summarize
-from tests.serving.mesh_calls import wait_for_version
+from tests.services.mesh_calls import wait_for_version
 
 USERS = ("196", "186", "22", "244", "166", "298", "115", "253", "305", "6")
 

@@ -34,7 +34,7 @@ from offline.experiment.footprint import DEFAULT_NICENESS, default_threads
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.api.controlplane.v1 import control_plane_pb2_grpc, records_pb2
 from recmesh.files.repo_paths import REPO_ROOT
-from tests.offline_experiment.specs import small_spec, write_spec
+from tests.offline.experiment.specs import small_spec, write_spec
 from tests.reliability.load import OpenLoop, Summary, report, summarize
 from tests.reliability.process_mesh import USERS, ProcessMesh
 

@@ -185,7 +185,7 @@ def _imported_modules(path: Path) -> set[str]:
 
 
 def test_no_module_imports_a_test_module() -> None:
-    """Helpers that tests share live in support modules (tests/serving/mesh_calls.py,
+    """Helpers that tests share live in support modules (tests/services/mesh_calls.py,
     tests/mesh_harness.py, ...): no module imports a `test_*` module."""
     files = sorted((REPO_ROOT / "tests").rglob("*.py"))
     assert len(files) > 100

@@ -29,7 +29,7 @@ from services.common.downstream_errors import (
     DownstreamOpenError,
     MalformedReplyError,
 )
-from tests.serving.downstream_fakes import Context, fake_ranking
+from tests.services.downstream_fakes import Context, fake_ranking
 
 Stub: TypeAlias = "ranking_pb2_grpc.RankingServiceAsyncStub"
 POLICY = DownstreamPolicy(

@@ -20,8 +20,8 @@ from recmesh.wire.arrays import encode_float32, encode_int64
 from recmesh.wire.candidate_codec import decode_candidates
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import write_pointer
-from tests.serving.degraded_front import K, assert_degraded, recommend, run
-from tests.serving.downstream_fakes import (
+from tests.services.degraded_front import K, assert_degraded, recommend, run
+from tests.services.downstream_fakes import (
     Context,
     RankHandler,
     fake_server,

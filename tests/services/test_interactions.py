@@ -16,7 +16,7 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.interactions.log_reader import read_log
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import RunningMesh, running_mesh, write_pointer
-from tests.serving.mesh_calls import wait_for_version
+from tests.services.mesh_calls import wait_for_version
 
 if TYPE_CHECKING:
     Stub = interactions_pb2_grpc.InteractionLogServiceAsyncStub

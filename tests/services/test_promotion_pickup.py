@@ -18,7 +18,7 @@ from testkit.promotion_flow import PromotionFlow
 from tests.control_plane.harness import TEST_PRINCIPALS
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import running_mesh
-from tests.serving.mesh_calls import recommend, wait_for_version
+from tests.services.mesh_calls import recommend, wait_for_version
 
 
 def test_promoted_challenger_is_picked_up_by_the_mesh(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from offline.decision import Verdict
 from offline.report.html import ListedItem, ReportInput, SampleUser, write_report
-from tests.offline_experiment.factories import measurement
+from tests.offline.experiment.factories import measurement
 
 
 def _input(verdict: Verdict) -> ReportInput:

@@ -30,7 +30,7 @@ from recmesh.etcd.users import SERVING_USER
 from services.common.load_policy import LoadPolicy
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import KEYS, RunningMesh, running_mesh, write_pointer
-from tests.serving.mesh_calls import recommend, wait_for_version
+from tests.services.mesh_calls import recommend, wait_for_version
 
 COMPONENTS = ("candidates", "features", "ranking", "recommend")
 # Quick retries; a window long enough that every service stays SERVING throughout.

@@ -35,7 +35,7 @@ from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import RunningMesh, put_pointer_value, running_mesh
 from tests.pointer_signing import PointerKey
 from tests.reliability.load import report
-from tests.serving.mesh_calls import recommend, wait_for_version
+from tests.services.mesh_calls import recommend, wait_for_version
 
 SERVICES = ("candidates", "features", "ranking", "recommend")
 KEYS = KeySchema()

@@ -27,15 +27,20 @@ async def recommend(
 
 
 async def wait_for_version(address: str, version: str, within_s: float = 30.0) -> None:
+    """Until the front answers whole (not degraded) from `version`: the front, and the
+    candidates and ranking replicas behind it, all serve it. An answer of the version
+    that is degraded means a downstream has not loaded it yet (its health is still
+    NOT_SERVING), so tests that start traffic right after would see it fail open."""
     deadline = time.monotonic() + within_s
     while True:
         try:
-            if (await recommend(address, "196")).serving_version == version:
+            response = await recommend(address, "196")
+            if response.serving_version == version and not response.degraded:
                 return
         except grpc.aio.AioRpcError:
             pass
         if time.monotonic() > deadline:
-            raise AssertionError(f"the front never served {version}")
+            raise AssertionError(f"the front never served {version} whole")
         await asyncio.sleep(0.1)
 
 

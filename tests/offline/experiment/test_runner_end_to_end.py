@@ -13,8 +13,8 @@ from offline.experiment.footprint import THREAD_POOL_VARIABLES
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.data.dataset import Dataset
-from tests.offline_experiment.installation import Installation
-from tests.offline_experiment.specs import small_spec, write_spec
+from tests.offline.experiment.installation import Installation
+from tests.offline.experiment.specs import small_spec, write_spec
 
 
 @pytest.fixture(autouse=True)

@@ -20,8 +20,8 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.telemetry.logging import add_trace_context
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import RunningMesh, write_pointer
-from tests.serving.mesh_calls import recommend, run_mesh, wait_for_version
-from tests.serving.traffic import Traffic
+from tests.services.mesh_calls import recommend, run_mesh, wait_for_version
+from tests.services.traffic import Traffic
 
 USERS = ("196", "186", "22", "244", "166", "298", "115", "253", "305", "6")
 

@@ -10,7 +10,7 @@ from offline.experiment.pipeline import evaluate_arms, prepare_data, train_chall
 from offline.experiment.spec_loading import parse_spec
 from recmesh.console.progress import NullProgress
 from recmesh.snapshot.build import build_snapshot
-from tests.offline_experiment.specs import small_spec
+from tests.offline.experiment.specs import small_spec
 
 
 def _run(data_dir: Path) -> tuple[bytes, Measurement]:

@@ -15,8 +15,8 @@ import pytest
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.files.repo_paths import REPO_ROOT
-from tests.offline_experiment.installation import Installation
-from tests.offline_experiment.specs import small_spec, write_spec
+from tests.offline.experiment.installation import Installation
+from tests.offline.experiment.specs import small_spec, write_spec
 
 _MARK = "evaluating the champion"
 _DEADLINE_S = 120.0

@@ -15,7 +15,7 @@ from recmesh.etcd.local_server import LocalEtcd
 from services.recommend.answer import Reason
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import write_pointer
-from tests.serving.downstream_fakes import (
+from tests.services.downstream_fakes import (
     CandidatesHandler,
     FeaturesHandler,
     RankHandler,

@@ -11,7 +11,7 @@ from offline.decision import Direction
 from offline.experiment.spec import LATENCY_METRIC, LatencyBudget
 from offline.experiment.spec_loading import SpecError, load_spec, parse_spec
 from recmesh.files.repo_paths import REPO_ROOT
-from tests.offline_experiment.specs import small_spec
+from tests.offline.experiment.specs import small_spec
 
 
 def _error(body: Any) -> SpecError:

@@ -8,8 +8,8 @@ from offline.decision import Verdict
 from offline.experiment.record import evaluation_message, experiment_spec, lineage
 from offline.experiment.spec_loading import parse_spec
 from recmesh.api.controlplane.v1 import records_pb2
-from tests.offline_experiment.factories import measurement
-from tests.offline_experiment.specs import small_spec
+from tests.offline.experiment.factories import measurement
+from tests.offline.experiment.specs import small_spec
 
 CHALLENGER = "sv-00000000000000aa"
 CHAMPION = "sv-00000000000000bb"

@@ -20,8 +20,8 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.wire.arrays import encode_float32, encode_matrix
 from recmesh.wire.candidate_codec import decode_candidates, encode_candidates
 from tests.fixtures_serving import ServingVersions
-from tests.serving.degraded_front import assert_degraded, recommend, run
-from tests.serving.downstream_fakes import (
+from tests.services.degraded_front import assert_degraded, recommend, run
+from tests.services.downstream_fakes import (
     CandidatesHandler,
     Context,
     FeaturesHandler,

@@ -23,7 +23,7 @@ from offline.training.ltr_data import build_ltr_data
 from offline.training.trainer import train_ranker
 from recmesh.console.progress import NullProgress
 from recmesh.files.repo_paths import REPO_ROOT
-from tests.offline_experiment.specs import small_spec
+from tests.offline.experiment.specs import small_spec
 
 # Applies a footprint in a fresh interpreter (a lowered priority cannot be undone) and
 # reports whether numpy was loaded by then and what the kernel says afterwards.

@@ -10,7 +10,7 @@ import pytest
 
 from recmesh.data.dataset import Dataset
 from recmesh.etcd.local_server import LocalEtcd
-from tests.offline_experiment.installation import Installation, running_installation
+from tests.offline.experiment.installation import Installation, running_installation
 
 
 @pytest.fixture
