@@ -8,7 +8,7 @@ thread pools (OpenMP, OpenBLAS, MKL) at `threads`, all cores but one by default;
 they leave serving a core it never has to win back from the run.
 
 Capping `nthread` does not change the model: XGBoost's `hist` training is bit-for-bit
-the same for any thread count (tests/offline_experiment/test_footprint.py). The
+the same for any thread count (tests/offline/experiment/test_footprint.py). The
 lineage records the thread count the run used.
 
 This module imports nothing heavy, so that it can run before the pools' libraries load.
