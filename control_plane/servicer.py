@@ -3,7 +3,8 @@
 Authentication and the role table are enforced by AuthInterceptor before a
 method runs; here the caller's identity is only read (for `registered_by`,
 `submitted_by`, audit actors and the review rules). Errors are raised as
-RecmeshError and translated by the error-mapping interceptor.
+RecmeshError and translated into their status by the instrumenting interceptor
+(recmesh/server/instrumentation.py).
 """
 
 from __future__ import annotations

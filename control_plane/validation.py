@@ -24,7 +24,9 @@ def require(value: str, field: str) -> str:
 
 
 def require_version_id(value: str, field: str) -> str:
-    """value when it is a serving version id (recmesh/wire/ids.check_version_id)."""
+    """value when it is a serving version id (recmesh/wire/ids.check_version_id), after
+    the length bound every control-plane text has."""
+    require(value, field)
     return check_version_id(value, field)
 
 

@@ -37,7 +37,7 @@ from recmesh.etcd.local_server import LocalEtcd
 from recmesh.files.repo_paths import REPO_ROOT
 from recmesh.rpc.tls import TlsFiles
 
-log = structlog.get_logger("local_mesh")
+log = structlog.get_logger("recmesh.mesh")
 
 
 class MeshStartError(RuntimeError):

@@ -1,4 +1,5 @@
-"""recmesh: the code that the serving mesh, the control plane and the offline
-experiment system share (config, telemetry, etcd key schema, data loading,
-artifact bundles, the CLI) and the generated protobuf packages
-(`recmesh/<service>/v1/`, written by `make gen`)."""
+"""recmesh: the shared library of the serving mesh, the control plane, the offline
+experiment system and the applications above them (telemetry, the server kit, etcd,
+data loading, artifact bundles, wire codecs and limits), the generated protobuf
+packages (`recmesh/api/<package>/v1/`, written by `make gen`) and, in
+`recmesh/core/`, the recommendation core. docs/architecture.md draws the layers."""

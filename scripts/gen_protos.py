@@ -44,7 +44,9 @@ def rewrite_imports(text: str, packages: list[str]) -> str:
     import, or a `*_pb2` module path), never in a descriptor or a method path."""
     names = "|".join(map(re.escape, packages))
     pattern = re.compile(rf"(?<![\w./])recmesh\.({names})\.v1(?= import|\.\w+_pb2\b)")
-    return pattern.sub(r"recmesh.api.\1.v1", text)
+    # grpc's version-check message names the generated file's path.
+    path = re.compile(rf"(?<![\w./])recmesh/({names})/v1/(?=\w+_pb2(_grpc)?\.py\b)")
+    return path.sub(r"recmesh/api/\1/v1/", pattern.sub(r"recmesh.api.\1.v1", text))
 
 
 def generate(out_root: Path) -> int:

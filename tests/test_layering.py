@@ -11,9 +11,11 @@ blocks included):
     recmesh (every other package)        the shared library, recmesh.api included
 
 A module may import its own layer's package and the layers below it, never one above;
-the three middle packages never import each other; within the shared library no two
-packages import each other, directly or round a loop. testkit/, bench/, scripts/ and
-tests/ sit above everything and are imported by nothing in these layers.
+the three middle packages never import each other; the applications never import a
+service and the control plane never imports the core (FORBIDDEN); within the shared
+library no two packages import each other, directly or round a loop. testkit/, bench/,
+scripts/ and tests/ sit above everything and are imported by nothing in these layers;
+testkit/ never imports tests/.
 """
 
 from __future__ import annotations
@@ -42,7 +44,16 @@ LAYERS: dict[str, int] = {
 APART = {"services", "control_plane", "offline"}
 #: The CLI starts the local mesh (`recmesh up`); the mesh never calls the CLI.
 ALLOWED_SIDEWAYS = {("cli", "local_mesh")}
-LAYERED = ("recmesh", "services", "control_plane", "offline", "cli", "local_mesh")
+#: Arrows that point down but are kept out all the same: the applications reach the
+#: serving mesh only over gRPC (they start its processes, never import them), and the
+#: control plane judges bundles without the recommendation core.
+FORBIDDEN = {
+    ("cli", "services"),
+    ("local_mesh", "services"),
+    ("control_plane", "recmesh.core"),
+    ("testkit", "tests"),
+}
+LAYERED = ("recmesh", "services", "control_plane", "offline", "cli", "local_mesh", "testkit")
 
 
 def package_of(module: str) -> str | None:
@@ -65,13 +76,22 @@ def module_name(path: Path) -> str:
 
 
 def imports_of(path: Path) -> Iterator[tuple[int, str]]:
-    """(line, imported module) for every absolute import in the file."""
+    """(line, imported module) for every import in the file. `from a import b` yields
+    a.b too, so `from recmesh import core` is seen as an import of recmesh.core; a
+    relative import is resolved against the file's package."""
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.lineno, node.module
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            yield node.lineno, module
+            for alias in node.names:
+                yield node.lineno, f"{module}.{alias.name}"
 
 
 def source_files(*roots: str) -> list[Path]:
@@ -86,6 +106,8 @@ def source_files(*roots: str) -> list[Path]:
 def arrow_is_allowed(importer: str, imported: str) -> bool:
     if importer == imported:
         return True
+    if (importer, imported) in FORBIDDEN:
+        return False
     if (importer, imported) in ALLOWED_SIDEWAYS:
         return True
     if importer in APART and imported in APART:
@@ -119,6 +141,10 @@ def test_the_layering_check_sees_an_upward_arrow() -> None:
     assert not arrow_is_allowed("control_plane", "cli")
     assert not arrow_is_allowed("local_mesh", "cli")
     assert not arrow_is_allowed("cli", "tests")
+    assert not arrow_is_allowed("local_mesh", "services")
+    assert not arrow_is_allowed("cli", "services")
+    assert not arrow_is_allowed("control_plane", "recmesh.core")
+    assert not arrow_is_allowed("testkit", "tests")
     assert arrow_is_allowed("cli", "offline")
     assert arrow_is_allowed("services", "recmesh.core")
     assert package_of("recmesh.core.features.schema") == "recmesh.core"
@@ -135,7 +161,7 @@ def _library_graph() -> dict[str, set[str]]:
         importer = library_package_of(name)
         targets = graph.setdefault(importer, set())
         for _, module in imports_of(path):
-            if package_of(module) == "recmesh" and module != "recmesh":
+            if package_of(module) == "recmesh" and "." in module:
                 imported = library_package_of(module)
                 if imported != importer:
                     targets.add(imported)

@@ -19,9 +19,10 @@ from offline.training.groups import CandidateGroups, candidate_groups
 from recmesh.console.progress import Progress
 from recmesh.core.ranking.model import RankingModel, top_k_positions
 from recmesh.snapshot.snapshot import Snapshot
+from recmesh.wire.limits import DEFAULT_CANDIDATES
 
 #: Serving asks the candidate service for this many candidates per user.
-SERVING_CANDIDATES = 500
+SERVING_CANDIDATES = DEFAULT_CANDIDATES
 
 
 @dataclass(frozen=True)

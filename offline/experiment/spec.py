@@ -16,6 +16,7 @@ from offline.decision import Direction
 from recmesh.decision.metrics import LATENCY_METRIC as LATENCY_METRIC
 from recmesh.decision.metrics import metric_direction as metric_direction
 from recmesh.snapshot.config import SnapshotConfig
+from recmesh.wire.limits import DEFAULT_CANDIDATES
 
 COVERAGE = "coverage"
 
@@ -46,11 +47,12 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class CandidateSpec:
-    """Candidate generation of the challenger: `n` candidates per user (serving asks 500),
+    """Candidate generation of the challenger: `n` candidates per user (serving asks
+    DEFAULT_CANDIDATES, 500),
     from the sources of a snapshot built with `snapshot` (neighbours, similarity,
     half-lives): these settings travel inside the snapshot, so serving uses them too."""
 
-    n: int = 500
+    n: int = DEFAULT_CANDIDATES
     snapshot: SnapshotConfig = field(default_factory=SnapshotConfig)
 
 
@@ -126,7 +128,7 @@ class LatencyBudget:
     be at most `max_ms`. Written in the spec as `{metric: latency_p99_ms, max: 5}`."""
 
     max_ms: float
-    candidates: int = 500
+    candidates: int = DEFAULT_CANDIDATES
     calls: int = 300
 
 

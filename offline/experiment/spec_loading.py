@@ -44,7 +44,7 @@ from offline.experiment.spec_fields import (
 )
 from offline.splits.spec import SplitSpec
 from recmesh.snapshot.config import SnapshotConfig
-from recmesh.wire.limits import DEFAULT_CANDIDATES
+from recmesh.wire.limits import DEFAULT_CANDIDATES, MAX_CANDIDATES_PER_REQUEST
 
 __all__ = ["SpecError", "load_spec", "parse_spec"]
 
@@ -261,7 +261,12 @@ def _latency(raw: Any, max_ms: float) -> LatencyBudget:
     known(body, "latency", {"candidates", "calls"})
     return LatencyBudget(
         max_ms=max_ms,
-        candidates=integer(body.get("candidates", 500), "latency.candidates", low=1, high=5000),
+        candidates=integer(
+            body.get("candidates", DEFAULT_CANDIDATES),
+            "latency.candidates",
+            low=1,
+            high=MAX_CANDIDATES_PER_REQUEST,
+        ),
         calls=integer(body.get("calls", 300), "latency.calls", low=20, high=100_000),
     )
 

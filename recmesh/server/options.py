@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+from recmesh.wire.limits import MAX_MESSAGE_BYTES
+
+__all__ = ["MAX_MESSAGE_BYTES", "server_options"]
 
 
 def server_options() -> list[tuple[str, int]]:

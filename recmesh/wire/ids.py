@@ -27,15 +27,13 @@ def check_user_id(user_id: str, field: str = "user_id") -> str:
     """user_id when it is a user id any serving RPC accepts: not blank, at most
     MAX_USER_ID_LENGTH characters, printable. Raises InvalidArgumentError naming field."""
     if not user_id.strip():
-        raise InvalidArgumentError(f"{field} is empty; pass the id of the user")
+        raise InvalidArgumentError(f"{field} is empty; pass the id of the user to recommend for")
     if len(user_id) > MAX_USER_ID_LENGTH:
         raise InvalidArgumentError(
             f"{field} is {len(user_id)} characters long; at most {MAX_USER_ID_LENGTH} allowed"
         )
     if not user_id.isprintable():
-        raise InvalidArgumentError(
-            f"{field} contains control characters; send the id as printable text"
-        )
+        raise InvalidArgumentError(f"{field} contains control characters")
     return user_id
 
 
@@ -43,13 +41,13 @@ def check_logged_user_id(user_id: str, field: str = "user_id") -> int:
     """The user of an interaction for the interaction log: a user id (check_user_id) that
     is a decimal integer fitting in 64 bits, as the snapshot stores users. Raises
     InvalidArgumentError naming field."""
-    check_user_id(user_id, field)
     try:
         user = int(user_id)
     except ValueError:
         raise InvalidArgumentError(
             f"{field} {user_id[:_QUOTED]!r} is not a decimal integer"
         ) from None
+    check_user_id(user_id, field)
     if abs(user) > _INT64_MAX:
         raise InvalidArgumentError(f"{field} does not fit in 64 bits")
     return user

@@ -43,6 +43,11 @@ MAX_CANDIDATES_PER_REQUEST = 5000
 #: allocate, not a request size a caller should plan with.
 MAX_CANDIDATES_ON_WIRE = 10_000
 
+#: The largest gRPC message any server or channel of ours sends or accepts, either way:
+#: a 500 x 45 float32 feature matrix is 90 KB, a snapshot upload is chunked, so the
+#: bound only stops a runaway message before it is buffered whole.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
 #: The most interactions one RecordInteractions call may carry: a batch is checked and
 #: written whole (one fsync) before the answer, so the bound keeps one call's memory and
 #: write short.

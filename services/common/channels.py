@@ -10,6 +10,7 @@ import json
 import grpc
 
 from recmesh.rpc.tls import TlsFiles, channel_credentials
+from recmesh.wire.limits import MAX_MESSAGE_BYTES
 
 # Health checking makes a call to a replica that is NOT_SERVING (still loading its first
 # version after a restart, or draining) fail at once instead of waiting for the load;
@@ -32,7 +33,7 @@ def downstream_channel(address: str, tls: TlsFiles | None = None) -> grpc.aio.Ch
     options = [
         ("grpc.service_config", _SERVICE_CONFIG),
         ("grpc.enable_retries", 0),
-        ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         # Reconnect fast after a replica restarts.
         ("grpc.initial_reconnect_backoff_ms", 100),
         ("grpc.max_reconnect_backoff_ms", 1000),

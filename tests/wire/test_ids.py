@@ -25,7 +25,7 @@ def test_user_ids_any_service_accepts(user_id: str) -> None:
 @pytest.mark.parametrize(
     ("user_id", "message"),
     [
-        ("", r"^user_id is empty; pass the id of the user$"),
+        ("", r"^user_id is empty; pass the id of the user to recommend for$"),
         ("  \t", "user_id is empty"),
         ("x" * (MAX_USER_ID_LENGTH + 1), r"user_id is 129 characters long; at most 128 allowed"),
         ("a\nb", "user_id contains control characters"),
@@ -50,7 +50,7 @@ def test_logged_user_ids_are_64_bit_integers() -> None:
         check_logged_user_id("abc", "u")
     with pytest.raises(InvalidArgumentError, match="u does not fit in 64 bits"):
         check_logged_user_id(str(2**63), "u")
-    with pytest.raises(InvalidArgumentError, match="u is empty"):
+    with pytest.raises(InvalidArgumentError, match=r"^u '' is not a decimal integer$"):
         check_logged_user_id("", "u")
     with pytest.raises(InvalidArgumentError, match="at most 128 allowed"):
         check_logged_user_id("1" * 200, "u")

@@ -22,7 +22,9 @@ DESCRIPTOR: _descriptor.FileDescriptor
 class Int64Array(_message.Message):
     """Numeric payloads travel as little-endian bytes with their shape, never as
     repeated sub-messages: a 500 x 32 float32 matrix is one 64 KB field that the
-    receiver maps with numpy.frombuffer without a per-item Python loop.
+    receiver maps with numpy.frombuffer without a per-item Python loop. Every
+    server and channel of the mesh refuses a message larger than
+    MAX_MESSAGE_BYTES = 16777216 bytes, 16 MiB (recmesh/wire/limits.py).
 
     A one-dimensional array of little-endian int64 values.
     """
