@@ -22,10 +22,23 @@ def add_trace_context(
     return event_dict
 
 
-def configure_logging(service_name: str, level: str = "INFO") -> None:
+def _drop(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> Any:
+    raise structlog.DropEvent
+
+
+def configure_logging(service_name: str, level: str = "INFO", enabled: bool = True) -> None:
     """Configures structlog (process-wide, once, at a process entry point) for JSON lines
-    on stderr with timestamp, level, service, trace_id and span_id."""
+    on stderr with timestamp, level, service, trace_id and span_id. With enabled=False
+    every line is dropped (level `level` is ignored)."""
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    if not enabled:  # calls below CRITICAL are no-ops; CRITICAL lines are dropped first
+        structlog.configure(
+            processors=[_drop],
+            wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL),
+            logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+            cache_logger_on_first_use=True,
+        )
+        return
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -8,6 +8,7 @@ from pathlib import Path
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from recmesh.telemetry.span_file import JsonLinesSpanExporter
 
@@ -24,12 +25,22 @@ def create_tracer_provider(
     service_name: str,
     span_file: Path | None = None,
     extra_exporters: tuple[SpanExporter, ...] = (),
+    *,
+    record: bool = True,
+    export: bool = True,
 ) -> TracerProvider:
     """A provider for one process. Spans go to OTLP when configured, to span_file when
-    given, and to any extra exporters (tests pass an in-memory one)."""
+    given, and to any extra exporters (tests pass an in-memory one). With record=False
+    no span is recorded (the sampler drops every one: trace context is still made and
+    passed on, unsampled) and nothing is exported; with export=False spans are
+    recorded but exported nowhere (span_file and OTLP are ignored)."""
     resource = Resource.create({"service.name": service_name})
+    if not record:
+        return TracerProvider(resource=resource, sampler=ALWAYS_OFF)
     provider = TracerProvider(resource=resource)
     exporters: list[SpanExporter] = list(extra_exporters)
+    if not export:
+        return provider
     if span_file is not None:
         exporters.append(JsonLinesSpanExporter(span_file))
     if otlp_configured():

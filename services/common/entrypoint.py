@@ -21,10 +21,16 @@ ServerFactory = Callable[[TracerProvider, ServerMetrics], Awaitable[ServerHandle
 def run_service(component: str, options: CommonOptions, factory: ServerFactory) -> int:
     """Runs one serving process until SIGTERM/SIGINT; returns its exit code: 2, after
     one line naming the file, when its pointer state file cannot be read."""
-    configure_logging(component, options.log_level)
+    switches = options.telemetry
+    configure_logging(component, options.log_level, enabled=switches.logs)
 
     async def serve() -> None:
-        provider = create_tracer_provider(f"recmesh-{component}", options.span_file)
+        provider = create_tracer_provider(
+            f"recmesh-{component}",
+            options.span_file,
+            record=switches.spans,
+            export=switches.span_export,
+        )
         metrics = ServerMetrics(component)
         if options.metrics_port is not None:
             metrics.serve_http(options.metrics_port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,6 +20,42 @@ from recmesh.signing.keys import KeyFileError, PublicKeyRing
 from services.common.load_policy import LoadPolicy
 
 DEFAULT_ARTIFACTS = REPO_ROOT / "var" / "artifacts"
+
+#: The parts of a serving process's telemetry that can be switched off (all on by
+#: default), by `--telemetry-off` or, for every process of a mesh at once, by this
+#: environment variable (a comma-separated list of the names below). The benchmark
+#: bench/telemetry_cost.py measures what each costs.
+TELEMETRY_OFF_ENV = "RECMESH_TELEMETRY_OFF"
+TELEMETRY_PARTS = ("spans", "span_export", "metrics", "logs", "impressions")
+
+
+@dataclass(frozen=True)
+class TelemetrySwitches:
+    """Which telemetry a serving process keeps. spans: off records none (the tracer's
+    sampler drops every span; trace context is still made and passed on); span_export:
+    off records spans but exports them nowhere (no span file, no OTLP); metrics: off
+    leaves the per-call RPC metrics out of the instrumenting interceptor; logs: off
+    drops every log line; impressions: off discards the front's impression records
+    instead of writing them to the impression log."""
+
+    spans: bool = True
+    span_export: bool = True
+    metrics: bool = True
+    logs: bool = True
+    impressions: bool = True
+
+    @classmethod
+    def parse_off(cls, names: str) -> TelemetrySwitches:
+        """The switches with the comma-separated `names` off; ValueError naming an
+        unknown part."""
+        off = {n.strip() for n in names.split(",") if n.strip()}
+        unknown = off - set(TELEMETRY_PARTS)
+        if unknown:
+            raise ValueError(
+                f"unknown telemetry part(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(TELEMETRY_PARTS)}"
+            )
+        return cls(**{part: part not in off for part in TELEMETRY_PARTS})
 
 
 @dataclass(frozen=True)
@@ -48,6 +85,8 @@ class CommonOptions:
     #: With no state file yet, pointer records below this sequence are refused as
     #: replayed (saved as the state's first high-water mark); 0 trusts any signed one.
     min_pointer_sequence: int = 0
+    #: The telemetry this process keeps (all of it unless switched off).
+    telemetry: TelemetrySwitches = field(default_factory=TelemetrySwitches)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> None:
@@ -103,6 +142,13 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> 
         "it logs serving_version_lagging (and, downstream, reports NOT_SERVING when it "
         "holds nothing the front may ask for)",
     )
+    parser.add_argument(
+        "--telemetry-off",
+        default=os.environ.get(TELEMETRY_OFF_ENV, ""),
+        metavar="PARTS",
+        help=f"comma-separated telemetry to switch off: {', '.join(TELEMETRY_PARTS)} "
+        f"(default: ${TELEMETRY_OFF_ENV}, else none; for measuring what each costs)",
+    )
     add_tls_arguments(parser, party="this process (served and presented to etcd and peers)")
     add_etcd_credential_arguments(parser)
 
@@ -124,6 +170,10 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         parser.error(f"--pointer-public-key: {exc}")
     if args.min_pointer_sequence < 0:
         parser.error("--min-pointer-sequence: must be 0 or more")
+    try:
+        telemetry = TelemetrySwitches.parse_off(args.telemetry_off)
+    except ValueError as exc:
+        parser.error(f"--telemetry-off: {exc}")
     tls = tls_from_args(args, parser)
     return CommonOptions(
         host=args.host,
@@ -141,4 +191,5 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         loads=loads,
         etcd_credentials=etcd_credentials_from_args(args, parser, tls=tls is not None),
         min_pointer_sequence=args.min_pointer_sequence,
+        telemetry=telemetry,
     )

@@ -82,7 +82,10 @@ async def start_serving_process(
     server, health = build_server(
         service_full_names=service_full_names,
         register=lambda s: register(s, registry),
-        interceptors=server_interceptors(tracer_provider, metrics),
+        # Per-call RPC metrics unless switched off (options.telemetry).
+        interceptors=server_interceptors(
+            tracer_provider, metrics if options.telemetry.metrics else None
+        ),
     )
     port = bind_port(server, options.host, options.port, options.tls)
     await server.start()

@@ -88,3 +88,20 @@ class ImpressionLog:
     async def close(self) -> None:
         self._write_batch(self._drain())
         os.close(self._fd)
+
+
+class DiscardingImpressionLog(ImpressionLog):
+    """An impression log switched off (`--telemetry-off impressions`): records are
+    dropped as they come, nothing is opened or written."""
+
+    def __init__(self) -> None:
+        self.dropped = 0
+
+    def record(self, impression: dict[str, Any]) -> None:
+        pass
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()  # a background task that ends only when cancelled
+
+    async def close(self) -> None:
+        pass

@@ -33,7 +33,7 @@ from services.common.serving_process import start_serving_process
 from services.common.versions import VersionRegistry
 from services.recommend.budget import BudgetPolicy
 from services.recommend.front_bundle import FrontBundle, load_front_bundle
-from services.recommend.impressions import ImpressionLog
+from services.recommend.impressions import DiscardingImpressionLog, ImpressionLog
 from services.recommend.interactions import InteractionLogServicer
 from services.recommend.servicer import RecommendServicer
 
@@ -89,7 +89,11 @@ async def create_server(
         config.common.tls,
         config.downstream_policy,
     )
-    impressions = ImpressionLog(config.impressions_path)
+    impressions = (
+        ImpressionLog(config.impressions_path)
+        if config.common.telemetry.impressions
+        else DiscardingImpressionLog()
+    )
     interaction_log = (
         None
         if config.interaction_log_dir is None
