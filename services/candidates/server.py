@@ -34,7 +34,7 @@ async def create_server(
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[LoadedCandidates]) -> None:
         candidates_pb2_grpc.add_CandidatesServiceServicer_to_server(
-            CandidatesServicer(registry), server
+            CandidatesServicer(registry, tracer_provider), server
         )
 
     return await start_serving_process(

@@ -34,7 +34,7 @@ async def create_server(
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[LoadedFeatures]) -> None:
         features_pb2_grpc.add_FeaturesServiceServicer_to_server(
-            FeaturesServicer(registry), server
+            FeaturesServicer(registry, tracer_provider), server
         )
 
     return await start_serving_process(

@@ -55,7 +55,8 @@ async def create_server(
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[RankingVersion]) -> None:
         ranking_pb2_grpc.add_RankingServiceServicer_to_server(
-            RankingServicer(registry, features, config.reserve), server
+            RankingServicer(registry, features, config.reserve, tracer_provider=tracer_provider),
+            server,
         )
 
     async def close_channel() -> None:

@@ -6,10 +6,21 @@ remaining time (`DeadlineReserve`), so that when features fails, is late,
 is ejected or sends a malformed reply, ranking still answers in time:
 UNAVAILABLE with the RANK_ERROR_REASON_FEATURES_UNAVAILABLE ErrorInfo, which
 the front reports as its degraded reason.
+
+RankBatch answers each item as Rank would, alone (its own ItemStatus): every item
+is checked as Rank checks it, grouped by serving version, and the items that need
+the model get their features in ONE GetFeaturesBatch call (each outgoing item
+carrying its own trace context and deadline) and their scores in one
+`RankingModel.score` call per model over all their rows, then top k per item. A
+features failure of one item (or of the whole call) answers that item (or every
+item) UNAVAILABLE with the features ErrorInfo, as Rank does.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -17,25 +28,101 @@ import grpc
 import numpy as np
 from numpy.typing import NDArray
 from opentelemetry import trace
+from opentelemetry.trace import TracerProvider
 
+from recmesh.api.common.v1 import batch_pb2
 from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.core.ranking.model import RankingModel, top_k_positions
 from recmesh.core.ranking.version import RankingVersion
-from recmesh.rpc.errors import InvalidArgumentError
+from recmesh.rpc.errors import InvalidArgumentError, RecmeshError
 from recmesh.wire.arrays import ArrayPayloadError, encode_float32, encode_int64
-from recmesh.wire.candidate_codec import decode_candidates
+from recmesh.wire.candidate_codec import WireCandidates, decode_candidates
 from recmesh.wire.ids import check_serving_version, check_user_id
 from recmesh.wire.limits import MAX_K
+from services.common.batch_items import BatchItems, ItemSlot, shared_span, version_groups
 from services.common.deadline_reserve import DeadlineReserve
 from services.common.downstream import Downstream
-from services.common.downstream_errors import DownstreamCallError, DownstreamError, parsed
+from services.common.downstream_errors import (
+    DownstreamCallError,
+    DownstreamError,
+    MalformedReplyError,
+    parsed,
+)
 from services.common.versions import VersionRegistry
 from services.ranking.errors import FeaturesUnavailableError
 from services.ranking.features_reply import decode_features
 
 SCORER_XGBOOST = "xgboost"
 SCORER_SOURCE_ORDER = "source-order"
+RANK = "/recmesh.ranking.v1.RankingService/Rank"
+
+_Slot = ItemSlot[ranking_pb2.RankRequest, ranking_pb2.RankResponse]
+
+
+def checked_candidates(request: ranking_pb2.RankRequest) -> WireCandidates:
+    """The request's candidates after Rank's checks of the request; raises
+    InvalidArgumentError as Rank answers."""
+    check_user_id(request.user_id)
+    check_serving_version(request.serving_version)
+    if request.k < 1 or request.k > MAX_K:
+        raise InvalidArgumentError(f"k must be between 1 and {MAX_K}, got {request.k}")
+    try:
+        return decode_candidates(request.candidates)
+    except ArrayPayloadError as exc:
+        raise InvalidArgumentError(str(exc)) from exc
+
+
+def source_order(
+    request: ranking_pb2.RankRequest, candidates: WireCandidates, k: int
+) -> ranking_pb2.RankResponse:
+    """The first k candidates in their order: the baseline's answer (no model)."""
+    top = np.arange(k, dtype=np.int64)
+    return ranking_pb2.RankResponse(
+        serving_version=request.serving_version,
+        item_ids=encode_int64(candidates.item_ids[top]),
+        scores=encode_float32(candidates.source_scores[top]),
+        candidate_positions=encode_int64(top),
+        scorer=SCORER_SOURCE_ORDER,
+    )
+
+
+def ranked(
+    request: ranking_pb2.RankRequest,
+    candidates: WireCandidates,
+    scores: NDArray[np.float32],
+    k: int,
+) -> ranking_pb2.RankResponse:
+    positions = top_k_positions(scores, k)
+    return ranking_pb2.RankResponse(
+        serving_version=request.serving_version,
+        item_ids=encode_int64(candidates.item_ids[positions]),
+        scores=encode_float32(scores[positions]),
+        candidate_positions=encode_int64(positions),
+        scorer=SCORER_XGBOOST,
+    )
+
+
+@dataclass
+class _ToScore:
+    """An item of a RankBatch that needs the model: its features, then its scores."""
+
+    slot: _Slot
+    model: RankingModel
+    candidates: WireCandidates
+    k: int
+    matrix: NDArray[np.float32] | None = None
+
+
+def features_failure(code: int, message: str) -> RecmeshError:
+    """What Rank answers when features answers an item with a failed status."""
+    status = grpc.StatusCode.UNKNOWN
+    for candidate in grpc.StatusCode:
+        if candidate.value[0] == code:
+            status = candidate
+    if status == grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidArgumentError(f"features refused the candidates: {message}")
+    return FeaturesUnavailableError(f"features unavailable: {status.name}: {message}")
 
 
 class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
@@ -45,37 +132,27 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
         features: Downstream[features_pb2_grpc.FeaturesServiceAsyncStub],
         reserve: DeadlineReserve,
         default_timeout_s: float = 0.5,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self._versions = versions
         self._features = features
         self._reserve = reserve
         self._default_timeout_s = default_timeout_s
+        self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(
+            "recmesh.ranking.batch"
+        )
 
     async def Rank(
         self, request: ranking_pb2.RankRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> ranking_pb2.RankResponse:
-        check_user_id(request.user_id)
-        check_serving_version(request.serving_version)
-        if request.k < 1 or request.k > MAX_K:
-            raise InvalidArgumentError(f"k must be between 1 and {MAX_K}, got {request.k}")
-        try:
-            candidates = decode_candidates(request.candidates)
-        except ArrayPayloadError as exc:
-            raise InvalidArgumentError(str(exc)) from exc
+        candidates = checked_candidates(request)
         version = (await self._versions.get(request.serving_version)).value
         span = trace.get_current_span()
         span.set_attribute("recmesh.serving_version", request.serving_version)
         span.set_attribute("recmesh.candidates", len(candidates))
         k = min(request.k, len(candidates))
         if version.model is None or k == 0:
-            top = np.arange(k, dtype=np.int64)
-            return ranking_pb2.RankResponse(
-                serving_version=request.serving_version,
-                item_ids=encode_int64(candidates.item_ids[top]),
-                scores=encode_float32(candidates.source_scores[top]),
-                candidate_positions=encode_int64(top),
-                scorer=SCORER_SOURCE_ORDER,
-            )
+            return source_order(request, candidates, k)
         model = version.model
         remaining = context.time_remaining()
         matrix = await self._features_of(
@@ -84,15 +161,155 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
             len(candidates),
             self._default_timeout_s if remaining is None else remaining,
         )
-        scores = model.score(matrix)
-        positions = top_k_positions(scores, k)
-        return ranking_pb2.RankResponse(
-            serving_version=request.serving_version,
-            item_ids=encode_int64(candidates.item_ids[positions]),
-            scores=encode_float32(scores[positions]),
-            candidate_positions=encode_int64(positions),
-            scorer=SCORER_XGBOOST,
+        return ranked(request, candidates, model.score(matrix), k)
+
+    async def RankBatch(
+        self,
+        request: ranking_pb2.RankBatchRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> ranking_pb2.RankBatchResponse:
+        items: BatchItems[ranking_pb2.RankRequest, ranking_pb2.RankResponse] = BatchItems.open(
+            self._tracer, RANK, [(item.request, item.context) for item in request.items]
         )
+        try:
+            decoded: dict[int, WireCandidates] = {}
+            for slot in items.slots:
+                try:
+                    decoded[slot.index] = checked_candidates(slot.request)
+                except RecmeshError as error:
+                    slot.fail(error)
+            groups = await version_groups(
+                self._versions, items.pending(), lambda r: r.serving_version
+            )
+            to_score: list[_ToScore] = []
+            for version_id, version, members in groups:
+                for slot in items.expire(members):
+                    candidates = decoded[slot.index]
+                    slot.span.set_attribute("recmesh.serving_version", version_id)
+                    slot.span.set_attribute("recmesh.candidates", len(candidates))
+                    k = min(slot.request.k, len(candidates))
+                    if version.model is None or k == 0:
+                        slot.answer(source_order(slot.request, candidates, k))
+                    else:
+                        to_score.append(_ToScore(slot, version.model, candidates, k))
+            if to_score:
+                remaining = context.time_remaining()
+                await self._features_batch(
+                    items, to_score, self._default_timeout_s if remaining is None else remaining
+                )
+                self._score(to_score)
+        except BaseException:
+            items.abandon()
+            raise
+        return ranking_pb2.RankBatchResponse(
+            results=[
+                ranking_pb2.RankBatchResult(status=status, response=response)
+                for status, response in items.finish()
+            ]
+        )
+
+    async def _features_batch(
+        self,
+        items: BatchItems[ranking_pb2.RankRequest, ranking_pb2.RankResponse],
+        to_score: list[_ToScore],
+        remaining_s: float,
+    ) -> None:
+        """Every item's feature matrix from ONE GetFeaturesBatch call (`matrix` set), or
+        the item answered as Rank answers a features failure."""
+        timeout = self._reserve.pass_down(remaining_s)
+        if timeout <= 0:
+            error = FeaturesUnavailableError(
+                f"features unavailable: {remaining_s * 1000:.1f} ms left, none to pass down"
+            )
+            items.fail_all([entry.slot for entry in to_score], error)
+            return
+        now = time.monotonic()
+        asked: list[_ToScore] = []
+        outgoing: list[features_pb2.GetFeaturesBatchItem] = []
+        for entry in to_score:
+            slot = entry.slot
+            item_left = slot.remaining_s(items.received, now)
+            item_timeout = timeout if item_left is None else self._reserve.pass_down(item_left)
+            if item_timeout <= 0:
+                assert item_left is not None
+                slot.fail(
+                    FeaturesUnavailableError(
+                        f"features unavailable: {item_left * 1000:.1f} ms left, none to pass down"
+                    )
+                )
+                continue
+            asked.append(entry)
+            outgoing.append(
+                features_pb2.GetFeaturesBatchItem(
+                    request=features_pb2.GetFeaturesRequest(
+                        user_id=slot.request.user_id,
+                        serving_version=slot.request.serving_version,
+                        candidates=slot.request.candidates,
+                    ),
+                    context=batch_pb2.BatchItemContext(
+                        trace_context=slot.trace_carrier(),
+                        remaining_us=max(1, int(min(item_timeout, timeout) * 1e6)),
+                    ),
+                )
+            )
+        if not asked:
+            return
+        slots = [entry.slot for entry in asked]
+        with shared_span(self._tracer, "ranking.features_batch", slots):
+            try:
+                results = await self._features.call(
+                    partial(
+                        _get_features_batch,
+                        features_pb2.GetFeaturesBatchRequest(items=outgoing),
+                    ),
+                    timeout,
+                )
+            except DownstreamCallError as exc:
+                whole: RecmeshError
+                if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
+                    whole = InvalidArgumentError(f"features refused the candidates: {exc.details}")
+                else:
+                    whole = FeaturesUnavailableError(f"features unavailable: {exc}")
+                items.fail_all(slots, whole)
+                return
+            except DownstreamError as exc:
+                items.fail_all(slots, FeaturesUnavailableError(f"features unavailable: {exc}"))
+                return
+        for entry, result in zip(asked, results, strict=True):
+            if result.status.code != 0:
+                entry.slot.fail(features_failure(result.status.code, result.status.message))
+                continue
+            try:
+                entry.matrix = decode_features(
+                    result.response,
+                    entry.slot.request.serving_version,
+                    entry.model,
+                    len(entry.candidates),
+                )
+            except MalformedReplyError as exc:
+                entry.slot.fail(FeaturesUnavailableError(f"features unavailable: {exc}"))
+
+    def _score(self, to_score: Sequence[_ToScore]) -> None:
+        """One score call per model over the rows of all its items, then top k each."""
+        by_model: dict[int, list[_ToScore]] = {}
+        for entry in to_score:
+            if entry.matrix is not None and entry.slot.pending:
+                by_model.setdefault(id(entry.model), []).append(entry)
+        for entries in by_model.values():
+            model = entries[0].model
+            matrices = [entry.matrix for entry in entries if entry.matrix is not None]
+            with shared_span(
+                self._tracer,
+                "ranking.score_batch",
+                [entry.slot for entry in entries],
+                **{"recmesh.rows": sum(m.shape[0] for m in matrices)},
+            ):
+                scores = model.score(np.concatenate(matrices) if len(matrices) > 1 else matrices[0])
+            offsets = np.cumsum([0, *(m.shape[0] for m in matrices)]).tolist()
+            for entry, start, stop in zip(entries, offsets[:-1], offsets[1:], strict=True):
+                entry.slot.answer(
+                    ranked(entry.slot.request, entry.candidates, scores[start:stop], entry.k)
+                )
 
     async def _features_of(
         self,
@@ -142,3 +359,19 @@ async def _get_features(
         model,
         candidates,
     )
+
+
+async def _get_features_batch(
+    request: features_pb2.GetFeaturesBatchRequest,
+    stub: features_pb2_grpc.FeaturesServiceAsyncStub,
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> list[features_pb2.GetFeaturesBatchResult]:
+    response = parsed(
+        await stub.GetFeaturesBatch(request, timeout=timeout),
+        features_pb2.GetFeaturesBatchResponse,
+    )
+    if len(response.results) != len(request.items):
+        raise MalformedReplyError(
+            f"features answered {len(response.results)} results for {len(request.items)} items"
+        )
+    return list(response.results)

@@ -31,6 +31,15 @@ class Raising(ranking_pb2_grpc.RankingServiceServicer):
     ) -> ranking_pb2.RankResponse:
         raise self.error
 
+    async def RankBatch(
+        self,
+        request: ranking_pb2.RankBatchRequest,
+        context: grpc.aio.ServicerContext[object, object],
+    ) -> ranking_pb2.RankBatchResponse:
+        await context.abort(
+            grpc.StatusCode.UNIMPLEMENTED, "this fake serves Rank only (a unary call's status)"
+        )
+
 
 async def _call_failing_with(error: RecmeshError) -> grpc.aio.AioRpcError:
     server = grpc.aio.server(interceptors=server_interceptors(TracerProvider(), None))

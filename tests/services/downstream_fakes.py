@@ -22,10 +22,12 @@ from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.rpc.errors import RecmeshError
 from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from services.candidates.server import CandidatesConfig
 from services.candidates.server import create_server as create_candidates
+from services.common.batch_items import OK, item_status
 from services.features.server import FeaturesConfig
 from services.features.server import create_server as create_features
 from services.ranking.server import RankingConfig
@@ -53,6 +55,21 @@ class FakeRanking(ranking_pb2_grpc.RankingServiceServicer):
     ) -> ranking_pb2.RankResponse:
         return await self.handler(request, context)
 
+    async def RankBatch(
+        self, request: ranking_pb2.RankBatchRequest, context: Context
+    ) -> ranking_pb2.RankBatchResponse:
+        """Each item answered by the handler, as a Rank of its request."""
+
+        async def one(item: ranking_pb2.RankBatchItem) -> ranking_pb2.RankBatchResult:
+            try:
+                response = await self.handler(item.request, context)
+            except RecmeshError as error:
+                return ranking_pb2.RankBatchResult(status=item_status(error))
+            return ranking_pb2.RankBatchResult(status=OK, response=response)
+
+        results = await asyncio.gather(*(one(item) for item in request.items))
+        return ranking_pb2.RankBatchResponse(results=results)
+
 
 class FakeFeatures(features_pb2_grpc.FeaturesServiceServicer):
     def __init__(self, handler: FeaturesHandler) -> None:
@@ -63,6 +80,23 @@ class FakeFeatures(features_pb2_grpc.FeaturesServiceServicer):
     ) -> features_pb2.GetFeaturesResponse:
         return await self.handler(request, context)
 
+    async def GetFeaturesBatch(
+        self, request: features_pb2.GetFeaturesBatchRequest, context: Context
+    ) -> features_pb2.GetFeaturesBatchResponse:
+        """Each item answered by the handler, as a GetFeatures of its request."""
+
+        async def one(
+            item: features_pb2.GetFeaturesBatchItem,
+        ) -> features_pb2.GetFeaturesBatchResult:
+            try:
+                response = await self.handler(item.request, context)
+            except RecmeshError as error:
+                return features_pb2.GetFeaturesBatchResult(status=item_status(error))
+            return features_pb2.GetFeaturesBatchResult(status=OK, response=response)
+
+        results = await asyncio.gather(*(one(item) for item in request.items))
+        return features_pb2.GetFeaturesBatchResponse(results=results)
+
 
 class FakeCandidates(candidates_pb2_grpc.CandidatesServiceServicer):
     def __init__(self, handler: CandidatesHandler) -> None:
@@ -72,6 +106,23 @@ class FakeCandidates(candidates_pb2_grpc.CandidatesServiceServicer):
         self, request: candidates_pb2.GetCandidatesRequest, context: Context
     ) -> candidates_pb2.GetCandidatesResponse:
         return await self.handler(request, context)
+
+    async def GetCandidatesBatch(
+        self, request: candidates_pb2.GetCandidatesBatchRequest, context: Context
+    ) -> candidates_pb2.GetCandidatesBatchResponse:
+        """Each item answered by the handler, as a GetCandidates of its request."""
+
+        async def one(
+            item: candidates_pb2.GetCandidatesBatchItem,
+        ) -> candidates_pb2.GetCandidatesBatchResult:
+            try:
+                response = await self.handler(item.request, context)
+            except RecmeshError as error:
+                return candidates_pb2.GetCandidatesBatchResult(status=item_status(error))
+            return candidates_pb2.GetCandidatesBatchResult(status=OK, response=response)
+
+        results = await asyncio.gather(*(one(item) for item in request.items))
+        return candidates_pb2.GetCandidatesBatchResponse(results=results)
 
 
 @asynccontextmanager

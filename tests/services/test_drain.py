@@ -48,6 +48,12 @@ class HoldingCandidates(candidates_pb2_grpc.CandidatesServiceServicer):
             time.sleep(0.01)
         return candidates_pb2.GetCandidatesResponse()
 
+    def GetCandidatesBatch(
+        self, request: candidates_pb2.GetCandidatesBatchRequest, context: Any
+    ) -> candidates_pb2.GetCandidatesBatchResponse:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "this fake serves GetCandidates only")
+        raise AssertionError("context.abort raises")
+
 
 @contextmanager
 def holding_candidates() -> Iterator[tuple[int, HoldingCandidates]]:

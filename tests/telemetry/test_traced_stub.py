@@ -54,6 +54,15 @@ class _Ranking(ranking_pb2_grpc.RankingServiceServicer):
             await context.abort(*self.fail)
         return ranking_pb2.RankResponse(serving_version=request.serving_version, scorer="echo")
 
+    async def RankBatch(
+        self,
+        request: ranking_pb2.RankBatchRequest,
+        context: grpc.aio.ServicerContext[object, object],
+    ) -> ranking_pb2.RankBatchResponse:
+        await context.abort(
+            grpc.StatusCode.UNIMPLEMENTED, "this fake serves Rank only (traced unary calls)"
+        )
+
 
 def _tracing() -> tuple[TracerProvider, InMemorySpanExporter]:
     exporter = InMemorySpanExporter()

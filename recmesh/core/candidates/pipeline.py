@@ -73,6 +73,28 @@ class CandidatePipeline:
         results = [source.generate(request) for source in self._sources]
         return self._merger.merge(results, n, seen)
 
+    def generate_batch(
+        self, requests: Sequence[tuple[str | int, int]]
+    ) -> list[tuple[CandidateList, bool]]:
+        """`generate` and `known_user` for several (user id, n) requests in one pass over
+        the same sources and merger: each user's index, history and seen mask are looked
+        up once for both answers. Raises InvalidArgumentError if any n < 1 (callers
+        check each request's n first)."""
+        out: list[tuple[CandidateList, bool]] = []
+        sources = self._sources
+        merge = self._merger.merge
+        snapshot = self._snapshot
+        for user_id, n in requests:
+            if n < 1:
+                raise InvalidArgumentError(f"the number of candidates must be at least 1, not {n}")
+            user_index = snapshot.user_index(user_id)
+            history = user_history(snapshot, user_index)
+            seen = seen_mask(snapshot, history)
+            request = SourceRequest(user_index=user_index, history=history, seen=seen, n=n)
+            found = merge([source.generate(request) for source in sources], n, seen)
+            out.append((found, snapshot.has_history(user_index)))
+        return out
+
 
 def build_candidate_pipeline(
     snapshot: Snapshot, config: CandidatePipelineConfig | None = None

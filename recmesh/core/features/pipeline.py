@@ -116,7 +116,14 @@ class FeaturePipeline:
                 f"for candidate {int(rows[0])}"
             )
 
-    def _batch(self, candidates: UserCandidates) -> FeatureBatch:
+    def check(self, candidates: UserCandidates) -> None:
+        """Raises the InvalidCandidatesError `compute` would raise for these candidates,
+        so a batch caller can answer a bad group alone before `compute_batch`."""
+        self._checked_arrays(candidates)
+
+    def _checked_arrays(
+        self, candidates: UserCandidates
+    ) -> tuple[NDArray[np.int64], NDArray[np.uint8], NDArray[np.float32]]:
         items = np.asarray(candidates.item_indices, dtype=np.int64)
         source_indices = np.asarray(candidates.source_indices, dtype=np.uint8)
         scores = np.asarray(candidates.source_scores, dtype=np.float32)
@@ -132,6 +139,10 @@ class FeaturePipeline:
             raise InvalidCandidatesError("a candidate's source index names no source")
         if not np.isfinite(scores).all():
             raise InvalidCandidatesError("candidate source scores must be finite")
+        return items, source_indices, scores
+
+    def _batch(self, candidates: UserCandidates) -> FeatureBatch:
+        items, source_indices, scores = self._checked_arrays(candidates)
         user_index = self._snapshot.user_index(candidates.user_id)
         return FeatureBatch(
             user_index=user_index,

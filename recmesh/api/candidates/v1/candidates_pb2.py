@@ -23,19 +23,28 @@ _sym_db = _symbol_database.Default()
 
 
 from recmesh.api.common.v1 import arrays_pb2 as recmesh_dot_common_dot_v1_dot_arrays__pb2
+from recmesh.api.common.v1 import batch_pb2 as recmesh_dot_common_dot_v1_dot_batch__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&recmesh/candidates/v1/candidates.proto\x12\x15recmesh.candidates.v1\x1a\x1erecmesh/common/v1/arrays.proto\"X\n\x14GetCandidatesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x16\n\x0emax_candidates\x18\x02 \x01(\r\x12\x17\n\x0fserving_version\x18\x03 \x01(\t\"y\n\x15GetCandidatesResponse\x12\x17\n\x0fserving_version\x18\x01 \x01(\t\x12\x33\n\ncandidates\x18\x02 \x01(\x0b\x32\x1f.recmesh.common.v1.CandidateSet\x12\x12\n\nknown_user\x18\x03 \x01(\x08\x32\x7f\n\x11\x43\x61ndidatesService\x12j\n\rGetCandidates\x12+.recmesh.candidates.v1.GetCandidatesRequest\x1a,.recmesh.candidates.v1.GetCandidatesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&recmesh/candidates/v1/candidates.proto\x12\x15recmesh.candidates.v1\x1a\x1erecmesh/common/v1/arrays.proto\x1a\x1drecmesh/common/v1/batch.proto\"X\n\x14GetCandidatesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x16\n\x0emax_candidates\x18\x02 \x01(\r\x12\x17\n\x0fserving_version\x18\x03 \x01(\t\"y\n\x15GetCandidatesResponse\x12\x17\n\x0fserving_version\x18\x01 \x01(\t\x12\x33\n\ncandidates\x18\x02 \x01(\x0b\x32\x1f.recmesh.common.v1.CandidateSet\x12\x12\n\nknown_user\x18\x03 \x01(\x08\"Y\n\x19GetCandidatesBatchRequest\x12<\n\x05items\x18\x01 \x03(\x0b\x32-.recmesh.candidates.v1.GetCandidatesBatchItem\"\x8c\x01\n\x16GetCandidatesBatchItem\x12<\n\x07request\x18\x01 \x01(\x0b\x32+.recmesh.candidates.v1.GetCandidatesRequest\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.recmesh.common.v1.BatchItemContext\"^\n\x1aGetCandidatesBatchResponse\x12@\n\x07results\x18\x01 \x03(\x0b\x32/.recmesh.candidates.v1.GetCandidatesBatchResult\"\x89\x01\n\x18GetCandidatesBatchResult\x12-\n\x06status\x18\x01 \x01(\x0b\x32\x1d.recmesh.common.v1.ItemStatus\x12>\n\x08response\x18\x02 \x01(\x0b\x32,.recmesh.candidates.v1.GetCandidatesResponse2\xfa\x01\n\x11\x43\x61ndidatesService\x12j\n\rGetCandidates\x12+.recmesh.candidates.v1.GetCandidatesRequest\x1a,.recmesh.candidates.v1.GetCandidatesResponse\x12y\n\x12GetCandidatesBatch\x12\x30.recmesh.candidates.v1.GetCandidatesBatchRequest\x1a\x31.recmesh.candidates.v1.GetCandidatesBatchResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recmesh.api.candidates.v1.candidates_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETCANDIDATESREQUEST']._serialized_start=97
-  _globals['_GETCANDIDATESREQUEST']._serialized_end=185
-  _globals['_GETCANDIDATESRESPONSE']._serialized_start=187
-  _globals['_GETCANDIDATESRESPONSE']._serialized_end=308
-  _globals['_CANDIDATESSERVICE']._serialized_start=310
-  _globals['_CANDIDATESSERVICE']._serialized_end=437
+  _globals['_GETCANDIDATESREQUEST']._serialized_start=128
+  _globals['_GETCANDIDATESREQUEST']._serialized_end=216
+  _globals['_GETCANDIDATESRESPONSE']._serialized_start=218
+  _globals['_GETCANDIDATESRESPONSE']._serialized_end=339
+  _globals['_GETCANDIDATESBATCHREQUEST']._serialized_start=341
+  _globals['_GETCANDIDATESBATCHREQUEST']._serialized_end=430
+  _globals['_GETCANDIDATESBATCHITEM']._serialized_start=433
+  _globals['_GETCANDIDATESBATCHITEM']._serialized_end=573
+  _globals['_GETCANDIDATESBATCHRESPONSE']._serialized_start=575
+  _globals['_GETCANDIDATESBATCHRESPONSE']._serialized_end=669
+  _globals['_GETCANDIDATESBATCHRESULT']._serialized_start=672
+  _globals['_GETCANDIDATESBATCHRESULT']._serialized_end=809
+  _globals['_CANDIDATESSERVICE']._serialized_start=812
+  _globals['_CANDIDATESSERVICE']._serialized_end=1062
 # @@protoc_insertion_point(module_scope)

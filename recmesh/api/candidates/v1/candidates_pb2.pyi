@@ -3,9 +3,12 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from recmesh.api.common.v1 import arrays_pb2 as _arrays_pb2
+from recmesh.api.common.v1 import batch_pb2 as _batch_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -75,3 +78,103 @@ class GetCandidatesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetCandidatesResponse: _TypeAlias = GetCandidatesResponse  # noqa: Y015
+
+@_typing.final
+class GetCandidatesBatchRequest(_message.Message):
+    """GetCandidatesBatch: GetCandidates requests coalesced into one call. Items answer in the order
+    they came, each with its own status; items may name different serving versions.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEMS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___GetCandidatesBatchItem]: ...
+    def __init__(
+        self,
+        *,
+        items: _abc.Iterable[Global___GetCandidatesBatchItem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCandidatesBatchRequest: _TypeAlias = GetCandidatesBatchRequest  # noqa: Y015
+
+@_typing.final
+class GetCandidatesBatchItem(_message.Message):
+    """One request of a batch, with its own deadline and trace context."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    CONTEXT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def request(self) -> Global___GetCandidatesRequest: ...
+    @_builtins.property
+    def context(self) -> _batch_pb2.BatchItemContext: ...
+    def __init__(
+        self,
+        *,
+        request: Global___GetCandidatesRequest | None = ...,
+        context: _batch_pb2.BatchItemContext | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCandidatesBatchItem: _TypeAlias = GetCandidatesBatchItem  # noqa: Y015
+
+@_typing.final
+class GetCandidatesBatchResponse(_message.Message):
+    """One result per item, in the items' order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___GetCandidatesBatchResult]: ...
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___GetCandidatesBatchResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCandidatesBatchResponse: _TypeAlias = GetCandidatesBatchResponse  # noqa: Y015
+
+@_typing.final
+class GetCandidatesBatchResult(_message.Message):
+    """An item's status and, when the status is OK, its response: the same response the
+    unary RPC gives for that request.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def status(self) -> _batch_pb2.ItemStatus: ...
+    @_builtins.property
+    def response(self) -> Global___GetCandidatesResponse: ...
+    def __init__(
+        self,
+        *,
+        status: _batch_pb2.ItemStatus | None = ...,
+        response: Global___GetCandidatesResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["response", b"response", "status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["response", b"response", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCandidatesBatchResult: _TypeAlias = GetCandidatesBatchResult  # noqa: Y015

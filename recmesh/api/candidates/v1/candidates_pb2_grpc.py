@@ -40,6 +40,11 @@ class CandidatesServiceStub:
                 request_serializer=recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesRequest.SerializeToString,
                 response_deserializer=recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesResponse.FromString,
                 _registered_method=True)
+        self.GetCandidatesBatch = channel.unary_unary(
+                '/recmesh.candidates.v1.CandidatesService/GetCandidatesBatch',
+                request_serializer=recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesBatchRequest.SerializeToString,
+                response_deserializer=recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesBatchResponse.FromString,
+                _registered_method=True)
 
 
 class CandidatesServiceServicer:
@@ -53,6 +58,14 @@ class CandidatesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCandidatesBatch(self, request, context):
+        """GetCandidates for several users at once, each item answered alone (its own
+        status): what the front sends when requests arrive while a call is in flight.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CandidatesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +73,11 @@ def add_CandidatesServiceServicer_to_server(servicer, server):
                     servicer.GetCandidates,
                     request_deserializer=recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesRequest.FromString,
                     response_serializer=recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesResponse.SerializeToString,
+            ),
+            'GetCandidatesBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCandidatesBatch,
+                    request_deserializer=recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesBatchRequest.FromString,
+                    response_serializer=recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +108,33 @@ class CandidatesService:
             '/recmesh.candidates.v1.CandidatesService/GetCandidates',
             recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesRequest.SerializeToString,
             recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCandidatesBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.candidates.v1.CandidatesService/GetCandidatesBatch',
+            recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesBatchRequest.SerializeToString,
+            recmesh_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidatesBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

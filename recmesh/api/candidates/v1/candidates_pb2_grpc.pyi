@@ -35,6 +35,10 @@ class CandidatesServiceStub:
     def __new__(cls, channel: _aio.Channel) -> CandidatesServiceAsyncStub: ...
     GetCandidates: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.GetCandidatesRequest, _candidates_pb2.GetCandidatesResponse]
     """Returns up to max_candidates items the user has not consumed yet."""
+    GetCandidatesBatch: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.GetCandidatesBatchRequest, _candidates_pb2.GetCandidatesBatchResponse]
+    """GetCandidates for several users at once, each item answered alone (its own
+    status): what the front sends when requests arrive while a call is in flight.
+    """
 
 @_typing.type_check_only
 class CandidatesServiceAsyncStub(CandidatesServiceStub):
@@ -43,6 +47,10 @@ class CandidatesServiceAsyncStub(CandidatesServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetCandidates: _aio.UnaryUnaryMultiCallable[_candidates_pb2.GetCandidatesRequest, _candidates_pb2.GetCandidatesResponse]  # type: ignore[assignment]
     """Returns up to max_candidates items the user has not consumed yet."""
+    GetCandidatesBatch: _aio.UnaryUnaryMultiCallable[_candidates_pb2.GetCandidatesBatchRequest, _candidates_pb2.GetCandidatesBatchResponse]  # type: ignore[assignment]
+    """GetCandidates for several users at once, each item answered alone (its own
+    status): what the front sends when requests arrive while a call is in flight.
+    """
 
 class CandidatesServiceServicer(metaclass=_abc_1.ABCMeta):
     """Generates candidate items for a user from several sources."""
@@ -54,5 +62,15 @@ class CandidatesServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_candidates_pb2.GetCandidatesResponse, _abc.Awaitable[_candidates_pb2.GetCandidatesResponse]]:
         """Returns up to max_candidates items the user has not consumed yet."""
+
+    @_abc_1.abstractmethod
+    def GetCandidatesBatch(
+        self,
+        request: _candidates_pb2.GetCandidatesBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_candidates_pb2.GetCandidatesBatchResponse, _abc.Awaitable[_candidates_pb2.GetCandidatesBatchResponse]]:
+        """GetCandidates for several users at once, each item answered alone (its own
+        status): what the front sends when requests arrive while a call is in flight.
+        """
 
 def add_CandidatesServiceServicer_to_server(servicer: CandidatesServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -23,19 +23,28 @@ _sym_db = _symbol_database.Default()
 
 
 from recmesh.api.common.v1 import arrays_pb2 as recmesh_dot_common_dot_v1_dot_arrays__pb2
+from recmesh.api.common.v1 import batch_pb2 as recmesh_dot_common_dot_v1_dot_batch__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"recmesh/features/v1/features.proto\x12\x13recmesh.features.v1\x1a\x1erecmesh/common/v1/arrays.proto\"\x92\x01\n\x12GetFeaturesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\t\x12\x33\n\ncandidates\x18\x03 \x01(\x0b\x32\x1f.recmesh.common.v1.CandidateSet\x12\x1d\n\x15include_feature_names\x18\x04 \x01(\x08\"\x95\x01\n\x13GetFeaturesResponse\x12\x17\n\x0fserving_version\x18\x01 \x01(\t\x12\x32\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32 .recmesh.common.v1.Float32Matrix\x12\x1a\n\x12schema_fingerprint\x18\x03 \x01(\t\x12\x15\n\rfeature_names\x18\x04 \x03(\t2s\n\x0f\x46\x65\x61turesService\x12`\n\x0bGetFeatures\x12\'.recmesh.features.v1.GetFeaturesRequest\x1a(.recmesh.features.v1.GetFeaturesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"recmesh/features/v1/features.proto\x12\x13recmesh.features.v1\x1a\x1erecmesh/common/v1/arrays.proto\x1a\x1drecmesh/common/v1/batch.proto\"\x92\x01\n\x12GetFeaturesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\t\x12\x33\n\ncandidates\x18\x03 \x01(\x0b\x32\x1f.recmesh.common.v1.CandidateSet\x12\x1d\n\x15include_feature_names\x18\x04 \x01(\x08\"\x95\x01\n\x13GetFeaturesResponse\x12\x17\n\x0fserving_version\x18\x01 \x01(\t\x12\x32\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32 .recmesh.common.v1.Float32Matrix\x12\x1a\n\x12schema_fingerprint\x18\x03 \x01(\t\x12\x15\n\rfeature_names\x18\x04 \x03(\t\"S\n\x17GetFeaturesBatchRequest\x12\x38\n\x05items\x18\x01 \x03(\x0b\x32).recmesh.features.v1.GetFeaturesBatchItem\"\x86\x01\n\x14GetFeaturesBatchItem\x12\x38\n\x07request\x18\x01 \x01(\x0b\x32\'.recmesh.features.v1.GetFeaturesRequest\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.recmesh.common.v1.BatchItemContext\"X\n\x18GetFeaturesBatchResponse\x12<\n\x07results\x18\x01 \x03(\x0b\x32+.recmesh.features.v1.GetFeaturesBatchResult\"\x83\x01\n\x16GetFeaturesBatchResult\x12-\n\x06status\x18\x01 \x01(\x0b\x32\x1d.recmesh.common.v1.ItemStatus\x12:\n\x08response\x18\x02 \x01(\x0b\x32(.recmesh.features.v1.GetFeaturesResponse2\xe4\x01\n\x0f\x46\x65\x61turesService\x12`\n\x0bGetFeatures\x12\'.recmesh.features.v1.GetFeaturesRequest\x1a(.recmesh.features.v1.GetFeaturesResponse\x12o\n\x10GetFeaturesBatch\x12,.recmesh.features.v1.GetFeaturesBatchRequest\x1a-.recmesh.features.v1.GetFeaturesBatchResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recmesh.api.features.v1.features_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETFEATURESREQUEST']._serialized_start=92
-  _globals['_GETFEATURESREQUEST']._serialized_end=238
-  _globals['_GETFEATURESRESPONSE']._serialized_start=241
-  _globals['_GETFEATURESRESPONSE']._serialized_end=390
-  _globals['_FEATURESSERVICE']._serialized_start=392
-  _globals['_FEATURESSERVICE']._serialized_end=507
+  _globals['_GETFEATURESREQUEST']._serialized_start=123
+  _globals['_GETFEATURESREQUEST']._serialized_end=269
+  _globals['_GETFEATURESRESPONSE']._serialized_start=272
+  _globals['_GETFEATURESRESPONSE']._serialized_end=421
+  _globals['_GETFEATURESBATCHREQUEST']._serialized_start=423
+  _globals['_GETFEATURESBATCHREQUEST']._serialized_end=506
+  _globals['_GETFEATURESBATCHITEM']._serialized_start=509
+  _globals['_GETFEATURESBATCHITEM']._serialized_end=643
+  _globals['_GETFEATURESBATCHRESPONSE']._serialized_start=645
+  _globals['_GETFEATURESBATCHRESPONSE']._serialized_end=733
+  _globals['_GETFEATURESBATCHRESULT']._serialized_start=736
+  _globals['_GETFEATURESBATCHRESULT']._serialized_end=867
+  _globals['_FEATURESSERVICE']._serialized_start=870
+  _globals['_FEATURESSERVICE']._serialized_end=1098
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,11 @@ class FeaturesServiceStub:
                 request_serializer=recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesRequest.SerializeToString,
                 response_deserializer=recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesResponse.FromString,
                 _registered_method=True)
+        self.GetFeaturesBatch = channel.unary_unary(
+                '/recmesh.features.v1.FeaturesService/GetFeaturesBatch',
+                request_serializer=recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesBatchRequest.SerializeToString,
+                response_deserializer=recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesBatchResponse.FromString,
+                _registered_method=True)
 
 
 class FeaturesServiceServicer:
@@ -53,6 +58,14 @@ class FeaturesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetFeaturesBatch(self, request, context):
+        """GetFeatures for several users at once, each item answered alone (its own
+        status): what ranking sends when requests arrive while a call is in flight.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FeaturesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +73,11 @@ def add_FeaturesServiceServicer_to_server(servicer, server):
                     servicer.GetFeatures,
                     request_deserializer=recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesRequest.FromString,
                     response_serializer=recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesResponse.SerializeToString,
+            ),
+            'GetFeaturesBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFeaturesBatch,
+                    request_deserializer=recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesBatchRequest.FromString,
+                    response_serializer=recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +108,33 @@ class FeaturesService:
             '/recmesh.features.v1.FeaturesService/GetFeatures',
             recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesRequest.SerializeToString,
             recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFeaturesBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.features.v1.FeaturesService/GetFeaturesBatch',
+            recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesBatchRequest.SerializeToString,
+            recmesh_dot_features_dot_v1_dot_features__pb2.GetFeaturesBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

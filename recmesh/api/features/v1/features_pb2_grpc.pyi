@@ -35,6 +35,10 @@ class FeaturesServiceStub:
     def __new__(cls, channel: _aio.Channel) -> FeaturesServiceAsyncStub: ...
     GetFeatures: _grpc.UnaryUnaryMultiCallable[_features_pb2.GetFeaturesRequest, _features_pb2.GetFeaturesResponse]
     """Returns one float32 row per candidate, in candidate order."""
+    GetFeaturesBatch: _grpc.UnaryUnaryMultiCallable[_features_pb2.GetFeaturesBatchRequest, _features_pb2.GetFeaturesBatchResponse]
+    """GetFeatures for several users at once, each item answered alone (its own
+    status): what ranking sends when requests arrive while a call is in flight.
+    """
 
 @_typing.type_check_only
 class FeaturesServiceAsyncStub(FeaturesServiceStub):
@@ -43,6 +47,10 @@ class FeaturesServiceAsyncStub(FeaturesServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetFeatures: _aio.UnaryUnaryMultiCallable[_features_pb2.GetFeaturesRequest, _features_pb2.GetFeaturesResponse]  # type: ignore[assignment]
     """Returns one float32 row per candidate, in candidate order."""
+    GetFeaturesBatch: _aio.UnaryUnaryMultiCallable[_features_pb2.GetFeaturesBatchRequest, _features_pb2.GetFeaturesBatchResponse]  # type: ignore[assignment]
+    """GetFeatures for several users at once, each item answered alone (its own
+    status): what ranking sends when requests arrive while a call is in flight.
+    """
 
 class FeaturesServiceServicer(metaclass=_abc_1.ABCMeta):
     """Computes feature vectors for user x candidate item."""
@@ -54,5 +62,15 @@ class FeaturesServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_features_pb2.GetFeaturesResponse, _abc.Awaitable[_features_pb2.GetFeaturesResponse]]:
         """Returns one float32 row per candidate, in candidate order."""
+
+    @_abc_1.abstractmethod
+    def GetFeaturesBatch(
+        self,
+        request: _features_pb2.GetFeaturesBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_features_pb2.GetFeaturesBatchResponse, _abc.Awaitable[_features_pb2.GetFeaturesBatchResponse]]:
+        """GetFeatures for several users at once, each item answered alone (its own
+        status): what ranking sends when requests arrive while a call is in flight.
+        """
 
 def add_FeaturesServiceServicer_to_server(servicer: FeaturesServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -23,21 +23,30 @@ _sym_db = _symbol_database.Default()
 
 
 from recmesh.api.common.v1 import arrays_pb2 as recmesh_dot_common_dot_v1_dot_arrays__pb2
+from recmesh.api.common.v1 import batch_pb2 as recmesh_dot_common_dot_v1_dot_batch__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n recmesh/ranking/v1/ranking.proto\x12\x12recmesh.ranking.v1\x1a\x1erecmesh/common/v1/arrays.proto\"w\n\x0bRankRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\r\x12\x33\n\ncandidates\x18\x04 \x01(\x0b\x32\x1f.recmesh.common.v1.CandidateSet\"\xd5\x01\n\x0cRankResponse\x12\x17\n\x0fserving_version\x18\x01 \x01(\t\x12/\n\x08item_ids\x18\x02 \x01(\x0b\x32\x1d.recmesh.common.v1.Int64Array\x12/\n\x06scores\x18\x03 \x01(\x0b\x32\x1f.recmesh.common.v1.Float32Array\x12:\n\x13\x63\x61ndidate_positions\x18\x04 \x01(\x0b\x32\x1d.recmesh.common.v1.Int64Array\x12\x0e\n\x06scorer\x18\x05 \x01(\t*`\n\x0fRankErrorReason\x12!\n\x1dRANK_ERROR_REASON_UNSPECIFIED\x10\x00\x12*\n&RANK_ERROR_REASON_FEATURES_UNAVAILABLE\x10\x01\x32[\n\x0eRankingService\x12I\n\x04Rank\x12\x1f.recmesh.ranking.v1.RankRequest\x1a .recmesh.ranking.v1.RankResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n recmesh/ranking/v1/ranking.proto\x12\x12recmesh.ranking.v1\x1a\x1erecmesh/common/v1/arrays.proto\x1a\x1drecmesh/common/v1/batch.proto\"w\n\x0bRankRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x17\n\x0fserving_version\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\r\x12\x33\n\ncandidates\x18\x04 \x01(\x0b\x32\x1f.recmesh.common.v1.CandidateSet\"\xd5\x01\n\x0cRankResponse\x12\x17\n\x0fserving_version\x18\x01 \x01(\t\x12/\n\x08item_ids\x18\x02 \x01(\x0b\x32\x1d.recmesh.common.v1.Int64Array\x12/\n\x06scores\x18\x03 \x01(\x0b\x32\x1f.recmesh.common.v1.Float32Array\x12:\n\x13\x63\x61ndidate_positions\x18\x04 \x01(\x0b\x32\x1d.recmesh.common.v1.Int64Array\x12\x0e\n\x06scorer\x18\x05 \x01(\t\"D\n\x10RankBatchRequest\x12\x30\n\x05items\x18\x01 \x03(\x0b\x32!.recmesh.ranking.v1.RankBatchItem\"w\n\rRankBatchItem\x12\x30\n\x07request\x18\x01 \x01(\x0b\x32\x1f.recmesh.ranking.v1.RankRequest\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.recmesh.common.v1.BatchItemContext\"I\n\x11RankBatchResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.recmesh.ranking.v1.RankBatchResult\"t\n\x0fRankBatchResult\x12-\n\x06status\x18\x01 \x01(\x0b\x32\x1d.recmesh.common.v1.ItemStatus\x12\x32\n\x08response\x18\x02 \x01(\x0b\x32 .recmesh.ranking.v1.RankResponse*`\n\x0fRankErrorReason\x12!\n\x1dRANK_ERROR_REASON_UNSPECIFIED\x10\x00\x12*\n&RANK_ERROR_REASON_FEATURES_UNAVAILABLE\x10\x01\x32\xb5\x01\n\x0eRankingService\x12I\n\x04Rank\x12\x1f.recmesh.ranking.v1.RankRequest\x1a .recmesh.ranking.v1.RankResponse\x12X\n\tRankBatch\x12$.recmesh.ranking.v1.RankBatchRequest\x1a%.recmesh.ranking.v1.RankBatchResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recmesh.api.ranking.v1.ranking_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RANKERRORREASON']._serialized_start=425
-  _globals['_RANKERRORREASON']._serialized_end=521
-  _globals['_RANKREQUEST']._serialized_start=88
-  _globals['_RANKREQUEST']._serialized_end=207
-  _globals['_RANKRESPONSE']._serialized_start=210
-  _globals['_RANKRESPONSE']._serialized_end=423
-  _globals['_RANKINGSERVICE']._serialized_start=523
-  _globals['_RANKINGSERVICE']._serialized_end=614
+  _globals['_RANKERRORREASON']._serialized_start=840
+  _globals['_RANKERRORREASON']._serialized_end=936
+  _globals['_RANKREQUEST']._serialized_start=119
+  _globals['_RANKREQUEST']._serialized_end=238
+  _globals['_RANKRESPONSE']._serialized_start=241
+  _globals['_RANKRESPONSE']._serialized_end=454
+  _globals['_RANKBATCHREQUEST']._serialized_start=456
+  _globals['_RANKBATCHREQUEST']._serialized_end=524
+  _globals['_RANKBATCHITEM']._serialized_start=526
+  _globals['_RANKBATCHITEM']._serialized_end=645
+  _globals['_RANKBATCHRESPONSE']._serialized_start=647
+  _globals['_RANKBATCHRESPONSE']._serialized_end=720
+  _globals['_RANKBATCHRESULT']._serialized_start=722
+  _globals['_RANKBATCHRESULT']._serialized_end=838
+  _globals['_RANKINGSERVICE']._serialized_start=939
+  _globals['_RANKINGSERVICE']._serialized_end=1120
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,11 @@ class RankingServiceStub:
                 request_serializer=recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankRequest.SerializeToString,
                 response_deserializer=recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankResponse.FromString,
                 _registered_method=True)
+        self.RankBatch = channel.unary_unary(
+                '/recmesh.ranking.v1.RankingService/RankBatch',
+                request_serializer=recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankBatchRequest.SerializeToString,
+                response_deserializer=recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankBatchResponse.FromString,
+                _registered_method=True)
 
 
 class RankingServiceServicer:
@@ -54,6 +59,15 @@ class RankingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RankBatch(self, request, context):
+        """Rank for several users at once, each item answered alone (its own status; a
+        features failure carries the RankErrorReason ErrorInfo in that item's details):
+        what the front sends when requests arrive while a call is in flight.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RankingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -61,6 +75,11 @@ def add_RankingServiceServicer_to_server(servicer, server):
                     servicer.Rank,
                     request_deserializer=recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankRequest.FromString,
                     response_serializer=recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankResponse.SerializeToString,
+            ),
+            'RankBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.RankBatch,
+                    request_deserializer=recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankBatchRequest.FromString,
+                    response_serializer=recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -91,6 +110,33 @@ class RankingService:
             '/recmesh.ranking.v1.RankingService/Rank',
             recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankRequest.SerializeToString,
             recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RankBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.ranking.v1.RankingService/RankBatch',
+            recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankBatchRequest.SerializeToString,
+            recmesh_dot_ranking_dot_v1_dot_ranking__pb2.RankBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

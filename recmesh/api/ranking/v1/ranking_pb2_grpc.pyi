@@ -37,6 +37,11 @@ class RankingServiceStub:
     """Fetches features for the candidates itself, so the feature matrix never
     travels through the front.
     """
+    RankBatch: _grpc.UnaryUnaryMultiCallable[_ranking_pb2.RankBatchRequest, _ranking_pb2.RankBatchResponse]
+    """Rank for several users at once, each item answered alone (its own status; a
+    features failure carries the RankErrorReason ErrorInfo in that item's details):
+    what the front sends when requests arrive while a call is in flight.
+    """
 
 @_typing.type_check_only
 class RankingServiceAsyncStub(RankingServiceStub):
@@ -46,6 +51,11 @@ class RankingServiceAsyncStub(RankingServiceStub):
     Rank: _aio.UnaryUnaryMultiCallable[_ranking_pb2.RankRequest, _ranking_pb2.RankResponse]  # type: ignore[assignment]
     """Fetches features for the candidates itself, so the feature matrix never
     travels through the front.
+    """
+    RankBatch: _aio.UnaryUnaryMultiCallable[_ranking_pb2.RankBatchRequest, _ranking_pb2.RankBatchResponse]  # type: ignore[assignment]
+    """Rank for several users at once, each item answered alone (its own status; a
+    features failure carries the RankErrorReason ErrorInfo in that item's details):
+    what the front sends when requests arrive while a call is in flight.
     """
 
 class RankingServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -59,6 +69,17 @@ class RankingServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_ranking_pb2.RankResponse, _abc.Awaitable[_ranking_pb2.RankResponse]]:
         """Fetches features for the candidates itself, so the feature matrix never
         travels through the front.
+        """
+
+    @_abc_1.abstractmethod
+    def RankBatch(
+        self,
+        request: _ranking_pb2.RankBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ranking_pb2.RankBatchResponse, _abc.Awaitable[_ranking_pb2.RankBatchResponse]]:
+        """Rank for several users at once, each item answered alone (its own status; a
+        features failure carries the RankErrorReason ErrorInfo in that item's details):
+        what the front sends when requests arrive while a call is in flight.
         """
 
 def add_RankingServiceServicer_to_server(servicer: RankingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
