@@ -13,7 +13,13 @@ figures instead of being hidden by coordinated omission.
 one request through an otherwise idle mesh.
 
 Prints one JSON object: offered and achieved rate, latency percentiles (ms),
-errors by status, degraded answers by reason, serving versions seen.
+errors by status, degraded answers by reason, serving versions seen, and this
+process's own CPU per request (`loadgen_cpu_ms_per_request`).
+
+It is kept lean so that its own CPU takes little from the two cores the mesh
+shares with it: every user's request is serialized once before the run, each call
+sends those bytes and keeps the answer's bytes (no protobuf work per call), and the
+answers are parsed only after the run, outside the CPU it reports.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import sys
 import time
 from collections import Counter
@@ -32,37 +39,58 @@ import numpy as np
 
 from bench.latency import percentiles_ms
 from bench.open_loop import run_open_loop
-from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
+from recmesh.api.recommend.v1 import recommend_pb2
+
+RECOMMEND = "/recmesh.recommend.v1.RecommendService/Recommend"
+
+
+def request_bytes(users: Sequence[str], k: int) -> list[bytes]:
+    """Each user's RecommendRequest, serialized once before the run."""
+    return [recommend_pb2.RecommendRequest(user_id=u, k=k).SerializeToString() for u in users]
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time (user + system), all threads (grpc's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def drive(
     target: str, rate: float, duration: float, users: Sequence[str], k: int, call_timeout: float
 ) -> dict[str, Any]:
+    """Open loop. Each call sends pre-serialized bytes and keeps the answer's bytes; the
+    answers are parsed after the run, outside the CPU this process reports per request
+    (`loadgen_cpu_ms_per_request`: the schedule, gRPC and timing only)."""
     latencies: list[float] = []
+    answers: list[bytes] = []
     errors: Counter[str] = Counter()
-    degraded: Counter[str] = Counter()
-    versions: Counter[str] = Counter()
     total = int(rate * duration)
+    requests = request_bytes(users, k)
     async with grpc.aio.insecure_channel(target) as channel:
-        stub = recommend_pb2_grpc.RecommendServiceStub(channel)
-        await stub.Recommend(recommend_pb2.RecommendRequest(user_id=users[0], k=k), timeout=5)
+        call = channel.unary_unary(RECOMMEND, None, None)  # bytes in, bytes out
+        await call(requests[0], timeout=5)
 
-        async def one(user: str, scheduled: float) -> None:
+        async def one(request: bytes, scheduled: float) -> None:
             try:
-                response = await stub.Recommend(
-                    recommend_pb2.RecommendRequest(user_id=user, k=k), timeout=call_timeout
-                )
+                answer = await call(request, timeout=call_timeout)
             except grpc.aio.AioRpcError as exc:
                 errors[exc.code().name] += 1
                 return
             latencies.append(time.perf_counter() - scheduled)
-            versions[response.serving_version] += 1
-            if response.degraded:
-                degraded[recommend_pb2.DegradedReason.Name(response.degraded_reason)] += 1
+            answers.append(answer)
 
+        cpu_before = cpu_seconds()
         elapsed = await run_open_loop(
-            rate, duration, lambda i, scheduled: one(users[i % len(users)], scheduled)
+            rate, duration, lambda i, scheduled: one(requests[i % len(requests)], scheduled)
         )
+        cpu = cpu_seconds() - cpu_before
+    degraded: Counter[str] = Counter()
+    versions: Counter[str] = Counter()
+    for answer in answers:
+        response = recommend_pb2.RecommendResponse.FromString(answer)
+        versions[response.serving_version] += 1
+        if response.degraded:
+            degraded[recommend_pb2.DegradedReason.Name(response.degraded_reason)] += 1
     values = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
     return {
         "offered_rps": rate,
@@ -77,26 +105,34 @@ async def drive(
         "errors": dict(errors),
         "degraded": dict(degraded),
         "serving_versions": dict(versions),
+        "loadgen_cpu_ms_per_request": 1000 * cpu / max(total, 1),
     }
 
 
 async def drive_closed(
     target: str, duration: float, users: Sequence[str], k: int, call_timeout: float
 ) -> dict[str, Any]:
-    """One request at a time for `duration` seconds."""
+    """One request at a time for `duration` seconds (pre-serialized, answers unparsed)."""
     latencies: list[float] = []
+    requests = request_bytes(users, k)
     async with grpc.aio.insecure_channel(target) as channel:
-        stub = recommend_pb2_grpc.RecommendServiceStub(channel)
-        await stub.Recommend(recommend_pb2.RecommendRequest(user_id=users[0], k=k), timeout=5)
+        call = channel.unary_unary(RECOMMEND, None, None)
+        await call(requests[0], timeout=5)
+        cpu_before = cpu_seconds()
         end = time.perf_counter() + duration
         i = 0
         while time.perf_counter() < end:
-            request = recommend_pb2.RecommendRequest(user_id=users[i % len(users)], k=k)
+            request = requests[i % len(requests)]
             started = time.perf_counter()
-            await stub.Recommend(request, timeout=call_timeout)
+            await call(request, timeout=call_timeout)
             latencies.append(time.perf_counter() - started)
             i += 1
-    return {"requests": len(latencies), **percentiles_ms(latencies)}
+        cpu = cpu_seconds() - cpu_before
+    return {
+        "requests": len(latencies),
+        **percentiles_ms(latencies),
+        "loadgen_cpu_ms_per_request": 1000 * cpu / max(len(latencies), 1),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

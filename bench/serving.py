@@ -1,6 +1,11 @@
 """Serving latency and throughput of the whole mesh, with its floor and its overhead.
 
     python -m bench.serving [--rates 50,100,200,400,800] [--duration 10] [--smoke]
+    python -m bench.serving --against REV [--rates 50,100,200,300,400] [--duration 10]
+        [--smoke] [--no-against-cache]
+
+With --against, this tree's mesh against revision REV's, alternating, with the
+floors of the same run: bench/against.py says what it does.
 
 1. Starts the local mesh (etcd, control plane, four services as separate
    processes) in a temporary state dir on free ports, trains the default
@@ -52,6 +57,7 @@ from recmesh.net.ports import free_loopback_port
 
 SERVICES = ("recommend", "candidates", "features", "ranking", "control_plane")
 CLK_TCK = 100
+AGAINST_RATES = "50,100,200,300,400"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -251,10 +257,33 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.serving", description=__doc__)
-    parser.add_argument("--rates", default="50,100,200,400,800")
+    parser.add_argument("--rates", default=None, help="default 50,100,200,400,800")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--smoke", action="store_true", help="one short rate, no files written")
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help=f"compare with revision REV's mesh (bench/against.py); rates default {AGAINST_RATES}",
+    )
+    parser.add_argument(
+        "--no-against-cache",
+        action="store_true",
+        help="build REV in a temporary directory, removed at the end, instead of reusing "
+        "~/.cache/recmesh-bench/<hash>/",
+    )
     args = parser.parse_args()
+    if args.against:
+        from bench import against
+
+        rates_text = args.rates or AGAINST_RATES
+        return against.main(
+            args.against,
+            [50.0] if args.smoke else [float(r) for r in rates_text.split(",")],
+            1.0 if args.smoke else args.duration,
+            args.smoke,
+            cache=not args.no_against_cache,
+        )
+    args.rates = args.rates or "50,100,200,400,800"
     rates = [50.0] if args.smoke else [float(r) for r in args.rates.split(",")]
     duration = 1.0 if args.smoke else args.duration
     load_at_start = os.getloadavg()[0]
