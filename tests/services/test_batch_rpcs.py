@@ -11,10 +11,12 @@ by one; and each item's server spans join that item's own trace.
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import grpc
 import numpy as np
+import pytest
 from google.rpc.error_details_pb2 import ErrorInfo
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -24,10 +26,21 @@ from recmesh.api.common.v1 import arrays_pb2, batch_pb2
 from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
+from recmesh.rpc.errors import InvalidArgumentError, UnavailableError
 from recmesh.wire.arrays import decode_float32, decode_int64, decode_matrix
 from recmesh.wire.rank_errors import DOMAIN, FEATURES_UNAVAILABLE
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import RunningMesh, write_pointer
+from tests.services.downstream_fakes import (
+    Context,
+    FakeFeatures,
+    fake_server,
+    real_candidates,
+    real_features,
+    real_ranking,
+    serving,
+    wait_ready,
+)
 from tests.services.mesh_calls import run_mesh, wait_for_version
 
 USERS = ("196", "186", "22", "no-such-user", "244")
@@ -374,3 +387,111 @@ def test_batch_rpcs_answer_each_item_as_its_unary_call(
             await stubs.close()
 
     run_mesh(etcd_server, serving_versions, tmp_path, "baseline", scenario)
+
+
+def test_rank_batch_answers_a_features_failure_in_its_items_slot(
+    etcd_server: LocalEtcd, serving_versions: ServingVersions
+) -> None:
+    """Behind ranking, a features server that answers some items of the GetFeaturesBatch
+    with a failure (UNAVAILABLE, INVALID_ARGUMENT) or a malformed matrix and passes the
+    others to the real features: each failed item gets what Rank answers for it
+    (UNAVAILABLE with the features ErrorInfo, or INVALID_ARGUMENT), the others answer
+    whole, and features saw one GetFeaturesBatch call for the whole RankBatch."""
+    xgboost = serving_versions.xgboost
+    version = xgboost.version_id
+    store = serving_versions.store_dir
+    seen_batches: list[int] = []
+
+    async def scenario() -> None:
+        await write_pointer(etcd_server, version, xgboost.manifest_sha256)
+        async with AsyncExitStack() as stack:
+            real_at = await stack.enter_async_context(
+                serving(await real_features(etcd_server, store))
+            )
+            candidates_at = await stack.enter_async_context(
+                serving(await real_candidates(etcd_server, store))
+            )
+            channel = await stack.enter_async_context(grpc.aio.insecure_channel(real_at))
+            real = features_pb2_grpc.FeaturesServiceStub(channel)
+
+            async def features(
+                request: features_pb2.GetFeaturesRequest, _: Context
+            ) -> features_pb2.GetFeaturesResponse:
+                if request.user_id == "22":
+                    raise UnavailableError("features lost this user's shard")
+                if request.user_id == "186":
+                    raise InvalidArgumentError("a candidate item is not in the catalogue")
+                reply = await real.GetFeatures(request, timeout=5)
+                if request.user_id == "244":
+                    reply.features.data = reply.features.data[:-3]
+                return reply
+
+            fake = FakeFeatures(features)
+            original = fake.GetFeaturesBatch
+
+            async def counting(
+                request: features_pb2.GetFeaturesBatchRequest, context: Context
+            ) -> features_pb2.GetFeaturesBatchResponse:
+                seen_batches.append(len(request.items))
+                return await original(request, context)
+
+            fake.GetFeaturesBatch = counting  # type: ignore[method-assign]
+            fake_at = await stack.enter_async_context(
+                fake_server(
+                    lambda s: features_pb2_grpc.add_FeaturesServiceServicer_to_server(fake, s)
+                )
+            )
+            ranking_at = await stack.enter_async_context(
+                serving(await real_ranking(etcd_server, store, fake_at))
+            )
+            await wait_ready(real_at, candidates_at, ranking_at)
+            ranking_channel = await stack.enter_async_context(grpc.aio.insecure_channel(ranking_at))
+            ranking = ranking_pb2_grpc.RankingServiceStub(ranking_channel)
+            candidates_channel = await stack.enter_async_context(
+                grpc.aio.insecure_channel(candidates_at)
+            )
+            candidates = candidates_pb2_grpc.CandidatesServiceStub(candidates_channel)
+            users = ("196", "22", "186", "244", "6")
+            ranks = []
+            for user in users:
+                found = await candidates.GetCandidates(
+                    candidates_pb2.GetCandidatesRequest(user_id=user, serving_version=version),
+                    timeout=5,
+                )
+                ranks.append(
+                    ranking_pb2.RankRequest(
+                        user_id=user, serving_version=version, candidates=found.candidates, k=10
+                    )
+                )
+            reply = await ranking.RankBatch(
+                ranking_pb2.RankBatchRequest(
+                    items=[ranking_pb2.RankBatchItem(request=r, context=_context()) for r in ranks]
+                ),
+                timeout=5,
+            )
+            assert seen_batches == [len(users)]
+            codes = [r.status.code for r in reply.results]
+            assert codes == [OK, UNAVAILABLE, INVALID_ARGUMENT, UNAVAILABLE, OK]
+            # What Rank answers when features fails its call that way.
+            messages = reply.results[1].status.message, reply.results[2].status.message
+            assert messages == (
+                "features unavailable: UNAVAILABLE: features lost this user's shard",
+                "features refused the candidates: a candidate item is not in the catalogue",
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await ranking.Rank(ranks[3], timeout=5)
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert caught.value.details() == reply.results[3].status.message
+            assert reply.results[3].status.message.startswith(
+                "features unavailable: features sent a bad matrix"
+            )
+            for position in (1, 3):
+                (detail,) = reply.results[position].status.details
+                info = ErrorInfo()
+                assert detail.Unpack(info)
+                assert (info.domain, info.reason) == (DOMAIN, FEATURES_UNAVAILABLE)
+            assert not reply.results[2].status.details
+            for position in (0, 4):
+                assert reply.results[position].response.scorer == "xgboost"
+
+    asyncio.run(scenario())
