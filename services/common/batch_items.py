@@ -12,6 +12,7 @@ linked to every item's span (`shared_span`).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -209,13 +210,18 @@ async def version_groups(
     for slot in slots:
         if slot.status is None:
             groups.setdefault(version_of(slot.request), []).append(slot)
+    # Asked together: a version whose first load attempt is in progress is waited for
+    # once, not before the next version is asked for.
+    answers = await asyncio.gather(
+        *(versions.get(version_id) for version_id in groups), return_exceptions=True
+    )
     loaded: list[tuple[str, T, list[ItemSlot[ReqT, RespT]]]] = []
-    for version_id, members in groups.items():
-        try:
-            value = (await versions.get(version_id)).value
-        except RecmeshError as error:
+    for (version_id, members), answer in zip(groups.items(), answers, strict=True):
+        if isinstance(answer, RecmeshError):
             for slot in members:
-                slot.fail(error)
-            continue
-        loaded.append((version_id, value, members))
+                slot.fail(answer)
+        elif isinstance(answer, BaseException):
+            raise answer
+        else:
+            loaded.append((version_id, answer.value, members))
     return loaded
