@@ -17,6 +17,7 @@ from recmesh.files.repo_paths import REPO_ROOT
 from recmesh.rpc.tls import TlsFiles
 from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
 from recmesh.signing.keys import KeyFileError, PublicKeyRing
+from services.common.coalesced_downstream import BatchingOptions
 from services.common.load_policy import LoadPolicy
 
 DEFAULT_ARTIFACTS = REPO_ROOT / "var" / "artifacts"
@@ -193,3 +194,42 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         min_pointer_sequence=args.min_pointer_sequence,
         telemetry=telemetry,
     )
+
+
+def add_batching_arguments(parser: argparse.ArgumentParser, downstreams: str) -> None:
+    """Options of a caller that coalesces its calls to `downstreams` under load
+    (services/common/coalesced_downstream.py): on by default."""
+    defaults = BatchingOptions()
+    parser.add_argument(
+        "--no-batching",
+        action="store_true",
+        help=f"call {downstreams} with one unary call per request instead of coalescing "
+        "the requests that arrive while a call is in flight into one batch call",
+    )
+    parser.add_argument(
+        "--batch-max-in-flight",
+        type=int,
+        default=defaults.max_in_flight,
+        metavar="N",
+        help=f"batch calls in flight at once to each of {downstreams}; a request arriving "
+        "with fewer in flight is sent at once, alone",
+    )
+    parser.add_argument(
+        "--batch-max-size",
+        type=int,
+        default=defaults.max_batch,
+        metavar="N",
+        help="most requests in one batch call",
+    )
+
+
+def batching_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BatchingOptions:
+    """The parsed batching options; exits through parser.error when a bound is below 1."""
+    try:
+        return BatchingOptions(
+            enabled=not args.no_batching,
+            max_in_flight=args.batch_max_in_flight,
+            max_batch=args.batch_max_size,
+        )
+    except ValueError as exc:
+        parser.error(f"--batch-max-in-flight / --batch-max-size: {exc}")

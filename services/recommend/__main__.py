@@ -10,7 +10,12 @@ from pathlib import Path
 from recmesh.files.repo_paths import REPO_ROOT
 from recmesh.wire.limits import DEFAULT_CANDIDATES
 from services.common.entrypoint import run_service
-from services.common.options import add_common_arguments, common_options
+from services.common.options import (
+    add_batching_arguments,
+    add_common_arguments,
+    batching_options,
+    common_options,
+)
 from services.recommend.server import (
     COMPONENT,
     DEFAULT_MAX_IN_FLIGHT,
@@ -40,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--max-candidates", type=int, default=DEFAULT_CANDIDATES)
     parser.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT)
+    add_batching_arguments(parser, "candidates and ranking")
     args = parser.parse_args(argv)
     config = RecommendConfig(
         common=common_options(args, parser),
@@ -49,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         interaction_log_dir=args.interaction_log,
         max_candidates=args.max_candidates,
         max_in_flight=args.max_in_flight,
+        batching=batching_options(args, parser),
     )
     return run_service(
         COMPONENT, config.common, lambda tp, metrics: create_server(config, tp, metrics)

@@ -20,11 +20,20 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeAlias
 
+from opentelemetry import trace
+
 from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.common.v1 import batch_pb2
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.wire import rank_errors
-from services.common.downstream import Downstream
+from services.common.coalesced_downstream import (
+    NO_BATCHING,
+    BatchingOptions,
+    BatchRpc,
+    CoalescedDownstream,
+)
+from services.common.downstream import Downstream, DownstreamPolicy
 from services.common.downstream_errors import DownstreamCallError, DownstreamError, parsed
 from services.common.versions import LoadedVersion
 from services.recommend.admission import Admission, Overload
@@ -173,7 +182,11 @@ _Step: TypeAlias = Callable[[_Call], Awaitable[Answer | Ends | None]]
 
 
 class RecommendFlow:
-    """Runs STAGES for one Recommend over the candidates and ranking downstreams."""
+    """Runs STAGES for one Recommend over the candidates and ranking downstreams.
+
+    With `batching` enabled, the calls of concurrent Recommends to each downstream are
+    coalesced into its batch RPC under load (services/common/coalesced_downstream.py);
+    each fails open on its own exactly as a unary call would."""
 
     def __init__(
         self,
@@ -184,9 +197,22 @@ class RecommendFlow:
         policy: BudgetPolicy,
         max_candidates: int,
         clock: Callable[[], float] = time.perf_counter,
+        batching: BatchingOptions = NO_BATCHING,
+        tracer: trace.Tracer | None = None,
+        downstream_policy: DownstreamPolicy | None = None,
     ) -> None:
-        self._candidates = candidates
-        self._ranking = ranking
+        self._candidates: CoalescedDownstream[
+            candidates_pb2_grpc.CandidatesServiceAsyncStub,
+            candidates_pb2.GetCandidatesRequest,
+            candidates_pb2.GetCandidatesResponse,
+            FoundCandidates,
+        ] = CoalescedDownstream(candidates, CANDIDATES_RPC, batching, tracer, downstream_policy)
+        self._ranking: CoalescedDownstream[
+            ranking_pb2_grpc.RankingServiceAsyncStub,
+            ranking_pb2.RankRequest,
+            ranking_pb2.RankResponse,
+            Answer,
+        ] = CoalescedDownstream(ranking, RANK_RPC, batching, tracer, downstream_policy)
         self._admission = admission
         self._policy = policy
         self._max_candidates = max_candidates
@@ -202,6 +228,11 @@ class RecommendFlow:
         if set(steps) != {stage.name for stage in STAGES}:
             raise AssertionError("every stage of STAGES needs its step, and only those")
         self._stages = tuple((stage, steps[stage.name]) for stage in STAGES)
+
+    async def close(self) -> None:
+        """Fails the calls still queued for a batch (the server is stopping)."""
+        await self._candidates.close()
+        await self._ranking.close()
 
     async def answer(
         self,
@@ -239,13 +270,14 @@ class RecommendFlow:
         return None if call.budget.usable else Ends(left_ms=call.budget.total_s * 1000)
 
     async def _find_candidates(self, call: _Call) -> None:
+        version_id = call.version.version_id
         call.found = await self._candidates.call(
-            partial(
-                _get_candidates,
-                call.request.user_id,
-                call.version.version_id,
-                self._max_candidates,
+            candidates_pb2.GetCandidatesRequest(
+                user_id=call.request.user_id,
+                max_candidates=self._max_candidates,
+                serving_version=version_id,
             ),
+            partial(_decode_candidates, version_id, self._max_candidates),
             call.budget.candidates_s,
         )
 
@@ -259,8 +291,16 @@ class RecommendFlow:
 
     async def _rank(self, call: _Call) -> Answer:
         request = call.request
+        version_id = call.version.version_id
+        found = _found(call)
         return await self._ranking.call(
-            partial(_rank, request.user_id, request.k, call.version.version_id, _found(call)),
+            ranking_pb2.RankRequest(
+                user_id=request.user_id,
+                serving_version=version_id,
+                k=request.k,
+                candidates=found.payload,
+            ),
+            partial(_decode_rank, version_id, found, request.k),
             call.ranking_s,
         )
 
@@ -279,38 +319,81 @@ def _fail_open(stage: Stage, call: _Call, reason: Reason, facts: dict[str, objec
     return source_order_answer(_found(call).decoded, k, reason, detail)
 
 
-async def _get_candidates(
-    user_id: str,
+def _decode_candidates(
     serving_version: str,
     max_candidates: int,
-    stub: candidates_pb2_grpc.CandidatesServiceAsyncStub,
-    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+    response: candidates_pb2.GetCandidatesResponse | None,
 ) -> FoundCandidates:
-    response = await stub.GetCandidates(
-        candidates_pb2.GetCandidatesRequest(
-            user_id=user_id, max_candidates=max_candidates, serving_version=serving_version
-        ),
-        timeout=timeout,
-    )
     return decode_found(
         parsed(response, candidates_pb2.GetCandidatesResponse), serving_version, max_candidates
     )
 
 
-async def _rank(
-    user_id: str,
-    k: int,
-    serving_version: str,
-    found: FoundCandidates,
-    stub: ranking_pb2_grpc.RankingServiceAsyncStub,
-    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+def _decode_rank(
+    serving_version: str, found: FoundCandidates, k: int, response: ranking_pb2.RankResponse | None
 ) -> Answer:
-    response = await stub.Rank(
-        ranking_pb2.RankRequest(
-            user_id=user_id, serving_version=serving_version, k=k, candidates=found.payload
-        ),
-        timeout=timeout,
-    )
     return decode_ranked(
         parsed(response, ranking_pb2.RankResponse), serving_version, found.decoded, k
     )
+
+
+async def _get_candidates(
+    stub: candidates_pb2_grpc.CandidatesServiceAsyncStub,
+    request: candidates_pb2.GetCandidatesRequest,
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> candidates_pb2.GetCandidatesResponse | None:
+    return await stub.GetCandidates(request, timeout=timeout)
+
+
+async def _get_candidates_batch(
+    stub: candidates_pb2_grpc.CandidatesServiceAsyncStub,
+    items: list[tuple[candidates_pb2.GetCandidatesRequest, batch_pb2.BatchItemContext]],
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> list[tuple[batch_pb2.ItemStatus, candidates_pb2.GetCandidatesResponse | None]]:
+    reply = await stub.GetCandidatesBatch(
+        candidates_pb2.GetCandidatesBatchRequest(
+            items=[
+                candidates_pb2.GetCandidatesBatchItem(request=request, context=context)
+                for request, context in items
+            ]
+        ),
+        timeout=timeout,
+    )
+    results = parsed(reply, candidates_pb2.GetCandidatesBatchResponse).results
+    return [(r.status, r.response if r.HasField("response") else None) for r in results]
+
+
+async def _rank_unary(
+    stub: ranking_pb2_grpc.RankingServiceAsyncStub,
+    request: ranking_pb2.RankRequest,
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> ranking_pb2.RankResponse | None:
+    return await stub.Rank(request, timeout=timeout)
+
+
+async def _rank_batch(
+    stub: ranking_pb2_grpc.RankingServiceAsyncStub,
+    items: list[tuple[ranking_pb2.RankRequest, batch_pb2.BatchItemContext]],
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> list[tuple[batch_pb2.ItemStatus, ranking_pb2.RankResponse | None]]:
+    reply = await stub.RankBatch(
+        ranking_pb2.RankBatchRequest(
+            items=[
+                ranking_pb2.RankBatchItem(request=request, context=context)
+                for request, context in items
+            ]
+        ),
+        timeout=timeout,
+    )
+    results = parsed(reply, ranking_pb2.RankBatchResponse).results
+    return [(r.status, r.response if r.HasField("response") else None) for r in results]
+
+
+CANDIDATES_RPC: BatchRpc[
+    candidates_pb2_grpc.CandidatesServiceAsyncStub,
+    candidates_pb2.GetCandidatesRequest,
+    candidates_pb2.GetCandidatesResponse,
+] = BatchRpc("GetCandidates", _get_candidates, _get_candidates_batch)
+RANK_RPC: BatchRpc[
+    ranking_pb2_grpc.RankingServiceAsyncStub, ranking_pb2.RankRequest, ranking_pb2.RankResponse
+] = BatchRpc("Rank", _rank_unary, _rank_batch)

@@ -26,6 +26,7 @@ from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
 from recmesh.wire.limits import DEFAULT_CANDIDATES
+from services.common.coalesced_downstream import BatchingOptions
 from services.common.downstream import DownstreamPolicy, connect_downstream
 from services.common.options import CommonOptions
 from services.common.readiness import front_readiness
@@ -57,6 +58,8 @@ class RecommendConfig:
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     budget: BudgetPolicy = field(default_factory=BudgetPolicy)
     downstream_policy: DownstreamPolicy = field(default_factory=DownstreamPolicy)
+    # Coalescing of the calls to candidates and to ranking under load (on by default).
+    batching: BatchingOptions = field(default_factory=BatchingOptions)
 
 
 async def create_server(
@@ -105,6 +108,7 @@ async def create_server(
         )
     )
     log_writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interaction-log")
+    servicers: list[RecommendServicer] = []
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[FrontBundle]) -> None:
         servicer = RecommendServicer(
@@ -116,13 +120,19 @@ async def create_server(
             policy=config.budget,
             max_candidates=config.max_candidates,
             max_in_flight=config.max_in_flight,
+            batching=config.batching,
+            tracer=tracer_provider.get_tracer("recmesh.coalescer"),
+            downstream_policy=config.downstream_policy,
         )
+        servicers.append(servicer)
         recommend_pb2_grpc.add_RecommendServiceServicer_to_server(servicer, server)
         interactions_pb2_grpc.add_InteractionLogServiceServicer_to_server(
             InteractionLogServicer(registry, interaction_log, log_writes), server
         )
 
     async def close() -> None:
+        for servicer in servicers:
+            await servicer.close()
         await candidates.close()
         await ranking.close()
         await impressions.close()

@@ -21,7 +21,8 @@ from recmesh.api.candidates.v1 import candidates_pb2_grpc
 from recmesh.api.ranking.v1 import ranking_pb2_grpc
 from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from recmesh.telemetry.metrics import ServerMetrics
-from services.common.downstream import Downstream
+from services.common.coalesced_downstream import NO_BATCHING, BatchingOptions
+from services.common.downstream import Downstream, DownstreamPolicy
 from services.common.versions import VersionRegistry
 from services.recommend.admission import Admission
 from services.recommend.answer import reason_label
@@ -46,6 +47,9 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
         policy: BudgetPolicy,
         max_candidates: int,
         max_in_flight: int,
+        batching: BatchingOptions = NO_BATCHING,
+        tracer: trace.Tracer | None = None,
+        downstream_policy: DownstreamPolicy | None = None,
     ) -> None:
         self._versions = versions
         self._impressions = impressions
@@ -56,7 +60,14 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
             admission=Admission(max_in_flight),
             policy=policy,
             max_candidates=max_candidates,
+            batching=batching,
+            tracer=tracer,
+            downstream_policy=downstream_policy,
         )
+
+    async def close(self) -> None:
+        """Fails the downstream calls still queued for a batch (the server stops)."""
+        await self._flow.close()
 
     async def Recommend(
         self, request: recommend_pb2.RecommendRequest, context: grpc.aio.ServicerContext[Any, Any]
