@@ -188,7 +188,12 @@ def shared_span(
     tracer: trace.Tracer, name: str, slots: Sequence[ItemSlot[ReqT, RespT]], **attributes: object
 ) -> Iterator[trace.Span]:
     """An INTERNAL span (child of the batch call's span) around work shared by `slots`,
-    linked to each item's span so every item's trace reaches it."""
+    linked to each item's span so every item's trace reaches it. The work of a lone
+    item runs in that item's own span instead (no span of its own to pay for)."""
+    if len(slots) == 1:
+        with trace.use_span(slots[0].span, end_on_exit=False) as span:
+            yield span
+        return
     links = [Link(slot.span.get_span_context()) for slot in slots]
     attrs = {key: value for key, value in attributes.items() if isinstance(value, int | str)}
     with tracer.start_as_current_span(

@@ -98,3 +98,16 @@ def test_only_items_whose_own_deadline_passed_expire() -> None:
     assert status.code == grpc.StatusCode.DEADLINE_EXCEEDED.value[0]
     assert "deadline" in status.message
     items.abandon()
+
+
+def test_a_lone_items_shared_work_runs_in_its_own_span() -> None:
+    tracer, exporter = _tracing()
+    items: BatchItems[str, str] = BatchItems.open(
+        tracer, NAME, [("only", batch_pb2.BatchItemContext())]
+    )
+    with shared_span(tracer, "shared", items.slots) as span:
+        assert span is items.slots[0].span
+        assert trace.get_current_span() is items.slots[0].span
+    items.slots[0].answer("answer")
+    items.finish()
+    assert [s.name for s in exporter.get_finished_spans()] == [NAME]
