@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ class FeatureSchema:
     def __len__(self) -> int:
         return len(self.names)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
+        """Computed once per schema: every GetFeatures answer carries it."""
         return schema_fingerprint(self.names)
 
 
