@@ -64,6 +64,7 @@ bench-smoke: setup
 	$(PY) -m bench.hop_probe --calls 20 --smoke
 	$(PY) -m bench.chain --smoke
 	$(PY) -m bench.cold_work --calls 20 --smoke
+	$(PY) -m bench.scoring --smoke
 
 bench-promotion: setup
 	$(PY) -m bench.promotion
