@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import grpc
 import numpy as np
 from numpy.typing import NDArray
 
+from recmesh.api.common.v1 import batch_pb2
 from recmesh.api.features.v1 import features_pb2
 from recmesh.core.ranking.model import RankingModel
 from recmesh.wire.arrays import ArrayPayloadError, decode_matrix
@@ -39,3 +43,33 @@ def decode_features(
             f"{candidates} candidates x {len(model.feature_names)} features"
         )
     return matrix
+
+
+#: Item statuses that count against the features replica that gave them, as the same
+#: status of a unary call would (without an ErrorInfo; see downstream_errors.judge).
+_REPLICA_FAILURES = frozenset(
+    code.value[0]
+    for code in (
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.UNIMPLEMENTED,
+    )
+)
+
+
+def counts_against_replica(status: batch_pb2.ItemStatus) -> bool:
+    """An item's failed status that says the replica failed or is not keeping up."""
+    return status.code in _REPLICA_FAILURES and not status.details
+
+
+class EveryItemFailedError(MalformedReplyError):
+    """Every item of a GetFeaturesBatch failed against the replica (a failure-class
+    status without a reason, or a malformed matrix): raised out of the Downstream call so
+    the replica's breaker counts it as one failed call, carrying each item's outcome."""
+
+    def __init__(self, message: str, outcomes: Sequence[NDArray[np.float32] | Exception]) -> None:
+        super().__init__(message)
+        self.outcomes = list(outcomes)

@@ -494,4 +494,30 @@ def test_rank_batch_answers_a_features_failure_in_its_items_slot(
             for position in (0, 4):
                 assert reply.results[position].response.scorer == "xgboost"
 
+            # A batch whose every item fails against features (UNAVAILABLE without a
+            # reason, a malformed matrix) still answers each item its own failure, and
+            # counts as a failed call for the replica's breaker: with the unary Rank's
+            # failure above, the third consecutive one ejects features.
+            failing = ranking_pb2.RankBatchRequest(
+                items=[
+                    ranking_pb2.RankBatchItem(request=ranks[position], context=_context())
+                    for position in (1, 3)
+                ]
+            )
+            own = [reply.results[1].status.message, reply.results[3].status.message]
+            answers = []
+            for _ in range(3):
+                before = len(seen_batches)
+                failed = await ranking.RankBatch(failing, timeout=5)
+                messages_now = [r.status.message for r in failed.results]
+                assert all(r.status.code == UNAVAILABLE for r in failed.results)
+                if messages_now == own:
+                    answers.append("own")
+                    assert len(seen_batches) == before + 1
+                else:
+                    assert all("every features replica is ejected" in m for m in messages_now)
+                    assert len(seen_batches) == before  # never reached features
+                    answers.append("ejected")
+            assert answers == ["own", "own", "ejected"]
+
     asyncio.run(scenario())
