@@ -7,7 +7,12 @@ import sys
 from collections.abc import Sequence
 
 from services.common.entrypoint import run_service
-from services.common.options import add_common_arguments, common_options
+from services.common.options import (
+    add_batching_arguments,
+    add_common_arguments,
+    batching_options,
+    common_options,
+)
 from services.ranking.server import COMPONENT, DEFAULT_PORT, RankingConfig, create_server
 
 
@@ -17,10 +22,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--features", default="127.0.0.1:50053", help="features replicas, comma-separated"
     )
+    add_batching_arguments(parser, "features")
     args = parser.parse_args(argv)
     config = RankingConfig(
         common=common_options(args, parser),
         features_addresses=tuple(a for a in args.features.split(",") if a),
+        batching=batching_options(args, parser),
     )
     return run_service(
         COMPONENT, config.common, lambda tp, metrics: create_server(config, tp, metrics)

@@ -15,11 +15,13 @@ from recmesh.core.ranking.version import RankingVersion, load_ranking_version
 from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
+from services.common.coalesced_downstream import BatchingOptions
 from services.common.deadline_reserve import DeadlineReserve
 from services.common.downstream import DownstreamPolicy, connect_downstream
 from services.common.options import CommonOptions
 from services.common.serving_process import start_serving_process
 from services.common.versions import VersionRegistry
+from services.ranking.features_client import FeaturesClient
 from services.ranking.servicer import RankingServicer
 
 COMPONENT = "ranking"
@@ -33,6 +35,8 @@ class RankingConfig:
     # Kept of each Rank's deadline for scoring and answering when features is late.
     reserve: DeadlineReserve = field(default_factory=DeadlineReserve)
     features_policy: DownstreamPolicy = field(default_factory=DownstreamPolicy)
+    # Coalescing of Rank's GetFeatures calls under load (on by default).
+    batching: BatchingOptions = field(default_factory=BatchingOptions)
 
 
 async def create_server(
@@ -53,13 +57,27 @@ async def create_server(
         config.features_policy,
     )
 
+    features_client = FeaturesClient(
+        features,
+        config.batching,
+        tracer_provider.get_tracer("recmesh.coalescer"),
+        config.features_policy,
+    )
+
     def register(server: grpc.aio.Server, registry: VersionRegistry[RankingVersion]) -> None:
         ranking_pb2_grpc.add_RankingServiceServicer_to_server(
-            RankingServicer(registry, features, config.reserve, tracer_provider=tracer_provider),
+            RankingServicer(
+                registry,
+                features,
+                config.reserve,
+                tracer_provider=tracer_provider,
+                features_client=features_client,
+            ),
             server,
         )
 
     async def close_channel() -> None:
+        await features_client.close()
         await features.close()
 
     return await start_serving_process(

@@ -51,11 +51,8 @@ from services.common.downstream_errors import (
 )
 from services.common.versions import VersionRegistry
 from services.ranking.errors import FeaturesUnavailableError
-from services.ranking.features_reply import (
-    EveryItemFailedError,
-    counts_against_replica,
-    decode_features,
-)
+from services.ranking.features_client import FeaturesClient
+from services.ranking.features_reply import decode_features
 
 SCORER_XGBOOST = "xgboost"
 SCORER_SOURCE_ORDER = "source-order"
@@ -137,9 +134,12 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
         reserve: DeadlineReserve,
         default_timeout_s: float = 0.5,
         tracer_provider: TracerProvider | None = None,
+        features_client: FeaturesClient | None = None,
     ) -> None:
         self._versions = versions
         self._features = features
+        # Rank's own features call (RankBatch calls self._features itself).
+        self._features_client = features_client or FeaturesClient(features)
         self._reserve = reserve
         self._default_timeout_s = default_timeout_s
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(
@@ -259,23 +259,15 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
         if not asked:
             return
         slots = [entry.slot for entry in asked]
-        expected = [
-            (entry.slot.request.serving_version, entry.model, len(entry.candidates))
-            for entry in asked
-        ]
         with shared_span(self._tracer, "ranking.features_batch", slots):
             try:
-                outcomes = await self._features.call(
+                results = await self._features.call(
                     partial(
                         _get_features_batch,
                         features_pb2.GetFeaturesBatchRequest(items=outgoing),
-                        expected,
                     ),
                     timeout,
                 )
-            except EveryItemFailedError as exc:
-                # The breaker counted the call; each item still gets its own answer.
-                outcomes = exc.outcomes
             except DownstreamCallError as exc:
                 whole: RecmeshError
                 if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
@@ -287,13 +279,19 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
             except DownstreamError as exc:
                 items.fail_all(slots, FeaturesUnavailableError(f"features unavailable: {exc}"))
                 return
-        for entry, outcome in zip(asked, outcomes, strict=True):
-            if isinstance(outcome, RecmeshError):
-                entry.slot.fail(outcome)
-            elif isinstance(outcome, Exception):
-                raise outcome
-            else:
-                entry.matrix = outcome
+        for entry, result in zip(asked, results, strict=True):
+            if result.status.code != 0:
+                entry.slot.fail(features_failure(result.status.code, result.status.message))
+                continue
+            try:
+                entry.matrix = decode_features(
+                    result.response,
+                    entry.slot.request.serving_version,
+                    entry.model,
+                    len(entry.candidates),
+                )
+            except MalformedReplyError as exc:
+                entry.slot.fail(FeaturesUnavailableError(f"features unavailable: {exc}"))
 
     def _score(self, to_score: Sequence[_ToScore]) -> None:
         """One score call per model over the rows of all its items, then top k each."""
@@ -330,9 +328,7 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
                 f"features unavailable: {remaining_s * 1000:.1f} ms left, none to pass down"
             )
         try:
-            return await self._features.call(
-                partial(_get_features, request, model, candidates), timeout
-            )
+            return await self._features_client.matrix(request, model, candidates, timeout)
         except DownstreamCallError as exc:
             if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
                 # The caller's candidates are bad (unknown items, ...), not features' health.
@@ -344,40 +340,11 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
             raise FeaturesUnavailableError(f"features unavailable: {exc}") from exc
 
 
-async def _get_features(
-    request: ranking_pb2.RankRequest,
-    model: RankingModel,
-    candidates: int,
-    stub: features_pb2_grpc.FeaturesServiceAsyncStub,
-    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
-) -> NDArray[np.float32]:
-    response = await stub.GetFeatures(
-        features_pb2.GetFeaturesRequest(
-            user_id=request.user_id,
-            serving_version=request.serving_version,
-            candidates=request.candidates,
-        ),
-        timeout=timeout,
-    )
-    return decode_features(
-        parsed(response, features_pb2.GetFeaturesResponse),
-        request.serving_version,
-        model,
-        candidates,
-    )
-
-
 async def _get_features_batch(
     request: features_pb2.GetFeaturesBatchRequest,
-    expected: Sequence[tuple[str, RankingModel, int]],
     stub: features_pb2_grpc.FeaturesServiceAsyncStub,
     timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
-) -> list[NDArray[np.float32] | Exception]:
-    """Each item's feature matrix, or the error Rank answers for it: what features'
-    ItemStatus says (as Rank answers that status of a unary call), or
-    FEATURES_UNAVAILABLE for a malformed matrix. Raises MalformedReplyError for a reply
-    without one result per item, and EveryItemFailedError (a MalformedReplyError, so the
-    replica's breaker counts it) when every item failed against the replica."""
+) -> list[features_pb2.GetFeaturesBatchResult]:
     response = parsed(
         await stub.GetFeaturesBatch(request, timeout=timeout),
         features_pb2.GetFeaturesBatchResponse,
@@ -386,23 +353,4 @@ async def _get_features_batch(
         raise MalformedReplyError(
             f"features answered {len(response.results)} results for {len(request.items)} items"
         )
-    outcomes: list[NDArray[np.float32] | Exception] = []
-    against_replica = 0
-    first = ""
-    for result, (version, model, candidates) in zip(response.results, expected, strict=True):
-        if result.status.code != 0:
-            error = features_failure(result.status.code, result.status.message)
-            if counts_against_replica(result.status):
-                against_replica += 1
-                first = first or str(error)
-            outcomes.append(error)
-            continue
-        try:
-            outcomes.append(decode_features(result.response, version, model, candidates))
-        except MalformedReplyError as exc:
-            against_replica += 1
-            first = first or str(exc)
-            outcomes.append(FeaturesUnavailableError(f"features unavailable: {exc}"))
-    if outcomes and against_replica == len(outcomes):
-        raise EveryItemFailedError(f"every item failed: {first}", outcomes)
-    return outcomes
+    return list(response.results)

@@ -15,6 +15,8 @@ from pathlib import Path
 import grpc
 from opentelemetry.sdk.trace import ReadableSpan
 
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
 from tests.fixtures_serving import ServingVersions
@@ -120,5 +122,58 @@ def test_a_lone_recommend_is_sent_at_once_as_a_batch_of_one(
         # The front's own batch spans: one item each, in the request's trace.
         assert batch_sizes(mine, "coalesced GetCandidates") == [1]
         assert batch_sizes(mine, "coalesced Rank") == [1]
+
+    run_mesh(etcd_server, serving_versions, tmp_path, "xgboost", scenario)
+
+
+def test_concurrent_ranks_coalesce_their_features_calls(
+    etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
+) -> None:
+    """Ranking's unary Rank (what a front with --no-batching sends) gets its features
+    through services/ranking/features_client.py: concurrent Ranks reach features as a
+    batch of >= 2, and each Rank's trace holds its own features item span."""
+    version = serving_versions.xgboost.version_id
+
+    async def scenario(mesh: RunningMesh) -> None:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{mesh.candidates.port}") as channel:
+            stub = candidates_pb2_grpc.CandidatesServiceStub(channel)
+            found = [
+                await stub.GetCandidates(
+                    candidates_pb2.GetCandidatesRequest(
+                        user_id=u, max_candidates=500, serving_version=version
+                    ),
+                    timeout=5.0,
+                )
+                for u in USERS
+            ]
+        requests = [
+            ranking_pb2.RankRequest(
+                user_id=u, serving_version=version, k=10, candidates=f.candidates
+            )
+            for u, f in zip(USERS, found, strict=True)
+        ]
+        spans: list[ReadableSpan] = []
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{mesh.ranking.port}") as channel:
+            ranking = ranking_pb2_grpc.RankingServiceStub(channel)
+            await channel.channel_ready()
+            for _ in range(5):
+                mesh.spans.clear()
+                replies = await asyncio.gather(*(ranking.Rank(r, timeout=5.0) for r in requests))
+                await asyncio.sleep(0.2)
+                spans = list(mesh.spans.get_finished_spans())
+                if max(batch_sizes(spans, FEATURES_ITEM), default=0) >= 2:
+                    break
+        assert all(r.scorer == "xgboost" for r in replies)
+        assert max(batch_sizes(spans, FEATURES_ITEM)) >= 2
+        assert max(batch_sizes(spans, "coalesced GetFeatures")) >= 2
+        rank_spans = [s for s in spans if s.name == RANK_ITEM and s.parent is None]
+        assert len(rank_spans) == len(USERS)
+        for rank_span in rank_spans:
+            mine = [s for s in spans if trace_of(s) == trace_of(rank_span)]
+            assert [s.name for s in mine].count(FEATURES_ITEM) == 1
+            assert {str(s.resource.attributes["service.name"]) for s in mine} == {
+                "recmesh-ranking",
+                "recmesh-features",
+            }
 
     run_mesh(etcd_server, serving_versions, tmp_path, "xgboost", scenario)
