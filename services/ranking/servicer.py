@@ -52,7 +52,11 @@ from services.common.downstream_errors import (
 from services.common.versions import VersionRegistry
 from services.ranking.errors import FeaturesUnavailableError
 from services.ranking.features_client import FeaturesClient
-from services.ranking.features_reply import decode_features
+from services.ranking.features_reply import (
+    EveryItemFailedError,
+    counts_against_replica,
+    decode_features,
+)
 
 SCORER_XGBOOST = "xgboost"
 SCORER_SOURCE_ORDER = "source-order"
@@ -259,15 +263,23 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
         if not asked:
             return
         slots = [entry.slot for entry in asked]
+        expected = [
+            (entry.slot.request.serving_version, entry.model, len(entry.candidates))
+            for entry in asked
+        ]
         with shared_span(self._tracer, "ranking.features_batch", slots):
             try:
-                results = await self._features.call(
+                outcomes = await self._features.call(
                     partial(
                         _get_features_batch,
                         features_pb2.GetFeaturesBatchRequest(items=outgoing),
+                        expected,
                     ),
                     timeout,
                 )
+            except EveryItemFailedError as exc:
+                # The breaker counted the call; each item still gets its own answer.
+                outcomes = exc.outcomes
             except DownstreamCallError as exc:
                 whole: RecmeshError
                 if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
@@ -279,19 +291,13 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
             except DownstreamError as exc:
                 items.fail_all(slots, FeaturesUnavailableError(f"features unavailable: {exc}"))
                 return
-        for entry, result in zip(asked, results, strict=True):
-            if result.status.code != 0:
-                entry.slot.fail(features_failure(result.status.code, result.status.message))
-                continue
-            try:
-                entry.matrix = decode_features(
-                    result.response,
-                    entry.slot.request.serving_version,
-                    entry.model,
-                    len(entry.candidates),
-                )
-            except MalformedReplyError as exc:
-                entry.slot.fail(FeaturesUnavailableError(f"features unavailable: {exc}"))
+        for entry, outcome in zip(asked, outcomes, strict=True):
+            if isinstance(outcome, RecmeshError):
+                entry.slot.fail(outcome)
+            elif isinstance(outcome, Exception):
+                raise outcome
+            else:
+                entry.matrix = outcome
 
     def _score(self, to_score: Sequence[_ToScore]) -> None:
         """One score call per model over the rows of all its items, then top k each."""
@@ -342,9 +348,15 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
 
 async def _get_features_batch(
     request: features_pb2.GetFeaturesBatchRequest,
+    expected: Sequence[tuple[str, RankingModel, int]],
     stub: features_pb2_grpc.FeaturesServiceAsyncStub,
     timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
-) -> list[features_pb2.GetFeaturesBatchResult]:
+) -> list[NDArray[np.float32] | Exception]:
+    """Each item's feature matrix, or the error Rank answers for it: what features'
+    ItemStatus says (as Rank answers that status of a unary call), or
+    FEATURES_UNAVAILABLE for a malformed matrix. Raises MalformedReplyError for a reply
+    without one result per item, and EveryItemFailedError (a MalformedReplyError, so the
+    replica's breaker counts it) when every item failed against the replica."""
     response = parsed(
         await stub.GetFeaturesBatch(request, timeout=timeout),
         features_pb2.GetFeaturesBatchResponse,
@@ -353,4 +365,23 @@ async def _get_features_batch(
         raise MalformedReplyError(
             f"features answered {len(response.results)} results for {len(request.items)} items"
         )
-    return list(response.results)
+    outcomes: list[NDArray[np.float32] | Exception] = []
+    against_replica = 0
+    first = ""
+    for result, (version, model, candidates) in zip(response.results, expected, strict=True):
+        if result.status.code != 0:
+            error = features_failure(result.status.code, result.status.message)
+            if counts_against_replica(result.status):
+                against_replica += 1
+                first = first or str(error)
+            outcomes.append(error)
+            continue
+        try:
+            outcomes.append(decode_features(result.response, version, model, candidates))
+        except MalformedReplyError as exc:
+            against_replica += 1
+            first = first or str(exc)
+            outcomes.append(FeaturesUnavailableError(f"features unavailable: {exc}"))
+    if outcomes and against_replica == len(outcomes):
+        raise EveryItemFailedError(f"every item failed: {first}", outcomes)
+    return outcomes
