@@ -22,7 +22,7 @@ def run_service(component: str, options: CommonOptions, factory: ServerFactory) 
     """Runs one serving process until SIGTERM/SIGINT; returns its exit code: 2, after
     one line naming the file, when its pointer state file cannot be read."""
     switches = options.telemetry
-    configure_logging(component, options.log_level, enabled=switches.logs)
+    configure_logging(component, options.log_level, switches.logs)
 
     async def serve() -> None:
         provider = create_tracer_provider(
