@@ -65,6 +65,7 @@ bench-smoke: setup
 	$(PY) -m bench.chain --smoke
 	$(PY) -m bench.cold_work --calls 20 --smoke
 	$(PY) -m bench.scoring --smoke
+	$(PY) -m bench.telemetry_cost --smoke
 
 bench-promotion: setup
 	$(PY) -m bench.promotion
