@@ -42,7 +42,7 @@ from opentelemetry.trace import Link, SpanKind
 
 from recmesh.api.common.v1 import batch_pb2
 from services.common.coalescer import Coalescer, CoalescingPolicy, Entry
-from services.common.downstream import Downstream, DownstreamPolicy
+from services.common.downstream import Downstream, DownstreamPolicy, Replica
 from services.common.downstream_errors import (
     DownstreamCallError,
     DownstreamError,
@@ -179,8 +179,16 @@ class CoalescedDownstream(Generic[StubT, ReqT, RespT, ValueT]):
         self._tracer = tracer or trace.get_tracer("recmesh.coalescer")
         self._min_judged_s = (policy or DownstreamPolicy()).min_judged_deadline_s
         self._unary_only: set[int] = set()
+        # The replica each item in flight was sent to.
+        self._replica_of: dict[int, Replica[StubT]] = {}
         self._coalescer: Coalescer[_Item[ReqT, RespT, ValueT], ValueT] | None = (
-            Coalescer(self._send, options.policy, timeout_error=deadline_exceeded)
+            Coalescer(
+                self._send,
+                options.policy,
+                timeout_error=deadline_exceeded,
+                on_expire=self._expired,
+                unbounded=lambda: downstream.is_open,
+            )
             if options.enabled
             else None
         )
@@ -244,6 +252,18 @@ class CoalescedDownstream(Generic[StubT, ReqT, RespT, ValueT]):
             except (_EveryItemFailedCallError, _EveryItemMalformedError) as failed:
                 outcomes: Sequence[ValueT | BaseException] = failed.outcomes
                 return outcomes
+            finally:
+                for item in items:
+                    self._replica_of.pop(id(item), None)
+
+    def _expired(self, item: _Item[ReqT, RespT, ValueT], timeout: float) -> None:
+        """An item in flight missed its own deadline: what a unary call missing it tells
+        the breaker of the replica it was sent to (a failure, when the caller granted
+        enough time to judge), so a hung replica is ejected after as many late requests
+        as with unary calls, not as many late batch calls."""
+        replica = self._replica_of.get(id(item))
+        if replica is not None and timeout >= self._min_judged_s:
+            replica.breaker.failed()
 
     async def _invoke(
         self,
@@ -252,6 +272,10 @@ class CoalescedDownstream(Generic[StubT, ReqT, RespT, ValueT]):
         granted: float,
     ) -> Sequence[ValueT | BaseException]:
         granted_each = [min(left, granted) for _, left in entries]
+        for replica in self.downstream.replicas:
+            if replica.stub is stub:
+                for item, _ in entries:
+                    self._replica_of[id(item)] = replica
         if id(stub) in self._unary_only:
             outcomes = await self._each_unary(entries, stub, granted_each)
         else:

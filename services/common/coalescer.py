@@ -9,7 +9,13 @@ arrive faster than the downstream answers.
 
 Each item keeps its own deadline. An item whose timeout elapses fails alone with
 `timeout_error()` (queued: it is dropped; in flight: the batch call goes on for the
-others); the batch call is given the longest time any of its items has left. A
+others, and `on_expire(item, timeout)` is told); the batch call is given the longest
+time any of its items has left. A batch call holds its slot at most `max_wait_share`
+(10 %) of its timeout, and a queued item waits for a slot at most that share of its
+own, then goes out alone past the bound: calls that hang cost the items behind them
+a tenth of their time, never their whole deadline. While `unbounded()` holds (the
+downstream fails calls without attempting them: every replica is ejected), items are
+sent at once whatever is in flight, so none waits behind a hung call to learn it. A
 caller cancelled while waiting takes its item out of the queue; a batch call whose
 callers were all cancelled is cancelled. A batch call that raises fails each of its
 items with that error; otherwise the sender answers one outcome per item, a result
@@ -49,8 +55,16 @@ class CoalescingPolicy:
 
     max_in_flight: int = 2
     max_batch: int = 32
+    #: A batch call holds its slot at most this share of its timeout, and a queued item
+    #: waits for a slot at most this share of its own (then it goes out alone, past the
+    #: bound): calls that hang (a downstream waiting on its own downstream) must not
+    #: make the items behind them miss the deadline the downstream would have answered
+    #: them within. A healthy call answers in a few percent of its timeout.
+    max_wait_share: float = 0.1
 
     def __post_init__(self) -> None:
+        if not 0 < self.max_wait_share <= 1:
+            raise ValueError(f"max_wait_share must be in (0, 1], got {self.max_wait_share}")
         if self.max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {self.max_in_flight}")
         if self.max_batch < 1:
@@ -70,6 +84,7 @@ class _Pending(Generic[ItemT, ResultT]):
     item: ItemT
     deadline: float
     future: asyncio.Future[ResultT]
+    timeout: float
     timer: asyncio.TimerHandle | None = None
     batch: _Batch[ItemT, ResultT] | None = None
 
@@ -77,6 +92,8 @@ class _Pending(Generic[ItemT, ResultT]):
 @dataclass(eq=False)
 class _Batch(Generic[ItemT, ResultT]):
     items: list[_Pending[ItemT, ResultT]]
+    #: When the slot it holds frees (None: it holds none, sent past the bound).
+    holds_until: float | None
     task: asyncio.Task[None] | None = None
     cancelled: int = field(default=0)
 
@@ -90,10 +107,14 @@ class Coalescer(Generic[ItemT, ResultT]):
         policy: CoalescingPolicy | None = None,
         *,
         timeout_error: Callable[[], BaseException] = _timed_out,
+        on_expire: Callable[[ItemT, float], None] | None = None,
+        unbounded: Callable[[], bool] = lambda: False,
     ) -> None:
         self._send = send
         self._policy = policy or CoalescingPolicy()
         self._timeout_error = timeout_error
+        self._on_expire = on_expire
+        self._unbounded = unbounded
         self._queue: deque[_Pending[ItemT, ResultT]] = deque()
         self._batches: set[_Batch[ItemT, ResultT]] = set()
         self._closed = False
@@ -121,11 +142,15 @@ class Coalescer(Generic[ItemT, ResultT]):
         if timeout <= 0:
             raise self._timeout_error()
         pending: _Pending[ItemT, ResultT] = _Pending(
-            item, loop.time() + timeout, loop.create_future()
+            item, loop.time() + timeout, loop.create_future(), timeout
         )
         pending.timer = loop.call_at(pending.deadline, self._expire, pending)
         self._queue.append(pending)
         self._pump()
+        overdue = None
+        if pending.batch is None:
+            # Queued: no slot is free. It waits for one, but not for ever.
+            overdue = loop.call_later(timeout * self._policy.max_wait_share, self._overdue, pending)
         try:
             return await pending.future
         except asyncio.CancelledError:
@@ -133,6 +158,8 @@ class Coalescer(Generic[ItemT, ResultT]):
             raise
         finally:
             pending.timer.cancel()
+            if overdue is not None:
+                overdue.cancel()
 
     async def close(self) -> None:
         """Fails what is queued and cancels the batch calls in flight."""
@@ -146,21 +173,53 @@ class Coalescer(Generic[ItemT, ResultT]):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _busy(self) -> int:
+        """Slots held: batch calls in flight for less than their share of the timeout."""
+        now = asyncio.get_running_loop().time()
+        return sum(1 for b in self._batches if b.holds_until is not None and now < b.holds_until)
+
     def _pump(self) -> None:
         policy = self._policy
-        while self._queue and len(self._batches) < policy.max_in_flight:
-            items: list[_Pending[ItemT, ResultT]] = []
-            while self._queue and len(items) < policy.max_batch:
-                pending = self._queue.popleft()
-                if not pending.future.done():
-                    items.append(pending)
-            if not items:
+        while self._queue and (self._busy() < policy.max_in_flight or self._unbounded()):
+            if not self._dispatch():
                 return
-            batch = _Batch(items)
-            for pending in items:
-                pending.batch = batch
-            self._batches.add(batch)
-            batch.task = asyncio.get_running_loop().create_task(self._run(batch))
+
+    def _dispatch(self) -> bool:
+        """Sends the oldest queued items (up to max_batch) as one batch call; False when
+        none was left to send."""
+        items: list[_Pending[ItemT, ResultT]] = []
+        while self._queue and len(items) < self._policy.max_batch:
+            pending = self._queue.popleft()
+            if not pending.future.done():
+                items.append(pending)
+        if not items:
+            return False
+        self._start(items, holds_slot=True)
+        return True
+
+    def _start(self, items: list[_Pending[ItemT, ResultT]], *, holds_slot: bool) -> None:
+        holds_until = None
+        if holds_slot:
+            now = asyncio.get_running_loop().time()
+            longest = max(p.deadline for p in items) - now
+            holds_until = now + max(longest, 0.0) * self._policy.max_wait_share
+        batch = _Batch(items, holds_until)
+        for pending in items:
+            pending.batch = batch
+        self._batches.add(batch)
+        batch.task = asyncio.get_running_loop().create_task(self._run(batch))
+
+    def _overdue(self, pending: _Pending[ItemT, ResultT]) -> None:
+        # Still queued after its share of waiting: out it goes alone, past the bound (the
+        # items behind it have more time left; a batch answered as a whole must not hold
+        # this one until the longest of theirs).
+        if self._closed or pending.batch is not None or pending.future.done():
+            return
+        self._pump()  # the calls in flight may have held their slots long enough
+        if pending.batch is not None or pending.future.done():
+            return
+        self._remove_queued(pending)
+        self._start([pending], holds_slot=False)
 
     async def _run(self, batch: _Batch[ItemT, ResultT]) -> None:
         try:
@@ -190,8 +249,13 @@ class Coalescer(Generic[ItemT, ResultT]):
         if pending.future.done():
             return
         pending.future.set_exception(self._timeout_error())
-        if pending.batch is None:
+        queued = pending.batch is None
+        if queued:
             self._remove_queued(pending)
+        elif self._on_expire is not None:
+            self._on_expire(pending.item, pending.timeout)
+        if not self._closed:
+            self._pump()
 
     def _abandon(self, pending: _Pending[ItemT, ResultT]) -> None:
         batch = pending.batch

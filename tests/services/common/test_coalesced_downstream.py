@@ -312,3 +312,23 @@ def test_an_item_whose_deadline_passes_fails_as_a_late_unary_call() -> None:
         await coalesced.close()
 
     asyncio.run(main())
+
+
+def test_items_late_on_a_hung_replica_count_against_it_as_late_unary_calls() -> None:
+    async def main() -> None:
+        stub = FakeStub()  # the gate is never set: the replica hangs
+        coalesced = client(stub, BatchingOptions(max_in_flight=8))
+        late = await asyncio.gather(
+            *(call(coalesced, u, timeout=0.06) for u in ("a", "b", "c")),
+            return_exceptions=True,
+        )
+        assert all(isinstance(e, DownstreamCallError) for e in late)
+        # Three requests missed their deadline on it: ejected, as after three late
+        # unary calls, without waiting for the batch calls to end.
+        assert coalesced.downstream.is_open
+        with pytest.raises(DownstreamOpenError):
+            await call(coalesced, "d")
+        stub.gate.set()
+        await coalesced.close()
+
+    asyncio.run(main())

@@ -183,8 +183,12 @@ def test_an_item_whose_deadline_passes_fails_alone_and_the_batch_goes_on() -> No
             pass
 
         sender = GatedSender()
+        expired: list[tuple[int, float]] = []
         coalescer: Coalescer[int, int] = Coalescer(
-            sender, CoalescingPolicy(max_in_flight=1), timeout_error=lambda: LateError("late")
+            sender,
+            CoalescingPolicy(max_in_flight=1, max_wait_share=1.0),
+            timeout_error=lambda: LateError("late"),
+            on_expire=lambda item, timeout: expired.append((item, timeout)),
         )
         blocker = asyncio.create_task(coalescer.call(0, 5.0))
         await settle()
@@ -211,6 +215,8 @@ def test_an_item_whose_deadline_passes_fails_alone_and_the_batch_goes_on() -> No
         with pytest.raises(LateError):
             await short_lived
         assert not sender.gates[2].is_set()
+        # Only the item that expired in flight is reported (the queued one never left).
+        assert expired == [(4, 0.05)]
         sender.release(2)
         assert await rushed_blocker == 30
         assert await blocker == 0
@@ -261,8 +267,75 @@ def test_a_batch_whose_callers_are_all_cancelled_is_cancelled() -> None:
     asyncio.run(main())
 
 
+def test_a_queued_item_waits_for_a_slot_at_most_its_share_of_the_timeout() -> None:
+    async def main() -> None:
+        sender = GatedSender()
+        coalescer: Coalescer[int, int] = Coalescer(
+            sender, CoalescingPolicy(max_in_flight=1, max_wait_share=0.5)
+        )
+        hung = asyncio.create_task(coalescer.call(0, 10.0))
+        await settle()
+        assert sender.batches == [[0]]
+        waiting = asyncio.create_task(coalescer.call(1, 0.1))
+        await settle()
+        assert coalescer.queued == 1
+        await asyncio.sleep(0.08)
+        # Half its time passed behind the hung call: it went out alone, past the bound.
+        assert sender.batches == [[0], [1]]
+        sender.release(1)
+        assert await waiting == 10
+        sender.release(0)
+        assert await hung == 0
+
+    asyncio.run(main())
+
+
+def test_a_call_holds_its_slot_at_most_its_share_of_the_timeout() -> None:
+    async def main() -> None:
+        sender = GatedSender()
+        coalescer: Coalescer[int, int] = Coalescer(
+            sender, CoalescingPolicy(max_in_flight=1, max_wait_share=0.5)
+        )
+        hung = asyncio.create_task(coalescer.call(0, 0.1))
+        await settle()
+        await asyncio.sleep(0.06)
+        # The call in flight has held its slot for half its time: the next item is
+        # sent at once.
+        nxt = asyncio.create_task(coalescer.call(1, 1.0))
+        await settle()
+        assert sender.batches == [[0], [1]]
+        sender.release(1)
+        assert await nxt == 10
+        sender.release(0)
+        assert await hung == 0
+
+    asyncio.run(main())
+
+
+def test_items_go_out_at_once_past_the_bound_while_unbounded_holds() -> None:
+    async def main() -> None:
+        sender = GatedSender()
+        open_ = False
+        coalescer: Coalescer[int, int] = Coalescer(
+            sender, CoalescingPolicy(max_in_flight=1), unbounded=lambda: open_
+        )
+        first = asyncio.create_task(coalescer.call(0, 1.0))
+        await settle()
+        open_ = True
+        others = [asyncio.create_task(coalescer.call(i, 1.0)) for i in (1, 2)]
+        await settle()
+        assert sender.batches == [[0], [1], [2]]
+        for index in range(3):
+            sender.release(index)
+        assert await asyncio.gather(first, *others) == [0, 10, 20]
+
+    asyncio.run(main())
+
+
 def test_policy_bounds_are_checked() -> None:
     with pytest.raises(ValueError, match="max_in_flight"):
         CoalescingPolicy(max_in_flight=0)
     with pytest.raises(ValueError, match="max_batch"):
         CoalescingPolicy(max_batch=0)
+    with pytest.raises(ValueError, match="max_wait_share"):
+        CoalescingPolicy(max_wait_share=0)
