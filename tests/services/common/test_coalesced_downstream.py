@@ -6,6 +6,7 @@ unary calls, and batching off is the unary call."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from services.common.downstream_errors import (
     MalformedReplyError,
     parsed,
 )
+from services.common.options import add_batching_arguments, batching_options
 
 POLICY = DownstreamPolicy(breaker=BreakerPolicy(failures_to_open=3, first_cooldown_s=60.0))
 UNAVAILABLE = batch_pb2.ItemStatus(code=grpc.StatusCode.UNAVAILABLE.value[0], message="down")
@@ -332,3 +334,18 @@ def test_items_late_on_a_hung_replica_count_against_it_as_late_unary_calls() -> 
         await coalesced.close()
 
     asyncio.run(main())
+
+
+def test_batching_options_from_the_command_line() -> None:
+    parser = argparse.ArgumentParser()
+    add_batching_arguments(parser, "ranking")
+    assert batching_options(parser.parse_args([]), parser) == BatchingOptions()
+    assert batching_options(parser.parse_args([]), parser).enabled
+    off = batching_options(parser.parse_args(["--no-batching"]), parser)
+    assert not off.enabled
+    tuned = batching_options(
+        parser.parse_args(["--batch-max-in-flight", "4", "--batch-max-size", "8"]), parser
+    )
+    assert (tuned.max_in_flight, tuned.max_batch) == (4, 8)
+    with pytest.raises(SystemExit):
+        batching_options(parser.parse_args(["--batch-max-size", "0"]), parser)
