@@ -188,6 +188,8 @@ class CoalescedDownstream(Generic[StubT, ReqT, RespT, ValueT]):
                 timeout_error=deadline_exceeded,
                 on_expire=self._expired,
                 unbounded=lambda: downstream.is_open,
+                # The caller stops: what is still queued fails open like a failed call.
+                closed_error=lambda: DownstreamError(f"the {downstream.service} client is closed"),
             )
             if options.enabled
             else None

@@ -109,12 +109,14 @@ class Coalescer(Generic[ItemT, ResultT]):
         timeout_error: Callable[[], BaseException] = _timed_out,
         on_expire: Callable[[ItemT, float], None] | None = None,
         unbounded: Callable[[], bool] = lambda: False,
+        closed_error: Callable[[], BaseException] = lambda: RuntimeError("the coalescer is closed"),
     ) -> None:
         self._send = send
         self._policy = policy or CoalescingPolicy()
         self._timeout_error = timeout_error
         self._on_expire = on_expire
         self._unbounded = unbounded
+        self._closed_error = closed_error
         self._queue: deque[_Pending[ItemT, ResultT]] = deque()
         self._batches: set[_Batch[ItemT, ResultT]] = set()
         self._closed = False
@@ -137,7 +139,7 @@ class Coalescer(Generic[ItemT, ResultT]):
         """item's result, or the exception it failed with, within timeout seconds (then
         `timeout_error()`)."""
         if self._closed:
-            raise RuntimeError("the coalescer is closed")
+            raise self._closed_error()
         loop = asyncio.get_running_loop()
         if timeout <= 0:
             raise self._timeout_error()
@@ -162,16 +164,22 @@ class Coalescer(Generic[ItemT, ResultT]):
                 overdue.cancel()
 
     async def close(self) -> None:
-        """Fails what is queued and cancels the batch calls in flight."""
+        """Cancels the batch calls in flight and fails their items and the queued ones
+        with `closed_error()`."""
         self._closed = True
-        while self._queue:
-            pending = self._queue.popleft()
+        waiting = list(self._queue)
+        self._queue.clear()
+        batches = list(self._batches)
+        for batch in batches:
+            waiting.extend(batch.items)
+            if batch.task is not None:
+                batch.task.cancel()
+        for pending in waiting:
             if not pending.future.done():
-                pending.future.set_exception(RuntimeError("the coalescer is closed"))
-        tasks = [b.task for b in self._batches if b.task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+                pending.future.set_exception(self._closed_error())
+        await asyncio.gather(
+            *(b.task for b in batches if b.task is not None), return_exceptions=True
+        )
 
     def _busy(self) -> int:
         """Slots held: batch calls in flight for less than their share of the timeout."""

@@ -339,3 +339,24 @@ def test_policy_bounds_are_checked() -> None:
         CoalescingPolicy(max_batch=0)
     with pytest.raises(ValueError, match="max_wait_share"):
         CoalescingPolicy(max_wait_share=0)
+
+
+def test_close_fails_the_items_queued_and_in_flight() -> None:
+    async def main() -> None:
+        class ClosedError(Exception):
+            pass
+
+        sender = GatedSender()
+        coalescer: Coalescer[int, int] = Coalescer(
+            sender, CoalescingPolicy(max_in_flight=1), closed_error=lambda: ClosedError("closed")
+        )
+        calls = [asyncio.create_task(coalescer.call(i, 1.0)) for i in (1, 2)]
+        await settle()
+        assert (coalescer.in_flight, coalescer.queued) == (1, 1)
+        await coalescer.close()
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        assert all(isinstance(o, ClosedError) for o in outcomes)
+        with pytest.raises(ClosedError):
+            await coalescer.call(3, 1.0)
+
+    asyncio.run(main())
