@@ -25,10 +25,13 @@ from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.etcd.password_files import EtcdPasswordFiles, ensure_password_files
 from recmesh.files.repo_paths import INFRA_DIR
-from recmesh.net.ports import free_loopback_port
+from recmesh.net.ports import free_loopback_port, free_loopback_ports
 from recmesh.rpc.tls import TlsFiles
 
 RUN_ETCD = INFRA_DIR / "etcd" / "run-etcd.sh"
+#: How many times `start` tries fresh ports after losing one it picked to another process.
+START_ATTEMPTS = 3
+_ADDRESS_IN_USE = "address already in use"
 
 
 class EtcdStartError(RuntimeError):
@@ -63,9 +66,20 @@ class LocalEtcd:
         return f"{scheme}://127.0.0.1:{self.client_port}/health"
 
     def start(self, timeout: float = 20.0) -> None:
-        """Starts etcd and returns once /health reports healthy."""
-        self.launch()
-        self.wait_healthy(timeout)
+        """Starts etcd and returns once /health reports healthy. When this object picked
+        the ports and another process took one between the pick and etcd's bind, etcd
+        is started again on fresh ports (up to START_ATTEMPTS times)."""
+        picked = self.client_port == 0 or self.peer_port == 0
+        for attempt in range(1, START_ATTEMPTS + 1):
+            self.launch()
+            try:
+                self.wait_healthy(timeout)
+                return
+            except EtcdStartError as exc:
+                if not picked or attempt == START_ATTEMPTS or _ADDRESS_IN_USE not in str(exc):
+                    raise
+                self.stop()
+                self.client_port = self.peer_port = 0
 
     def secure(
         self, credentials_dir: Path, prefixes: tuple[str, ...] = (DEFAULT_PREFIX,)
@@ -96,10 +110,13 @@ class LocalEtcd:
         Raises TlsConfigError at once when a TLS file is unusable."""
         if self.tls is not None:
             self.tls.load()
-        if self.client_port == 0:
-            self.client_port = free_loopback_port()
-        if self.peer_port == 0:
-            self.peer_port = free_loopback_port()
+        if self.client_port == 0 and self.peer_port == 0:
+            self.client_port, self.peer_port = free_loopback_ports(2)
+        while self.client_port == 0 or self.peer_port in (0, self.client_port):
+            if self.client_port == 0:
+                self.client_port = free_loopback_port()
+            else:
+                self.peer_port = free_loopback_port()
         log_path = self.log_path or self.data_dir.with_name(self.data_dir.name + ".log")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
