@@ -32,7 +32,7 @@ from bench.latency import percentiles_ms
 from bench.open_loop import run_open_loop
 from bench.report import machine, publish
 from recmesh.files.repo_paths import REPO_ROOT
-from recmesh.net.ports import free_loopback_port
+from recmesh.net.ports import free_loopback_ports
 
 METHOD = "/recmesh.bench.Chain/Call"
 CANDIDATES_BYTES = 500 * (8 + 4 + 1)  # item ids, source scores, source indices
@@ -122,7 +122,7 @@ TOPOLOGIES: dict[str, dict[str, list[str]]] = {
 def start_chain(topology: str) -> tuple[str, list[subprocess.Popen[bytes]]]:
     """The processes of a topology, leaves first; returns the front's address and them."""
     downstream = TOPOLOGIES[topology]
-    ports = {role: free_loopback_port() for role in downstream}
+    ports = dict(zip(downstream, free_loopback_ports(len(downstream)), strict=True))
     processes = []
     for role, port in ports.items():
         targets = [f"127.0.0.1:{ports[d]}" for d in downstream[role]]

@@ -28,7 +28,7 @@ from local_mesh.specs import service_specs
 from local_mesh.supervisor import ProcessSpec, Supervisor
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.files.repo_paths import REPO_ROOT
-from recmesh.net.ports import free_loopback_port
+from recmesh.net.ports import free_loopback_port, free_loopback_ports
 
 #: Leaf services first, so each replica finds its downstream listening.
 SERVING_SERVICES = ("features", "candidates", "ranking", "recommend")
@@ -66,7 +66,7 @@ def replace_options(argv: tuple[str, ...], values: Mapping[str, str]) -> tuple[s
 
 
 def free_mesh_ports() -> MeshPorts:
-    return MeshPorts(*(free_loopback_port() for _ in range(7)))
+    return MeshPorts(*free_loopback_ports(7))
 
 
 @dataclass

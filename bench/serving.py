@@ -53,7 +53,7 @@ from recmesh.core.ranking.model import top_k_positions
 from recmesh.core.version_checks import load_checked_version
 from recmesh.data.loaders import load_ml100k
 from recmesh.files.repo_paths import REPO_ROOT
-from recmesh.net.ports import free_loopback_port
+from recmesh.net.ports import free_loopback_port, free_loopback_ports
 
 SERVICES = ("recommend", "candidates", "features", "ranking", "control_plane")
 CLK_TCK = 100
@@ -88,7 +88,7 @@ def wait_until_serving(target: str, pointer: ServingPointer, timeout: float = 60
 
 
 def free_ports() -> MeshPorts:
-    return MeshPorts(*(free_loopback_port() for _ in range(7)))
+    return MeshPorts(*free_loopback_ports(7))
 
 
 TARGET_RATE_GAP_S = 1 / 200  # the time between requests at the targets' 200 requests/s

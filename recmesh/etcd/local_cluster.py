@@ -8,7 +8,7 @@ from pathlib import Path
 from recmesh.etcd.auth_setup import secure_etcd
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.password_files import EtcdPasswordFiles, ensure_password_files
-from recmesh.net.ports import free_loopback_port
+from recmesh.net.ports import free_loopback_ports
 
 
 @dataclass
@@ -25,7 +25,8 @@ class LocalEtcdCluster:
 
     def start(self, timeout: float = 30.0) -> None:
         """Launches every member together (none is healthy before a quorum), then waits."""
-        peers = [(f"m{i}", free_loopback_port(), free_loopback_port()) for i in range(self.size)]
+        ports = free_loopback_ports(2 * self.size)
+        peers = [(f"m{i}", ports[2 * i], ports[2 * i + 1]) for i in range(self.size)]
         initial = ",".join(f"{name}=http://127.0.0.1:{peer}" for name, _, peer in peers)
         self.members = [
             LocalEtcd(
