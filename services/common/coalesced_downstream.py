@@ -11,9 +11,10 @@ breakers, ejection, the transport retry and failing open at once are unchanged.
 
 Each item carries its own W3C trace context (the caller's current span, injected with
 the configured propagator) and the time it has left (`BatchItemContext`), so the
-server's spans of every item join that item's trace. The batch call runs in an
-INTERNAL span `coalesced <Method>` with `recmesh.batch_size`: a child of the item's
-span for a batch of one, a root linked to every item's span otherwise.
+server's spans of every item join that item's trace. A lone item (the coalescer
+sends it at once, or it was the only one queued) goes out as the unary call, exactly
+as with batching off. A batch of two or more runs in an INTERNAL span
+`coalesced <Method>` with `recmesh.batch_size`, a root linked to every item's span.
 
 What the breaker learns: a batch call that fails is judged as a unary call would be;
 a batch whose every item failed in a way that counts against the replica (a
@@ -236,12 +237,9 @@ class CoalescedDownstream(Generic[StubT, ReqT, RespT, ValueT]):
     ) -> Sequence[ValueT | BaseException]:
         items = [item for item, _ in entries]
         if len(items) == 1:
-            parent, links = items[0].context, None
-        else:
-            parent = otel_context.Context()
-            links = [
-                Link(trace.get_current_span(item.context).get_span_context()) for item in items
-            ]
+            return [await self._alone(items[0], timeout)]
+        parent = otel_context.Context()
+        links = [Link(trace.get_current_span(item.context).get_span_context()) for item in items]
         with self._tracer.start_as_current_span(
             f"coalesced {self._rpc.method}",
             context=parent,
@@ -257,6 +255,22 @@ class CoalescedDownstream(Generic[StubT, ReqT, RespT, ValueT]):
             finally:
                 for item in items:
                     self._replica_of.pop(id(item), None)
+
+    async def _alone(
+        self,
+        item: _Item[ReqT, RespT, ValueT],
+        timeout: float,  # noqa: ASYNC109 - the time the item has left
+    ) -> ValueT:
+        """A lone item goes out as the unary call, in the item's own trace, exactly as
+        with batching off: no batch to encode, no batch span, no per-item span on the
+        server. Its failure raises, and the Downstream judges it as any unary call."""
+        token = otel_context.attach(item.context)
+        try:
+            return await self.downstream.call(
+                partial(self._unary, item.request, item.decode), timeout
+            )
+        finally:
+            otel_context.detach(token)
 
     def _expired(self, item: _Item[ReqT, RespT, ValueT], timeout: float) -> None:
         """An item in flight missed its own deadline: what a unary call missing it tells

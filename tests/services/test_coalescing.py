@@ -14,6 +14,7 @@ from pathlib import Path
 
 import grpc
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind
 
 from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
@@ -96,19 +97,24 @@ def test_concurrent_recommends_are_coalesced_and_each_keeps_its_own_trace(
             mine = [s for s in spans if trace_of(s) == response.trace_id]
             services = {str(s.resource.attributes["service.name"]) for s in mine}
             assert services == SERVICES, response.trace_id
-            names = [s.name for s in mine]
-            assert names.count(CANDIDATES_ITEM) == 1
-            assert names.count(RANK_ITEM) == 1
-            assert names.count(FEATURES_ITEM) == 1
+            # One server span of each downstream (an item of a batch, or the unary call
+            # of a request that went out alone).
+            served = [s.name for s in mine if s.kind is SpanKind.SERVER]
+            assert served.count(CANDIDATES_ITEM) == 1
+            assert served.count(RANK_ITEM) == 1
+            assert served.count(FEATURES_ITEM) == 1
             fronts = [s for s in mine if s.name.endswith("/Recommend") and s.parent is None]
             assert len(fronts) == 1
 
     run_mesh(etcd_server, serving_versions, tmp_path, "xgboost", scenario)
 
 
-def test_a_lone_recommend_is_sent_at_once_as_a_batch_of_one(
+def test_a_lone_recommend_is_sent_at_once_as_the_unary_calls(
     etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
 ) -> None:
+    """Nothing in flight: each hop sends the unary call at once, as with batching off
+    (no batch RPC, no batch span), and the request's trace holds all four services."""
+
     async def scenario(mesh: RunningMesh) -> None:
         mesh.spans.clear()
         response = await recommend(mesh.front, "196", k=10)
@@ -116,12 +122,13 @@ def test_a_lone_recommend_is_sent_at_once_as_a_batch_of_one(
         assert not response.degraded
         mine = [s for s in mesh.spans.get_finished_spans() if trace_of(s) == response.trace_id]
         assert {str(s.resource.attributes["service.name"]) for s in mine} == SERVICES
-        assert batch_sizes(mine, CANDIDATES_ITEM) == [1]
-        assert batch_sizes(mine, RANK_ITEM) == [1]
-        assert batch_sizes(mine, FEATURES_ITEM) == [1]
-        # The front's own batch spans: one item each, in the request's trace.
-        assert batch_sizes(mine, "coalesced GetCandidates") == [1]
-        assert batch_sizes(mine, "coalesced Rank") == [1]
+        names = [s.name for s in mine]
+        assert names.count(CANDIDATES_ITEM) == 2  # the front's CLIENT span, the SERVER span
+        assert names.count(RANK_ITEM) == 2
+        assert names.count(FEATURES_ITEM) == 2
+        assert [n for n in names if n.endswith("Batch") or n.startswith("coalesced ")] == []
+        assert batch_sizes(mine, CANDIDATES_ITEM) == []
+        assert batch_sizes(mine, RANK_ITEM) == []
 
     run_mesh(etcd_server, serving_versions, tmp_path, "xgboost", scenario)
 
@@ -170,7 +177,8 @@ def test_concurrent_ranks_coalesce_their_features_calls(
         assert len(rank_spans) == len(USERS)
         for rank_span in rank_spans:
             mine = [s for s in spans if trace_of(s) == trace_of(rank_span)]
-            assert [s.name for s in mine].count(FEATURES_ITEM) == 1
+            served = [s.name for s in mine if s.kind is SpanKind.SERVER]
+            assert served.count(FEATURES_ITEM) == 1
             assert {str(s.resource.attributes["service.name"]) for s in mine} == {
                 "recmesh-ranking",
                 "recmesh-features",

@@ -59,10 +59,12 @@ def features_status() -> batch_pb2.ItemStatus:
 class FakeStub:
     """Answers Rank and RankBatch: a user id naming a status in `statuses` fails with
     it; any other is answered with its user id as the serving version. RankBatch holds
-    each call until `gate` is set; with `unimplemented` it is UNIMPLEMENTED."""
+    each call until `gate` is set (Rank too, with `hold_unary`); with `unimplemented`
+    RankBatch is UNIMPLEMENTED."""
 
     statuses: dict[str, batch_pb2.ItemStatus] = field(default_factory=dict)
     unimplemented: bool = False
+    hold_unary: bool = False
     gate: asyncio.Event = field(default_factory=asyncio.Event)
     batches: list[ranking_pb2.RankBatchRequest] = field(default_factory=list)
     batch_timeouts: list[float] = field(default_factory=list)
@@ -74,6 +76,17 @@ class FakeStub:
         timeout: float,  # noqa: ASYNC109 - the stub's signature
     ) -> ranking_pb2.RankResponse:
         self.unary.append(request.user_id)
+        if self.hold_unary:
+            try:
+                await asyncio.wait_for(self.gate.wait(), timeout)
+            except TimeoutError:  # what a real stub raises when the deadline passes
+                raise grpc.aio.AioRpcError(
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    grpc.aio.Metadata(),
+                    grpc.aio.Metadata(),
+                    "Deadline Exceeded",
+                    None,
+                ) from None
         status = self.statuses.get(request.user_id)
         if status is not None:
             raise grpc.aio.AioRpcError(
@@ -197,7 +210,7 @@ def test_item_error_is_the_error_of_a_unary_call_with_that_status() -> None:
 
 def test_each_item_of_a_batch_gets_its_own_result_or_error() -> None:
     async def main() -> None:
-        stub = FakeStub(statuses={"bad": features_status()})
+        stub = FakeStub(statuses={"bad": features_status()}, hold_unary=True)
         coalesced = client(stub)
         first = asyncio.create_task(call(coalesced, "first"))
         await settle()
@@ -206,7 +219,9 @@ def test_each_item_of_a_batch_gets_its_own_result_or_error() -> None:
         stub.gate.set()
         assert await first == "first"
         outcomes = await asyncio.gather(*rest, return_exceptions=True)
-        assert [len(b.items) for b in stub.batches] == [1, 3]
+        # The lone first request went out as the unary call; the rest as one batch.
+        assert stub.unary == ["first"]
+        assert [len(b.items) for b in stub.batches] == [3]
         assert outcomes[0] == "a"
         bad = outcomes[1]
         assert isinstance(bad, DownstreamCallError)
@@ -214,7 +229,6 @@ def test_each_item_of_a_batch_gets_its_own_result_or_error() -> None:
         assert isinstance(outcomes[2], MalformedReplyError)
         # Some items were answered: the replica is healthy.
         assert not coalesced.downstream.is_open
-        assert stub.unary == []
 
     asyncio.run(main())
 
@@ -225,8 +239,7 @@ def test_each_item_carries_its_callers_trace_context_and_time_left() -> None:
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         tracer = provider.get_tracer("test")
-        stub = FakeStub()
-        stub.gate.set()
+        stub = FakeStub(hold_unary=True)
         coalesced = client(stub, tracer=tracer)
 
         async def traced(user: str) -> tuple[str, str]:
@@ -234,7 +247,10 @@ def test_each_item_carries_its_callers_trace_context_and_time_left() -> None:
                 await call(coalesced, user, timeout=0.8)
                 return user, format(span.get_span_context().trace_id, "032x")
 
-        traces = dict(await asyncio.gather(*(traced(u) for u in ("a", "b", "c"))))
+        calls = asyncio.gather(*(traced(u) for u in ("a", "b", "c", "d")))
+        await settle()
+        stub.gate.set()
+        traces = dict(await calls)
         seen = 0
         for batch in stub.batches:
             for item in batch.items:
@@ -242,28 +258,37 @@ def test_each_item_carries_its_callers_trace_context_and_time_left() -> None:
                 assert traceparent.split("-")[1] == traces[item.request.user_id]
                 assert 0 < item.context.remaining_us <= 800_000
                 seen += 1
+        # "a" went out alone, as the unary call; the three behind it as one batch.
+        assert stub.unary == ["a"]
         assert seen == 3
-        assert max(len(b.items) for b in stub.batches) >= 2
+        assert [len(b.items) for b in stub.batches] == [3]
         assert all(t <= 0.8 for t in stub.batch_timeouts)
         sizes = sorted(
             int(str(s.attributes["recmesh.batch_size"]))
             for s in exporter.get_finished_spans()
             if s.name == "coalesced Rank" and s.attributes
         )
-        assert sum(sizes) == 3
+        assert sizes == [3]
 
     asyncio.run(main())
 
 
 def test_a_batch_whose_every_item_failed_counts_against_the_replica() -> None:
     async def main() -> None:
-        stub = FakeStub(statuses={u: UNAVAILABLE for u in ("x", "y", "z")})
-        stub.gate.set()
+        stub = FakeStub(statuses={u: UNAVAILABLE for u in "wxyz"}, hold_unary=True)
         coalesced = client(stub)
-        for user in ("x", "y", "z"):
-            with pytest.raises(DownstreamCallError) as failed:
-                await call(coalesced, user)
-            assert str(failed.value) == "UNAVAILABLE: down"
+        # A failing lone call (the unary call), then a batch of two whose every item
+        # fails: one failure of the replica each, as two unary calls would be.
+        calls = [asyncio.create_task(call(coalesced, u)) for u in "wxy"]
+        await settle()
+        stub.gate.set()
+        for failed in await asyncio.gather(*calls, return_exceptions=True):
+            assert isinstance(failed, DownstreamCallError)
+            assert str(failed) == "UNAVAILABLE: down"
+        assert [len(b.items) for b in stub.batches] == [2]
+        assert not coalesced.downstream.is_open
+        with pytest.raises(DownstreamCallError):
+            await call(coalesced, "z")  # the third failure opens the breaker
         assert coalesced.downstream.is_open
         with pytest.raises(DownstreamOpenError):
             await call(coalesced, "ok")
@@ -304,7 +329,7 @@ def test_batching_off_is_one_unary_call_per_request() -> None:
 
 def test_an_item_whose_deadline_passes_fails_as_a_late_unary_call() -> None:
     async def main() -> None:
-        stub = FakeStub()
+        stub = FakeStub(hold_unary=True)
         coalesced = client(stub)
         with pytest.raises(DownstreamCallError) as late:
             await call(coalesced, "a", timeout=0.02)
@@ -318,15 +343,20 @@ def test_an_item_whose_deadline_passes_fails_as_a_late_unary_call() -> None:
 
 def test_items_late_on_a_hung_replica_count_against_it_as_late_unary_calls() -> None:
     async def main() -> None:
-        stub = FakeStub()  # the gate is never set: the replica hangs
+        stub = FakeStub(hold_unary=True)  # the gate is never set: the replica hangs
         coalesced = client(stub, BatchingOptions(max_in_flight=8))
         late = await asyncio.gather(
             *(call(coalesced, u, timeout=0.06) for u in ("a", "b", "c")),
             return_exceptions=True,
         )
         assert all(isinstance(e, DownstreamCallError) for e in late)
-        # Three requests missed their deadline on it: ejected, as after three late
-        # unary calls, without waiting for the batch calls to end.
+        # Three requests missed their deadline on it (each went out alone, as the unary
+        # call): ejected, as after three late unary calls, once their calls' own
+        # deadlines have passed; nothing waits for the hung calls to end.
+        for _ in range(100):
+            if coalesced.downstream.is_open:
+                break
+            await asyncio.sleep(0.01)
         assert coalesced.downstream.is_open
         with pytest.raises(DownstreamOpenError):
             await call(coalesced, "d")
