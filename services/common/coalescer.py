@@ -257,10 +257,16 @@ class Coalescer(Generic[ItemT, ResultT]):
         if pending.future.done():
             return
         pending.future.set_exception(self._timeout_error())
-        queued = pending.batch is None
-        if queued:
+        batch = pending.batch
+        if batch is None:
             self._remove_queued(pending)
-        elif self._on_expire is not None:
+        elif self._on_expire is not None and any(
+            not other.future.done() for other in batch.items
+        ):
+            # The batch call goes on for others: tell the caller this item was late.
+            # The last item of a batch to expire is not reported: the batch call's own
+            # deadline (its longest item's) ends then, and the downstream judges that
+            # call, so a batch of N late items counts N, as N late unary calls would.
             self._on_expire(pending.item, pending.timeout)
         if not self._closed:
             self._pump()

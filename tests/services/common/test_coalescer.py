@@ -360,3 +360,39 @@ def test_close_fails_the_items_queued_and_in_flight() -> None:
             await coalescer.call(3, 1.0)
 
     asyncio.run(main())
+
+
+def test_the_last_item_of_a_batch_to_expire_is_left_to_the_batch_calls_deadline() -> None:
+    """Two items of one hung batch call expire: only the first is reported; the last
+    one's deadline is the call's own, which the downstream judges (N late items count
+    N, as N late unary calls would, not N + 1)."""
+
+    async def main() -> None:
+        class LateError(Exception):
+            pass
+
+        sender = GatedSender()
+        expired: list[int] = []
+        coalescer: Coalescer[int, int] = Coalescer(
+            sender,
+            CoalescingPolicy(max_in_flight=1, max_wait_share=1.0),
+            timeout_error=lambda: LateError("late"),
+            on_expire=lambda item, timeout: expired.append(item),
+        )
+        blocker = asyncio.create_task(coalescer.call(0, 5.0))
+        await settle()
+        first = asyncio.create_task(coalescer.call(1, 0.05))
+        last = asyncio.create_task(coalescer.call(2, 0.1))
+        await settle()
+        sender.release(0)
+        assert await blocker == 0
+        await settle()
+        assert sender.batches[1] == [1, 2]
+        for late in (first, last):
+            with pytest.raises(LateError):
+                await late
+        assert expired == [1]
+        sender.release(1)
+        await coalescer.close()
+
+    asyncio.run(main())
