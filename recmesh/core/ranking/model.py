@@ -14,6 +14,7 @@ import xgboost as xgb
 from numpy.typing import NDArray
 
 from recmesh.core.features.schema import schema_fingerprint
+from recmesh.core.ranking.model_framing import ModelFramingError, check_model_framing
 
 
 class ModelRefusedError(ValueError):
@@ -42,6 +43,10 @@ def load_ranking_model(
         raise ModelRefusedError(
             "manifest feature schema fingerprint does not match its feature names"
         )
+    try:
+        check_model_framing(model_bytes)
+    except ModelFramingError as exc:
+        raise ModelRefusedError(f"model file does not parse: {exc}") from exc
     booster = xgb.Booster()
     try:
         booster.load_model(bytearray(model_bytes))
