@@ -50,6 +50,7 @@ from services.common.downstream_errors import (
     MalformedReplyError,
     Verdict,
     judge,
+    parsed,
 )
 
 log = structlog.get_logger("recmesh.downstream")
@@ -73,6 +74,33 @@ BatchCall: TypeAlias = Callable[
 Decode: TypeAlias = Callable[[RespT | None], ValueT]
 
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def batch_call(
+    method: str, batch_request: type[Any], batch_item: type[Any], batch_response: type[Any]
+) -> BatchCall[Any, Any, Any]:
+    """The BatchCall of one `<Method>Batch` RPC: packs (request, context) items into
+    `batch_request(items=[batch_item(request=, context=)])`, calls `stub.<method>` and
+    unpacks `batch_response.results` into (status, response or None) per item.
+    Raises MalformedReplyError when the reply does not parse."""
+
+    async def call(
+        stub: Any,
+        items: list[tuple[Any, batch_pb2.BatchItemContext]],
+        timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+    ) -> list[tuple[batch_pb2.ItemStatus, Any]]:
+        reply = await getattr(stub, method)(
+            batch_request(
+                items=[batch_item(request=request, context=context) for request, context in items]
+            ),
+            timeout=timeout,
+        )
+        results = parsed(reply, batch_response).results
+        return [(r.status, r.response if r.HasField("response") else None) for r in results]
+
+    return call
+
+
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 
@@ -392,6 +420,7 @@ __all__ = [
     "CoalescedDownstream",
     "Decode",
     "UnaryCall",
+    "batch_call",
     "deadline_exceeded",
     "item_error",
 ]

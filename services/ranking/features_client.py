@@ -21,7 +21,6 @@ import numpy as np
 from numpy.typing import NDArray
 from opentelemetry import trace
 
-from recmesh.api.common.v1 import batch_pb2
 from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.api.ranking.v1 import ranking_pb2
 from recmesh.core.ranking.model import RankingModel
@@ -30,6 +29,7 @@ from services.common.coalesced_downstream import (
     BatchingOptions,
     BatchRpc,
     CoalescedDownstream,
+    batch_call,
 )
 from services.common.downstream import Downstream, DownstreamPolicy
 from services.common.downstream_errors import parsed
@@ -46,26 +46,17 @@ async def _get_features(
     return await stub.GetFeatures(request, timeout=timeout)
 
 
-async def _get_features_batch(
-    stub: _Stub,
-    items: list[tuple[features_pb2.GetFeaturesRequest, batch_pb2.BatchItemContext]],
-    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
-) -> list[tuple[batch_pb2.ItemStatus, features_pb2.GetFeaturesResponse | None]]:
-    reply = await stub.GetFeaturesBatch(
-        features_pb2.GetFeaturesBatchRequest(
-            items=[
-                features_pb2.GetFeaturesBatchItem(request=request, context=context)
-                for request, context in items
-            ]
-        ),
-        timeout=timeout,
-    )
-    results = parsed(reply, features_pb2.GetFeaturesBatchResponse).results
-    return [(r.status, r.response if r.HasField("response") else None) for r in results]
-
-
 FEATURES_RPC: BatchRpc[_Stub, features_pb2.GetFeaturesRequest, features_pb2.GetFeaturesResponse] = (
-    BatchRpc("GetFeatures", _get_features, _get_features_batch)
+    BatchRpc(
+        "GetFeatures",
+        _get_features,
+        batch_call(
+            "GetFeaturesBatch",
+            features_pb2.GetFeaturesBatchRequest,
+            features_pb2.GetFeaturesBatchItem,
+            features_pb2.GetFeaturesBatchResponse,
+        ),
+    )
 )
 
 

@@ -23,7 +23,6 @@ from typing import TypeAlias
 from opentelemetry import trace
 
 from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
-from recmesh.api.common.v1 import batch_pb2
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.wire import rank_errors
@@ -32,6 +31,7 @@ from services.common.coalesced_downstream import (
     BatchingOptions,
     BatchRpc,
     CoalescedDownstream,
+    batch_call,
 )
 from services.common.downstream import Downstream, DownstreamPolicy
 from services.common.downstream_errors import DownstreamCallError, DownstreamError, parsed
@@ -345,24 +345,6 @@ async def _get_candidates(
     return await stub.GetCandidates(request, timeout=timeout)
 
 
-async def _get_candidates_batch(
-    stub: candidates_pb2_grpc.CandidatesServiceAsyncStub,
-    items: list[tuple[candidates_pb2.GetCandidatesRequest, batch_pb2.BatchItemContext]],
-    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
-) -> list[tuple[batch_pb2.ItemStatus, candidates_pb2.GetCandidatesResponse | None]]:
-    reply = await stub.GetCandidatesBatch(
-        candidates_pb2.GetCandidatesBatchRequest(
-            items=[
-                candidates_pb2.GetCandidatesBatchItem(request=request, context=context)
-                for request, context in items
-            ]
-        ),
-        timeout=timeout,
-    )
-    results = parsed(reply, candidates_pb2.GetCandidatesBatchResponse).results
-    return [(r.status, r.response if r.HasField("response") else None) for r in results]
-
-
 async def _rank_unary(
     stub: ranking_pb2_grpc.RankingServiceAsyncStub,
     request: ranking_pb2.RankRequest,
@@ -371,29 +353,29 @@ async def _rank_unary(
     return await stub.Rank(request, timeout=timeout)
 
 
-async def _rank_batch(
-    stub: ranking_pb2_grpc.RankingServiceAsyncStub,
-    items: list[tuple[ranking_pb2.RankRequest, batch_pb2.BatchItemContext]],
-    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
-) -> list[tuple[batch_pb2.ItemStatus, ranking_pb2.RankResponse | None]]:
-    reply = await stub.RankBatch(
-        ranking_pb2.RankBatchRequest(
-            items=[
-                ranking_pb2.RankBatchItem(request=request, context=context)
-                for request, context in items
-            ]
-        ),
-        timeout=timeout,
-    )
-    results = parsed(reply, ranking_pb2.RankBatchResponse).results
-    return [(r.status, r.response if r.HasField("response") else None) for r in results]
-
-
 CANDIDATES_RPC: BatchRpc[
     candidates_pb2_grpc.CandidatesServiceAsyncStub,
     candidates_pb2.GetCandidatesRequest,
     candidates_pb2.GetCandidatesResponse,
-] = BatchRpc("GetCandidates", _get_candidates, _get_candidates_batch)
+] = BatchRpc(
+    "GetCandidates",
+    _get_candidates,
+    batch_call(
+        "GetCandidatesBatch",
+        candidates_pb2.GetCandidatesBatchRequest,
+        candidates_pb2.GetCandidatesBatchItem,
+        candidates_pb2.GetCandidatesBatchResponse,
+    ),
+)
 RANK_RPC: BatchRpc[
     ranking_pb2_grpc.RankingServiceAsyncStub, ranking_pb2.RankRequest, ranking_pb2.RankResponse
-] = BatchRpc("Rank", _rank_unary, _rank_batch)
+] = BatchRpc(
+    "Rank",
+    _rank_unary,
+    batch_call(
+        "RankBatch",
+        ranking_pb2.RankBatchRequest,
+        ranking_pb2.RankBatchItem,
+        ranking_pb2.RankBatchResponse,
+    ),
+)
