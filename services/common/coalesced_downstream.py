@@ -191,6 +191,16 @@ class _EveryItemMalformedError(MalformedReplyError, _EveryItemFailed):
         self.outcomes = outcomes
 
 
+class _EveryItemUnjudgedError(Exception, _EveryItemFailed):
+    """Every item failed too soon to judge the replica. Not a DownstreamError, so the
+    Downstream releases the replica's breaker without a verdict, as for each such
+    unary call."""
+
+    def __init__(self, outcomes: Sequence[Any]) -> None:
+        super().__init__("every item of the batch failed too soon to judge the replica")
+        self.outcomes = outcomes
+
+
 class CoalescedDownstream(Generic[StubT, ReqT, RespT, ValueT]):
     """`rpc` on `downstream`, coalesced under load when `options.enabled`."""
 
@@ -277,7 +287,11 @@ class CoalescedDownstream(Generic[StubT, ReqT, RespT, ValueT]):
         ):
             try:
                 return await self.downstream.call(partial(self._invoke, entries), timeout)
-            except (_EveryItemFailedCallError, _EveryItemMalformedError) as failed:
+            except (
+                _EveryItemFailedCallError,
+                _EveryItemMalformedError,
+                _EveryItemUnjudgedError,
+            ) as failed:
                 outcomes: Sequence[ValueT | BaseException] = failed.outcomes
                 return outcomes
             finally:
@@ -398,15 +412,23 @@ class CoalescedDownstream(Generic[StubT, ReqT, RespT, ValueT]):
     def _judge_items(
         self, outcomes: Sequence[ValueT | BaseException], granted_each: list[float]
     ) -> None:
+        """When every item failed, tells the Downstream what the batch says about the
+        replica, as the unary calls would have together: healthy if any item was
+        answered on purpose, failed if any item failed against it, and nothing either
+        way when every item was given too little time to tell."""
         errors = [o for o in outcomes if isinstance(o, DownstreamError)]
         if len(errors) != len(outcomes) or not errors:
             return
-        if any(
-            judge(error, left, self._min_judged_s) is not Verdict.FAILED
+        verdicts = [
+            judge(error, left, self._min_judged_s)
             for error, left in zip(errors, granted_each, strict=True)
-        ):
+        ]
+        if Verdict.ANSWERED in verdicts:
             return
-        first = errors[0]
+        failed = [error for error, v in zip(errors, verdicts, strict=True) if v is Verdict.FAILED]
+        if not failed:
+            raise _EveryItemUnjudgedError(outcomes)
+        first = failed[0]
         if isinstance(first, DownstreamCallError):
             raise _EveryItemFailedCallError(first, outcomes)
         raise _EveryItemMalformedError(first, outcomes)

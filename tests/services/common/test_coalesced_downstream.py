@@ -168,15 +168,16 @@ def client(
     stub: FakeStub,
     options: BatchingOptions | None = None,
     tracer: trace.Tracer | None = None,
+    policy: DownstreamPolicy = POLICY,
 ) -> CoalescedDownstream[FakeStub, ranking_pb2.RankRequest, ranking_pb2.RankResponse, str]:
     def connect(address: str) -> tuple[grpc.aio.Channel, Any]:
         return grpc.aio.insecure_channel(address), stub
 
     downstream = Downstream(
-        "ranking", ["127.0.0.1:1"], connect, ServerMetrics("test"), POLICY, clock=lambda: 0
+        "ranking", ["127.0.0.1:1"], connect, ServerMetrics("test"), policy, clock=lambda: 0
     )
     return CoalescedDownstream(
-        downstream, RPC, options or BatchingOptions(max_in_flight=1), tracer, POLICY
+        downstream, RPC, options or BatchingOptions(max_in_flight=1), tracer, policy
     )
 
 
@@ -292,6 +293,62 @@ def test_a_batch_whose_every_item_failed_counts_against_the_replica() -> None:
         assert coalesced.downstream.is_open
         with pytest.raises(DownstreamOpenError):
             await call(coalesced, "ok")
+
+    asyncio.run(main())
+
+
+# Deadlines missed with under 5 s granted tell nothing of the replica here, so the
+# calls below (1 s each) are too short to judge.
+PATIENT = DownstreamPolicy(
+    breaker=BreakerPolicy(failures_to_open=3, first_cooldown_s=60.0), min_judged_deadline_s=5.0
+)
+DEADLINE = batch_pb2.ItemStatus(code=grpc.StatusCode.DEADLINE_EXCEEDED.value[0], message="late")
+
+
+async def _lone_then_batch(
+    coalesced: CoalescedDownstream[
+        FakeStub, ranking_pb2.RankRequest, ranking_pb2.RankResponse, str
+    ],
+    stub: FakeStub,
+    lone: str,
+    batched: str,
+) -> None:
+    """`lone` goes out alone (held), `batched` gather behind it and go as one batch."""
+    calls = [asyncio.create_task(call(coalesced, u)) for u in lone + batched]
+    await settle()
+    stub.gate.set()
+    await asyncio.gather(*calls, return_exceptions=True)
+    assert [len(b.items) for b in stub.batches] == [len(batched)]
+
+
+def test_a_batch_of_items_too_short_to_judge_leaves_the_breaker_as_it_was() -> None:
+    """Every item late with too little time granted: no verdict, as for unary calls
+    (it used to count as a success and reset the replica's failures)."""
+
+    async def main() -> None:
+        stub = FakeStub(statuses={"w": UNAVAILABLE, "a": DEADLINE, "b": DEADLINE}, hold_unary=True)
+        coalesced = client(stub, policy=PATIENT)
+        await _lone_then_batch(coalesced, stub, "w", "ab")  # one failure, then no verdict
+        for _ in range(2):
+            with pytest.raises(DownstreamCallError):
+                await call(coalesced, "w")
+        assert coalesced.downstream.is_open  # 1 + 0 + 2 failures in a row
+
+    asyncio.run(main())
+
+
+def test_a_batch_with_a_failed_item_and_unjudged_ones_counts_a_failure() -> None:
+    """One item failed against the replica, the others too short to judge: a failure."""
+
+    async def main() -> None:
+        stub = FakeStub(
+            statuses={"w": UNAVAILABLE, "x": UNAVAILABLE, "a": DEADLINE}, hold_unary=True
+        )
+        coalesced = client(stub, policy=PATIENT)
+        await _lone_then_batch(coalesced, stub, "w", "xa")  # two failures
+        with pytest.raises(DownstreamCallError):
+            await call(coalesced, "w")
+        assert coalesced.downstream.is_open
 
     asyncio.run(main())
 
