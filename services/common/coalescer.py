@@ -260,9 +260,7 @@ class Coalescer(Generic[ItemT, ResultT]):
         batch = pending.batch
         if batch is None:
             self._remove_queued(pending)
-        elif self._on_expire is not None and any(
-            not other.future.done() for other in batch.items
-        ):
+        elif self._on_expire is not None and any(not other.future.done() for other in batch.items):
             # The batch call goes on for others: tell the caller this item was late.
             # The last item of a batch to expire is not reported: the batch call's own
             # deadline (its longest item's) ends then, and the downstream judges that

@@ -14,7 +14,13 @@ def test_delays_double_up_to_the_cap_without_jitter() -> None:
     policy = LoadPolicy(first_retry_s=0.5, max_retry_s=10.0, jitter=0.0)
     rng = random.Random(1)
     assert [policy.retry_delay(n, rng) for n in range(1, 8)] == [
-        0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0
+        0.5,
+        1.0,
+        2.0,
+        4.0,
+        8.0,
+        10.0,
+        10.0,
     ]
     assert policy.retry_delay(10_000, rng) == 10.0
 

@@ -106,9 +106,7 @@ def test_an_unreadable_tls_file_exits_naming_it(
 def test_load_options_set_the_retry_cap_and_the_window() -> None:
     """Defaults are LoadPolicy's; the two options override the cap and the window."""
     assert _parse([]).loads == LoadPolicy()
-    loads = _parse(
-        ["--load-retry-max-seconds", "4", "--version-lag-window-seconds", "20"]
-    ).loads
+    loads = _parse(["--load-retry-max-seconds", "4", "--version-lag-window-seconds", "20"]).loads
     assert (loads.max_retry_s, loads.lag_window_s) == (4.0, 20.0)
     assert loads.first_retry_s == LoadPolicy().first_retry_s
 

@@ -136,8 +136,9 @@ async def _failing_then_healing(capture: LogCapture) -> None:
         broken.clear()
         time.advance(POLICY.max_retry_s)
         await health_becomes(SERVING)
-        await wait_until(lambda: registry.current is not None
-                         and registry.current.version_id == "sv-b")
+        await wait_until(
+            lambda: registry.current is not None and registry.current.version_id == "sv-b"
+        )
         await wait_until(lambda: bool(events("serving_version_caught_up")))
         assert lagging() == 0.0
     finally:
