@@ -4,6 +4,8 @@ the items of one serving version generated in one pass of that version's pipelin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import grpc
@@ -17,12 +19,19 @@ from recmesh.rpc.errors import InvalidArgumentError, RecmeshError
 from recmesh.wire.candidate_codec import encode_candidates
 from recmesh.wire.ids import check_serving_version, check_user_id
 from recmesh.wire.limits import DEFAULT_CANDIDATES, MAX_CANDIDATES_PER_REQUEST
-from services.common.batch_items import BatchItems, shared_span, version_groups
+from services.common.batch_items import (
+    BatchItems,
+    ItemSlot,
+    computed_apart_on_failure,
+    shared_span,
+    version_groups,
+)
 from services.common.versions import VersionRegistry
 
 GET_CANDIDATES = "/recmesh.candidates.v1.CandidatesService/GetCandidates"
 
 _Items = BatchItems[candidates_pb2.GetCandidatesRequest, candidates_pb2.GetCandidatesResponse]
+_Slot = ItemSlot[candidates_pb2.GetCandidatesRequest, candidates_pb2.GetCandidatesResponse]
 
 
 def checked_count(request: candidates_pb2.GetCandidatesRequest) -> int:
@@ -48,6 +57,15 @@ def _response(
             found.sources,
         ),
         known_user=known,
+    )
+
+
+def _generate(
+    loaded: LoadedCandidates, counts: dict[int, int], slots: Sequence[_Slot]
+) -> list[tuple[CandidateList, bool]]:
+    """Each slot's candidates (and whether its user is known), in one batch."""
+    return loaded.pipeline.generate_batch(
+        [(slot.request.user_id, counts[slot.index]) for slot in slots]
     )
 
 
@@ -105,10 +123,8 @@ class CandidatesServicer(candidates_pb2_grpc.CandidatesServiceServicer):
                     alive,
                     **{"recmesh.serving_version": version_id},
                 ):
-                    answers = loaded.pipeline.generate_batch(
-                        [(slot.request.user_id, counts[slot.index]) for slot in alive]
-                    )
-                for slot, (found, known) in zip(alive, answers, strict=True):
+                    answered = computed_apart_on_failure(alive, partial(_generate, loaded, counts))
+                for slot, (found, known) in answered:
                     slot.span.set_attribute("recmesh.serving_version", version_id)
                     slot.span.set_attribute("recmesh.candidates", int(found.item_indices.shape[0]))
                     slot.span.set_attribute("recmesh.known_user", known)

@@ -31,6 +31,7 @@ from services.common.versions import VersionRegistry
 ReqT = TypeVar("ReqT")
 RespT = TypeVar("RespT")
 T = TypeVar("T")
+R = TypeVar("R")
 
 OK = batch_pb2.ItemStatus(code=0)
 
@@ -70,6 +71,13 @@ class ItemSlot(Generic[ReqT, RespT]):
 
     def fail(self, error: RecmeshError) -> None:
         self.status = item_status(error)
+
+    def fail_with(self, error: Exception) -> None:
+        """The status a unary call raising `error` ends with: a RecmeshError's own,
+        anything else (a bug) INTERNAL."""
+        self.status = (
+            item_status(error) if isinstance(error, RecmeshError) else internal_status(error)
+        )
 
     def answer(self, response: RespT) -> None:
         self.status = OK
@@ -200,6 +208,31 @@ def shared_span(
         name, kind=SpanKind.INTERNAL, links=links, attributes={"recmesh.items": len(slots), **attrs}
     ) as span:
         yield span
+
+
+def computed_apart_on_failure(
+    slots: Sequence[ItemSlot[ReqT, RespT]],
+    compute: Callable[[Sequence[ItemSlot[ReqT, RespT]]], Sequence[R]],
+) -> list[tuple[ItemSlot[ReqT, RespT], R]]:
+    """`compute` (one result per slot, in order) over every slot at once; when that
+    raises, over each slot alone, so an item that breaks the shared work fails alone
+    (`fail_with`, as its unary call would end) and the others still answer. Returns
+    the slots that got a result, each with it."""
+    try:
+        return list(zip(slots, compute(slots), strict=True))
+    except Exception as error:
+        if len(slots) == 1:
+            slots[0].fail_with(error)
+            return []
+    answered: list[tuple[ItemSlot[ReqT, RespT], R]] = []
+    for slot in slots:
+        try:
+            (result,) = compute([slot])
+        except Exception as error:
+            slot.fail_with(error)
+            continue
+        answered.append((slot, result))
+    return answered
 
 
 async def version_groups(

@@ -5,6 +5,8 @@ alone, the rows of every item of one serving version computed into one matrix
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import grpc
@@ -23,7 +25,7 @@ from recmesh.wire.ids import check_serving_version, check_user_id
 from services.common.batch_items import (
     BatchItems,
     ItemSlot,
-    internal_status,
+    computed_apart_on_failure,
     shared_span,
     version_groups,
 )
@@ -143,6 +145,21 @@ class FeaturesServicer(features_pb2_grpc.FeaturesServiceServicer):
             groups.append(group)
         if not ready:
             return
+        schema = pipeline.schema
+        cols = len(schema)
+        row_bytes = cols * 4
+        group_of = {slot.index: group for slot, group in zip(ready, groups, strict=True)}
+
+        def compute(batch: Sequence[_Slot]) -> list[tuple[bytes, int]]:
+            """Each slot's rows as little-endian bytes and their count, from one matrix."""
+            computed = pipeline.compute_batch([group_of[slot.index] for slot in batch])
+            data = np.ascontiguousarray(computed.matrix, dtype="<f4").tobytes()
+            offsets = computed.offsets.tolist()
+            return [
+                (data[start * row_bytes : stop * row_bytes], stop - start)
+                for start, stop in pairwise(offsets)
+            ]
+
         rows = sum(len(wire[slot.index]) for slot in ready)
         with shared_span(
             self._tracer,
@@ -150,34 +167,15 @@ class FeaturesServicer(features_pb2_grpc.FeaturesServiceServicer):
             ready,
             **{"recmesh.serving_version": version_id, "recmesh.rows": rows},
         ):
-            try:
-                computed = pipeline.compute_batch(groups)
-            except RecmeshError as error:
-                for slot in ready:
-                    slot.fail(error)
-                return
-            except Exception as exc:  # a hydrator broke its contract: INTERNAL, as unary
-                status = internal_status(exc)
-                for slot in ready:
-                    slot.status = status
-                return
-        schema = pipeline.schema
-        cols = len(schema)
-        data = np.ascontiguousarray(computed.matrix, dtype="<f4").tobytes()
-        row_bytes = cols * 4
-        offsets = computed.offsets.tolist()
+            answered = computed_apart_on_failure(ready, compute)
         names = list(schema.names)
-        for slot, start, stop in zip(ready, offsets[:-1], offsets[1:], strict=True):
+        for slot, (data, n_rows) in answered:
             slot.span.set_attribute("recmesh.serving_version", version_id)
-            slot.span.set_attribute("recmesh.candidates", stop - start)
+            slot.span.set_attribute("recmesh.candidates", n_rows)
             slot.answer(
                 _Response(
                     serving_version=version_id,
-                    features=arrays_pb2.Float32Matrix(
-                        data=data[start * row_bytes : stop * row_bytes],
-                        rows=stop - start,
-                        cols=cols,
-                    ),
+                    features=arrays_pb2.Float32Matrix(data=data, rows=n_rows, cols=cols),
                     schema_fingerprint=schema.fingerprint,
                     feature_names=names if slot.request.include_feature_names else [],
                 )

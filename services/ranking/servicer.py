@@ -18,10 +18,12 @@ item) UNAVAILABLE with the features ErrorInfo, as Rank does.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 import grpc
@@ -39,8 +41,14 @@ from recmesh.rpc.errors import InvalidArgumentError, RecmeshError
 from recmesh.wire.arrays import ArrayPayloadError, encode_float32, encode_int64
 from recmesh.wire.candidate_codec import WireCandidates, decode_candidates
 from recmesh.wire.ids import check_serving_version, check_user_id
-from recmesh.wire.limits import MAX_K
-from services.common.batch_items import BatchItems, ItemSlot, shared_span, version_groups
+from recmesh.wire.limits import MAX_K, MAX_MESSAGE_BYTES
+from services.common.batch_items import (
+    BatchItems,
+    ItemSlot,
+    computed_apart_on_failure,
+    shared_span,
+    version_groups,
+)
 from services.common.deadline_reserve import DeadlineReserve
 from services.common.downstream import Downstream
 from services.common.downstream_errors import (
@@ -63,6 +71,10 @@ SCORER_SOURCE_ORDER = "source-order"
 RANK = "/recmesh.ranking.v1.RankingService/Rank"
 
 _Slot = ItemSlot[ranking_pb2.RankRequest, ranking_pb2.RankResponse]
+
+#: The feature matrices one GetFeaturesBatch reply may carry: half the message limit,
+#: so a reply with its framing stays well inside MAX_MESSAGE_BYTES.
+FEATURES_BATCH_REPLY_BYTES = MAX_MESSAGE_BYTES // 2
 
 
 def checked_candidates(request: ranking_pb2.RankRequest) -> WireCandidates:
@@ -117,6 +129,42 @@ class _ToScore:
     candidates: WireCandidates
     k: int
     matrix: NDArray[np.float32] | None = None
+
+
+_Scores = NDArray[np.float32]
+
+
+def _matrix_of(entry: _ToScore) -> NDArray[np.float32]:
+    if entry.matrix is None:
+        raise ValueError("an item was scored before its features arrived")
+    return entry.matrix
+
+
+def _scores_of(
+    model: RankingModel, entry_of: dict[int, _ToScore], slots: Sequence[_Slot]
+) -> list[_Scores]:
+    """Each slot's scores, from one score call over all their rows."""
+    matrices = [_matrix_of(entry_of[slot.index]) for slot in slots]
+    scores = model.score(np.concatenate(matrices) if len(matrices) > 1 else matrices[0])
+    offsets = np.cumsum([0, *(m.shape[0] for m in matrices)]).tolist()
+    return [scores[start:stop] for start, stop in pairwise(offsets)]
+
+
+def reply_chunks(
+    asked: Sequence[tuple[_ToScore, float]], budget_bytes: int
+) -> list[list[tuple[_ToScore, float]]]:
+    """`asked` in order, cut into runs whose feature matrices together fit in
+    `budget_bytes` (an item larger than the budget goes alone)."""
+    chunks: list[list[tuple[_ToScore, float]]] = []
+    size = 0
+    for entry, timeout in asked:
+        item_bytes = len(entry.candidates) * len(entry.model.feature_names) * 4
+        if not chunks or size + item_bytes > budget_bytes:
+            chunks.append([])
+            size = 0
+        chunks[-1].append((entry, timeout))
+        size += item_bytes
+    return chunks
 
 
 def features_failure(code: int, message: str) -> RecmeshError:
@@ -222,8 +270,9 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
         to_score: list[_ToScore],
         remaining_s: float,
     ) -> None:
-        """Every item's feature matrix from ONE GetFeaturesBatch call (`matrix` set), or
-        the item answered as Rank answers a features failure."""
+        """Every item's feature matrix (`matrix` set) from GetFeaturesBatch calls made
+        at once, each within the reply size budget, or the item answered as Rank
+        answers a features failure."""
         timeout = self._reserve.pass_down(remaining_s)
         if timeout <= 0:
             error = FeaturesUnavailableError(
@@ -232,36 +281,47 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
             items.fail_all([entry.slot for entry in to_score], error)
             return
         now = time.monotonic()
-        asked: list[_ToScore] = []
-        outgoing: list[features_pb2.GetFeaturesBatchItem] = []
+        asked: list[tuple[_ToScore, float]] = []
         for entry in to_score:
-            slot = entry.slot
-            item_left = slot.remaining_s(items.received, now)
+            item_left = entry.slot.remaining_s(items.received, now)
             item_timeout = timeout if item_left is None else self._reserve.pass_down(item_left)
             if item_timeout <= 0:
                 assert item_left is not None
-                slot.fail(
+                entry.slot.fail(
                     FeaturesUnavailableError(
                         f"features unavailable: {item_left * 1000:.1f} ms left, none to pass down"
                     )
                 )
                 continue
-            asked.append(entry)
-            outgoing.append(
-                features_pb2.GetFeaturesBatchItem(
-                    request=features_pb2.GetFeaturesRequest(
-                        user_id=slot.request.user_id,
-                        serving_version=slot.request.serving_version,
-                        candidates=slot.request.candidates,
-                    ),
-                    context=batch_pb2.BatchItemContext(
-                        trace_context=slot.trace_carrier(),
-                        remaining_us=max(1, int(min(item_timeout, timeout) * 1e6)),
-                    ),
-                )
+            asked.append((entry, min(item_timeout, timeout)))
+        chunks = reply_chunks(asked, FEATURES_BATCH_REPLY_BYTES)
+        await asyncio.gather(*(self._features_chunk(items, chunk) for chunk in chunks))
+
+    async def _features_chunk(
+        self,
+        items: BatchItems[ranking_pb2.RankRequest, ranking_pb2.RankResponse],
+        chunk: Sequence[tuple[_ToScore, float]],
+    ) -> None:
+        """One GetFeaturesBatch call for `chunk`. It waits no longer than the chunk's
+        most urgent item may: an item cannot be answered before the whole RankBatch
+        reply, so waiting for the longest would answer the others after their own
+        deadline, and the front would blame ranking for features' lateness."""
+        asked = [entry for entry, _ in chunk]
+        timeout = min(item_timeout for _, item_timeout in chunk)
+        outgoing = [
+            features_pb2.GetFeaturesBatchItem(
+                request=features_pb2.GetFeaturesRequest(
+                    user_id=entry.slot.request.user_id,
+                    serving_version=entry.slot.request.serving_version,
+                    candidates=entry.slot.request.candidates,
+                ),
+                context=batch_pb2.BatchItemContext(
+                    trace_context=entry.slot.trace_carrier(),
+                    remaining_us=max(1, int(timeout * 1e6)),
+                ),
             )
-        if not asked:
-            return
+            for entry in asked
+        ]
         slots = [entry.slot for entry in asked]
         expected = [
             (entry.slot.request.serving_version, entry.model, len(entry.candidates))
@@ -300,26 +360,27 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
                 entry.matrix = outcome
 
     def _score(self, to_score: Sequence[_ToScore]) -> None:
-        """One score call per model over the rows of all its items, then top k each."""
+        """One score call per model over the rows of all its items, then top k each; an
+        item whose rows break the shared call is scored alone and fails alone."""
         by_model: dict[int, list[_ToScore]] = {}
         for entry in to_score:
             if entry.matrix is not None and entry.slot.pending:
                 by_model.setdefault(id(entry.model), []).append(entry)
         for entries in by_model.values():
             model = entries[0].model
-            matrices = [entry.matrix for entry in entries if entry.matrix is not None]
+            entry_of = {entry.slot.index: entry for entry in entries}
             with shared_span(
                 self._tracer,
                 "ranking.score_batch",
                 [entry.slot for entry in entries],
-                **{"recmesh.rows": sum(m.shape[0] for m in matrices)},
+                **{"recmesh.rows": sum(_matrix_of(entry).shape[0] for entry in entries)},
             ):
-                scores = model.score(np.concatenate(matrices) if len(matrices) > 1 else matrices[0])
-            offsets = np.cumsum([0, *(m.shape[0] for m in matrices)]).tolist()
-            for entry, start, stop in zip(entries, offsets[:-1], offsets[1:], strict=True):
-                entry.slot.answer(
-                    ranked(entry.slot.request, entry.candidates, scores[start:stop], entry.k)
+                answered = computed_apart_on_failure(
+                    [entry.slot for entry in entries], partial(_scores_of, model, entry_of)
                 )
+            for slot, scores in answered:
+                entry = entry_of[slot.index]
+                slot.answer(ranked(slot.request, entry.candidates, scores, entry.k))
 
     async def _features_of(
         self,

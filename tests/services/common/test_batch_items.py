@@ -5,6 +5,7 @@ deadline has passed is DEADLINE_EXCEEDED; every item's span ends with its status
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import grpc
 from google.rpc.error_details_pb2 import ErrorInfo
@@ -17,7 +18,14 @@ from opentelemetry.trace import SpanKind, StatusCode
 from recmesh.api.common.v1 import batch_pb2
 from recmesh.rpc.errors import InvalidArgumentError
 from recmesh.wire.rank_errors import DOMAIN, FEATURES_UNAVAILABLE
-from services.common.batch_items import OK, BatchItems, item_status, shared_span
+from services.common.batch_items import (
+    OK,
+    BatchItems,
+    ItemSlot,
+    computed_apart_on_failure,
+    item_status,
+    shared_span,
+)
 from services.ranking.errors import FeaturesUnavailableError
 
 NAME = "/recmesh.features.v1.FeaturesService/GetFeatures"
@@ -111,3 +119,55 @@ def test_a_lone_items_shared_work_runs_in_its_own_span() -> None:
     items.slots[0].answer("answer")
     items.finish()
     assert [s.name for s in exporter.get_finished_spans()] == [NAME]
+
+
+def test_work_that_breaks_on_one_item_is_redone_per_item_and_fails_only_that_one() -> None:
+    """The shared computation raises because of item 1; redone per item, items 0 and 2
+    answer, item 1 fails alone (a RecmeshError keeps its code; a bug is INTERNAL)."""
+    tracer, _ = _tracing()
+    for error, code in (
+        (InvalidArgumentError("item 1 is bad"), grpc.StatusCode.INVALID_ARGUMENT),
+        (ZeroDivisionError("division by zero"), grpc.StatusCode.INTERNAL),
+    ):
+        items: BatchItems[str, str] = BatchItems.open(
+            tracer, NAME, [(f"request-{i}", batch_pb2.BatchItemContext()) for i in range(3)]
+        )
+        calls: list[list[int]] = []
+
+        def compute(
+            slots: Sequence[ItemSlot[str, str]],
+            error: Exception = error,
+            calls: list[list[int]] = calls,
+        ) -> list[str]:
+            calls.append([slot.index for slot in slots])
+            if any(slot.index == 1 for slot in slots):
+                raise error
+            return [slot.request.upper() for slot in slots]
+
+        answered = computed_apart_on_failure(items.slots, compute)
+        assert calls == [[0, 1, 2], [0], [1], [2]]
+        assert [(slot.index, result) for slot, result in answered] == [
+            (0, "REQUEST-0"),
+            (2, "REQUEST-2"),
+        ]
+        status = items.slots[1].status
+        assert status is not None
+        assert status.code == code.value[0]
+        assert str(error) in status.message
+        assert items.slots[0].pending
+        assert items.slots[2].pending
+
+
+def test_shared_work_that_succeeds_runs_once() -> None:
+    tracer, _ = _tracing()
+    items: BatchItems[str, str] = BatchItems.open(
+        tracer, NAME, [(f"r{i}", batch_pb2.BatchItemContext()) for i in range(3)]
+    )
+    calls: list[int] = []
+
+    def compute(slots: Sequence[ItemSlot[str, str]]) -> list[int]:
+        calls.append(len(slots))
+        return [slot.index for slot in slots]
+
+    assert [r for _, r in computed_apart_on_failure(items.slots, compute)] == [0, 1, 2]
+    assert calls == [3]
