@@ -182,7 +182,6 @@ def _report(error: Exception) -> int:
 
     message = str(error)
     if isinstance(error, DataFormatError):
-        where = str(error.path) if error.line is None else f"{error.path}:{error.line}"
-        message = f"{where}: {error.reason}"
+        message = error.located(str(error.path))
     print(f"error: {message}", file=sys.stderr)
     return 1

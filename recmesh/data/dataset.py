@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from recmesh.data.external_ids import ExternalIds
+
 
 @dataclass(frozen=True)
 class Interactions:
@@ -50,7 +52,9 @@ class ItemCatalog:
 
     `genres` is a 0/1 matrix (items x len(genre_names)). `years` holds the
     release year, 0 where unknown. Files without metadata give empty titles,
-    no genres and year 0.
+    no genres and year 0. `external_ids` is empty when the dataset's item ids are
+    integers; otherwise it holds each item's string id (its code is `item_ids[i]`,
+    see `recmesh.data.external_ids`).
     """
 
     item_ids: NDArray[np.int64]
@@ -58,6 +62,7 @@ class ItemCatalog:
     genre_names: tuple[str, ...]
     genres: NDArray[np.float32]
     years: NDArray[np.int32]
+    external_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,8 @@ class Dataset:
 
     `fingerprint` is the hex sha256 over the canonical interaction rows
     (see `recmesh.data.fingerprint`), so the same data loaded from a
-    different file layout has the same fingerprint.
+    different file layout has the same fingerprint. `user_external_ids` maps the
+    user codes back to their strings when the user ids are not integers.
     """
 
     name: str
@@ -84,3 +90,4 @@ class Dataset:
     items: ItemCatalog
     users: UserTable | None
     fingerprint: str
+    user_external_ids: ExternalIds | None = None

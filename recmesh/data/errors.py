@@ -17,17 +17,43 @@ class DataError(Exception):
 class DataFormatError(DataError, ValueError):
     """A data file does not have the format its loader expects.
 
-    `line` is the 1-based line number in the file, or None when the problem is
-    the whole file (empty, missing, wrong layout). `str()` reads like
-    `ratings.csv:17: expected 4 fields, got 3`.
+    `line` is the 1-based line number in a text file, or None when the problem is
+    the whole file (empty, missing, wrong layout) or the file is not text. In a
+    Parquet file `row_group` (0-based, as pyarrow counts) and `row` (1-based, in the
+    whole file) say where instead. `column` names the column when the problem is in
+    one. `str()` reads like `ratings.csv:17: expected 4 fields, got 3`,
+    `plays.tsv:3: column 'weight': not a number: 'x'` or
+    `plays.parquet: row group 2, row 40001: column 'userID': empty id`.
     """
 
-    def __init__(self, path: Path, line: int | None, reason: str) -> None:
+    def __init__(
+        self,
+        path: Path,
+        line: int | None,
+        reason: str,
+        *,
+        column: str | None = None,
+        row_group: int | None = None,
+        row: int | None = None,
+    ) -> None:
         self.path = path
         self.line = line
         self.reason = reason
-        where = path.name if line is None else f"{path.name}:{line}"
-        super().__init__(f"{where}: {reason}")
+        self.column = column
+        self.row_group = row_group
+        self.row = row
+        super().__init__(self.located(path.name))
+
+    def located(self, file: str) -> str:
+        """The message with the file written as `file` (a name or a full path)."""
+        where = file if self.line is None else f"{file}:{self.line}"
+        if self.row_group is not None:
+            where += f": row group {self.row_group}"
+            if self.row is not None:
+                where += f", row {self.row}"
+        if self.column is not None:
+            where += f": column {self.column!r}"
+        return f"{where}: {self.reason}"
 
 
 class ChecksumMismatchError(DataError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from recmesh.data.columns import interactions_from, require_known
 from recmesh.data.dataset import Dataset, ItemCatalog
 from recmesh.data.fingerprint import fingerprint_interactions
+from recmesh.data.item_metadata import catalog_of, split_genres, year_in_title
 from recmesh.data.parsing import (
     Table,
     expect_header,
@@ -22,9 +22,6 @@ RATINGS_FILE = "ratings.csv"
 MOVIES_FILE = "movies.csv"
 RATINGS_HEADER = ("userId", "movieId", "rating", "timestamp")
 MOVIES_HEADER = ("movieId", "title", "genres")
-NO_GENRES = "(no genres listed)"
-
-_YEAR_AT_END = re.compile(r"\((\d{4})\)\s*$")
 
 
 def load_movielens_csv(directory: Path, name: str | None = None) -> Dataset:
@@ -59,27 +56,10 @@ def load_movielens_csv(directory: Path, name: str | None = None) -> Dataset:
 def _catalog(movies: Table) -> ItemCatalog:
     ids = int_column(movies, 0, "movie id")
     reject_duplicates(movies, ids, "movie id")
-    genre_lists = [
-        [] if genres == NO_GENRES else [g for g in genres.split("|") if g]
-        for _, _, genres in movies.rows
-    ]
-    genre_names = tuple(sorted({g for names in genre_lists for g in names}))
-    column = {g: j for j, g in enumerate(genre_names)}
-    order = np.argsort(ids, kind="stable")
-    genres = np.zeros((ids.shape[0], len(genre_names)), dtype=np.float32)
-    years = np.zeros(ids.shape[0], dtype=np.int32)
-    titles = []
-    for i, row in enumerate(order.tolist()):
-        title = movies.rows[row][1]
-        titles.append(title)
-        match = _YEAR_AT_END.search(title)
-        years[i] = int(match.group(1)) if match else 0
-        for g in genre_lists[row]:
-            genres[i, column[g]] = 1.0
-    return ItemCatalog(
-        item_ids=ids[order],
-        titles=tuple(titles),
-        genre_names=genre_names,
-        genres=genres,
-        years=years,
+    titles = movies.column(1)
+    return catalog_of(
+        ids,
+        titles,
+        [split_genres(genres, "|") for genres in movies.column(2)],
+        np.array([year_in_title(title) for title in titles], dtype=np.int32),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,9 +49,9 @@ class Table:
     def column(self, index: int) -> list[str]:
         return [row[index] for row in self.rows]
 
-    def error(self, row: int, reason: str) -> DataFormatError:
+    def error(self, row: int, reason: str, column: str | None = None) -> DataFormatError:
         """The error for row number `row` (0-based, not counting the header)."""
-        return DataFormatError(self.path, self.lines[row], reason)
+        return DataFormatError(self.path, self.lines[row], reason, column=column)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -176,33 +176,65 @@ def reject_duplicates(table: Table, ids: NDArray[np.int64], name: str) -> None:
         raise table.error(row, f"{name} {int(ids[row])} appears twice")
 
 
+#: Makes the error for row `row` (0-based) of a column: `(row, reason) -> error`.
+RowError = Callable[[int, str], DataFormatError]
+
+
 def int_column(table: Table, index: int, name: str) -> NDArray[np.int64]:
     """Column `index` as int64; a field that is not a decimal integer is an error."""
-    values = table.column(index)
-    _check_syntax(table, values, _INT, name, "an integer")
-    try:
-        return np.fromiter(map(int, values), dtype=np.int64, count=len(values))
-    except OverflowError:
-        row = next(i for i, v in enumerate(values) if not -_INT64_MAX - 1 <= int(v) <= _INT64_MAX)
-        raise table.error(row, f"{name} {values[row].strip()!r} is out of range") from None
+    return int_values(table.column(index), name, table.error)
 
 
 def float_column(table: Table, index: int, name: str) -> NDArray[np.float32]:
     """Column `index` as float32; a field that is not a finite decimal number is an error."""
-    values = table.column(index)
-    _check_syntax(table, values, _FLOAT, name, "a number")
+    return float_values(table.column(index), name, table.error)
+
+
+def int_values(values: list[str], name: str, error: RowError) -> NDArray[np.int64]:
+    """`values` as int64; raises `error(row, reason)` at the first that is not a decimal
+    integer or does not fit."""
+    _check_syntax(values, _INT, name, "an integer", error)
+    try:
+        return np.fromiter(map(int, values), dtype=np.int64, count=len(values))
+    except OverflowError:
+        row = next(i for i, v in enumerate(values) if not -_INT64_MAX - 1 <= int(v) <= _INT64_MAX)
+        raise error(row, f"{name} {values[row].strip()!r} is out of range") from None
+
+
+def float_values(values: list[str], name: str, error: RowError) -> NDArray[np.float32]:
+    """`values` as float32; raises `error(row, reason)` at the first that is not a finite
+    decimal number (in float32)."""
+    _check_syntax(values, _FLOAT, name, "a number", error)
     wide = np.fromiter(map(float, values), dtype=np.float64, count=len(values))
-    with np.errstate(over="ignore"):
+    return finite_float32(wide, values, name, error)
+
+
+def finite_float32(
+    wide: NDArray[np.float64], shown: Sequence[object], name: str, error: RowError
+) -> NDArray[np.float32]:
+    """`wide` as float32; raises at the first value that is not finite there (`shown[row]`
+    is how the error quotes it)."""
+    with np.errstate(over="ignore", invalid="ignore"):
         result = wide.astype(np.float32)
     finite = np.isfinite(result)
     if not finite.all():
         row = int(np.argmin(finite))
-        raise table.error(row, f"{name} {values[row].strip()!r} is out of range")
+        raise error(row, f"{name} {str(shown[row]).strip()!r} is out of range")
     return result
 
 
+def all_integers(values: list[str]) -> bool:
+    """True when every value is a decimal integer that fits in int64 (one regex pass)."""
+    joined = "\n".join(values)
+    if joined.count("\n") != len(values) - 1:
+        return False
+    if re.search(f"(?m)^(?!(?:{_INT.pattern})$)", joined) is not None:
+        return False
+    return all(-_INT64_MAX - 1 <= int(v) <= _INT64_MAX for v in values)
+
+
 def _check_syntax(
-    table: Table, values: list[str], pattern: re.Pattern[str], name: str, kind: str
+    values: list[str], pattern: re.Pattern[str], name: str, kind: str, error: RowError
 ) -> None:
     # One regex pass over all values joined by newlines finds the first line that is
     # not a whole match; per-value matching is the fallback when a value itself
@@ -215,4 +247,4 @@ def _check_syntax(
         row = joined.count("\n", 0, bad.start())
     else:
         row = next(i for i, value in enumerate(values) if pattern.fullmatch(value) is None)
-    raise table.error(row, f"{name} is not {kind}: {values[row]!r}")
+    raise error(row, f"{name} is not {kind}: {values[row]!r}")
