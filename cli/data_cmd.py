@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.controlplane_client import add_client_arguments, run_with_client
+from cli.log_format_args import add_log_arguments, log_format_of
 from recmesh.files.repo_paths import REPO_ROOT
 
 DATA_DIR_HELP = "where datasets are cached (default: $RECMESH_DATA_DIR or <repo>/var/data)"
@@ -29,10 +30,12 @@ def add_parser(subparsers: Any) -> None:
     info.add_argument(
         "source",
         metavar="PATH_OR_NAME",
-        help="ml-100k (fetched if needed), a dataset directory or an interactions CSV/TSV",
+        help="ml-100k (fetched if needed), a dataset directory or an interaction log "
+        "(CSV, TSV or Parquet)",
     )
     info.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
     info.add_argument("--json", action="store_true", help="print one JSON object")
+    add_log_arguments(info)
     info.set_defaults(handler=run_info)
 
     refresh = commands.add_parser(
@@ -60,6 +63,7 @@ def add_parser(subparsers: Any) -> None:
         default=Path(os.environ.get("RECMESH_ARTIFACTS", REPO_ROOT / "var" / "artifacts")),
         help="the control plane's artifact store (default $RECMESH_ARTIFACTS or var/artifacts)",
     )
+    add_log_arguments(refresh)
     add_client_arguments(refresh, default_as="olga")
     refresh.set_defaults(handler=run_refresh)
 
@@ -85,12 +89,13 @@ def run_info(args: argparse.Namespace) -> int:
     from recmesh.data.loaders import load_path
 
     try:
+        log_format = log_format_of(args)
         if args.source == "ml-100k":
             path = fetch_ml100k(args.data_dir or default_data_dir(), TerminalProgress())
         else:
             path = Path(args.source)
-        dataset = load_path(path)
-    except (DataError, OSError) as exc:
+        dataset = load_path(path, log_format)
+    except (DataError, OSError, ValueError) as exc:
         return _report(exc)
     summary = {
         "name": dataset.name,
@@ -99,6 +104,8 @@ def run_info(args: argparse.Namespace) -> int:
         "users": dataset.interactions.n_users,
         "items": dataset.interactions.n_items,
         "catalogue_items": int(dataset.items.item_ids.shape[0]),
+        "item_ids": "strings" if dataset.items.external_ids else "integers",
+        "user_ids": "integers" if dataset.user_external_ids is None else "strings",
         "has_demographics": dataset.users is not None,
         "fingerprint": dataset.fingerprint,
     }
@@ -121,10 +128,14 @@ def run_refresh(args: argparse.Namespace) -> int:
     from recmesh.data.errors import DataError
     from recmesh.data.fetch import default_data_dir
 
+    try:
+        log_format = log_format_of(args)
+    except ValueError as exc:
+        return _report(exc)
     dataset = (
         DatasetSpec(name="ml-100k")
         if args.dataset == "ml-100k"
-        else DatasetSpec(name=args.dataset, path=args.dataset)
+        else DatasetSpec(name=args.dataset, path=args.dataset, log=log_format)
     )
     settings = RefreshSettings(
         dataset=dataset,

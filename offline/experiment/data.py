@@ -24,7 +24,7 @@ def load_dataset(spec: DatasetSpec, data_dir: Path, seed: int, progress: Progres
     """
     if spec.path is not None:
         progress.start(None, f"loading {spec.path}")
-        dataset = load_path(Path(spec.path))
+        dataset = load_path(Path(spec.path), spec.log)
     else:
         directory = fetch_ml100k(data_dir, progress)
         progress.start(None, f"loading {directory}")

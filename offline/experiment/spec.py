@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from offline.decision import Direction
+from recmesh.data.log_format import LogFormat
 from recmesh.decision.metrics import LATENCY_METRIC as LATENCY_METRIC
 from recmesh.decision.metrics import metric_direction as metric_direction
 from recmesh.snapshot.config import SnapshotConfig
@@ -37,12 +38,14 @@ def metric_names(k: int) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class DatasetSpec:
     """`name` "ml-100k" is fetched into the data directory when missing; otherwise `path`
-    names a dataset directory or file (`recmesh.data.loaders.load_path`). `max_users`, when
-    set, keeps a seeded random subsample of that many users (smoke runs and tests)."""
+    names a dataset directory or file (`recmesh.data.loaders.load_path`), a file read with
+    `log` (format, column mapping, weight, item metadata). `max_users`, when set, keeps a
+    seeded random subsample of that many users (smoke runs and tests)."""
 
     name: str
     path: str | None = None
     max_users: int | None = None
+    log: LogFormat = field(default_factory=LogFormat)
 
 
 @dataclass(frozen=True)

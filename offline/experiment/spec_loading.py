@@ -21,7 +21,6 @@ from offline.experiment.spec import (
     LATENCY_METRIC,
     BootstrapSpec,
     CandidateSpec,
-    DatasetSpec,
     ExperimentRunSpec,
     LabelSpec,
     LatencyBudget,
@@ -31,6 +30,7 @@ from offline.experiment.spec import (
     metric_direction,
     metric_names,
 )
+from offline.experiment.spec_dataset import parse_dataset
 from offline.experiment.spec_fields import (
     SpecError,
     dataclass_of,
@@ -98,7 +98,7 @@ def parse_spec(body: Any) -> ExperimentRunSpec:
         name=name,
         description=text(root.get("description", ""), "description", empty=True),
         seed=seed,
-        dataset=_dataset(required(root, "dataset", "spec")),
+        dataset=parse_dataset(required(root, "dataset", "spec")),
         split=split,
         k=k,
         candidates=_candidates(root.get("candidates", {})),
@@ -111,21 +111,6 @@ def parse_spec(body: Any) -> ExperimentRunSpec:
         approvals_required=integer(root.get("approvals_required", 1), "approvals_required",
                                     low=1, high=10),
         sample_users=integer(root.get("sample_users", 3), "sample_users", low=0, high=20),
-    )
-
-
-def _dataset(raw: Any) -> DatasetSpec:
-    body = mapping(raw, "dataset")
-    known(body, "dataset", {"name", "path", "max_users"})
-    name = text(required(body, "name", "dataset"), "dataset.name")
-    path = body.get("path")
-    if path is None and name != "ml-100k":
-        raise SpecError("dataset.path", f"dataset {name!r} needs a path (only ml-100k is fetched)")
-    max_users = body.get("max_users")
-    return DatasetSpec(
-        name=name,
-        path=None if path is None else text(path, "dataset.path"),
-        max_users=None if max_users is None else integer(max_users, "dataset.max_users", low=10),
     )
 
 
