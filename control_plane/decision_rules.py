@@ -3,9 +3,12 @@
 CreateExperiment records the rule in the experiment (`Experiment.rule`): the
 spec's success metrics with the way each gets better, its guardrails with their
 margins, its budgets, its confidence level and minimum resamples (defaults
-0.95 and 1,000). RecordEvaluation judges the evidence with that rule, and
-Promote judges it again. A stored rule recmesh.decision cannot apply (written
-behind the control plane) is DATA_LOSS naming the experiment and the problem.
+0.95 and 1,000), and Holm's adjustment over several success metrics.
+RecordEvaluation judges the evidence with that rule, and Promote judges it again.
+An experiment recorded before the adjustment keeps the rule it was recorded with
+(no adjustment), so its evaluations are judged as they were. A stored rule
+recmesh.decision cannot apply (written behind the control plane) is DATA_LOSS naming
+the experiment and the problem.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from recmesh.decision import (
     DecisionRule,
     Direction,
     Guardrail,
+    Multiplicity,
     SuccessMetric,
     metric_direction,
 )
@@ -31,6 +35,10 @@ _TO_PROTO = {
     Direction.LOWER_IS_BETTER: records_pb2.METRIC_DIRECTION_LOWER_IS_BETTER,
 }
 _FROM_PROTO = {value: key for key, value in _TO_PROTO.items()}
+_MULTIPLICITY = {
+    records_pb2.MULTIPLICITY_UNSPECIFIED: Multiplicity.NONE,
+    records_pb2.MULTIPLICITY_HOLM: Multiplicity.HOLM,
+}
 
 
 def rule_message(spec: records_pb2.ExperimentSpec) -> records_pb2.DecisionRule:
@@ -44,6 +52,7 @@ def rule_message(spec: records_pb2.ExperimentSpec) -> records_pb2.DecisionRule:
         budgets=list(spec.budgets),
         confidence=spec.confidence or DEFAULT_CONFIDENCE,
         min_resamples=spec.min_resamples or DEFAULT_MIN_RESAMPLES,
+        multiplicity=records_pb2.MULTIPLICITY_HOLM,
     )
 
 
@@ -73,10 +82,15 @@ def check_floors(experiment_rule: records_pb2.DecisionRule, floors: RuleFloors) 
 
 
 def recorded_rule(experiment: records_pb2.Experiment) -> DecisionRule:
-    """The experiment's recorded rule (derived from its spec for an experiment recorded
-    before rules were). Raises CorruptRecordError (DATA_LOSS) for a rule recmesh.decision
-    cannot apply, naming the experiment and the problem."""
-    message = experiment.rule if experiment.HasField("rule") else rule_message(experiment.spec)
+    """The experiment's recorded rule (derived from its spec, without the Holm adjustment
+    that came later, for an experiment recorded before rules were). Raises
+    CorruptRecordError (DATA_LOSS) for a rule recmesh.decision cannot apply, naming the
+    experiment and the problem."""
+    if experiment.HasField("rule"):
+        message = experiment.rule
+    else:
+        message = rule_message(experiment.spec)
+        message.multiplicity = records_pb2.MULTIPLICITY_UNSPECIFIED
     try:
         return DecisionRule(
             success_metrics=tuple(
@@ -90,6 +104,7 @@ def recorded_rule(experiment: records_pb2.Experiment) -> DecisionRule:
             budgets=tuple(Budget(b.metric, b.max) for b in message.budgets),
             confidence=message.confidence,
             min_resamples=message.min_resamples,
+            multiplicity=_multiplicity(message.multiplicity),
         )
     except ValueError as exc:
         raise CorruptRecordError(
@@ -103,3 +118,10 @@ def _direction(metric: str, value: records_pb2.MetricDirection.ValueType) -> Dir
     if direction is None:
         raise ValueError(f"metric {metric!r} has no direction (higher or lower is better?)")
     return direction
+
+
+def _multiplicity(value: records_pb2.Multiplicity.ValueType) -> Multiplicity:
+    multiplicity = _MULTIPLICITY.get(value)
+    if multiplicity is None:
+        raise ValueError(f"multiplicity {value} is not one this control plane knows")
+    return multiplicity

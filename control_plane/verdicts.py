@@ -2,9 +2,12 @@
 
 RecordEvaluation reads the evidence (one entry per metric of the experiment's
 decision rule, at least) and decides with `recmesh.decision`, the code the offline
-runner decides with. It refuses, with INVALID_ARGUMENT naming the metric, evidence
-that is malformed (a delta that is not challenger - champion or lies outside its
-own interval), lacks a metric of the rule, is at another confidence level or rests
+runner decides with, Holm's adjustment over several success metrics included. It
+refuses, with INVALID_ARGUMENT naming the metric, evidence that is malformed (a
+delta that is not challenger - champion or lies outside its own interval, a
+p-value outside [0, 1] or that contradicts its own interval), lacks a metric of
+the rule or, under a Holm rule with several success metrics, a success metric's
+p-value, is at another confidence level or rests
 on fewer resamples than the rule requires, evidence the rest of the record does not
 show (the deltas must be of exactly the evidence's metrics with its values, each
 arm's metrics exactly the evidence's with its champion or challenger value), and a
@@ -41,6 +44,8 @@ _VERDICTS = {Verdict.PASS: records_pb2.VERDICT_PASS, Verdict.FAIL: records_pb2.V
 # delta must be challenger - champion up to float rounding of the submitter's arithmetic.
 _RELATIVE_TOLERANCE = 1e-9
 _ABSOLUTE_TOLERANCE = 1e-12
+# A p-value this close to 1 - confidence may fall on either side of it from rounding.
+_P_VALUE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -106,8 +111,44 @@ def _read_evidence(evaluation: records_pb2.Evaluation, measured: set[str]) -> di
             ci_high=item.ci_high,
             confidence=item.confidence,
             resamples=item.resamples,
+            p_increase=_p_value(
+                item,
+                "p_increase",
+                item.p_increase if item.HasField("p_increase") else None,
+                clears=item.ci_low > 0.0,
+                side="above",
+            ),
+            p_decrease=_p_value(
+                item,
+                "p_decrease",
+                item.p_decrease if item.HasField("p_decrease") else None,
+                clears=item.ci_high < 0.0,
+                side="below",
+            ),
         )
     return evidence
+
+
+def _p_value(
+    item: records_pb2.MetricEvidence, field: str, p: float | None, *, clears: bool, side: str
+) -> float | None:
+    """The recorded p-value `p` of `field` (None when absent). It must be in [0, 1] and
+    agree with the interval it comes from: below 1 - confidence exactly when the interval
+    lies wholly on its `side` of zero (up to rounding at the boundary)."""
+    if p is None:
+        return None
+    what = f"evaluation.evidence {item.metric!r}: {field} {p}"
+    if not (math.isfinite(p) and 0.0 <= p <= 1.0):
+        raise InvalidArgumentError(f"{what} is not a p-value in [0, 1]")
+    alpha = 1.0 - item.confidence
+    if abs(p - alpha) > _P_VALUE_TOLERANCE and (p < alpha) != clears:
+        says = "lies" if p < alpha else "does not lie"
+        raise InvalidArgumentError(
+            f"{what} contradicts its interval: against 1 - confidence = {alpha:g} it says the "
+            f"interval {says} wholly {side} zero, and the interval is "
+            f"[{item.ci_low}, {item.ci_high}]"
+        )
+    return p
 
 
 def _close(a: float, b: float) -> bool:

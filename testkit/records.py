@@ -1,5 +1,6 @@
 """Control-plane records for tests and benchmarks: an experiment spec, an evaluation of it
-whose evidence agrees with its verdict, and a forger's consistent restatement of one metric."""
+whose evidence agrees with its verdict, one more metric's evidence shown consistently, and a
+forger's consistent restatement of one metric."""
 
 from __future__ import annotations
 
@@ -97,6 +98,32 @@ def restate(
         for value in arm.metrics:
             if arm.arm == "challenger" and value.metric == metric:
                 value.value = value.ci_low = value.ci_high = challenger
+
+
+def add_evidence(
+    evaluation: records_pb2.Evaluation,
+    metric: str,
+    *,
+    champion: float,
+    challenger: float,
+    ci_low: float,
+    ci_high: float,
+    p_increase: float | None = None,
+) -> None:
+    """Adds `metric`'s evidence (with its p-value of an increase when given) and shows it
+    in the deltas and both arms, as the runner would."""
+    item = _evidence(metric, champion, challenger, ci_low, ci_high)
+    if p_increase is not None:
+        item.p_increase = p_increase
+    evaluation.evidence.append(item)
+    evaluation.deltas.append(
+        records_pb2.MetricDelta(metric=metric, delta=item.delta, ci_low=ci_low, ci_high=ci_high)
+    )
+    for arm in evaluation.arms:
+        value = champion if arm.arm == "champion" else challenger
+        arm.metrics.append(
+            records_pb2.MetricValue(metric=metric, value=value, ci_low=value, ci_high=value)
+        )
 
 
 def _arm(arm: str, version: str, values: dict[str, float]) -> records_pb2.ArmResult:

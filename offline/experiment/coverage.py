@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from offline.stats.bootstrap import DeltaEstimate, Interval
+from offline.stats.bootstrap import DeltaEstimate, Interval, estimates_from_samples
 from offline.stats.resampling import percentile_interval
 from offline.topk import TopK
 
@@ -56,22 +56,16 @@ def coverage_intervals(
     value_theirs = float((theirs.sum(axis=0) > 0).sum() / n_items)
     delta = value_ours - value_theirs
     low, high = percentile_interval(_centred(samples, [value_ours, value_theirs]), confidence)
-    delta_low, delta_high = percentile_interval(
-        _centred(samples[:, :1] - samples[:, 1:], [delta]), confidence
+    (estimate,) = estimates_from_samples(
+        np.array([value_ours]),
+        np.array([value_theirs]),
+        _centred(samples[:, :1] - samples[:, 1:], [delta]),
+        confidence,
     )
     return (
         Interval(value_ours, float(low[0]), float(high[0]), confidence),
         Interval(value_theirs, float(low[1]), float(high[1]), confidence),
-        DeltaEstimate(
-            delta=delta,
-            ci_low=float(delta_low[0]),
-            ci_high=float(delta_high[0]),
-            relative=delta / value_theirs if value_theirs else float("nan"),
-            champion=value_theirs,
-            challenger=value_ours,
-            confidence=confidence,
-            resamples=resamples,
-        ),
+        estimate,
     )
 
 

@@ -141,7 +141,7 @@ def verdict_reasons(measurement: Measurement, spec: ExperimentRunSpec) -> tuple[
 
 
 def _evidence(metric: str, d: DeltaEstimate) -> records_pb2.MetricEvidence:
-    return records_pb2.MetricEvidence(
+    evidence = records_pb2.MetricEvidence(
         metric=metric,
         champion=d.champion,
         challenger=d.challenger,
@@ -151,6 +151,12 @@ def _evidence(metric: str, d: DeltaEstimate) -> records_pb2.MetricEvidence:
         confidence=d.confidence,
         resamples=d.resamples,
     )
+    # The p-values the Holm adjustment reads; a measured latency has none.
+    if d.p_increase is not None:
+        evidence.p_increase = d.p_increase
+    if d.p_decrease is not None:
+        evidence.p_decrease = d.p_decrease
+    return evidence
 
 
 def _delta(metric: str, d: DeltaEstimate) -> records_pb2.MetricDelta:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from offline.stats.resampling import bootstrap_means, percentile_interval
+from offline.stats.resampling import bootstrap_means, improvement_p_values, percentile_interval
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
@@ -33,7 +33,10 @@ class DeltaEstimate:
     interval of the delta at `confidence`, from resampling users;
     `relative` = delta / |champion|, nan when the champion's mean is 0;
     `resamples` is how many bootstrap resamples the interval comes from (0 for a
-    measured value without an interval). A `recmesh.decision.MetricEvidence`.
+    measured value without an interval). `p_increase` and `p_decrease` are the
+    paired-bootstrap p-values of the delta being above and below zero
+    (`resampling.improvement_p_values`; None without resamples). A
+    `recmesh.decision.MetricEvidence`.
     """
 
     delta: float
@@ -44,6 +47,8 @@ class DeltaEstimate:
     challenger: float
     confidence: float
     resamples: int
+    p_increase: float | None = None
+    p_decrease: float | None = None
 
 
 def bootstrap_interval(
@@ -98,13 +103,30 @@ def delta_estimates(
     confidence: float,
 ) -> list[DeltaEstimate]:
     """One DeltaEstimate per column of two checked (n x m) per-user matrices, same resamples."""
-    low, high = percentile_interval(
-        bootstrap_means(challenger - champion, resamples, seed), confidence
+    columns = range(challenger.shape[1])
+    return estimates_from_samples(
+        np.array([challenger[:, column].mean() for column in columns]),
+        np.array([champion[:, column].mean() for column in columns]),
+        bootstrap_means(challenger - champion, resamples, seed),
+        confidence,
     )
+
+
+def estimates_from_samples(
+    challenger: NDArray[np.float64],
+    champion: NDArray[np.float64],
+    samples: NDArray[np.float64],
+    confidence: float,
+) -> list[DeltaEstimate]:
+    """One DeltaEstimate per metric from both arms' point values (length m) and the
+    bootstrap distribution of their delta (resamples x m): its percentile interval and
+    its p-values of an increase and a decrease, read off the same samples."""
+    low, high = percentile_interval(samples, confidence)
+    p_increase, p_decrease = improvement_p_values(samples)
     estimates = []
-    for column in range(challenger.shape[1]):
-        ours = float(challenger[:, column].mean())
-        theirs = float(champion[:, column].mean())
+    for column in range(samples.shape[1]):
+        ours = float(challenger[column])
+        theirs = float(champion[column])
         delta = ours - theirs
         estimates.append(
             DeltaEstimate(
@@ -115,7 +137,9 @@ def delta_estimates(
                 champion=theirs,
                 challenger=ours,
                 confidence=confidence,
-                resamples=resamples,
+                resamples=samples.shape[0],
+                p_increase=float(p_increase[column]),
+                p_decrease=float(p_decrease[column]),
             )
         )
     return estimates

@@ -7,8 +7,8 @@ control plane can import it without pulling training code.
 
 Layout: `rule` (what an experiment decides by), `evidence` (what a judgement
 reads per metric), `decide` (the verdict), `reasons` (the recorded sentences),
-`metrics` (which way each metric gets better), `errors` (evidence that cannot
-be judged).
+`multiplicity` (Holm over several success metrics), `metrics` (which way each
+metric gets better, one table), `errors` (evidence that cannot be judged).
 """
 
 from recmesh.decision.decide import Decision, Verdict, decide
@@ -16,10 +16,17 @@ from recmesh.decision.errors import (
     ConfidenceMismatchError,
     EvidenceError,
     MissingEvidenceError,
+    MissingPValueError,
     TooFewResamplesError,
 )
-from recmesh.decision.evidence import Evidence, MetricEvidence
-from recmesh.decision.metrics import metric_direction
+from recmesh.decision.evidence import Evidence, MetricEvidence, improvement_p
+from recmesh.decision.metrics import (
+    KNOWN_DIRECTIONS,
+    contradicted_direction,
+    known_direction,
+    metric_direction,
+)
+from recmesh.decision.multiplicity import HolmStep, holm
 from recmesh.decision.reasons import verdict_reasons
 from recmesh.decision.rule import (
     DEFAULT_CONFIDENCE,
@@ -28,12 +35,14 @@ from recmesh.decision.rule import (
     DecisionRule,
     Direction,
     Guardrail,
+    Multiplicity,
     SuccessMetric,
 )
 
 __all__ = [
     "DEFAULT_CONFIDENCE",
     "DEFAULT_MIN_RESAMPLES",
+    "KNOWN_DIRECTIONS",
     "Budget",
     "ConfidenceMismatchError",
     "Decision",
@@ -42,12 +51,19 @@ __all__ = [
     "Evidence",
     "EvidenceError",
     "Guardrail",
+    "HolmStep",
     "MetricEvidence",
     "MissingEvidenceError",
+    "MissingPValueError",
+    "Multiplicity",
     "SuccessMetric",
     "TooFewResamplesError",
     "Verdict",
+    "contradicted_direction",
     "decide",
+    "holm",
+    "improvement_p",
+    "known_direction",
     "metric_direction",
     "verdict_reasons",
 ]

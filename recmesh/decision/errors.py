@@ -49,3 +49,15 @@ class ConfidenceMismatchError(EvidenceError):
             f"metric {metric!r}: its interval is at confidence {confidence:g}, the decision "
             f"rule's is {required:g}",
         )
+
+
+class MissingPValueError(EvidenceError):
+    """A rule adjusting several success metrics (Holm) lacks one's p-value of an improvement."""
+
+    def __init__(self, metric: str, field: str) -> None:
+        self.field = field
+        super().__init__(
+            metric,
+            f"metric {metric!r}: no {field} (its paired-bootstrap p-value of an improvement), "
+            "which the Holm adjustment over the success metrics needs",
+        )

@@ -19,6 +19,19 @@ class Direction(Enum):
     LOWER_IS_BETTER = "lower"
 
 
+class Multiplicity(Enum):
+    """How a rule with several success metrics keeps its family-wise error.
+
+    HOLM: a success metric counts as improved only when its Holm-adjusted p-value over
+    all the success metrics is below 1 - confidence (`recmesh.decision.multiplicity`).
+    NONE: any one interval clearing zero counts, the rule of experiments recorded before
+    the adjustment (the control plane judges their evaluations as they were recorded).
+    """
+
+    HOLM = "holm"
+    NONE = "none"
+
+
 @dataclass(frozen=True)
 class SuccessMetric:
     """A metric whose improvement would justify promoting the challenger."""
@@ -61,7 +74,9 @@ class Budget:
 class DecisionRule:
     """Success metrics (at least one), guardrails and budgets, each metric named at most
     once per list; the confidence level every interval must have, and the fewest resamples
-    behind the interval of each success and guardrail metric (0: no minimum).
+    behind the interval of each success and guardrail metric (0: no minimum);
+    `multiplicity`, how several success metrics are adjusted (Holm unless the rule was
+    recorded before the adjustment).
 
     Raises ValueError without a success metric, with a metric repeated, a confidence
     outside (0, 1] or a negative minimum.
@@ -72,6 +87,7 @@ class DecisionRule:
     budgets: tuple[Budget, ...] = ()
     confidence: float = DEFAULT_CONFIDENCE
     min_resamples: int = 0
+    multiplicity: Multiplicity = Multiplicity.HOLM
 
     def __post_init__(self) -> None:
         if not self.success_metrics:
@@ -88,6 +104,16 @@ class DecisionRule:
             raise ValueError(f"confidence must be in (0, 1], got {self.confidence!r}")
         if self.min_resamples < 0:
             raise ValueError(f"min_resamples must be >= 0, got {self.min_resamples}")
+
+    @property
+    def alpha(self) -> float:
+        """The family-wise error a PASS may have: 1 - confidence."""
+        return 1.0 - self.confidence
+
+    @property
+    def holm_adjusted(self) -> bool:
+        """Whether the success metrics are adjusted: Holm, and more than one of them."""
+        return self.multiplicity is Multiplicity.HOLM and len(self.success_metrics) > 1
 
     @property
     def interval_metrics(self) -> tuple[str, ...]:

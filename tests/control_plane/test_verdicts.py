@@ -8,7 +8,7 @@ from control_plane.decision_rules import rule_message
 from control_plane.verdicts import derive_verdict
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.rpc.errors import InvalidArgumentError
-from testkit.records import evaluation_for, restate, spec_for
+from testkit.records import add_evidence, evaluation_for, restate, spec_for
 
 CHALLENGER = "sv-00112233445566aa"
 
@@ -141,3 +141,71 @@ def test_the_recorded_rule_states_defaults_and_directions() -> None:
     assert (rule.confidence, rule.min_resamples) == (0.95, 1000)
     spec.confidence, spec.min_resamples = 0.9, 5000
     assert (rule_message(spec).confidence, rule_message(spec).min_resamples) == (0.9, 5000)
+
+
+def _three_success_metrics(ndcg_p: float) -> tuple[records_pb2.Experiment, records_pb2.Evaluation]:
+    """An experiment judged on ndcg@10, recall@10 and mrr@10, and a declared PASS whose only
+    interval clearing zero is ndcg@10's, with p-value `ndcg_p`."""
+    spec = spec_for(CHALLENGER)
+    spec.metrics.append("mrr@10")
+    spec.success_metrics.extend(["recall@10", "mrr@10"])
+    experiment = records_pb2.Experiment(
+        experiment_id="exp-3",
+        spec=spec,
+        champion_version="sv-99887766554433aa",
+        champion_pointer_revision=12,
+        rule=rule_message(spec),
+    )
+    evaluation = evaluation_for(experiment)
+    _evidence(evaluation, "ndcg@10").p_increase = ndcg_p
+    add_evidence(evaluation, "recall@10", champion=0.2, challenger=0.21, ci_low=-0.01,
+                 ci_high=0.03, p_increase=0.4)  # fmt: skip
+    add_evidence(evaluation, "mrr@10", champion=0.5, challenger=0.5, ci_low=-0.02,
+                 ci_high=0.02, p_increase=0.9)  # fmt: skip
+    return experiment, evaluation
+
+
+def test_holm_turns_a_borderline_pass_into_a_fail_on_the_control_plane_too() -> None:
+    """ndcg@10 clears zero with p 0.03, but 3 x 0.03 = 0.09 is not below 0.05: the declared
+    PASS is refused and the FAIL recorded with the Holm reason; with p 0.01 it passes."""
+    experiment, evaluation = _three_success_metrics(ndcg_p=0.03)
+    assert experiment.rule.multiplicity == records_pb2.MULTIPLICITY_HOLM
+    with pytest.raises(InvalidArgumentError, match="the rule derives FAIL \\(no success metric "
+                       "improved after the Holm adjustment over 3 success metrics"):  # fmt: skip
+        derive_verdict(evaluation, experiment)
+    evaluation.verdict = records_pb2.VERDICT_FAIL
+    (reason,) = derive_verdict(evaluation, experiment).reasons
+    assert "is entirely above 0 but its Holm-adjusted p 0.0900 is not below 0.05" in reason
+    experiment, evaluation = _three_success_metrics(ndcg_p=0.01)
+    derived = derive_verdict(evaluation, experiment)
+    assert derived.verdict == records_pb2.VERDICT_PASS
+    assert "Holm-adjusted p 0.0300 < 0.05" in derived.reasons[0]
+
+
+def test_experiments_recorded_before_holm_are_judged_as_they_were() -> None:
+    """A rule recorded without a multiplicity, or no rule at all: any interval clearing zero
+    passes, and evidence without p-values is read."""
+    experiment, evaluation = _three_success_metrics(ndcg_p=0.03)
+    for item in evaluation.evidence:
+        item.ClearField("p_increase")
+    experiment.rule.ClearField("multiplicity")
+    assert derive_verdict(evaluation, experiment).verdict == records_pb2.VERDICT_PASS
+    experiment.ClearField("rule")
+    assert derive_verdict(evaluation, experiment).verdict == records_pb2.VERDICT_PASS
+
+
+def test_holm_evidence_without_a_p_value_or_with_a_wrong_one_is_refused() -> None:
+    """A success metric without its p_increase, a p-value outside [0, 1], or one that
+    contradicts its own interval (below 0.05 for an interval including zero): refused,
+    naming the metric."""
+    experiment, evaluation = _three_success_metrics(ndcg_p=0.01)
+    _evidence(evaluation, "recall@10").ClearField("p_increase")
+    with pytest.raises(InvalidArgumentError, match="'recall@10': no p_increase"):
+        derive_verdict(evaluation, experiment)
+    experiment, evaluation = _three_success_metrics(ndcg_p=1.5)
+    with pytest.raises(InvalidArgumentError, match=r"'ndcg@10': p_increase 1\.5 is not a p-value"):
+        derive_verdict(evaluation, experiment)
+    experiment, evaluation = _three_success_metrics(ndcg_p=0.01)
+    _evidence(evaluation, "recall@10").p_increase = 0.001
+    with pytest.raises(InvalidArgumentError, match=r"'recall@10': p_increase 0\.001 contradicts"):
+        derive_verdict(evaluation, experiment)

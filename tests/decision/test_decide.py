@@ -13,6 +13,7 @@ from recmesh.decision import (
     Evidence,
     Guardrail,
     MissingEvidenceError,
+    Multiplicity,
     SuccessMetric,
     TooFewResamplesError,
     Verdict,
@@ -85,10 +86,12 @@ def test_fail_when_a_guardrail_is_breached_beyond_its_margin() -> None:
 
 
 def test_every_failed_condition_gives_its_own_reason() -> None:
-    """No success and two breached guardrails: three reasons, success first."""
+    """No success and two breached guardrails: three reasons, success first (a rule
+    recorded before the Holm adjustment: the success details need no p-values)."""
     rule = DecisionRule(
         success_metrics=(SuccessMetric("ndcg@10"), SuccessMetric("recall@10")),
         guardrails=(Guardrail("precision@10", 0.0), Guardrail("coverage", 0.05)),
+        multiplicity=Multiplicity.NONE,
     )
     decision = decide(
         rule,

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from control_plane.decision_rules import rule_message
 from control_plane.validation import validate_evaluation, validate_spec
 from control_plane.verdicts import derive_verdict
-from offline.decision import Verdict
+from offline.decision import Verdict, decide
+from offline.experiment.measure import CHALLENGER as CHALLENGER_ARM
+from offline.experiment.measure import CHAMPION as CHAMPION_ARM
+from offline.experiment.measure import Measurement, decision_rule
 from offline.experiment.record import evaluation_message, experiment_spec, lineage
+from offline.experiment.spec import ExperimentRunSpec
 from offline.experiment.spec_loading import parse_spec
+from offline.metrics.per_user import PerUserMetrics
+from offline.stats.compare import arm_intervals, compare
 from recmesh.api.controlplane.v1 import records_pb2
 from tests.offline.experiment.factories import measurement
 from tests.offline.experiment.specs import small_spec
@@ -80,6 +89,62 @@ def test_evaluation_passes_control_plane_validation_with_reasons() -> None:
         experiment, measurement(), "file:///r.html", spec, "c" * 64  # type: ignore[arg-type]
     )
     assert passed.reasons[0].startswith("ndcg@10 improved by +0.0500")
+
+
+_SUCCESS = ["ndcg@10", "recall@10", "mrr@10"]
+
+
+def _three_metric_run(
+    shift: float,
+) -> tuple[records_pb2.Experiment, ExperimentRunSpec, Measurement]:
+    """A run judged on three success metrics over 400 users, measured by the real paired
+    bootstrap: ndcg@10 gains `shift` per user on average, the other two only noise."""
+    body = small_spec(metrics=_SUCCESS, success_metrics=_SUCCESS, guardrails=[],
+                      bootstrap={"resamples": 1000})  # fmt: skip
+    body.pop("latency")
+    spec = parse_spec(body)
+    message = experiment_spec(spec, CHALLENGER, "ml-100k", "f" * 64)
+    experiment = records_pb2.Experiment(
+        experiment_id="exp-holm", spec=message, champion_version=CHAMPION,
+        champion_pointer_revision=17, rule=rule_message(message),
+    )  # fmt: skip
+    users = np.arange(400, dtype=np.int64)
+    base = {m: np.random.default_rng(11).uniform(0, 0.6, 400) for m in _SUCCESS}
+    noise = np.random.default_rng(12).normal(0, 0.15, 400)
+    other = np.random.default_rng(13).normal(0, 0.15, 400)
+    moved = {m: v + (shift + noise if m == "ndcg@10" else other) for m, v in base.items()}
+    ours, theirs = PerUserMetrics(users, moved), PerUserMetrics(users, base)
+    deltas = compare(ours, theirs, seed=3, resamples=1000)
+    arms = {
+        CHALLENGER_ARM: arm_intervals(ours, seed=3),
+        CHAMPION_ARM: arm_intervals(theirs, seed=3),
+    }
+    measurement = Measurement(
+        users=400, metrics=tuple(_SUCCESS), arms=arms, deltas=deltas, segments=(), latency=None,
+        champion_latency=None, decision=decide(decision_rule(spec), deltas),
+    )  # fmt: skip
+    return experiment, spec, measurement
+
+
+def test_the_control_plane_applies_holm_as_the_run_does() -> None:
+    """A borderline ndcg@10 (interval above zero, p about 0.03) among three success metrics:
+    the run decides FAIL after the Holm adjustment, records every metric's p-values, and
+    the control plane derives the same verdict and reasons; a clear gain passes on both."""
+    experiment, spec, borderline = _three_metric_run(shift=0.012)
+    ndcg = borderline.deltas["ndcg@10"]
+    assert ndcg.ci_low > 0.0
+    assert ndcg.p_increase is not None
+    assert 0.0167 < ndcg.p_increase < 0.05
+    assert borderline.decision.verdict is Verdict.FAIL
+    for shift, verdict in ((0.012, records_pb2.VERDICT_FAIL), (0.018, records_pb2.VERDICT_PASS)):
+        experiment, spec, m = _three_metric_run(shift)
+        evaluation = evaluation_message(experiment, m, "file:///r.html", spec, "c" * 64)
+        assert all(e.HasField("p_increase") and e.HasField("p_decrease")
+                   for e in evaluation.evidence)  # fmt: skip
+        derived = derive_verdict(evaluation, experiment)
+        assert derived.verdict == evaluation.verdict == verdict
+        assert derived.reasons == tuple(evaluation.reasons)
+        assert "Holm" in " ".join(derived.reasons)
 
 
 def test_lineage_names_split_seed_and_parameters() -> None:

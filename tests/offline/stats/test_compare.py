@@ -61,3 +61,20 @@ def test_arm_intervals_match_bootstrap_interval_per_metric() -> None:
     assert intervals["precision@10"].value == pytest.approx(alone.value)
     assert intervals["precision@10"].low == pytest.approx(alone.low, abs=1e-12)
     assert intervals["precision@10"].high == pytest.approx(alone.high, abs=1e-12)
+
+
+def test_every_estimate_carries_p_values_that_agree_with_its_interval() -> None:
+    """A clear gain has p_increase below 1 - confidence and p_decrease 1; a null metric's
+    p-values are both at least 1 - confidence, as its interval includes zero."""
+    users = list(range(200))
+    champion, challenger = _arm(users, 1, 0.0), _arm(users, 2, 0.05)
+    estimates = compare(challenger, champion, seed=4, resamples=500, confidence=0.9)
+    gain, null = estimates["ndcg@10"], estimates["precision@10"]
+    assert gain.ci_low > 0.0
+    assert gain.p_decrease == 1.0
+    assert null.ci_low <= 0.0 <= null.ci_high
+    assert gain.p_increase is not None
+    assert gain.p_increase < 0.1
+    assert null.p_increase is not None
+    assert null.p_decrease is not None
+    assert min(null.p_increase, null.p_decrease) >= 0.1

@@ -58,3 +58,32 @@ def test_bad_arguments_are_rejected() -> None:
         bootstrap_means(np.zeros((3, 1)), 0, seed=0)
     with pytest.raises(ValueError, match="confidence"):
         percentile_interval(np.zeros((3, 1)), 1.0)
+
+
+def test_p_values_say_exactly_when_the_interval_clears_zero() -> None:
+    """p_increase < 1 - c iff the interval's low end is above 0, p_decrease iff its high
+    end is below 0, at every confidence, for continuous samples and for samples with ties
+    and exact zeros."""
+    rng = np.random.default_rng(5)
+    columns = [rng.normal(loc, 1.0, size=999) for loc in (-3.0, -1.9, 0.0, 1.5, 2.1, 4.0)]
+    columns += [np.round(rng.normal(loc, 2.0, size=400)) for loc in (0.0, 3.0, -4.0)]
+    columns += [np.zeros(200)]
+    for samples in columns:
+        p_increase, p_decrease = resampling.improvement_p_values(samples[:, None])
+        for confidence in np.linspace(0.5, 0.99, 50):
+            low, high = percentile_interval(samples[:, None], float(confidence))
+            alpha = 1.0 - float(confidence)
+            assert (low[0] > 0.0) == (p_increase[0] < alpha), (confidence, low, p_increase)
+            assert (high[0] < 0.0) == (p_decrease[0] < alpha), (confidence, high, p_decrease)
+
+
+def test_p_values_are_twice_the_interpolated_share_on_the_other_side() -> None:
+    """-10..89: the quantile is 0 at index 10 of 99, so p_increase is 2 x 10/99; the share
+    at or above 0 is 89/99, so p_decrease is capped at 1; all above 0: 0 and 1."""
+    samples = np.column_stack([np.arange(-10.0, 90.0), np.arange(1.0, 101.0)])
+    p_increase, p_decrease = resampling.improvement_p_values(samples)
+    assert p_increase.tolist() == pytest.approx([20 / 99, 0.0])
+    assert p_decrease.tolist() == [1.0, 1.0]
+    p_increase, p_decrease = resampling.improvement_p_values(-samples)
+    assert p_decrease.tolist() == pytest.approx([20 / 99, 0.0])
+    assert p_increase.tolist() == [1.0, 1.0]

@@ -63,6 +63,36 @@ METRIC_DIRECTION_HIGHER_IS_BETTER: MetricDirection.ValueType  # 1
 METRIC_DIRECTION_LOWER_IS_BETTER: MetricDirection.ValueType  # 2
 Global___MetricDirection: _TypeAlias = MetricDirection  # noqa: Y015
 
+class _Multiplicity:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MultiplicityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Multiplicity.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MULTIPLICITY_UNSPECIFIED: _Multiplicity.ValueType  # 0
+    """No adjustment: any one success metric's interval clearing zero counts. The rule of
+    experiments recorded before the adjustment; CreateExperiment never records it.
+    """
+    MULTIPLICITY_HOLM: _Multiplicity.ValueType  # 1
+    """Holm-Bonferroni over the success metrics' paired-bootstrap p-values of an
+    improvement (MetricEvidence.p_increase or p_decrease): a metric counts only when its
+    Holm-adjusted p-value is below 1 - confidence. The same as no adjustment with one.
+    """
+
+class Multiplicity(_Multiplicity, metaclass=_MultiplicityEnumTypeWrapper):
+    """How a decision rule with several success metrics keeps its family-wise error."""
+
+MULTIPLICITY_UNSPECIFIED: Multiplicity.ValueType  # 0
+"""No adjustment: any one success metric's interval clearing zero counts. The rule of
+experiments recorded before the adjustment; CreateExperiment never records it.
+"""
+MULTIPLICITY_HOLM: Multiplicity.ValueType  # 1
+"""Holm-Bonferroni over the success metrics' paired-bootstrap p-values of an
+improvement (MetricEvidence.p_increase or p_decrease): a metric counts only when its
+Holm-adjusted p-value is below 1 - confidence. The same as no adjustment with one.
+"""
+Global___Multiplicity: _TypeAlias = Multiplicity  # noqa: Y015
+
 class _ExperimentState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -410,10 +440,13 @@ class DecisionRule(_message.Message):
     BUDGETS_FIELD_NUMBER: _builtins.int
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     MIN_RESAMPLES_FIELD_NUMBER: _builtins.int
+    MULTIPLICITY_FIELD_NUMBER: _builtins.int
     confidence: _builtins.float
     """The level every interval judged must have, for example 0.95."""
     min_resamples: _builtins.int
     """The fewest bootstrap resamples behind the interval of a success or guardrail metric."""
+    multiplicity: Global___Multiplicity.ValueType
+    """How several success metrics are adjusted; CreateExperiment records HOLM."""
     @_builtins.property
     def success_metrics(self) -> _containers.RepeatedCompositeFieldContainer[Global___SuccessCriterion]:
         """At least one must improve, its whole interval on the better side of zero."""
@@ -434,10 +467,11 @@ class DecisionRule(_message.Message):
         budgets: _abc.Iterable[Global___MetricBudget] | None = ...,
         confidence: _builtins.float = ...,
         min_resamples: _builtins.int = ...,
+        multiplicity: Global___Multiplicity.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["budgets", b"budgets", "confidence", b"confidence", "guardrails", b"guardrails", "min_resamples", b"min_resamples", "success_metrics", b"success_metrics"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budgets", b"budgets", "confidence", b"confidence", "guardrails", b"guardrails", "min_resamples", b"min_resamples", "multiplicity", b"multiplicity", "success_metrics", b"success_metrics"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -700,6 +734,8 @@ class MetricEvidence(_message.Message):
     CI_HIGH_FIELD_NUMBER: _builtins.int
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     RESAMPLES_FIELD_NUMBER: _builtins.int
+    P_INCREASE_FIELD_NUMBER: _builtins.int
+    P_DECREASE_FIELD_NUMBER: _builtins.int
     metric: _builtins.str
     champion: _builtins.float
     """Both arms' point estimates."""
@@ -711,6 +747,15 @@ class MetricEvidence(_message.Message):
     confidence: _builtins.float
     resamples: _builtins.int
     """Resamples behind the interval (0 for a measured value, such as a latency)."""
+    p_increase: _builtins.float
+    """The paired-bootstrap p-values of the delta being above zero and below zero, from the
+    resamples of the interval: the 1 - confidence at which the percentile interval's
+    low (high) end is exactly zero, so the interval lies wholly above (below) zero
+    exactly when p_increase (p_decrease) < 1 - confidence. In [0, 1]; absent for a
+    measured value and in evaluations recorded before them. A Holm rule with several
+    success metrics needs each one's p-value in its direction.
+    """
+    p_decrease: _builtins.float
     def __init__(
         self,
         *,
@@ -722,12 +767,21 @@ class MetricEvidence(_message.Message):
         ci_high: _builtins.float = ...,
         confidence: _builtins.float = ...,
         resamples: _builtins.int = ...,
+        p_increase: _builtins.float | None = ...,
+        p_decrease: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_p_decrease", b"_p_decrease", "_p_increase", b"_p_increase", "p_decrease", b"p_decrease", "p_increase", b"p_increase"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["challenger", b"challenger", "champion", b"champion", "ci_high", b"ci_high", "ci_low", b"ci_low", "confidence", b"confidence", "delta", b"delta", "metric", b"metric", "resamples", b"resamples"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_p_decrease", b"_p_decrease", "_p_increase", b"_p_increase", "challenger", b"challenger", "champion", b"champion", "ci_high", b"ci_high", "ci_low", b"ci_low", "confidence", b"confidence", "delta", b"delta", "metric", b"metric", "p_decrease", b"p_decrease", "p_increase", b"p_increase", "resamples", b"resamples"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__p_decrease: _TypeAlias = _typing.Literal["p_decrease"]  # noqa: Y015
+    _WhichOneofArgType__p_decrease: _TypeAlias = _typing.Literal["_p_decrease", b"_p_decrease"]  # noqa: Y015
+    _WhichOneofReturnType__p_increase: _TypeAlias = _typing.Literal["p_increase"]  # noqa: Y015
+    _WhichOneofArgType__p_increase: _TypeAlias = _typing.Literal["_p_increase", b"_p_increase"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__p_decrease) -> _WhichOneofReturnType__p_decrease | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__p_increase) -> _WhichOneofReturnType__p_increase | None: ...
 
 Global___MetricEvidence: _TypeAlias = MetricEvidence  # noqa: Y015
 
