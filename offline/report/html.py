@@ -1,9 +1,10 @@
 """One self-contained HTML page per experiment, written whole or not at all.
 
 The page holds the verdict and its reasons, both arms' metrics with intervals,
-the deltas (table and forest plot), the per-segment bars, the challenger's
-feature importance and both arms' top 10 for a few sample users, side by side
-with titles. Plots are embedded PNGs (data: URIs); nothing is fetched.
+the Holm adjustment over several success metrics, the deltas (table and forest
+plot), the per-segment bars, the challenger's feature importance and both arms'
+top 10 for a few sample users, side by side with titles. Plots are embedded PNGs
+(data: URIs); nothing is fetched.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def render_report(report: ReportInput) -> str:
         _table(("", ""), report.facts),
         "<h2>Metrics</h2>",
         _metrics_table(m, report.guardrail_margins, report.latency_budget_ms),
+        *_holm_section(m),
         "<h2>Deltas (challenger - champion)</h2>",
         _img(forest_plot(m.deltas, success, failed), "forest plot of the deltas"),
         "<h2>Per user segment</h2>",
@@ -123,6 +125,38 @@ def _metrics_table(
     header = ("metric", "champion [95% CI]", "challenger [95% CI]", "delta [95% CI]",
               "relative", "role")  # fmt: skip
     return _table(header, rows)
+
+
+def _holm_section(m: Measurement) -> list[str]:
+    """The Holm steps of the success metrics in rank order; nothing with one of them."""
+    steps = m.decision.holm
+    if not steps:
+        return []
+    confidence = m.deltas[steps[0].metric].confidence
+    alpha = 1.0 - confidence
+    rows = [
+        (
+            str(step.rank),
+            step.metric,
+            f"{step.p_value:.4f}",
+            f"{step.threshold:.4g}",
+            f"{step.adjusted_p:.4f}",
+            "yes" if step.metric in m.decision.passed_success_metrics else "no",
+        )
+        for step in steps
+    ]
+    header = ("rank", "success metric", "p", "Holm threshold", "adjusted p", "counts as improved")
+    return [
+        "<h2>Several success metrics: Holm-Bonferroni</h2>",
+        f"<p>With {len(steps)} success metrics, one counts as improved only when its "
+        f"{confidence * 100:g}% interval lies on the better side of zero and its "
+        f"Holm-adjusted p-value is below {alpha:.4g}, so a PASS on noise has a chance of at "
+        f"most {alpha * 100:.3g}% however many success metrics there are. p is the paired "
+        "bootstrap p-value of an improvement (the level at which the interval just touches "
+        "zero); in rank order, each must be below its threshold, alpha / (metrics left), "
+        "and the first that is not stops the rest.</p>",
+        _table(header, rows),
+    ]
 
 
 def _segments_table(m: Measurement) -> str:

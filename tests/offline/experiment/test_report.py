@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from offline.decision import Verdict
+from offline.decision import DecisionRule, SuccessMetric, Verdict, decide
 from offline.report.html import ListedItem, ReportInput, SampleUser, write_report
-from tests.offline.experiment.factories import measurement
+from offline.stats.bootstrap import DeltaEstimate
+from tests.offline.experiment.factories import delta, measurement
 
 
 def _input(verdict: Verdict) -> ReportInput:
@@ -52,3 +54,34 @@ def test_report_write_leaves_no_temporary_file(tmp_path: Path) -> None:
     path = write_report(tmp_path / "exp.html", _input(Verdict.PASS))
     assert [p.name for p in tmp_path.iterdir()] == ["exp.html"]
     assert "Verdict: PASS" in path.read_text(encoding="utf-8")
+
+
+def test_report_shows_the_holm_adjustment_of_several_success_metrics(tmp_path: Path) -> None:
+    """With three success metrics, the page has the Holm table in rank order: ndcg@10's
+    p 0.03 against the threshold 0.01667, adjusted 0.09, not counted; one success metric
+    gives no such section."""
+    m = replace(measurement(Verdict.PASS), decision=decide(_HOLM_RULE, _three_success()))
+    report = replace(_input(Verdict.PASS), measurement=m, reasons=m.decision.reasons)
+    html = write_report(tmp_path / "exp.html", report).read_text(encoding="utf-8")
+    assert "Verdict: FAIL" in html
+    assert "Several success metrics: Holm-Bonferroni" in html
+    assert (
+        "<tr><td>1</td><td>ndcg@10</td><td>0.0300</td><td>0.01667</td><td>0.0900</td>"
+        "<td>no</td></tr>"
+    ) in html
+    assert "Holm-adjusted p 0.0900 is not below 0.05" in html
+    single = write_report(tmp_path / "one.html", _input(Verdict.PASS)).read_text("utf-8")
+    assert "Holm-Bonferroni" not in single
+
+
+_HOLM_RULE = DecisionRule(
+    success_metrics=(SuccessMetric("ndcg@10"), SuccessMetric("recall@10"), SuccessMetric("map")),
+    min_resamples=200,
+)
+
+
+def _three_success() -> dict[str, DeltaEstimate]:
+    ndcg = replace(delta(0.36, 0.37, half_width=0.009), p_increase=0.03, p_decrease=1.0)
+    recall = replace(delta(0.2, 0.2), p_increase=0.5, p_decrease=0.5)
+    mean_ap = replace(delta(0.3, 0.3), p_increase=0.6, p_decrease=0.6)
+    return {"ndcg@10": ndcg, "recall@10": recall, "map": mean_ap, "coverage": delta(0.13, 0.13)}
