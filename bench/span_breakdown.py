@@ -1,11 +1,12 @@
 """Where a single-stream Recommend spends its time, read from the mesh's span file.
 
-Every hop has a client span (in the caller) and a server span (in the callee); the
-client span minus the server span is what the hop itself costs: serialising, the
-loopback transport, and gRPC's work on both ends, including waking an idle process.
-The front's own work is its server span minus the client spans of its two calls, and
-ranking's own work (decoding the matrix, XGBoost, top k) is its server span minus its
-call to features.
+Every hop is a call recorded in the caller (an event on its span with the call's
+duration; a CLIENT span in revisions before the events) and a server span in the
+callee; the call minus the server span is what the hop itself costs: serialising,
+the loopback transport, and gRPC's work on both ends, including waking an idle
+process. The front's own work is its server span minus its two calls, and ranking's
+own work (decoding the matrix, XGBoost, top k) is its server span minus its call to
+features.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def span_durations_ms(
     spans_path: Path, since_ns: int, until_ns: int
 ) -> dict[tuple[str, str, str], list[float]]:
     """Durations of the spans that started in [since_ns, until_ns), keyed by
-    (service without the "recmesh-" prefix, kind, method)."""
+    (service without the "recmesh-" prefix, kind, method), and of the calls those
+    spans made, keyed by (service, "CALL", method)."""
     durations: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     with spans_path.open() as lines:
         for line in lines:
@@ -41,6 +43,11 @@ def span_durations_ms(
                 span["name"].rsplit("/", 1)[-1],
             )
             durations[key].append((span["end_ns"] - span["start_ns"]) / 1e6)
+            for call in span.get("events", ()):
+                attributes = call.get("attributes", {})
+                if "recmesh.call_ms" in attributes:
+                    method = call["name"].rsplit("/", 1)[-1]
+                    durations[(key[0], "CALL", method)].append(attributes["recmesh.call_ms"])
     return durations
 
 
@@ -55,7 +62,8 @@ def breakdown(spans_path: Path, since_ns: int, until_ns: int) -> dict[str, float
     front = p50("recommend", "SERVER", "Recommend")
     parts: dict[str, float] = {}
     for caller, callee, method in HOPS:
-        client, server = p50(caller, "CLIENT", method), p50(callee, "SERVER", method)
+        client = p50(caller, "CALL", method) or p50(caller, "CLIENT", method)
+        server = p50(callee, "SERVER", method)
         if client is None or server is None:
             return {}
         parts[f"{callee} server span"] = server

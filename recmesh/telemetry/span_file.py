@@ -23,7 +23,7 @@ def span_to_record(span: ReadableSpan) -> dict[str, Any]:
     context = span.get_span_context()
     parent = span.parent
     resource = span.resource.attributes if span.resource is not None else {}
-    return {
+    record: dict[str, Any] = {
         "trace_id": format(context.trace_id, "032x") if context else "",
         "span_id": format(context.span_id, "016x") if context else "",
         "parent_span_id": format(parent.span_id, "016x") if parent is not None else "",
@@ -36,6 +36,16 @@ def span_to_record(span: ReadableSpan) -> dict[str, Any]:
         "status_description": span.status.description or "",
         "attributes": {k: _jsonable(v) for k, v in (span.attributes or {}).items()},
     }
+    if span.events:
+        record["events"] = [
+            {
+                "name": event.name,
+                "time_ns": event.timestamp,
+                "attributes": {k: _jsonable(v) for k, v in (event.attributes or {}).items()},
+            }
+            for event in span.events
+        ]
+    return record
 
 
 def _jsonable(value: object) -> object:

@@ -1,28 +1,42 @@
-"""Client stubs whose unary calls open an OpenTelemetry CLIENT span and carry the trace.
+"""Client stubs whose unary calls carry the trace and are recorded on the caller's span.
 
 grpc.aio client interceptors wrap every call in an extra task and call object; on
 the serving hot path that machinery cost more than the span itself. A traced
 stub replaces each unary-unary method of a generated stub with a coroutine that
-opens the span, injects the trace context into the call metadata with the
-configured propagator (W3C traceparent by default), awaits the call, and records
-the status. Callers use the stub exactly as the generated one.
+injects the trace context into the call metadata with the configured propagator
+(W3C traceparent by default), awaits the call, and records it.
+
+Inside a request the call is recorded as an event on the caller's current span
+(its SERVER span, or the span of a coalesced batch): the event is named after the
+method, stamped with the call's start, and carries its duration and gRPC status;
+the callee's SERVER span is the caller's span's child. A CLIENT span per call would
+tell nothing more (its timing is the event's) and cost a span's creation, context
+switch, processing and export on every hop. A call made outside any span (a probe,
+a tool) opens a CLIENT span of its own, so it still starts a trace.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, TracerProvider
 
 StubT = TypeVar("StubT")
 
+#: The attributes of a call event (and of a CLIENT span's status).
+STATUS_CODE = "rpc.grpc.status_code"
+DURATION_MS = "recmesh.call_ms"
+ERROR = "recmesh.call_error"
+
 
 class TracedUnaryMethod:
-    """One unary-unary method of a stub, called inside a CLIENT span."""
+    """One unary-unary method of a stub: an event on the current span, or a CLIENT span."""
 
     def __init__(self, call: Any, full_name: str, tracer: Tracer) -> None:
         self._call = call
@@ -37,6 +51,41 @@ class TracedUnaryMethod:
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - the gRPC deadline of the call
         metadata: tuple[tuple[str, str], ...] = (),
+    ) -> Any:
+        caller = trace.get_current_span()
+        if not caller.is_recording():
+            return await self._in_client_span(request, timeout, metadata)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        start_ns = time.time_ns()
+        code = grpc.StatusCode.UNKNOWN
+        details = ""
+        try:
+            response = await self._call(
+                request, timeout=timeout, metadata=(*metadata, *carrier.items())
+            )
+            code = grpc.StatusCode.OK
+            return response
+        except grpc.aio.AioRpcError as exc:
+            code, details = exc.code(), exc.details() or ""
+            raise
+        except asyncio.CancelledError:
+            code, details = grpc.StatusCode.CANCELLED, "cancelled by the caller"
+            raise
+        finally:
+            attributes: dict[str, str | int | float] = {
+                STATUS_CODE: code.value[0],
+                DURATION_MS: (time.time_ns() - start_ns) / 1e6,
+            }
+            if code != grpc.StatusCode.OK:
+                attributes[ERROR] = f"{code.name}: {details}"
+            caller.add_event(self._full_name, attributes, timestamp=start_ns)
+
+    async def _in_client_span(
+        self,
+        request: Any,
+        timeout: float | None,  # noqa: ASYNC109 - the gRPC deadline of the call
+        metadata: tuple[tuple[str, str], ...],
     ) -> Any:
         with self._tracer.start_as_current_span(
             self._full_name,
@@ -53,10 +102,10 @@ class TracedUnaryMethod:
                 )
             except grpc.aio.AioRpcError as exc:
                 code = exc.code()
-                span.set_attribute("rpc.grpc.status_code", code.value[0])
+                span.set_attribute(STATUS_CODE, code.value[0])
                 span.set_status(Status(StatusCode.ERROR, f"{code.name}: {exc.details()}"))
                 raise
-            span.set_attribute("rpc.grpc.status_code", 0)
+            span.set_attribute(STATUS_CODE, 0)
             return response
 
 

@@ -44,8 +44,14 @@ def build_tree(spans: list[dict[str, Any]]) -> list[SpanNode]:
     return roots
 
 
+def calls(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The calls a span made (recmesh.telemetry.traced_stub's events: name = method)."""
+    return [e for e in record.get("events", ()) if str(e.get("name", "")).startswith("/")]
+
+
 def is_complete(roots: list[SpanNode]) -> bool:
-    """True when the trace has one root and every client call has its server side: the
+    """True when the trace has one root and every call that succeeded has its server
+    side (a child span named after the method; a CLIENT span, a child at all): the
     processes of a mesh flush spans on their own schedules, so a trace read too early
     lacks the later hops."""
     if len(roots) != 1:
@@ -54,6 +60,11 @@ def is_complete(roots: list[SpanNode]) -> bool:
     def whole(node: SpanNode) -> bool:
         if node.record.get("kind") == "CLIENT" and not node.children:
             return False
+        served = {child.record["name"] for child in node.children}
+        for call in calls(node.record):
+            ok = call.get("attributes", {}).get("rpc.grpc.status_code") == 0
+            if ok and call["name"] not in served:
+                return False
         return all(whole(child) for child in node.children)
 
     return whole(roots[0])
@@ -73,7 +84,9 @@ def wait_for_trace(
 
 
 def render_tree(roots: list[SpanNode]) -> str:
-    """One line per span: indentation, service, span name (the method), duration, status."""
+    """One line per span (indentation, service, span name (the method), duration,
+    status) and one per call it made (`-> method`, the call's duration and status),
+    in start order."""
     lines: list[str] = []
 
     def walk(node: SpanNode, depth: int) -> None:
@@ -85,9 +98,26 @@ def render_tree(roots: list[SpanNode]) -> str:
             f"{'  ' * depth}{record['service']:<22} {record['name']:<60} "
             f"{node.duration_ms:8.2f} ms  {status}"
         )
-        for child in sorted(node.children, key=lambda n: int(n.record["start_ns"])):
-            walk(child, depth + 1)
+        below: list[tuple[int, SpanNode | dict[str, Any]]] = [
+            (int(child.record["start_ns"]), child) for child in node.children
+        ]
+        below += [(int(call["time_ns"]), call) for call in calls(record)]
+        for _, item in sorted(below, key=lambda pair: pair[0]):
+            if isinstance(item, SpanNode):
+                walk(item, depth + 1)
+            else:
+                lines.append(_call_line(item, depth + 1))
 
     for root in roots:
         walk(root, 0)
     return "\n".join(lines)
+
+
+def _call_line(call: dict[str, Any], depth: int) -> str:
+    attributes = call.get("attributes", {})
+    code = attributes.get("rpc.grpc.status_code")
+    status = "OK" if code == 0 else str(attributes.get("recmesh.call_error", f"code {code}"))
+    return (
+        f"{'  ' * depth}{'-> call':<22} {call['name']:<60} "
+        f"{float(attributes.get('recmesh.call_ms', 0.0)):8.2f} ms  {status}"
+    )

@@ -123,9 +123,17 @@ def test_a_lone_recommend_is_sent_at_once_as_the_unary_calls(
         mine = [s for s in mesh.spans.get_finished_spans() if trace_of(s) == response.trace_id]
         assert {str(s.resource.attributes["service.name"]) for s in mine} == SERVICES
         names = [s.name for s in mine]
-        assert names.count(CANDIDATES_ITEM) == 2  # the front's CLIENT span, the SERVER span
-        assert names.count(RANK_ITEM) == 2
-        assert names.count(FEATURES_ITEM) == 2
+        # One SERVER span per hop, each the child of its caller's span, which records
+        # the call as an event (no CLIENT span).
+        assert names.count(CANDIDATES_ITEM) == 1
+        assert names.count(RANK_ITEM) == 1
+        assert names.count(FEATURES_ITEM) == 1
+        by_id = {s.context.span_id: s for s in mine if s.context is not None}
+        for callee in (CANDIDATES_ITEM, RANK_ITEM, FEATURES_ITEM):
+            (server,) = [s for s in mine if s.name == callee]
+            assert server.parent is not None
+            caller = by_id[server.parent.span_id]
+            assert callee in [event.name for event in caller.events]
         assert [n for n in names if n.endswith("Batch") or n.startswith("coalesced ")] == []
         assert batch_sizes(mine, CANDIDATES_ITEM) == []
         assert batch_sizes(mine, RANK_ITEM) == []

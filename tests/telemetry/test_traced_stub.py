@@ -1,8 +1,10 @@
-"""recmesh.telemetry.traced_stub: a traced stub's unary call opens one CLIENT span named
-after the method, carries the trace in its metadata (W3C traceparent by default, else the
-configured propagator), and records the call's gRPC status; streaming methods stay as
-generated. Calls go to a real grpc.aio server on 127.0.0.1 (its handler records the
-metadata it received); a fake call checks what the wrapper hands the call."""
+"""recmesh.telemetry.traced_stub: inside a span, a traced stub's unary call is an event
+on that span (named after the method, with its duration and gRPC status) and carries
+that span's trace in its metadata (W3C traceparent by default, else the configured
+propagator); outside any span it opens one CLIENT span named after the method, which
+records the status; streaming methods stay as generated. Calls go to a real grpc.aio
+server on 127.0.0.1 (its handler records the metadata it received); a fake call checks
+what the wrapper hands the call."""
 
 from __future__ import annotations
 
@@ -132,12 +134,14 @@ def test_a_call_opens_one_client_span_named_after_the_method() -> None:
     assert len(servicer.metadata) == 1
 
 
-def test_the_trace_context_travels_in_the_metadata_and_joins_the_current_trace() -> None:
-    """Inside a span, the call's span is its child and the server receives a W3C
-    traceparent naming the call's span in the same trace; the caller's own metadata
-    arrives too."""
+def test_inside_a_span_the_call_is_an_event_and_the_span_is_the_callees_parent() -> None:
+    """Inside a span, no span of its own: the call is an event on the current span,
+    named after the method, stamped with its start, carrying its duration and status
+    0; the server receives a W3C traceparent naming the current span; the caller's own
+    metadata arrives too."""
     provider, exporter = _tracing()
     servicer = _Ranking()
+    servicer.delay = 0.05
 
     async def main() -> None:
         async with _ranking_channel(servicer) as channel:
@@ -150,18 +154,65 @@ def test_the_trace_context_travels_in_the_metadata_and_joins_the_current_trace()
                 )
 
     asyncio.run(main())
-    spans = {s.name: s for s in exporter.get_finished_spans()}
-    assert set(spans) == {RANK, "request"}
-    client, parent = spans[RANK], spans["request"]
-    assert client.context is not None
+    parent = _only_span(exporter)
+    assert parent.name == "request"
     assert parent.context is not None
-    assert client.parent is not None
-    assert client.parent.span_id == parent.context.span_id
-    assert client.context.trace_id == parent.context.trace_id
+    [event] = parent.events
+    assert event.name == RANK
+    assert parent.start_time is not None
+    assert parent.start_time <= event.timestamp
+    attributes = dict(event.attributes or {})
+    assert attributes["rpc.grpc.status_code"] == 0
+    assert float(attributes["recmesh.call_ms"]) >= 50.0  # type: ignore[arg-type]
+    assert "recmesh.call_error" not in attributes
     [received] = servicer.metadata
     assert _values(received, "x-caller") == ["front"]
     [traceparent] = _values(received, "traceparent")
-    assert traceparent == _traceparent(parent.context.trace_id, client.context)
+    assert traceparent == _traceparent(parent.context.trace_id, parent.context)
+
+
+def test_inside_a_span_a_failed_or_cancelled_call_is_an_event_with_its_status() -> None:
+    """NOT_FOUND reaches the caller unchanged and the event says NOT_FOUND and why; a
+    call its caller cancels is recorded CANCELLED."""
+    provider, exporter = _tracing()
+    servicer = _Ranking()
+
+    async def main() -> grpc.aio.AioRpcError:
+        async with _ranking_channel(servicer) as channel:
+            stub = traced_stub(
+                ranking_pb2_grpc.RankingServiceStub, channel, RANKING_SERVICE, provider
+            )
+            tracer = provider.get_tracer("test")
+            servicer.fail = (grpc.StatusCode.NOT_FOUND, "no serving version sv-9")
+            with (
+                tracer.start_as_current_span("failed"),
+                pytest.raises(grpc.aio.AioRpcError) as caught,
+            ):
+                await stub.Rank(ranking_pb2.RankRequest(), timeout=5)
+            servicer.fail, servicer.delay = None, 5.0
+            with tracer.start_as_current_span("cancelled"):
+                call = asyncio.ensure_future(stub.Rank(ranking_pb2.RankRequest(), timeout=5))
+                await asyncio.sleep(0.1)
+                call.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await call
+            return caught.value
+
+    failed = asyncio.run(main())
+    assert failed.code() == grpc.StatusCode.NOT_FOUND
+    assert failed.details() == "no serving version sv-9"
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert set(spans) == {"failed", "cancelled"}
+    [not_found] = spans["failed"].events
+    assert dict(not_found.attributes or {})["rpc.grpc.status_code"] == 5
+    assert dict(not_found.attributes or {})["recmesh.call_error"] == (
+        "NOT_FOUND: no serving version sv-9"
+    )
+    [cancelled] = spans["cancelled"].events
+    assert dict(cancelled.attributes or {})["rpc.grpc.status_code"] == 1
+    assert dict(cancelled.attributes or {})["recmesh.call_error"] == (
+        "CANCELLED: cancelled by the caller"
+    )
 
 
 def test_without_a_current_span_the_call_starts_a_trace() -> None:
