@@ -43,6 +43,7 @@ from offline.experiment.spec_fields import (
     text,
 )
 from offline.splits.spec import SplitSpec
+from recmesh.decision.metrics import contradicted_direction
 from recmesh.snapshot.config import SnapshotConfig
 from recmesh.wire.limits import DEFAULT_CANDIDATES, MAX_CANDIDATES_PER_REQUEST
 
@@ -211,6 +212,9 @@ def _guardrails(
         body = mapping(item, where)
         metric = text(required(body, "metric", where), f"{where}.metric")
         if metric == LATENCY_METRIC:
+            if "min" in body:
+                raise SpecError(f"{where}.min", f"{metric} gets better lower, so its guardrail "
+                                "is a budget {max: MS}, never a min")  # fmt: skip
             known(body, where, {"metric", "max"})
             max_ms = number(required(body, "max", where), f"{where}.max")
             if max_ms <= 0:
@@ -235,6 +239,9 @@ def _guardrails(
             direction = _DIRECTIONS[str(direction_raw)]
         else:
             raise SpecError(f"{where}.direction", "must be 'higher' or 'lower'")
+        contradiction = contradicted_direction(metric, direction)
+        if contradiction is not None:
+            raise SpecError(f"{where}.direction", contradiction)
         relative.append(RelativeGuardrail(metric=metric, margin=margin, direction=direction))
     if latency is None and latency_raw is not None:
         raise SpecError("latency", f"needs a guardrail {{metric: {LATENCY_METRIC}, max: MS}}")

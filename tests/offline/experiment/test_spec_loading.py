@@ -99,6 +99,30 @@ def test_invalid_guardrail_is_named(guardrail: dict[str, Any], field: str) -> No
     assert _error(small_spec(guardrails=[guardrail])).field == field
 
 
+@pytest.mark.parametrize(
+    ("guardrail", "field", "message"),
+    [
+        ({"metric": "coverage", "margin": 0.05, "direction": "lower"}, "guardrails[0].direction",
+         "coverage gets better higher, so a guardrail on it cannot declare 'lower is better'"),
+        ({"metric": "diversity", "margin": 0.05, "direction": "lower"}, "guardrails[0].direction",
+         "diversity gets better higher"),
+        ({"metric": "latency_p99_ms", "min": 2}, "guardrails[0].min",
+         "latency_p99_ms gets better lower, so its guardrail is a budget {max: MS}, never a min"),
+    ],
+)  # fmt: skip
+def test_a_guardrail_against_its_metrics_direction_is_refused(
+    guardrail: dict[str, Any], field: str, message: str
+) -> None:
+    """A guardrail declaring the way its metric gets worse (coverage lower-is-better, a
+    minimum latency) is refused, naming the metric and the way it gets better."""
+    body = small_spec(guardrails=[guardrail])
+    if guardrail["metric"] != "latency_p99_ms":
+        body.pop("latency")
+    error = _error(body)
+    assert error.field == field
+    assert message in str(error)
+
+
 def test_latency_in_metrics_needs_a_budget() -> None:
     """Naming latency_p99_ms as a metric without a latency guardrail is an error."""
     body = small_spec(guardrails=[], metrics=["ndcg@10", "latency_p99_ms"])
