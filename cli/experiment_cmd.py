@@ -14,7 +14,8 @@ names (flags override the file):
       - {metric: coverage, margin: 0.02, direction: higher}
     approvals_required: 1
 
-`run SPEC.yaml` runs a whole offline experiment (`offline.experiment.runner`).
+`run SPEC.yaml` runs a whole offline experiment (`offline.experiment.runner`);
+`tune SPEC.yaml --trials N` searches its `tuning:` space inside TRAIN (`offline.tuning`).
 """
 
 from __future__ import annotations
@@ -133,6 +134,38 @@ def add_parser(subparsers: Any) -> None:
     )
     add_client_arguments(run, default_as="alice")
     run.set_defaults(handler=run_run)
+
+    tune = commands.add_parser(
+        "tune",
+        help="search the spec's tuning: space on a hold-out of TRAIN, write the tuned spec",
+    )
+    tune.add_argument("spec", type=Path, metavar="SPEC.yaml", help="experiment spec (YAML)")
+    tune.add_argument(
+        "--trials", type=int, default=None, metavar="N", help="default: the spec's tuning.trials"
+    )
+    tune.add_argument(
+        "--timeout", type=float, default=None, metavar="S",
+        help="start no trial after S seconds of search",
+    )  # fmt: skip
+    tune.add_argument(
+        "--out", type=Path, default=None, help="tuned spec (default: SPEC.tuned.yaml beside it)"
+    )
+    tune.add_argument("--report", type=Path, default=None, help="trial log (HTML)")
+    tune.add_argument(
+        "--reports", type=Path, default=REPO_ROOT / "var" / "reports",
+        help="directory of the trial log when --report is not given",
+    )  # fmt: skip
+    tune.add_argument("--data-dir", type=Path, default=None, help="dataset cache directory")
+    tune.add_argument(
+        "--interaction-log",
+        type=Path,
+        default=Path(os.environ.get("RECMESH_STATE_DIR", REPO_ROOT / "var")) / "interactions",
+        help="the interaction log whose rows join the dataset, as for run",
+    )
+    tune.add_argument("--nice", type=int, default=None, metavar="N", help="as for run")
+    tune.add_argument("--threads", type=int, default=None, metavar="N", help="as for run")
+    tune.add_argument("--json", action="store_true", help="the result as one JSON object")
+    tune.set_defaults(handler=run_tune)
 
 
 def _load_mapping(path: Path) -> dict[str, Any]:
@@ -386,18 +419,38 @@ def run_record_evaluation(args: argparse.Namespace) -> int:
     return run_with_client(args, body)
 
 
-def run_run(args: argparse.Namespace) -> int:
-    # The footprint before anything else: thread pools are sized when numpy and XGBoost
-    # load, and cli.experiment_run loads them.
+def _apply_footprint(args: argparse.Namespace, command: str) -> tuple[Any, int] | None:
+    """The footprint of --nice and --threads, applied (None, said on stderr, when invalid).
+    It goes before anything else: thread pools are sized when numpy and XGBoost load, and
+    the handlers' modules load them."""
     from offline.experiment.footprint import Footprint
 
     try:
         footprint = Footprint.of(args.nice, args.threads)
     except ValueError as exc:
-        print(f"recmesh experiment run: {exc}", file=sys.stderr)
+        print(f"recmesh experiment {command}: {exc}", file=sys.stderr)
+        return None
+    return footprint, footprint.apply()
+
+
+def run_run(args: argparse.Namespace) -> int:
+    applied = _apply_footprint(args, "run")
+    if applied is None:
         return 2
-    nice = footprint.apply()
 
     from cli.experiment_run import run_command
 
-    return run_command(args, footprint, nice)
+    return run_command(args, *applied)
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    if args.trials is not None and args.trials < 1:
+        print("recmesh experiment tune: --trials must be at least 1", file=sys.stderr)
+        return 2
+    applied = _apply_footprint(args, "tune")
+    if applied is None:
+        return 2
+
+    from cli.experiment_tune import tune_command
+
+    return tune_command(args, *applied)

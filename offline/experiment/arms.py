@@ -49,6 +49,13 @@ def run_arm(
 ) -> ArmLists:
     """Top k of each user's n candidates, users in the given order (sorted, distinct)."""
     groups = candidate_groups(arm.snapshot, users, n, progress, label=f"evaluating the {arm.name}")
+    return ArmLists(arm=arm, topk=top_k_lists(arm, groups, k), groups=groups)
+
+
+def top_k_lists(arm: Arm, groups: CandidateGroups, k: int) -> TopK:
+    """The arm's top k of each group of candidates (made over the arm's snapshot), by its
+    model's scores or, without a model, in source order."""
+    users = groups.users
     items = np.full((users.shape[0], k), PAD, dtype=np.int64)
     scores = np.full((users.shape[0], k), -np.inf, dtype=np.float32)
     all_scores = None if arm.model is None else arm.model.score(groups.features.matrix)
@@ -65,5 +72,4 @@ def run_arm(
         top = top_k_positions(group_scores, k)
         items[g, : top.shape[0]] = arm.snapshot.item_ids[candidates.item_indices[top]]
         scores[g, : top.shape[0]] = group_scores[top]
-    return ArmLists(arm=arm, topk=TopK(users=users.astype(np.int64), items=items, scores=scores),
-                    groups=groups)
+    return TopK(users=users.astype(np.int64), items=items, scores=scores)

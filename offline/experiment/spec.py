@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from offline.decision import Direction
+from offline.tuning.space import TuningSpec
 from recmesh.data.log_format import LogFormat
 from recmesh.decision.metrics import LATENCY_METRIC as LATENCY_METRIC
 from recmesh.decision.metrics import metric_direction as metric_direction
@@ -162,6 +163,8 @@ class ExperimentRunSpec:
     bootstrap: BootstrapSpec
     approvals_required: int = 1
     sample_users: int = 3
+    #: What `recmesh experiment tune` searches (None: nothing to tune); a run ignores it.
+    tuning: TuningSpec | None = None
 
     @property
     def bootstrapped_metrics(self) -> tuple[str, ...]:

@@ -43,11 +43,12 @@ from offline.experiment.spec_fields import (
     text,
 )
 from offline.splits.spec import SplitSpec
+from offline.tuning.space import TuningSpec, parse_tuning, with_values
 from recmesh.decision.metrics import contradicted_direction
 from recmesh.snapshot.config import SnapshotConfig
 from recmesh.wire.limits import DEFAULT_CANDIDATES, MAX_CANDIDATES_PER_REQUEST
 
-__all__ = ["SpecError", "load_spec", "parse_spec"]
+__all__ = ["SpecError", "load_spec", "parse_spec", "read_spec_body"]
 
 #: An experiment's candidates.n: at most what serving generates and ranks per request, so
 #: an offline result is measured on no more candidates than the mesh would score.
@@ -59,11 +60,15 @@ _DIRECTIONS = {"higher": Direction.HIGHER_IS_BETTER, "lower": Direction.LOWER_IS
 
 def load_spec(path: Path) -> ExperimentRunSpec:
     """The validated spec in the YAML file at `path`; raises SpecError."""
+    return parse_spec(read_spec_body(path))
+
+
+def read_spec_body(path: Path) -> Any:
+    """The parsed YAML document of a spec file, not yet validated; raises SpecError."""
     try:
-        body = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise SpecError(str(path), f"cannot read the spec: {exc}") from exc
-    return parse_spec(body)
 
 
 def parse_spec(body: Any) -> ExperimentRunSpec:
@@ -72,7 +77,7 @@ def parse_spec(body: Any) -> ExperimentRunSpec:
     known(root, "spec", {
         "name", "description", "seed", "dataset", "split", "k", "candidates", "training",
         "metrics", "success_metrics", "guardrails", "bootstrap", "approvals_required",
-        "sample_users", "latency",
+        "sample_users", "latency", "tuning",
     })  # fmt: skip
     name = text(required(root, "name", "spec"), "name")
     split = text(required(root, "split", "spec"), "split")
@@ -112,7 +117,26 @@ def parse_spec(body: Any) -> ExperimentRunSpec:
         approvals_required=integer(root.get("approvals_required", 1), "approvals_required",
                                     low=1, high=10),
         sample_users=integer(root.get("sample_users", 3), "sample_users", low=0, high=20),
+        tuning=None if root.get("tuning") is None else _tuning(root, names),
     )
+
+
+def _tuning(root: Any, names: tuple[str, ...]) -> TuningSpec:
+    """The `tuning:` block; every bound and choice of its space must make a valid spec."""
+    tuning = parse_tuning(root["tuning"])
+    if tuning.metric not in names or tuning.metric == LATENCY_METRIC:
+        raise SpecError("tuning.metric", f"must be a measured metric of the hold-out, one of "
+                        f"{', '.join(n for n in names if n != LATENCY_METRIC)}")  # fmt: skip
+    untuned = {key: value for key, value in root.items() if key != "tuning"}
+    for parameter in tuning.space:
+        for value in parameter.values_to_check():
+            try:
+                parse_spec(with_values(untuned, {parameter.path: value}))
+            except SpecError as exc:
+                raise SpecError(
+                    f"tuning.space.{parameter.path}", f"{value!r} makes an invalid spec: {exc}"
+                ) from None
+    return tuning
 
 
 def _candidates(raw: Any) -> CandidateSpec:

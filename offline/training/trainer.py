@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +43,15 @@ class _ProgressCallback(xgb.callback.TrainingCallback):
 
 
 def train_ranker(
-    data: LtrData, training: TrainingSpec, seed: int, progress: Progress | None = None
+    data: LtrData,
+    training: TrainingSpec,
+    seed: int,
+    progress: Progress | None = None,
+    callbacks: Sequence[xgb.callback.TrainingCallback] = (),
 ) -> TrainedRanker:
     """A ranker over `data`'s groups; deterministic for a seed (fixed thread count).
+    `callbacks` see every round after the progress does (tuning prunes with one: an
+    exception it raises stops training and propagates).
 
     Users are split once into training and validation users (`validation_users`); all
     of a validation user's groups go to the early-stopping set. Features outside
@@ -86,7 +92,7 @@ def train_ranker(
             evals=[(eval_set, "validation")],
             evals_result=history,
             early_stopping_rounds=params.early_stopping_rounds or None,
-            callbacks=[_ProgressCallback(progress)],
+            callbacks=[_ProgressCallback(progress), *callbacks],
             verbose_eval=False,
         )
     except BaseException:

@@ -50,3 +50,15 @@ def catalog(genres: Mapping[int, Sequence[float]]) -> ItemCatalog:
         genres=matrix.reshape(ids.shape[0], width),
         years=np.zeros(ids.shape[0], dtype=np.int32),
     )
+
+
+def rows_of(interactions: Interactions) -> set[tuple[int, int, int]]:
+    """The (user, item, timestamp) of every row."""
+    return set(
+        zip(
+            interactions.users.tolist(),
+            interactions.items.tolist(),
+            interactions.timestamps.tolist(),
+            strict=True,
+        )
+    )

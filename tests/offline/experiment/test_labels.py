@@ -11,21 +11,11 @@ from offline.splits.spec import SplitSpec
 from offline.training.labels import label_folds, resolved_kind
 from offline.training.ltr_data import build_ltr_data
 from recmesh.data.dataset import Dataset, Interactions
+from tests.offline.factories import rows_of
 
 
 def _pairs(interactions: Interactions) -> set[tuple[int, int]]:
     return set(zip(interactions.users.tolist(), interactions.items.tolist(), strict=True))
-
-
-def _rows(interactions: Interactions) -> set[tuple[int, int, int]]:
-    return set(
-        zip(
-            interactions.users.tolist(),
-            interactions.items.tolist(),
-            interactions.timestamps.tolist(),
-            strict=True,
-        )
-    )
 
 
 @pytest.mark.parametrize(
@@ -53,9 +43,9 @@ def test_label_folds_partition_train_and_never_touch_test(ml100k: Dataset, kind:
     labels = LabelSpec(kind=kind, fraction=0.2, folds=1 if kind == "time" else 2)  # type: ignore[arg-type]
     folds = label_folds(train, labels, split, seed=3)
     assert len(folds) == labels.folds
-    train_rows, test_rows = _rows(train), _rows(test)
+    train_rows, test_rows = rows_of(train), rows_of(test)
     for fold in folds:
-        early, late = _rows(fold.early), _rows(fold.late)
+        early, late = rows_of(fold.early), rows_of(fold.late)
         assert not early & late
         assert early | late == train_rows
         assert len(fold.early) + len(fold.late) == len(train)
