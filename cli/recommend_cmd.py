@@ -70,6 +70,7 @@ def run_recommend(args: argparse.Namespace) -> int:
                     "items": [
                         {
                             "item_id": item.item_id,
+                            "external_id": item.external_id,
                             "score": item.score,
                             "title": item.title,
                             "source": item.source,
@@ -88,7 +89,11 @@ def run_recommend(args: argparse.Namespace) -> int:
         return 0
     print(f"recommendations for user {args.user_id} (serving version {response.serving_version})")
     for rank, item in enumerate(response.items, start=1):
-        print(f"{rank:3d}. {item.score:9.4f}  {item.title or item.item_id}  [{item.source}]")
+        # The dataset's own id when its ids are strings (a track URI), else the integer id.
+        label = item.title or item.external_id or str(item.item_id)
+        if item.title and item.external_id:
+            label = f"{item.title} <{item.external_id}>"
+        print(f"{rank:3d}. {item.score:9.4f}  {label}  [{item.source}]")
     if response.degraded:
         print(f"degraded: {reason}: {response.degraded_detail}")
     print(f"trace id: {response.trace_id}")

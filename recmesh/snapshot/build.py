@@ -132,6 +132,12 @@ def build_snapshot(
         history_weights=freeze(history.weights),
         history_ratings=freeze(history.ratings),
         history_timestamps=freeze(history.timestamps),
+        item_external_ids=tuple(catalogue.external_ids),
+        user_external_ids=(
+            ()
+            if dataset.user_external_ids is None
+            else tuple(dataset.user_external_ids.names_of(user_ids))
+        ),
     )
 
 

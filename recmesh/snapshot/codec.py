@@ -1,10 +1,12 @@
 """Snapshot <-> bytes: an .npz archive (no pickles), deterministic and checked on load.
 
 Layout: one `.npy` entry per Snapshot array field; tuples of strings as 1-d numpy unicode
-arrays; scalars as 0-d arrays; the build config as canonical JSON in the 0-d unicode
-entry "config"; "format" (= FORMAT_NAME) and "format_version" (= FORMAT_VERSION) mark the
-layout. Entries are stored uncompressed, in sorted order, with a fixed timestamp, so the
-same snapshot always encodes to the same bytes (and the same sha256 in the artifact store).
+arrays (the external ids only when not empty, so that a dataset with integer ids encodes to
+the same bytes as before they existed); scalars as 0-d arrays; the build config as
+canonical JSON in the 0-d unicode entry "config"; "format" (= FORMAT_NAME) and
+"format_version" (= FORMAT_VERSION) mark the layout. Entries are stored uncompressed, in
+sorted order, with a fixed timestamp, so the same snapshot always encodes to the same bytes
+(and the same sha256 in the artifact store).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from numpy.typing import NDArray
 from recmesh.snapshot.config import SnapshotConfig
 from recmesh.snapshot.errors import SnapshotFormatError
 from recmesh.snapshot.snapshot import Snapshot
-from recmesh.snapshot.validate import ARRAY_FIELDS, STRING_FIELDS, check_snapshot, freeze
+from recmesh.snapshot.validate import (
+    ARRAY_FIELDS,
+    OPTIONAL_STRING_FIELDS,
+    STRING_FIELDS,
+    check_snapshot,
+    freeze,
+)
 
 FORMAT_NAME = "recmesh-snapshot"
 FORMAT_VERSION = 2  # 2: item_factors and user_factors
@@ -68,6 +76,10 @@ def snapshot_to_bytes(snapshot: Snapshot) -> bytes:
     for name in STRING_FIELDS:
         values = [_text(v, name) for v in getattr(snapshot, name)]
         entries[name] = np.array(values, dtype=np.str_) if values else np.zeros(0, "<U1")
+    for name in OPTIONAL_STRING_FIELDS:
+        values = [_text(v, name) for v in getattr(snapshot, name)]
+        if values:
+            entries[name] = np.array(values, dtype=np.str_)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for name in sorted(entries):
@@ -88,8 +100,9 @@ def snapshot_from_bytes(data: bytes) -> Snapshot:
         raise SnapshotFormatError(
             f"snapshot format version {version} is not supported (expected {FORMAT_VERSION})"
         )
-    if set(arrays) != expected:
-        missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
+    if set(arrays) - set(OPTIONAL_STRING_FIELDS) != expected:
+        present = set(arrays) - set(OPTIONAL_STRING_FIELDS)
+        missing, extra = sorted(expected - present), sorted(present - expected)
         raise SnapshotFormatError(f"snapshot entries missing {missing}, unexpected {extra}")
     fields: dict[str, Any] = {
         "config": SnapshotConfig.from_json(_scalar_text(arrays, "config")),
@@ -101,7 +114,7 @@ def snapshot_from_bytes(data: bytes) -> Snapshot:
     }
     for name in ARRAY_FIELDS:
         fields[name] = freeze(arrays[name])
-    for name in STRING_FIELDS:
+    for name in (*STRING_FIELDS, *(f for f in OPTIONAL_STRING_FIELDS if f in arrays)):
         values = arrays[name]
         if values.ndim != 1 or values.dtype.kind != "U":
             raise SnapshotFormatError(f"{name} must be a 1-d unicode array")

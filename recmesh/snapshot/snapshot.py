@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from recmesh.data.external_ids import external_code
 from recmesh.snapshot.config import SnapshotConfig
 
 SECONDS_PER_DAY = 86_400
@@ -50,6 +51,10 @@ class Snapshot:
     - Demographics: `user_ages` 0, `user_genders` and `user_occupations` "" where unknown;
       `has_demographics` tells whether the dataset had a user table at all.
     - `now` is the latest interaction timestamp (Unix seconds) the snapshot was built from.
+    - `item_external_ids` and `user_external_ids` are empty when the dataset's item (user)
+      ids are integers; otherwise they hold each item's (user's) string id, whose code is
+      its id (`recmesh.data.external_ids`), and a user asked for by string is looked up by
+      the string's code.
     """
 
     dataset_name: str
@@ -96,6 +101,9 @@ class Snapshot:
     history_ratings: NDArray[np.float32]
     history_timestamps: NDArray[np.int64]
 
+    item_external_ids: tuple[str, ...] = ()
+    user_external_ids: tuple[str, ...] = ()
+
     @property
     def n_items(self) -> int:
         return int(self.item_ids.shape[0])
@@ -115,13 +123,17 @@ class Snapshot:
     def user_index(self, user_id: str | int) -> int | None:
         """The index of one user, None when unknown.
 
-        A string id must be a plain decimal integer ("196", "-3"); any other string (empty,
+        When the users have string ids, a string is looked up by its code. Otherwise a
+        string id must be a plain decimal integer ("196", "-3"); any other string (empty,
         spaces, "1e3", "0x10") names no snapshot user and gives None.
         """
         if isinstance(user_id, str):
-            if _USER_ID.fullmatch(user_id) is None:
+            if self.user_external_ids:
+                user_id = external_code(user_id)
+            elif _USER_ID.fullmatch(user_id) is None:
                 return None
-            user_id = int(user_id)
+            else:
+                user_id = int(user_id)
         if not _INT64_MIN <= user_id <= _INT64_MAX:
             return None
         position = int(np.searchsorted(self.user_ids, user_id))

@@ -45,8 +45,11 @@ ARRAY_FIELDS: dict[str, tuple[np.dtype[Any], int]] = {
     "history_timestamps": (np.dtype(np.int64), 1),
 }
 
-# Every tuple-of-strings field of Snapshot.
+# Every tuple-of-strings field of Snapshot that is always stored.
 STRING_FIELDS = ("titles", "genre_names", "user_genders", "user_occupations")
+# Those stored only when not empty (a dataset with integer ids has none), so the snapshots
+# of such datasets keep their bytes.
+OPTIONAL_STRING_FIELDS = ("item_external_ids", "user_external_ids")
 
 _PER_ITEM = (
     "item_years",
@@ -85,7 +88,7 @@ def check_snapshot(snapshot: Snapshot) -> None:
             raise SnapshotFormatError(f"{name} must be a {ndim}-d {dtype} array")
         if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
             raise SnapshotFormatError(f"{name} holds NaN or infinite values")
-    for name in STRING_FIELDS:
+    for name in (*STRING_FIELDS, *OPTIONAL_STRING_FIELDS):
         value = getattr(snapshot, name)
         if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
             raise SnapshotFormatError(f"{name} must be a tuple of strings")
@@ -94,6 +97,9 @@ def check_snapshot(snapshot: Snapshot) -> None:
     _check_increasing(snapshot.user_ids, "user_ids")
     _check_lengths(snapshot, (*_PER_ITEM, "titles"), n_items)
     _check_lengths(snapshot, (*_PER_USER, "user_genders", "user_occupations"), n_users)
+    for name, n in (("item_external_ids", n_items), ("user_external_ids", n_users)):
+        if getattr(snapshot, name):
+            _check_lengths(snapshot, (name,), n)
     if snapshot.item_genres.shape != (n_items, n_genres):
         raise SnapshotFormatError(f"item_genres must be {n_items} x {n_genres}")
     if snapshot.user_genre_profiles.shape != (n_users, n_genres):
@@ -170,9 +176,7 @@ def _row_of_entries(indptr: NDArray[np.int64]) -> NDArray[np.int64]:
     return np.repeat(np.arange(indptr.shape[0] - 1, dtype=np.int64), np.diff(indptr))
 
 
-def _steps_within_rows(
-    indptr: NDArray[np.int64], indices: NDArray[np.int64]
-) -> NDArray[np.int64]:
+def _steps_within_rows(indptr: NDArray[np.int64], indices: NDArray[np.int64]) -> NDArray[np.int64]:
     """indices[k + 1] - indices[k] for every k where both entries are in the same row."""
     rows = _row_of_entries(indptr)
     same_row = rows[1:] == rows[:-1]

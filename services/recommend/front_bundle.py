@@ -1,4 +1,4 @@
-"""What the front keeps of a serving version: popularity fallback and titles."""
+"""What the front keeps of a serving version: popularity fallback, titles, external ids."""
 
 from __future__ import annotations
 
@@ -17,23 +17,31 @@ POPULAR_LIST_LENGTH = 1000
 
 @dataclass(frozen=True)
 class FrontBundle:
-    """The front's view of one serving version."""
+    """The front's view of one serving version. `external_ids` is empty when the
+    dataset's item ids are integers, else each catalogue item's string id."""
 
     manifest: BundleManifest
     item_ids: NDArray[np.int64]
     titles: tuple[str, ...]
     popular_item_ids: NDArray[np.int64]
     popular_scores: NDArray[np.float32]
+    external_ids: tuple[str, ...] = ()
 
     @property
     def is_baseline(self) -> bool:
         return self.manifest.kind == KIND_BASELINE
 
-    def titles_of(self, item_ids: NDArray[np.int64]) -> list[str]:
+    def describe(self, item_ids: NDArray[np.int64]) -> tuple[list[str], list[str]]:
+        """The title and the external id of each item ("" where the item is unknown, and
+        every external id "" when the item ids are integers), found in one search."""
         positions = np.searchsorted(self.item_ids, item_ids)
         positions = np.minimum(positions, self.item_ids.shape[0] - 1)
         known = self.item_ids[positions] == item_ids
-        return [self.titles[p] if ok else "" for p, ok in zip(positions, known, strict=True)]
+        rows = [p if ok else -1 for p, ok in zip(positions.tolist(), known.tolist(), strict=True)]
+        titles = [self.titles[p] if p >= 0 else "" for p in rows]
+        if not self.external_ids:
+            return titles, [""] * len(rows)
+        return titles, [self.external_ids[p] if p >= 0 else "" for p in rows]
 
 
 def front_bundle_from_snapshot(manifest: BundleManifest, snapshot: Snapshot) -> FrontBundle:
@@ -44,6 +52,7 @@ def front_bundle_from_snapshot(manifest: BundleManifest, snapshot: Snapshot) -> 
         titles=tuple(snapshot.titles),
         popular_item_ids=snapshot.item_ids[order],
         popular_scores=snapshot.popularity[order].astype(np.float32),
+        external_ids=tuple(snapshot.item_external_ids),
     )
 
 

@@ -90,14 +90,17 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
                 detail=answer.degraded_detail,
                 serving_version=version.version_id,
             )
-        titles = version.value.titles_of(answer.item_ids)
+        titles, external_ids = version.value.describe(answer.item_ids)
         items = [
-            recommend_pb2.RecommendedItem(item_id=int(i), score=float(s), title=t, source=src)
-            for i, s, t, src in zip(
+            recommend_pb2.RecommendedItem(
+                item_id=int(i), score=float(s), title=t, source=src, external_id=e
+            )
+            for i, s, t, src, e in zip(
                 answer.item_ids.tolist(),
                 answer.scores.tolist(),
                 titles,
                 answer.sources,
+                external_ids,
                 strict=True,
             )
         ]

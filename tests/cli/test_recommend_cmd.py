@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from cli.main import main as cli_main
+from recmesh.data.external_ids import external_code
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.net.ports import free_loopback_port
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import RunningMesh
 from tests.services.mesh_calls import run_mesh
+from tests.services.string_id_mesh import string_id_front
 
 
 def test_recommend_prints_titles_version_and_trace_or_one_json_object(
@@ -79,3 +81,29 @@ def test_recommend_errors_print_status_and_message_and_exit_non_zero(
     assert error["error"]["message"]
     assert nobody != 0
     assert "UNAVAILABLE: " in nobody_err
+
+
+def test_recommend_prints_the_external_ids_of_string_keyed_items(
+    etcd_server: LocalEtcd, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A version built from a log of track URIs: each line names the track by its URI (it
+    has no title), and --json carries external_id beside item_id."""
+    outputs: list[str] = []
+
+    async def scenario() -> None:
+        async with string_id_front(etcd_server, tmp_path) as (front, _):
+            for argv in (
+                ["recommend", "listener-03", "-k", "3"],
+                ["recommend", "listener-03", "--json"],
+            ):
+                assert await asyncio.to_thread(cli_main, [*argv, "--address", front]) == 0
+                outputs.append(capsys.readouterr().out)
+
+    asyncio.run(scenario())
+    text, as_json = outputs
+    lines = text[text.index("recommendations for user listener-03") :].splitlines()
+    assert all("spotify:track:" in line for line in lines[1:4])
+    answer = json.loads(next(line for line in as_json.splitlines() if line.startswith("{")))
+    assert answer["items"]
+    for item in answer["items"]:
+        assert item["item_id"] == external_code(item["external_id"])

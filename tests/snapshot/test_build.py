@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from recmesh.data.dataset import ItemCatalog
+from recmesh.data.external_ids import external_code
+from recmesh.data.generic import load_interactions_file
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.errors import SnapshotBuildError
 from recmesh.snapshot.snapshot import Snapshot
@@ -196,3 +200,25 @@ def test_dataset_without_user_table_has_no_demographics() -> None:
     assert not snapshot.has_demographics
     assert snapshot.user_ages.tolist() == [0]
     assert snapshot.user_genders == ("",)
+
+
+def test_string_ids_travel_into_the_snapshot(tmp_path: Path) -> None:
+    """A log of track URIs and user names: the snapshot holds each item's and user's
+    string beside its code, and finds a user by the string."""
+    log = tmp_path / "plays.csv"
+    log.write_text(
+        "user,item,timestamp\nalice,spotify:track:1,10\nbob,spotify:track:2,20\n"
+        "alice,spotify:track:2,30\n",
+        encoding="utf-8",
+    )
+    dataset = load_interactions_file(log)
+    snapshot = build_snapshot(dataset, dataset.interactions)
+    assert dict(zip(snapshot.item_ids.tolist(), snapshot.item_external_ids, strict=True)) == {
+        external_code("spotify:track:1"): "spotify:track:1",
+        external_code("spotify:track:2"): "spotify:track:2",
+    }
+    alice = snapshot.user_index("alice")
+    assert alice is not None
+    assert snapshot.user_external_ids[alice] == "alice"
+    assert snapshot.user_index("carol") is None
+    assert example_snapshot().item_external_ids == ()

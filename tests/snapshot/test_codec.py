@@ -178,3 +178,23 @@ def test_entries_of_the_wrong_kind_are_refused(encoded: bytes) -> None:
     for name, body in cases.items():
         with pytest.raises(SnapshotFormatError):
             snapshot_from_bytes(_rewrite(encoded, {name: body}))
+
+
+def test_external_ids_are_stored_only_when_there_are_some(
+    snapshot: Snapshot, encoded: bytes
+) -> None:
+    """A snapshot of integer ids holds no external-id entries (its bytes are as before);
+    one of string ids stores and reads them back; a wrong count is refused on load."""
+    assert not {"item_external_ids.npy", "user_external_ids.npy"} & set(
+        zipfile.ZipFile(io.BytesIO(encoded)).namelist()
+    )
+    named = dataclasses.replace(
+        snapshot,
+        item_external_ids=tuple(f"spotify:track:{i}" for i in range(snapshot.n_items)),
+        user_external_ids=tuple(f"user-{u}" for u in range(snapshot.n_users)),
+    )
+    data = snapshot_to_bytes(named)
+    assert_same_snapshot(named, snapshot_from_bytes(data))
+    short = _rewrite(data, {"item_external_ids.npy": _npy(np.array(["a", "b"]))})
+    with pytest.raises(SnapshotFormatError, match="item_external_ids has 2 entries"):
+        snapshot_from_bytes(short)

@@ -116,11 +116,20 @@ class RecommendedItem(_message.Message):
     SCORE_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
+    EXTERNAL_ID_FIELD_NUMBER: _builtins.int
     item_id: _builtins.int
+    """The item's id in the serving version's catalogue. For a dataset whose item ids
+    are strings it is the string's int64 code (recmesh/data/external_ids.py), and
+    external_id holds the string.
+    """
     score: _builtins.float
     title: _builtins.str
     source: _builtins.str
     """Stable name of the candidate source that found the item."""
+    external_id: _builtins.str
+    """The item's id as the dataset writes it (a track URI, a UUID) when its item ids
+    are strings; empty when they are integers (item_id is then the dataset's id).
+    """
     def __init__(
         self,
         *,
@@ -128,10 +137,11 @@ class RecommendedItem(_message.Message):
         score: _builtins.float = ...,
         title: _builtins.str = ...,
         source: _builtins.str = ...,
+        external_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_id", b"item_id", "score", b"score", "source", b"source", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["external_id", b"external_id", "item_id", b"item_id", "score", b"score", "source", b"source", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
