@@ -29,7 +29,7 @@ from services.recommend.answer import reason_label
 from services.recommend.budget import BudgetPolicy
 from services.recommend.flow import RecommendFlow
 from services.recommend.front_bundle import FrontBundle
-from services.recommend.impressions import ImpressionLog, impression_record
+from services.recommend.impressions import ImpressionLog
 from services.recommend.validation import validate_request
 
 log = structlog.get_logger("recmesh.recommend")
@@ -113,5 +113,5 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
             request_id=request_id,
             trace_id=trace_id,
         )
-        self._impressions.record(impression_record(request, response, time.time()))
+        self._impressions.record(request, response, time.time())
         return response

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from recmesh.api.ranking.v1.ranking_pb2 import RankRequest, RankResponse
+from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.server.build import build_server, server_interceptors
 from recmesh.telemetry.logging import configure_logging
 from recmesh.telemetry.metrics import ServerMetrics
@@ -111,7 +112,7 @@ def test_logs_off_drops_every_line(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_discarding_impression_log_opens_and_writes_nothing(tmp_path: Path) -> None:
     log = DiscardingImpressionLog()
-    log.record({"user_id": "1"})
+    log.record(recommend_pb2.RecommendRequest(user_id="1"), recommend_pb2.RecommendResponse(), 0.0)
 
     async def run_briefly() -> None:
         task = asyncio.create_task(log.run())

@@ -1,9 +1,15 @@
-"""The impression record of one answer (services/recommend/impressions.py)."""
+"""The impression record of one answer, and the log that writes them in batches off the
+request's path (services/recommend/impressions.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+
 from recmesh.api.recommend.v1 import recommend_pb2
-from services.recommend.impressions import impression_record
+from services.recommend.impressions import ImpressionLog, impression_record
 
 
 def test_the_record_names_the_request_the_items_the_version_and_the_reason() -> None:
@@ -42,3 +48,57 @@ def test_a_normal_answer_has_no_reason() -> None:
     response = recommend_pb2.RecommendResponse(serving_version="sv-1")
     record = impression_record(request, response, 0.0)
     assert (record["degraded"], record["degraded_reason"], record["items"]) == (False, "", [])
+
+
+def _answer(n: int) -> tuple[recommend_pb2.RecommendRequest, recommend_pb2.RecommendResponse]:
+    return (
+        recommend_pb2.RecommendRequest(user_id=str(n), k=1),
+        recommend_pb2.RecommendResponse(
+            items=[recommend_pb2.RecommendedItem(item_id=n, score=1.0, source="cf")],
+            serving_version="sv-1",
+            request_id=f"r{n}",
+        ),
+    )
+
+
+def test_answers_gathered_within_the_flush_interval_are_written_at_once(
+    tmp_path: Path,
+) -> None:
+    """Recording formats and writes nothing; the writer appends what gathered within the
+    flush interval together, and what it holds or is still queued when it stops (the
+    answer it was waiting to batch, too) is written on the way out, in order."""
+    path = tmp_path / "impressions.jsonl"
+
+    def lines() -> list[str]:
+        return path.read_text().splitlines()
+
+    async def main() -> None:
+        log = ImpressionLog(path, flush_s=0.05)
+        writer = asyncio.create_task(log.run())
+        for n in range(5):
+            log.record(*_answer(n), float(n))
+        assert lines() == []  # nothing formatted or written on the request's path
+        await asyncio.sleep(0.3)
+        assert len(lines()) == 5
+        log.record(*_answer(5), 5.0)
+        await asyncio.sleep(0)  # the writer takes it and waits for more
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        await log.close()
+
+    asyncio.run(main())
+    records = [json.loads(line) for line in lines()]
+    assert [r["request_id"] for r in records] == [f"r{n}" for n in range(6)]
+    assert records[3]["at"] == 3.0
+
+
+def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> None:
+    async def main() -> int:
+        log = ImpressionLog(tmp_path / "impressions.jsonl", max_queue=2)
+        for n in range(5):
+            log.record(*_answer(n), 0.0)
+        await log.close()
+        return log.dropped
+
+    assert asyncio.run(main()) == 3
