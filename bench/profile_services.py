@@ -58,24 +58,40 @@ def layer_of(frame: str) -> str | None:
     return None
 
 
+#: Innermost frames of a thread waiting, not working: the event loop in epoll, and
+#: the threads (gRPC's poller, the span exporter) parked in C under Thread.run.
+IDLE = ("EpollSelector.select (", "Thread.run (", "Condition.wait (", "epoll_wait (")
+#: A C callback the event loop runs (innermost frame Handle._run): in these processes
+#: that is gRPC's completion-queue handling (cygrpc), so it counts as gRPC.
+C_CALLBACK = "Handle._run ("
+
+
 def summarize(collapsed: Path, top: int = 15) -> dict[str, Any]:
-    """Shares of the samples by layer (innermost named frame) and the hottest functions
-    by own time (innermost frame), from py-spy's raw (collapsed) output."""
+    """Shares of the working samples (idle waits left out) by layer (innermost named
+    frame) and the hottest functions by own time (innermost frame), from py-spy's raw
+    (collapsed) output."""
     layers: Counter[str] = Counter()
     own: Counter[str] = Counter()
-    total = 0
+    total = idle = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
         frames = stack.split(";")
+        if frames[-1].startswith(IDLE):
+            idle += count
+            continue
         total += count
         own[frames[-1]] += count
+        if frames[-1].startswith(C_CALLBACK):
+            layers["grpc+protobuf"] += count
+            continue
         named = next((layer_of(f) for f in reversed(frames) if layer_of(f)), None)
         layers[named or "other"] += count
     return {
         "samples": total,
+        "idle_samples": idle,
         "layers": {name: count / max(total, 1) for name, count in layers.most_common()},
         "hottest": [(frame, count / max(total, 1)) for frame, count in own.most_common(top)],
     }
