@@ -226,7 +226,10 @@ def build_spec(args: argparse.Namespace) -> Any:
 
 
 def _guardrail(text: str) -> Any:
+    """A Guardrail from METRIC:MARGIN[:higher|lower]; without a direction, the metric's own
+    (recmesh.decision.metrics), as in a spec file loaded by `run`."""
     from recmesh.api.controlplane.v1 import records_pb2
+    from recmesh.decision import metric_direction
 
     parts = text.split(":")
     if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in _DIRECTIONS):
@@ -235,7 +238,7 @@ def _guardrail(text: str) -> Any:
         margin = float(parts[1])
     except ValueError:
         raise SpecError(f"--guardrail {text!r}: margin {parts[1]!r} is not a number") from None
-    direction = _DIRECTIONS[parts[2] if len(parts) == 3 else "higher"]
+    direction = _DIRECTIONS[parts[2] if len(parts) == 3 else metric_direction(parts[0]).value]
     return records_pb2.Guardrail(
         metric=parts[0], margin=margin, direction=records_pb2.MetricDirection.Value(direction)
     )

@@ -113,8 +113,13 @@ def recorded_rule(experiment: records_pb2.Experiment) -> DecisionRule:
         ) from exc
 
 
+def declared_direction(value: records_pb2.MetricDirection.ValueType) -> Direction | None:
+    """The direction a MetricDirection names; None for UNSPECIFIED or an unknown value."""
+    return _FROM_PROTO.get(value)
+
+
 def _direction(metric: str, value: records_pb2.MetricDirection.ValueType) -> Direction:
-    direction = _FROM_PROTO.get(value)
+    direction = declared_direction(value)
     if direction is None:
         raise ValueError(f"metric {metric!r} has no direction (higher or lower is better?)")
     return direction

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from control_plane.decision_rules import declared_direction
 from recmesh.api.controlplane.v1 import records_pb2
+from recmesh.decision import contradicted_direction
 from recmesh.rpc.errors import InvalidArgumentError
 from recmesh.wire.ids import check_version_id
 
@@ -71,11 +73,15 @@ def validate_spec(spec: records_pb2.ExperimentSpec) -> None:
                 f"guardrail {guardrail.metric!r}: margin must be between 0 and 1 (a relative "
                 f"non-inferiority margin, 0.02 = 2 %), got {guardrail.margin}"
             )
-        if guardrail.direction == records_pb2.METRIC_DIRECTION_UNSPECIFIED:
+        direction = declared_direction(guardrail.direction)
+        if direction is None:
             raise InvalidArgumentError(
                 f"guardrail {guardrail.metric!r}: direction is unspecified (higher or lower "
                 "is better?)"
             )
+        contradiction = contradicted_direction(guardrail.metric, direction)
+        if contradiction is not None:
+            raise InvalidArgumentError(f"guardrail {guardrail.metric!r}: {contradiction}")
     _validate_rule_fields(spec, metrics)
     if spec.approvals_required > MAX_APPROVALS:
         raise InvalidArgumentError(

@@ -27,6 +27,16 @@ approvals_required: 2
 """
 
 
+def _create_flags(name: str, challenger: str) -> list[str]:
+    """`experiment create` from flags alone: ndcg@10 (the success metric) and coverage."""
+    return [
+        "experiment", "create", "--name", name, "--challenger", challenger,
+        "--dataset-name", "toy", "--dataset-fingerprint", DATASET_FINGERPRINT,
+        "--split", "user_stratified:0.75:seed=42", "--metric", "ndcg@10", "--metric", "coverage",
+        "--success-metric", "ndcg@10",
+    ]  # fmt: skip
+
+
 def test_create_from_spec_file_with_flag_overrides(
     control_plane: ControlPlaneHarness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -52,12 +62,7 @@ def test_create_from_flags_and_list_and_show(
     """Flags alone make a spec; list --state and show see it; record-evaluation from a file
     moves it to PASSED."""
     challenger = control_plane.register(control_plane.challenger_a)
-    args = [
-        "experiment", "create", "--name", "flags", "--challenger", challenger,
-        "--dataset-name", "toy", "--dataset-fingerprint", DATASET_FINGERPRINT,
-        "--split", "user_stratified:0.75:seed=42", "--metric", "ndcg@10", "--metric", "coverage",
-        "--success-metric", "ndcg@10", "--guardrail", "coverage:0.02:higher",
-    ]  # fmt: skip
+    args = [*_create_flags("flags", challenger), "--guardrail", "coverage:0.02:higher"]
     assert main([*args, "--json", *control_plane.cli_args("alice")]) == 0
     experiment_id = json.loads(capsys.readouterr().out)["experiment_id"]
 
@@ -88,6 +93,28 @@ def test_bad_guardrail_flag_exits_2(
     args = ["experiment", "create", "--guardrail", "coverage", *control_plane.cli_args("alice")]
     assert main(args) == 2
     assert "METRIC:MARGIN" in capsys.readouterr().err
+
+
+def test_a_wrong_way_guardrail_is_refused_and_an_undeclared_one_takes_its_metrics(
+    control_plane: ControlPlaneHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--guardrail coverage:0.02:lower is refused by the control plane (INVALID_ARGUMENT
+    naming the way coverage gets better, exit 1); --guardrail popularity:0.05 without a
+    direction is recorded lower-is-better, popularity's own direction."""
+    challenger = control_plane.register(control_plane.challenger_a)
+    args = [*_create_flags("guarded", challenger), "--metric", "popularity"]
+    wrong = [*args, "--guardrail", "coverage:0.02:lower", *control_plane.cli_args("alice")]
+    assert main(wrong) == 1
+    assert capsys.readouterr().err.startswith(
+        "INVALID_ARGUMENT: guardrail 'coverage': coverage gets better higher, so a guardrail "
+        "on it cannot declare 'lower is better'"
+    )
+    undeclared = [*args, "--guardrail", "popularity:0.05", "--json"]
+    assert main([*undeclared, *control_plane.cli_args("alice")]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert created["spec"]["guardrails"] == [
+        {"metric": "popularity", "margin": 0.05, "direction": "METRIC_DIRECTION_LOWER_IS_BETTER"}
+    ]
 
 
 def test_server_validation_reaches_the_user(

@@ -121,3 +121,48 @@ def test_a_rule_weaker_than_the_floors_is_refused(control_plane: ControlPlaneHar
         assert message in refusal.details["reason"]
     experiment = control_plane.create_experiment(challenger, confidence=0.9, min_resamples=200)
     assert (round(experiment.rule.confidence, 6), experiment.rule.min_resamples) == (0.9, 200)
+
+
+def _guarded_spec(challenger: str, guardrail: records_pb2.Guardrail) -> records_pb2.ExperimentSpec:
+    spec = spec_for(challenger)
+    spec.metrics.append("popularity")
+    del spec.guardrails[:]
+    spec.guardrails.append(guardrail)
+    return spec
+
+
+def test_a_guardrail_against_its_metrics_direction_is_refused(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """A guardrail declaring the way its metric gets worse (coverage lower-is-better,
+    popularity higher-is-better) is INVALID_ARGUMENT naming the metric and the way it gets
+    better, audited and not recorded; popularity declared lower-is-better is recorded."""
+    challenger = control_plane.register(control_plane.challenger_a)
+    higher = records_pb2.METRIC_DIRECTION_HIGHER_IS_BETTER
+    lower = records_pb2.METRIC_DIRECTION_LOWER_IS_BETTER
+    wrong = {
+        "guardrail 'coverage': coverage gets better higher, so a guardrail on it cannot "
+        "declare 'lower is better'": records_pb2.Guardrail(
+            metric="coverage", margin=0.02, direction=lower
+        ),
+        "guardrail 'popularity': popularity gets better lower, so a guardrail on it cannot "
+        "declare 'higher is better'": records_pb2.Guardrail(
+            metric="popularity", margin=0.05, direction=higher
+        ),
+    }
+    for message, guardrail in wrong.items():
+        error = rpc_error(_create, control_plane, _guarded_spec(challenger, guardrail))
+        assert code_of(error) == grpc.StatusCode.INVALID_ARGUMENT
+        assert details_of(error) == message
+        refusal = control_plane.audit_entries()[-1]
+        assert (refusal.action, refusal.details["reason"]) == ("create_experiment_refused", message)
+    listed = control_plane.stub.ListExperiments(
+        pb.ListExperimentsRequest(), metadata=control_plane.auth("alice")
+    )
+    assert list(listed.experiments) == []
+    right = records_pb2.Guardrail(metric="popularity", margin=0.05, direction=lower)
+    experiment = control_plane.stub.CreateExperiment(
+        pb.CreateExperimentRequest(spec=_guarded_spec(challenger, right)),
+        metadata=control_plane.auth("alice"),
+    ).experiment
+    assert [(g.metric, g.direction) for g in experiment.rule.guardrails] == [("popularity", lower)]
