@@ -12,11 +12,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from offline.experiment.data import load_dataset
-from offline.experiment.spec_loading import SpecError, parse_spec
+from offline.experiment.spec_loading import SpecError, load_spec, parse_spec
 from recmesh.console.progress import NullProgress
 from recmesh.data.log_format import ColumnMapping, ItemFile, LogFormat, Weighting
+from recmesh.data.movielens_csv import load_movielens_csv
+from recmesh.files.repo_paths import REPO_ROOT, SHARED_DATA_DIR
 from tests.offline.experiment.specs import small_spec
 
+ML_LATEST_SMALL = SHARED_DATA_DIR / "ml-latest-small"
 LISTENS = "userID\tartistID\tweight\n2\t51\t13883\n2\t52\t0\n7\t51\t3\n"
 
 
@@ -103,3 +106,21 @@ def test_a_dataset_without_log_fields_reads_as_before() -> None:
     """No format, columns, weight or items: the default LogFormat (usual names, as is)."""
     spec = _spec_with({"name": "ml-100k", "max_users": 150})
     assert spec.dataset.log.is_default
+
+
+def test_the_shipped_ml_latest_small_spec_reads_it_through_the_log_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """experiments/ml-latest-small.yaml (a column mapping and movies.csv as item metadata,
+    paths from the repository root) loads the shared files as their own loader does."""
+    if not ML_LATEST_SMALL.is_dir():
+        pytest.skip(f"real-data test: {ML_LATEST_SMALL} is absent (MovieLens ml-latest-small)")
+    monkeypatch.chdir(REPO_ROOT)
+    spec = load_spec(REPO_ROOT / "experiments" / "ml-latest-small.yaml")
+    assert spec.dataset.path is not None
+    assert Path(spec.dataset.path).is_file()
+    dataset = load_dataset(spec.dataset, tmp_path, spec.seed, NullProgress())
+    own = load_movielens_csv(ML_LATEST_SMALL)
+    assert len(dataset.interactions) == 100_836
+    assert dataset.fingerprint == own.fingerprint
+    assert dataset.items.titles == own.items.titles
