@@ -71,9 +71,10 @@ class ParquetColumns:
 
     def ids(self, column: int, what: str) -> tuple[NDArray[np.int64], ExternalIds | None]:
         values = self._read(column)
-        if pa.types.is_integer(values.type):
+        if pa.types.is_integer(values.type) and not _beyond_int64(values):
             return self._int64(values, column, what), None
-        if _is_text(values.type):
+        if pa.types.is_integer(values.type) or _is_text(values.type):
+            # Past int64 (a uint64 id) the decimal text is the id, as a text file's would be.
             return ids_of_strings(self.strings(column), what, self.row_error(column))
         raise self.row_error(column)(0, f"{what}s must be integers or strings, not {values.type}")
 
@@ -125,6 +126,12 @@ class ParquetColumns:
 
 
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def _beyond_int64(values: Any) -> bool:
+    if values.type != pa.uint64():
+        return False
+    return bool((np.asarray(values.to_numpy(), dtype=np.uint64) > np.uint64(2**63 - 1)).any())
 
 
 def _is_text(kind: Any) -> bool:

@@ -146,3 +146,18 @@ def test_a_parquet_file_without_rows_is_refused(tmp_path: Path) -> None:
     table = pa.table({"user": pa.array([], pa.int64()), "item": pa.array([], pa.int64())})
     with pytest.raises(DataFormatError, match="no data rows"):
         load_interactions_file(_parquet(tmp_path, table))
+
+
+def test_uint64_ids_past_int64_are_read_as_their_text_like_a_tsv(tmp_path: Path) -> None:
+    """A uint64 id beyond int64 cannot be an integer id: it is the decimal string's id,
+    as the same number in a TSV is, so both files give one fingerprint."""
+    big = 2**64 - 1
+    table = pa.table(
+        {"user": pa.array([1, 2], pa.uint64()), "item": pa.array([big, 5], pa.uint64())}
+    )
+    parquet = load_interactions_file(_parquet(tmp_path, table))
+    text = tmp_path / "same.tsv"
+    text.write_text(f"user\titem\n1\t{big}\n2\t5\n", encoding="utf-8")
+    tsv = load_interactions_file(text)
+    assert parquet.fingerprint == tsv.fingerprint
+    assert set(parquet.items.external_ids) == {str(big), "5"}
