@@ -277,6 +277,7 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from cli.evaluation_text import evaluation_lines
     from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
     from recmesh.api.controlplane.v1 import records_pb2
 
@@ -314,18 +315,7 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"  approvals   {spec.approvals_required} required")
         print(f"  submitted   by {experiment.submitted_by} at {when(experiment.created_at)}")
         if response.HasField("evaluation"):
-            evaluation = response.evaluation
-            verdict = enum_word(records_pb2.Verdict.Name(evaluation.verdict), "VERDICT_")
-            print(f"  evaluation  {verdict.upper()} by {evaluation.recorded_by}")
-            for reason in evaluation.reasons:
-                print(f"    - {reason}")
-            for delta in evaluation.deltas:
-                print(
-                    f"    {delta.metric}: {delta.delta:+.4f} "
-                    f"[{delta.ci_low:+.4f}, {delta.ci_high:+.4f}]"
-                )
-            if evaluation.report_uri:
-                print(f"    report {evaluation.report_uri}")
+            print("\n".join(evaluation_lines(response.evaluation, rule)))
         else:
             print("  evaluation  none yet")
         for review in response.reviews:

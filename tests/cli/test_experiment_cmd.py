@@ -10,7 +10,8 @@ from google.protobuf import json_format
 
 from cli.main import main
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
-from testkit.records import DATASET_FINGERPRINT
+from recmesh.api.controlplane.v1 import records_pb2
+from testkit.records import DATASET_FINGERPRINT, add_evidence, restate, spec_for
 from tests.control_plane.harness import ControlPlaneHarness
 
 SPEC = """
@@ -125,3 +126,45 @@ def test_server_validation_reaches_the_user(
     args = ["experiment", "create", "--challenger", challenger, "--name", "x"]
     assert main([*args, *control_plane.cli_args("alice")]) == 1
     assert capsys.readouterr().err.startswith("INVALID_ARGUMENT: spec.dataset_name is empty")
+
+
+def test_show_prints_the_p_values_and_the_holm_steps(
+    control_plane: ControlPlaneHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With three success metrics, show prints each delta's p-value beside its interval
+    (none for coverage, whose evidence has none) and Holm's steps in rank order: ndcg@10's
+    p 0.03 against threshold 0.01667, adjusted 0.09, is not below 0.05."""
+    spec = spec_for(control_plane.register(control_plane.challenger_a))
+    spec.metrics.append("mrr@10")
+    spec.success_metrics.extend(["recall@10", "mrr@10"])
+    experiment = control_plane.stub.CreateExperiment(
+        pb.CreateExperimentRequest(spec=spec), metadata=control_plane.auth("alice")
+    ).experiment
+    evaluation = control_plane.evaluation(experiment, records_pb2.VERDICT_FAIL)
+    restate(evaluation, "ndcg@10", challenger=0.33, ci_low=0.001, ci_high=0.05)
+    evaluation.evidence[0].p_increase = 0.03
+    add_evidence(evaluation, "recall@10", champion=0.2, challenger=0.21, ci_low=-0.01,
+                 ci_high=0.03, p_increase=0.4)  # fmt: skip
+    add_evidence(evaluation, "mrr@10", champion=0.5, challenger=0.5, ci_low=-0.02,
+                 ci_high=0.02, p_increase=0.9)  # fmt: skip
+    control_plane.stub.RecordEvaluation(
+        pb.RecordEvaluationRequest(evaluation=evaluation), metadata=control_plane.auth("alice")
+    )
+    show = ["experiment", "show", experiment.experiment_id, *control_plane.cli_args("bob")]
+    assert main(show) == 0
+    shown_lines = capsys.readouterr().out.splitlines()
+    start = shown_lines.index("  evaluation  FAIL by alice")
+    assert shown_lines[start + 1].startswith(
+        "    - no success metric improved after the Holm adjustment over 3 success metrics"
+    )
+    assert shown_lines[start + 2 :] == [
+        "    ndcg@10: +0.0300 [+0.0010, +0.0500]; p_increase 0.0300",
+        "    coverage: +0.0000 [-0.0050, +0.0050]",
+        "    recall@10: +0.0100 [-0.0100, +0.0300]; p_increase 0.4000",
+        "    mrr@10: +0.0000 [-0.0200, +0.0200]; p_increase 0.9000",
+        "    Holm over 3 success metrics (family-wise error 0.05):",
+        "      1. ndcg@10    p 0.0300  threshold 0.01667  adjusted p 0.0900 is not below 0.05",
+        "      2. recall@10  p 0.4000  threshold 0.025  adjusted p 0.8000 is not below 0.05",
+        "      3. mrr@10     p 0.9000  threshold 0.05  adjusted p 0.9000 is not below 0.05",
+        "    report file:///tmp/report.html",
+    ]
