@@ -12,7 +12,9 @@ method, stamped with the call's start, and carries its duration and gRPC status;
 the callee's SERVER span is the caller's span's child. A CLIENT span per call would
 tell nothing more (its timing is the event's) and cost a span's creation, context
 switch, processing and export on every hop. A call made outside any span (a probe,
-a tool) opens a CLIENT span of its own, so it still starts a trace.
+a tool) opens a CLIENT span of its own, so it still starts a trace; a call that
+outlives its caller's span (the request gave up while a coalesced call ran on) is
+recorded as a CLIENT span under it when it ends.
 """
 
 from __future__ import annotations
@@ -79,7 +81,29 @@ class TracedUnaryMethod:
             }
             if code != grpc.StatusCode.OK:
                 attributes[ERROR] = f"{code.name}: {details}"
-            caller.add_event(self._full_name, attributes, timestamp=start_ns)
+            if caller.is_recording():
+                caller.add_event(self._full_name, attributes, timestamp=start_ns)
+            else:
+                self._outlived(caller, start_ns, attributes)
+
+    def _outlived(
+        self, caller: trace.Span, start_ns: int, attributes: dict[str, str | int | float]
+    ) -> None:
+        """The caller's span ended while the call ran on (its request was cancelled or
+        ran out of time, and a coalesced call finished later): the call is recorded as
+        a CLIENT span under it, from the call's start, since an ended span takes no
+        event."""
+        span = self._tracer.start_span(
+            self._full_name,
+            context=trace.set_span_in_context(caller),
+            kind=SpanKind.CLIENT,
+            attributes={**self._attributes, **attributes},
+            start_time=start_ns,
+        )
+        error = attributes.get(ERROR)
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, str(error)))
+        span.end()
 
     async def _in_client_span(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def calls(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 def is_complete(roots: list[SpanNode]) -> bool:
     """True when the trace has one root and every call that succeeded has its server
-    side (a child span named after the method; a CLIENT span, a child at all): the
+    side (a child span named after the method, one per call; a CLIENT span, a child): the
     processes of a mesh flush spans on their own schedules, so a trace read too early
     lacks the later hops."""
     if len(roots) != 1:
@@ -60,11 +61,14 @@ def is_complete(roots: list[SpanNode]) -> bool:
     def whole(node: SpanNode) -> bool:
         if node.record.get("kind") == "CLIENT" and not node.children:
             return False
-        served = {child.record["name"] for child in node.children}
-        for call in calls(node.record):
-            ok = call.get("attributes", {}).get("rpc.grpc.status_code") == 0
-            if ok and call["name"] not in served:
-                return False
+        served = Counter(child.record["name"] for child in node.children)
+        answered = Counter(
+            call["name"]
+            for call in calls(node.record)
+            if call.get("attributes", {}).get("rpc.grpc.status_code") == 0
+        )
+        if any(served[name] < count for name, count in answered.items()):
+            return False
         return all(whole(child) for child in node.children)
 
     return whole(roots[0])

@@ -16,11 +16,14 @@ sends it at once, or it was the only one queued) goes out as the unary call, exa
 as with batching off. A batch of two or more runs in an INTERNAL span
 `coalesced <Method>` with `recmesh.batch_size`, a root linked to every item's span.
 
-What the breaker learns: a batch call that fails is judged as a unary call would be;
-a batch whose every item failed in a way that counts against the replica (a
-failure-class status without ErrorInfo, a late item granted enough time, a malformed
-reply) is judged as its first item's failure (and, for UNAVAILABLE without a reason,
-retried on another replica); a batch where some item succeeded counts as a success.
+What the breaker learns: a batch call that fails is judged as a unary call would be.
+A batch where some item succeeded, or was answered on purpose (a status about the
+request, or with an ErrorInfo reason), counts as a success. A batch whose every item
+failed is judged as its unary calls would be together: a failure when any item failed
+against the replica (a failure-class status without ErrorInfo, a late item granted
+enough time, a malformed reply), judged as the first such item's failure (and, for
+UNAVAILABLE without a reason, retried on another replica); no verdict when every item
+was given too little time to tell.
 
 A replica that answers the batch RPC UNIMPLEMENTED (a server from before the batch
 RPCs) is sent unary calls from then on, each item in its own trace.

@@ -294,20 +294,25 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
                 )
                 continue
             asked.append((entry, min(item_timeout, timeout)))
-        chunks = reply_chunks(asked, FEATURES_BATCH_REPLY_BYTES)
-        await asyncio.gather(*(self._features_chunk(items, chunk) for chunk in chunks))
+        # Items with like deadlines share a call: sorted by the time each may pass down
+        # before being cut to the reply budget.
+        asked.sort(key=lambda pair: pair[1])
+        async with asyncio.TaskGroup() as calls:
+            for chunk in reply_chunks(asked, FEATURES_BATCH_REPLY_BYTES):
+                calls.create_task(self._features_chunk(items, chunk))
 
     async def _features_chunk(
         self,
         items: BatchItems[ranking_pb2.RankRequest, ranking_pb2.RankResponse],
         chunk: Sequence[tuple[_ToScore, float]],
     ) -> None:
-        """One GetFeaturesBatch call for `chunk`. It waits no longer than the chunk's
-        most urgent item may: an item cannot be answered before the whole RankBatch
-        reply, so waiting for the longest would answer the others after their own
-        deadline, and the front would blame ranking for features' lateness."""
+        """One GetFeaturesBatch call for `chunk`. Each item carries its own time to pass
+        down (features answers an item whose time ran out DEADLINE_EXCEEDED, alone), and
+        the call lasts as long as its longest item may, so no item loses time to
+        another's shorter deadline. (The RankBatch reply cannot answer an urgent item
+        before the others; sorting by deadline keeps a call's deadlines close.)"""
         asked = [entry for entry, _ in chunk]
-        timeout = min(item_timeout for _, item_timeout in chunk)
+        timeout = max(item_timeout for _, item_timeout in chunk)
         outgoing = [
             features_pb2.GetFeaturesBatchItem(
                 request=features_pb2.GetFeaturesRequest(
@@ -317,10 +322,10 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
                 ),
                 context=batch_pb2.BatchItemContext(
                     trace_context=entry.slot.trace_carrier(),
-                    remaining_us=max(1, int(timeout * 1e6)),
+                    remaining_us=max(1, int(item_timeout * 1e6)),
                 ),
             )
-            for entry in asked
+            for entry, item_timeout in chunk
         ]
         slots = [entry.slot for entry in asked]
         expected = [

@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 import pytest
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import (
     CarrierT,
@@ -425,3 +425,38 @@ def test_an_error_other_than_an_rpc_error_passes_through_without_a_status() -> N
     assert span.attributes["rpc.method"] == "Rank"
     assert span.status.status_code == StatusCode.UNSET
     assert list(span.events) == []
+
+
+def test_a_call_that_outlives_its_callers_span_is_a_client_span_under_it() -> None:
+    """The caller's span ends while the call runs on (its request gave up; a coalesced
+    call finishes later): an ended span takes no event, so the call is recorded as a
+    CLIENT span under it, from the call's start, with its status."""
+    provider, exporter = _tracing()
+    servicer = _Ranking()
+    servicer.delay = 0.2
+
+    async def main() -> None:
+        async with _ranking_channel(servicer) as channel:
+            stub = traced_stub(
+                ranking_pb2_grpc.RankingServiceStub, channel, RANKING_SERVICE, provider
+            )
+            caller = provider.get_tracer("test").start_span("request")
+            with trace.use_span(caller, end_on_exit=False):
+                call = asyncio.ensure_future(stub.Rank(ranking_pb2.RankRequest(), timeout=5))
+            await asyncio.sleep(0.05)
+            caller.end()
+            await call
+
+    asyncio.run(main())
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert set(spans) == {"request", RANK}
+    request, client = spans["request"], spans[RANK]
+    assert list(request.events) == []
+    assert client.kind == SpanKind.CLIENT
+    assert client.parent is not None
+    assert request.context is not None
+    assert client.parent.span_id == request.context.span_id
+    assert client.start_time is not None
+    assert request.end_time is not None
+    assert client.start_time < request.end_time
+    assert dict(client.attributes or {})["rpc.grpc.status_code"] == 0

@@ -115,3 +115,12 @@ def test_a_failed_call_needs_no_server_span(tmp_path: Path) -> None:
     roots = build_tree(read_trace(path, TRACE))
     assert is_complete(roots)
     assert render_tree(roots).splitlines()[1].endswith("UNAVAILABLE: connection refused")
+
+
+def test_two_calls_to_one_method_wait_for_two_server_spans(tmp_path: Path) -> None:
+    path = tmp_path / "spans.jsonl"
+    twice = _with_call(_with_call(FRONT, "/x.candidates/Call", 0), "/x.candidates/Call", 0)
+    write(path, twice, span("c" * 16, "a" * 16, "SERVER", "candidates", 3))
+    assert not is_complete(build_tree(read_trace(path, TRACE)))
+    write(path, span("e" * 16, "a" * 16, "SERVER", "candidates", 4))
+    assert is_complete(build_tree(read_trace(path, TRACE)))

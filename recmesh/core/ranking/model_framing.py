@@ -45,7 +45,7 @@ def check_model_framing(data: bytes) -> None:
     if _looks_like_json(data, start + 1):
         _check_json(data)
         return
-    end = _UbjsonWalk(data).value(start, depth=0)
+    end = _skip_whitespace(data, _UbjsonWalk(data).value(start, depth=0))
     if end != len(data):
         raise ModelFramingError(f"{len(data) - end} bytes follow the end of the model document")
 

@@ -63,6 +63,11 @@ def test_malformed_bytes_are_refused_with_a_reason(data: bytes, reason: str) -> 
         check_model_framing(data)
 
 
+def test_trailing_whitespace_passes_as_xgboost_reads_it() -> None:
+    """A copy that gained a newline at its end still loads in XGBoost: not refused."""
+    check_model_framing(bytes(_booster().save_raw("ubj")) + b"\n")
+
+
 def test_a_small_hand_written_ubjson_object_passes() -> None:
     """Counted, typed and open containers and every scalar marker are walked."""
     data = (

@@ -8,8 +8,11 @@ import contextlib
 import json
 from pathlib import Path
 
+import pytest
+
 from recmesh.api.recommend.v1 import recommend_pb2
-from services.recommend.impressions import ImpressionLog, impression_record
+from services.recommend import impressions
+from services.recommend.impressions import WRITE_SLICE, ImpressionLog, impression_record
 
 
 def test_the_record_names_the_request_the_items_the_version_and_the_reason() -> None:
@@ -62,12 +65,23 @@ def _answer(n: int) -> tuple[recommend_pb2.RecommendRequest, recommend_pb2.Recom
 
 
 def test_answers_gathered_within_the_flush_interval_are_written_at_once(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Recording formats and writes nothing; the writer appends what gathered within the
     flush interval together, and what it holds or is still queued when it stops (the
     answer it was waiting to batch, too) is written on the way out, in order."""
     path = tmp_path / "impressions.jsonl"
+    formatted: list[str] = []
+
+    def counting(
+        request: recommend_pb2.RecommendRequest,
+        response: recommend_pb2.RecommendResponse,
+        at: float,
+    ) -> dict[str, object]:
+        formatted.append(response.request_id)
+        return impression_record(request, response, at)
+
+    monkeypatch.setattr(impressions, "impression_record", counting)
 
     def lines() -> list[str]:
         return path.read_text().splitlines()
@@ -77,7 +91,7 @@ def test_answers_gathered_within_the_flush_interval_are_written_at_once(
         writer = asyncio.create_task(log.run())
         for n in range(5):
             log.record(*_answer(n), float(n))
-        assert lines() == []  # nothing formatted or written on the request's path
+        assert (formatted, lines()) == ([], [])  # nothing formatted on the request's path
         await asyncio.sleep(0.3)
         assert len(lines()) == 5
         log.record(*_answer(5), 5.0)
@@ -102,3 +116,27 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> No
         return log.dropped
 
     assert asyncio.run(main()) == 3
+
+
+def test_a_large_batch_is_written_a_slice_at_a_time(tmp_path: Path) -> None:
+    """Between two slices the writer hands the loop back: a task scheduled meanwhile
+    runs before the whole batch is written."""
+    path = tmp_path / "impressions.jsonl"
+    seen: list[int] = []
+
+    async def main() -> None:
+        log = ImpressionLog(path, flush_s=0.01)
+        writer = asyncio.create_task(log.run())
+        for n in range(3 * WRITE_SLICE):
+            log.record(*_answer(n), 0.0)
+        while not seen or seen[-1] == 0:  # spins until the writer's first slice lands
+            await asyncio.sleep(0)
+            seen.append(len(path.read_text().splitlines()))
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        await log.close()
+
+    asyncio.run(main())
+    assert seen[-1] == WRITE_SLICE, seen
+    assert len(path.read_text().splitlines()) == 3 * WRITE_SLICE
