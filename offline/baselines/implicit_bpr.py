@@ -33,9 +33,9 @@ class BPRConfig:
     one (`regularization` may be 0)."""
 
     factors: int = 128
-    learning_rate: float = 0.01
-    regularization: float = 0.03
-    iterations: int = 200
+    learning_rate: float = 0.001
+    regularization: float = 0.01
+    iterations: int = 400
     seed: int = 42
 
     def __post_init__(self) -> None:
