@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import time
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-from recmesh.rpc.tls import TlsFiles, channel_credentials
+from recmesh.rpc.tls import TlsFiles
+from recmesh.server.healthcheck import probe_health
 
 
 def is_serving(address: str, timeout: float = 0.5, tls: TlsFiles | None = None) -> bool:
     """Whether the server at address answers health SERVING; with tls the check goes
     over mutual TLS, presenting tls.cert."""
-    channel = (
-        grpc.insecure_channel(address)
-        if tls is None
-        else grpc.secure_channel(address, channel_credentials(tls))
-    )
-    with channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        try:
-            response = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
-        except grpc.RpcError:
-            return False
-    return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+    return probe_health(address, timeout=timeout, tls=tls).serving
 
 
 def wait_serving(
