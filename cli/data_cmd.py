@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cli.artifacts_args import add_artifacts_argument
 from cli.controlplane_client import add_client_arguments, run_with_client
 from cli.log_format_args import add_log_arguments, log_format_of
 from recmesh.files.repo_paths import REPO_ROOT
@@ -57,12 +58,7 @@ def add_parser(subparsers: Any) -> None:
         help="the interaction log directory the front appends to (default: interactions/ in "
         "$RECMESH_STATE_DIR or var/, where `recmesh up` keeps it)",
     )
-    refresh.add_argument(
-        "--artifacts",
-        type=Path,
-        default=Path(os.environ.get("RECMESH_ARTIFACTS", REPO_ROOT / "var" / "artifacts")),
-        help="the control plane's artifact store (default $RECMESH_ARTIFACTS or var/artifacts)",
-    )
+    add_artifacts_argument(refresh)
     add_log_arguments(refresh)
     add_client_arguments(refresh, default_as="olga")
     refresh.set_defaults(handler=run_refresh)

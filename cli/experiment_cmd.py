@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cli.artifacts_args import add_artifacts_argument
 from cli.controlplane_client import (
     ControlPlaneClient,
     add_client_arguments,
@@ -100,12 +101,7 @@ def add_parser(subparsers: Any) -> None:
     )
     run.add_argument("spec", type=Path, metavar="SPEC.yaml", help="experiment spec (YAML)")
     run.add_argument("--data-dir", type=Path, default=None, help="dataset cache directory")
-    run.add_argument(
-        "--artifacts",
-        type=Path,
-        default=Path(os.environ.get("RECMESH_ARTIFACTS", REPO_ROOT / "var" / "artifacts")),
-        help="the control plane's artifact store (default $RECMESH_ARTIFACTS or var/artifacts)",
-    )
+    add_artifacts_argument(run)
     run.add_argument(
         "--reports", type=Path, default=REPO_ROOT / "var" / "reports", help="report directory"
     )

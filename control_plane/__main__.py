@@ -1,4 +1,4 @@
-"""Entry point: python -m control_plane [--port 50055] --etcd HOST:PORT --artifacts DIR
+"""Entry point: python -m control_plane [--port 50055] --etcd HOST:PORT --artifacts DIR|s3://B/P
 --credentials FILE --pointer-signing-key FILE [--pointer-public-key FILE ...]
 [--tls-cert F --tls-key F --tls-ca F] [--confidence-floor 0.9] [--resamples-floor 200].
 
@@ -24,6 +24,7 @@ from control_plane.config import (
     ControlPlaneConfig,
 )
 from control_plane.server import COMPONENT, create_server
+from recmesh.artifacts.location import parse_artifacts_location
 from recmesh.etcd.credential_options import (
     add_etcd_credential_arguments,
     etcd_credentials_from_args,
@@ -45,7 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="gRPC port (0 = any)")
     parser.add_argument("--etcd", default="127.0.0.1:2379", help="etcd endpoints, comma-separated")
     parser.add_argument("--etcd-prefix", default=DEFAULT_PREFIX)
-    parser.add_argument("--artifacts", type=Path, required=True, help="artifact store root")
+    parser.add_argument(
+        "--artifacts",
+        type=parse_artifacts_location,
+        required=True,
+        help="the artifact store: a directory or s3://bucket/prefix (credentials and endpoint "
+        "from the standard AWS variables)",
+    )
     parser.add_argument(
         "--credentials", type=Path, required=True, help="principals file (principals.json)"
     )

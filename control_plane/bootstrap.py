@@ -31,7 +31,8 @@ from control_plane.signing_key import SigningKeyFiles, ensure_signing_key
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
 from recmesh.api.controlplane.v1 import records_pb2
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.factory import open_artifact_store
+from recmesh.artifacts.location import ArtifactsLocation
 from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX, KeySchema
 from recmesh.rpc.tls import TlsFiles
@@ -64,7 +65,7 @@ class BootstrapResult:
 
 async def bootstrap_baseline_async(
     etcd_endpoints: Sequence[str],
-    artifacts_dir: Path,
+    artifacts_dir: ArtifactsLocation,
     manifest_sha256: str,
     *,
     signing_key: Path,
@@ -84,7 +85,9 @@ async def bootstrap_baseline_async(
         records = RecordReader(kv, keys, PublicKeyRing.of([private_key.public_key()]))
         audit = AuditLog(kv, keys, clock)
         writer = PointerWriter(keys, audit, PointerSigner(private_key))
-        registry = ModelRegistry(LocalArtifactStore(artifacts_dir), kv, keys, records, audit, clock)
+        registry = ModelRegistry(
+            open_artifact_store(artifacts_dir), kv, keys, records, audit, clock
+        )
         registration = await registry.register(
             manifest_sha256, lineage or records_pb2.Lineage(), description, actor
         )
@@ -104,7 +107,7 @@ async def bootstrap_baseline_async(
 
 def bootstrap_baseline(
     etcd_endpoints: Sequence[str],
-    artifacts_dir: Path,
+    artifacts_dir: ArtifactsLocation,
     manifest_sha256: str,
     *,
     signing_key: Path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from recmesh.artifacts.location import ArtifactsLocation
 from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.rpc.tls import TlsFiles
@@ -28,7 +29,8 @@ DEFAULT_RESAMPLES_FLOOR = 200
 
 @dataclass(frozen=True)
 class ControlPlaneConfig:
-    artifacts_dir: Path
+    #: The artifact store: a directory, or `s3://bucket/prefix` (recmesh/artifacts/location.py).
+    artifacts_dir: ArtifactsLocation
     credentials_file: Path
     #: The Ed25519 private key every pointer record is signed with (PKCS#8 PEM).
     signing_key: Path

@@ -24,9 +24,11 @@ from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.artifacts.errors import (
     ArtifactChecksumError,
     ArtifactNotFoundError,
+    ArtifactStoreUnavailableError,
     InvalidDigestError,
 )
-from recmesh.artifacts.store import LocalArtifactStore, check_digest
+from recmesh.artifacts.protocol import ArtifactStore
+from recmesh.artifacts.store import check_digest
 from recmesh.bundle.manifest import (
     KIND_BASELINE,
     BlobRef,
@@ -35,7 +37,7 @@ from recmesh.bundle.manifest import (
     version_id_of,
 )
 from recmesh.etcd.keys import KeySchema
-from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError
+from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Registration:
 class ModelRegistry:
     def __init__(
         self,
-        artifacts: LocalArtifactStore,
+        artifacts: ArtifactStore,
         kv: EtcdKV,
         keys: KeySchema,
         records: RecordReader,
@@ -165,6 +167,8 @@ class ModelRegistry:
             raise FailedPreconditionError(
                 f"{name} in the artifact store is corrupt: {exc}"
             ) from exc
+        except ArtifactStoreUnavailableError as exc:
+            raise UnavailableError(f"{name} could not be read: {exc}") from exc
 
     def _ref(self, name: str, sha256: str, size: int) -> records_pb2.ArtifactRef:
         uri = self._artifacts.uri_of(sha256)

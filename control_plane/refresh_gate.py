@@ -37,7 +37,7 @@ from control_plane.store.txn import Guard, KeyAbsent, KeyAt, Put
 from control_plane.validation import MAX_TEXT, require, require_version_id
 from recmesh.api.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.artifacts.errors import ArtifactError
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.protocol import ArtifactStore
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from recmesh.snapshot.codec import snapshot_from_bytes
@@ -53,7 +53,7 @@ class RefreshGate:
         keys: KeySchema,
         records: RecordReader,
         models: ModelRegistry,
-        artifacts: LocalArtifactStore,
+        artifacts: ArtifactStore,
         audit: AuditLog,
         clock: Clock,
         writer: PointerWriter,

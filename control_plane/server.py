@@ -40,7 +40,7 @@ from control_plane.servicer import ControlPlaneServicer
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
 from recmesh.api.controlplane.v1 import control_plane_pb2, control_plane_pb2_grpc
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.factory import open_artifact_store
 from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.listen import bind_port
 from recmesh.server.build import build_server, server_interceptors
@@ -103,7 +103,7 @@ async def create_server(
     )
     await kv.connect()
     try:
-        artifacts = LocalArtifactStore(config.artifacts_dir)
+        artifacts = open_artifact_store(config.artifacts_dir)
         records = RecordReader(kv, keys, trusted)
         audit = AuditLog(kv, keys, clock)
         writer = PointerWriter(keys, audit, signer)

@@ -30,7 +30,7 @@ from control_plane.uploads import receive_upload
 from control_plane.validation import require
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.api.controlplane.v1 import control_plane_pb2_grpc
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.protocol import ArtifactStore
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -40,7 +40,7 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
         self,
         *,
         authenticator: Authenticator,
-        artifacts: LocalArtifactStore,
+        artifacts: ArtifactStore,
         max_upload_bytes: int,
         records: RecordReader,
         models: ModelRegistry,

@@ -13,16 +13,21 @@ from collections.abc import AsyncIterator, Iterator
 from typing import IO
 
 from recmesh.api.controlplane.v1 import control_plane_pb2, records_pb2
-from recmesh.artifacts.errors import ArtifactChecksumError, InvalidDigestError
-from recmesh.artifacts.store import LocalArtifactStore, check_digest
-from recmesh.rpc.errors import InvalidArgumentError
+from recmesh.artifacts.errors import (
+    ArtifactChecksumError,
+    ArtifactStoreUnavailableError,
+    InvalidDigestError,
+)
+from recmesh.artifacts.protocol import ArtifactStore
+from recmesh.artifacts.store import check_digest
+from recmesh.rpc.errors import InvalidArgumentError, UnavailableError
 
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
 
 
 async def receive_upload(
-    store: LocalArtifactStore,
+    store: ArtifactStore,
     requests: AsyncIterator[control_plane_pb2.UploadArtifactRequest],
     max_bytes: int,
 ) -> records_pb2.ArtifactRef:
@@ -62,6 +67,8 @@ async def receive_upload(
             blob = await asyncio.to_thread(store.put_chunks, _chunks(spool), expected)
         except ArtifactChecksumError as exc:
             raise InvalidArgumentError(str(exc)) from exc
+        except ArtifactStoreUnavailableError as exc:
+            raise UnavailableError(str(exc)) from exc
     return records_pb2.ArtifactRef(
         name=header.name, sha256=blob.sha256, size_bytes=blob.size_bytes, uri=blob.uri
     )

@@ -12,7 +12,7 @@ import numpy as np
 import xgboost as xgb
 
 from offline.splits.temporal import per_user_time_split
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.protocol import ArtifactStore
 from recmesh.bundle.writer import WrittenBundle, write_bundle
 from recmesh.core.baseline import build_baseline_bundle
 from recmesh.core.candidates.pipeline import build_candidate_pipeline
@@ -27,7 +27,7 @@ __all__ = ["build_baseline_bundle", "build_xgboost_bundle"]
 
 
 def build_xgboost_bundle(
-    dataset: Dataset, store: LocalArtifactStore, users: int = 200, trees: int = 20
+    dataset: Dataset, store: ArtifactStore, users: int = 200, trees: int = 20
 ) -> WrittenBundle:
     earlier, latest = per_user_time_split(dataset.interactions, 0.2)
     snapshot = build_snapshot(dataset, earlier, SnapshotConfig())

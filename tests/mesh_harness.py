@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from recmesh.artifacts.location import ArtifactsLocation
 from recmesh.etcd.auth_setup import secure_etcd_async
 from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import KeySchema
@@ -70,7 +71,7 @@ class RunningMesh:
 
 def common_options(
     etcd: LocalEtcd,
-    artifacts: Path,
+    artifacts: ArtifactsLocation,
     loads: LoadPolicy | None = None,
     prefix: str = KEYS.prefix,
     *,
@@ -78,8 +79,10 @@ def common_options(
     state_dir: Path | None = None,
 ) -> CommonOptions:
     """Options of a server in the test process. Without state_dir, a fresh directory
-    under the artifacts' parent keeps the servers' accepted pointer records."""
+    under the artifacts' parent (a local store's) keeps the servers' accepted pointer
+    records."""
     if state_dir is None:
+        assert isinstance(artifacts, Path), "a mesh over an S3 store needs a state_dir"
         artifacts.parent.mkdir(parents=True, exist_ok=True)
         state_dir = Path(tempfile.mkdtemp(prefix="serving-state-", dir=artifacts.parent))
     return CommonOptions(
@@ -176,7 +179,7 @@ def _kv(client: Etcd3Client) -> KVService:
 @asynccontextmanager
 async def running_mesh(
     etcd: LocalEtcd,
-    artifacts: Path,
+    artifacts: ArtifactsLocation,
     impressions: Path,
     loads: LoadPolicy | None = None,
     *,

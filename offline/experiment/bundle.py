@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recmesh.artifacts.errors import ArtifactError
-from recmesh.artifacts.store import LocalArtifactStore, sha256_hex
+from recmesh.artifacts.protocol import ArtifactStore
+from recmesh.artifacts.store import sha256_hex
 from recmesh.bundle.manifest import (
     KIND_BASELINE,
     KIND_XGBOOST,
@@ -95,7 +96,7 @@ class ChampionBundle:
     model: RankingModel | None
 
 
-def read_champion(store: LocalArtifactStore, manifest_sha256: str) -> ChampionBundle:
+def read_champion(store: ArtifactStore, manifest_sha256: str) -> ChampionBundle:
     """Reads and checks the champion's manifest, snapshot and model from the store."""
     try:
         manifest = BundleManifest.from_json_bytes(store.get_bytes(manifest_sha256))
@@ -109,7 +110,6 @@ def read_champion(store: LocalArtifactStore, manifest_sha256: str) -> ChampionBu
             )
     except (ArtifactError, BundleFormatError, SnapshotFormatError, ModelRefusedError) as exc:
         raise ChampionBundleError(
-            f"cannot read the champion's bundle (manifest sha256:{manifest_sha256}) from "
-            f"{store.root}: {exc}"
+            f"cannot read the champion's bundle (manifest {store.uri_of(manifest_sha256)}): {exc}"
         ) from exc
     return ChampionBundle(manifest=manifest, snapshot_config=snapshot.config, model=model)

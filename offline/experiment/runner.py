@@ -34,7 +34,9 @@ from offline.experiment.report_input import report_input
 from offline.experiment.spec import ExperimentRunSpec
 from offline.report.html import write_report
 from recmesh.api.controlplane.v1 import records_pb2
-from recmesh.artifacts.store import LocalArtifactStore, sha256_hex
+from recmesh.artifacts.factory import open_artifact_store
+from recmesh.artifacts.location import ArtifactsLocation
+from recmesh.artifacts.store import sha256_hex
 from recmesh.console.progress import Progress
 
 
@@ -43,7 +45,7 @@ class RunnerSettings:
     """Where data, the control plane's artifact store and reports are."""
 
     data_dir: Path
-    artifacts_dir: Path
+    artifacts_dir: ArtifactsLocation
     reports_dir: Path
     code_revision: str = ""
     #: The interaction log whose rows join the dataset (None: the dataset alone).
@@ -101,7 +103,7 @@ def run_experiment(
 
     champion_version = control_plane.model_version(experiment.champion_version)
     champion = read_champion(
-        LocalArtifactStore(settings.artifacts_dir), champion_version.manifest_sha256
+        open_artifact_store(settings.artifacts_dir), champion_version.manifest_sha256
     )
     arms = evaluate_arms(
         spec,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from offline.refresh.errors import RefreshError
 from recmesh.artifacts.errors import ArtifactError
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.protocol import ArtifactStore
 from recmesh.bundle.manifest import BundleFormatError, BundleManifest
 from recmesh.core.ranking.model import ModelRefusedError, RankingModel, load_ranking_model
 from recmesh.snapshot.codec import snapshot_from_bytes
@@ -25,7 +25,7 @@ class ServingBundle:
     model: RankingModel | None
 
 
-def read_serving_bundle(store: LocalArtifactStore, manifest_sha256: str) -> ServingBundle:
+def read_serving_bundle(store: ArtifactStore, manifest_sha256: str) -> ServingBundle:
     try:
         manifest = BundleManifest.from_json_bytes(store.get_bytes(manifest_sha256))
         snapshot = snapshot_from_bytes(store.get_bytes(manifest.snapshot.sha256))
@@ -37,7 +37,7 @@ def read_serving_bundle(store: LocalArtifactStore, manifest_sha256: str) -> Serv
             )
     except (ArtifactError, BundleFormatError, SnapshotFormatError, ModelRefusedError) as exc:
         raise RefreshError(
-            f"cannot read the serving version's bundle (manifest sha256:{manifest_sha256}) "
-            f"from {store.root}: {exc}"
+            f"cannot read the serving version's bundle (manifest "
+            f"{store.uri_of(manifest_sha256)}): {exc}"
         ) from exc
     return ServingBundle(manifest, snapshot, model_bytes, model)

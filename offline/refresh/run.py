@@ -26,7 +26,8 @@ from offline.refresh.errors import RefreshError
 from offline.refresh.probe import ProbeSettings
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.api.controlplane.v1 import records_pb2
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.factory import open_artifact_store
+from recmesh.artifacts.location import ArtifactsLocation
 from recmesh.console.progress import Progress
 from recmesh.refresh.probe_metric import ProbeMetricError, probe_k
 
@@ -36,7 +37,7 @@ class RefreshSettings:
     dataset: DatasetSpec
     data_dir: Path
     interaction_log: Path
-    artifacts_dir: Path
+    artifacts_dir: ArtifactsLocation
 
 
 def run_refresh(
@@ -58,7 +59,7 @@ def run_refresh(
     progress.finish(f"{pointer.serving_version} at pointer revision {pointer.revision}")
 
     champion = read_serving_bundle(
-        LocalArtifactStore(settings.artifacts_dir), champion_version.manifest_sha256
+        open_artifact_store(settings.artifacts_dir), champion_version.manifest_sha256
     )
     dataset = load_dataset(settings.dataset, settings.data_dir, policy.seed, progress)
     progress.start(None, f"reading the interaction log {settings.interaction_log}")

@@ -28,3 +28,9 @@ class ArtifactChecksumError(ArtifactError):
 
 class InvalidDigestError(ArtifactError, ValueError):
     """A string that should be a hex sha256 is not."""
+
+
+class ArtifactStoreUnavailableError(ArtifactError):
+    """The store could not be reached or refused the request, after its retries (an S3
+    endpoint down or throttling for longer than the retries last, a missing bucket,
+    credentials it refuses)."""

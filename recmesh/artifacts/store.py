@@ -12,7 +12,6 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from recmesh.artifacts.errors import (
@@ -20,6 +19,9 @@ from recmesh.artifacts.errors import (
     ArtifactNotFoundError,
     InvalidDigestError,
 )
+from recmesh.artifacts.protocol import ArtifactStore, StoredBlob
+
+__all__ = ["LocalArtifactStore", "StoredBlob", "check_digest", "sha256_hex"]
 
 _HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -35,16 +37,7 @@ def check_digest(sha256: str) -> str:
     return sha256
 
 
-@dataclass(frozen=True)
-class StoredBlob:
-    """Where a blob is and what it is."""
-
-    sha256: str
-    size_bytes: int
-    uri: str
-
-
-class LocalArtifactStore:
+class LocalArtifactStore(ArtifactStore):
     """Blobs addressed by sha256 under one root directory."""
 
     def __init__(self, root: Path) -> None:
@@ -60,13 +53,6 @@ class LocalArtifactStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()
-
-    def put_bytes(self, data: bytes, expected_sha256: str | None = None) -> StoredBlob:
-        """Stores data (idempotently) and returns its address."""
-        digest = sha256_hex(data)
-        if expected_sha256 is not None and expected_sha256 != digest:
-            raise ArtifactChecksumError(expected_sha256, digest, "upload")
-        return self.put_chunks([data], expected_sha256=digest)
 
     def put_chunks(self, chunks: Iterable[bytes], expected_sha256: str | None = None) -> StoredBlob:
         """Streams chunks into the store, hashing as it writes; nothing partial stays behind."""

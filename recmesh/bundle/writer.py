@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.protocol import ArtifactStore
 from recmesh.bundle.manifest import (
     KIND_BASELINE,
     KIND_XGBOOST,
@@ -22,7 +22,7 @@ class WrittenBundle:
 
 
 def write_bundle(
-    store: LocalArtifactStore,
+    store: ArtifactStore,
     *,
     snapshot_bytes: bytes,
     model_bytes: bytes | None,

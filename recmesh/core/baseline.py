@@ -7,7 +7,7 @@ accepts it like any other version.
 
 from __future__ import annotations
 
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.protocol import ArtifactStore
 from recmesh.bundle.writer import WrittenBundle, write_bundle
 from recmesh.core.features.pipeline import build_feature_pipeline
 from recmesh.data.dataset import Dataset
@@ -17,7 +17,7 @@ from recmesh.snapshot.config import SnapshotConfig
 
 
 def build_baseline_bundle(
-    dataset: Dataset, store: LocalArtifactStore, config: SnapshotConfig | None = None
+    dataset: Dataset, store: ArtifactStore, config: SnapshotConfig | None = None
 ) -> WrittenBundle:
     snapshot = build_snapshot(dataset, dataset.interactions, config or SnapshotConfig())
     schema = build_feature_pipeline(snapshot).schema

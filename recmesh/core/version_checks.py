@@ -8,7 +8,7 @@ front never switches to a version that ranking or features would refuse.
 
 from __future__ import annotations
 
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.protocol import ArtifactStore
 from recmesh.bundle.manifest import BundleManifest
 from recmesh.core.features.pipeline import build_feature_pipeline
 from recmesh.core.ranking.model import RankingModel, load_ranking_model
@@ -21,7 +21,7 @@ class FeatureSchemaMismatchError(ValueError):
 
 
 def load_checked_version(
-    store: LocalArtifactStore, manifest_sha256: str
+    store: ArtifactStore, manifest_sha256: str
 ) -> tuple[BundleManifest, Snapshot, RankingModel | None]:
     """Manifest, snapshot and model (None for the baseline), every one verified; raises
     (checksum, format, schema, refused model) when the version must not serve."""

@@ -9,7 +9,7 @@ import grpc
 from opentelemetry.trace import TracerProvider
 
 from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.factory import open_artifact_store
 from recmesh.core.candidates.loaded import LoadedCandidates, load_candidates_version
 from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
@@ -30,7 +30,7 @@ class CandidatesConfig:
 async def create_server(
     config: CandidatesConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
-    store = LocalArtifactStore(config.common.artifacts_dir)
+    store = open_artifact_store(config.common.artifacts_dir)
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[LoadedCandidates]) -> None:
         candidates_pb2_grpc.add_CandidatesServiceServicer_to_server(

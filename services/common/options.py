@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from recmesh.artifacts.location import ArtifactsLocation, parse_artifacts_location
 from recmesh.etcd.credential_options import (
     add_etcd_credential_arguments,
     etcd_credentials_from_args,
@@ -67,7 +68,8 @@ class CommonOptions:
     port: int
     etcd_endpoints: tuple[str, ...]
     etcd_prefix: str
-    artifacts_dir: Path
+    #: The artifact store: a directory, or `s3://bucket/prefix` (recmesh/artifacts/location.py).
+    artifacts_dir: ArtifactsLocation
     span_file: Path | None
     metrics_port: int | None
     log_level: str
@@ -99,7 +101,13 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> 
         help="comma-separated etcd endpoints host:port",
     )
     parser.add_argument("--etcd-prefix", default=DEFAULT_PREFIX)
-    parser.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS)
+    parser.add_argument(
+        "--artifacts",
+        type=parse_artifacts_location,
+        default=DEFAULT_ARTIFACTS,
+        help="the artifact store: a directory or s3://bucket/prefix (credentials and endpoint "
+        "from the standard AWS variables)",
+    )
     parser.add_argument("--span-file", type=Path, default=None, help="append spans as JSON lines")
     parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port")
     parser.add_argument("--log-level", default="INFO")

@@ -9,7 +9,7 @@ import grpc
 from opentelemetry.trace import TracerProvider
 
 from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.factory import open_artifact_store
 from recmesh.core.features.loaded import LoadedFeatures, load_features_version
 from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
@@ -30,7 +30,7 @@ class FeaturesConfig:
 async def create_server(
     config: FeaturesConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
-    store = LocalArtifactStore(config.common.artifacts_dir)
+    store = open_artifact_store(config.common.artifacts_dir)
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[LoadedFeatures]) -> None:
         features_pb2_grpc.add_FeaturesServiceServicer_to_server(

@@ -10,7 +10,7 @@ from opentelemetry.trace import TracerProvider
 
 from recmesh.api.features.v1 import features_pb2, features_pb2_grpc
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.factory import open_artifact_store
 from recmesh.core.ranking.version import RankingVersion, load_ranking_version
 from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
@@ -42,7 +42,7 @@ class RankingConfig:
 async def create_server(
     config: RankingConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
-    store = LocalArtifactStore(config.common.artifacts_dir)
+    store = open_artifact_store(config.common.artifacts_dir)
     features = connect_downstream(
         "features",
         config.features_addresses,

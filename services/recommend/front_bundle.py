@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.protocol import ArtifactStore
 from recmesh.bundle.manifest import KIND_BASELINE, BundleManifest
 from recmesh.core.version_checks import load_checked_version
 from recmesh.snapshot.snapshot import Snapshot
@@ -56,7 +56,7 @@ def front_bundle_from_snapshot(manifest: BundleManifest, snapshot: Snapshot) -> 
     )
 
 
-def load_front_bundle(store: LocalArtifactStore, manifest_sha256: str) -> FrontBundle:
+def load_front_bundle(store: ArtifactStore, manifest_sha256: str) -> FrontBundle:
     """Reads and verifies the manifest and snapshot (runs in a worker thread)."""
     manifest, snapshot, _ = load_checked_version(store, manifest_sha256)
     return front_bundle_from_snapshot(manifest, snapshot)

@@ -20,7 +20,7 @@ from recmesh.api.recommend.v1 import (
     recommend_pb2,
     recommend_pb2_grpc,
 )
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.factory import open_artifact_store
 from recmesh.interactions.log_writer import InteractionLogWriter
 from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
@@ -65,7 +65,7 @@ class RecommendConfig:
 async def create_server(
     config: RecommendConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
-    store = LocalArtifactStore(config.common.artifacts_dir)
+    store = open_artifact_store(config.common.artifacts_dir)
     candidates = connect_downstream(
         "candidates",
         config.candidates_addresses,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.protocol import ArtifactStore
 from recmesh.bundle.manifest import BundleManifest
 from recmesh.core.candidates.pipeline import CandidatePipeline, build_candidate_pipeline
 from recmesh.core.version_checks import load_checked_version
@@ -18,6 +18,6 @@ class LoadedCandidates:
     pipeline: CandidatePipeline
 
 
-def load_candidates_version(store: LocalArtifactStore, manifest_sha256: str) -> LoadedCandidates:
+def load_candidates_version(store: ArtifactStore, manifest_sha256: str) -> LoadedCandidates:
     manifest, snapshot, _ = load_checked_version(store, manifest_sha256)
     return LoadedCandidates(manifest, snapshot, build_candidate_pipeline(snapshot))

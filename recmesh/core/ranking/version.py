@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recmesh.artifacts.store import LocalArtifactStore
+from recmesh.artifacts.protocol import ArtifactStore
 from recmesh.bundle.manifest import BundleManifest
 from recmesh.core.ranking.model import RankingModel
 from recmesh.core.version_checks import load_checked_version
@@ -18,7 +18,7 @@ class RankingVersion:
     model: RankingModel | None
 
 
-def load_ranking_version(store: LocalArtifactStore, manifest_sha256: str) -> RankingVersion:
+def load_ranking_version(store: ArtifactStore, manifest_sha256: str) -> RankingVersion:
     """Reads and verifies the whole version; raises when it must be refused."""
     manifest, _, model = load_checked_version(store, manifest_sha256)
     return RankingVersion(manifest, model)
