@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from cli import (
+    admin_cmd,
     audit_cmd,
     data_cmd,
     experiment_cmd,
@@ -44,6 +45,7 @@ COMMAND_MODULES = (
     pointer_cmd,
     audit_cmd,
     whoami_cmd,
+    admin_cmd,
 )
 
 

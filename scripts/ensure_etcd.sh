@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# Makes sure an etcd server binary is on PATH; installs Debian's etcd-server
-# (3.4.x) where it is missing and apt-get can be used.
+# Makes sure an etcd server binary and etcd's tools (etcdctl, for `recmesh admin
+# restore`) are on PATH; installs Debian's etcd-server and etcd-client (3.4.x) where
+# they are missing and apt-get can be used.
 set -euo pipefail
-if command -v etcd >/dev/null 2>&1; then
+missing=()
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || command -v etcdutl >/dev/null 2>&1 || missing+=(etcd-client)
+if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "etcd not found: installing Debian's etcd-server with apt-get" >&2
+  echo "installing Debian's ${missing[*]} with apt-get" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq etcd-server >/dev/null
-  command -v etcd >/dev/null 2>&1 && exit 0
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+  if command -v etcd >/dev/null 2>&1 && { command -v etcdctl >/dev/null 2>&1 || command -v etcdutl >/dev/null 2>&1; }; then
+    exit 0
+  fi
 fi
 cat >&2 <<'MSG'
-etcd is not installed and could not be installed automatically.
-Install an etcd 3.4+ server binary and put it on PATH, for example:
-  Debian/Ubuntu:  sudo apt-get install etcd-server
+etcd or its tools are not installed and could not be installed automatically.
+Install an etcd 3.4+ server binary and etcdctl (or etcdutl) and put them on PATH, for example:
+  Debian/Ubuntu:  sudo apt-get install etcd-server etcd-client
   macOS:          brew install etcd
 MSG
 exit 1

@@ -299,14 +299,17 @@ def running_control_plane(
     etcd_timeout_s: float = 5.0,
     tracer_provider: TracerProvider | None = None,
     metrics: ServerMetrics | None = None,
+    prefix: str | None = None,
 ) -> Iterator[ControlPlaneHarness]:
     """An installation under a fresh prefix with the baseline registered and serving, plus
     two challenger bundles in the store (not registered). `connect` opens the harness's
     channel to the server's address (a secure one for TLS). The control plane and its
     bootstrap act as etcd's control-plane user, granted the installation's prefix. The
     server is `create_server`'s, its interceptor chain the entry point's; spans and call
-    counts go to tracer_provider and metrics when given."""
-    keys = KeySchema(f"/recmesh-test/{uuid.uuid4().hex[:12]}")
+    counts go to tracer_provider and metrics when given. With prefix and the directory of
+    an earlier harness, the control plane starts again on that installation (its records,
+    credentials, signing key and artifacts)."""
+    keys = KeySchema(prefix or f"/recmesh-test/{uuid.uuid4().hex[:12]}")
     etcd_endpoint = etcd.endpoint
     assert etcd.passwords is not None, "the test etcd runs with auth on (LocalEtcd.secure)"
     passwords = etcd.passwords
