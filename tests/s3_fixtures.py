@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 _START_TIMEOUT_S = 30.0
+_START_ATTEMPTS = 3
+#: What weed logs before exiting when a port it was given is taken.
+_PORT_TAKEN = "is not available"
 #: The listeners of `weed mini`, each given a free port (their defaults are fixed
 #: ports, or a port 10000 above another, which parallel runs would share).
 _PORT_FLAGS = (
@@ -91,7 +94,7 @@ class SeaweedS3:
             "AWS_REGION": REGION,
         }
 
-    def client(self, endpoint: str | None = None) -> S3Client:
+    def client(self, endpoint: str | None = None, timeout_s: float = 60.0) -> S3Client:
         """A client of this server (or of a proxy to it at endpoint) that does not retry
         (tests see each answer)."""
         return boto3.session.Session().client(
@@ -100,10 +103,28 @@ class SeaweedS3:
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
             region_name=REGION,
-            config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+            config=Config(
+                retries={"mode": "standard", "total_max_attempts": 1},
+                connect_timeout=timeout_s,
+                read_timeout=timeout_s,
+            ),
         )
 
     def start(self) -> None:
+        """Starts the server and returns once it answers. When a port picked for it was
+        taken by another process before weed bound it, weed exits saying so, and is
+        started again on fresh ports (up to _START_ATTEMPTS times)."""
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            self._launch()
+            try:
+                self._wait_ready()
+                return
+            except RuntimeError:
+                if attempt == _START_ATTEMPTS or _PORT_TAKEN not in self.log_tail():
+                    raise
+                self.stop()
+
+    def _launch(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         identities = self.data_dir / "s3.json"
         identities.write_text(
@@ -142,17 +163,17 @@ class SeaweedS3:
             f"-s3.config={identities}",
         ]
         (self.data_dir / "data").mkdir(exist_ok=True)
-        self._log = self.log_path.open("ab")
+        self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
-        self._wait_ready()
 
     def _wait_ready(self) -> None:
         """Until an authenticated ListBuckets answers (the gateway is up and has read
         its identities)."""
         assert self.process is not None
-        client = self.client()
+        # Short timeouts: a port taken by another process may accept and never answer.
+        client = self.client(timeout_s=2.0)
         deadline = time.monotonic() + _START_TIMEOUT_S
         while True:
             if self.process.poll() is not None:
