@@ -12,6 +12,7 @@ PYTEST_ARGS ?=
 
 setup: $(STAMP)
 	@scripts/ensure_etcd.sh
+	@scripts/ensure_infra_tools.sh
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -35,6 +35,7 @@ from recmesh.server.run import run_until_signal
 from recmesh.signing.keys import KeyFileError
 from recmesh.telemetry.logging import configure_logging
 from recmesh.telemetry.metrics import ServerMetrics
+from recmesh.telemetry.metrics_options import add_metrics_arguments
 from recmesh.telemetry.tracing import create_tracer_provider
 
 log = structlog.get_logger("recmesh.control_plane")
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_tls_arguments(parser, party="this control plane (served and presented to etcd)")
     add_etcd_credential_arguments(parser)
     parser.add_argument("--span-file", type=Path, default=None, help="append spans as JSON lines")
-    parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port")
+    add_metrics_arguments(parser)
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--drain-seconds", type=float, default=5.0)
     return parser
@@ -121,11 +122,12 @@ async def serve(
     span_file: Path | None,
     metrics_port: int | None,
     drain_seconds: float,
+    metrics_host: str = "127.0.0.1",
 ) -> None:
     provider = create_tracer_provider(f"recmesh-{COMPONENT}", span_file)
     metrics = ServerMetrics(COMPONENT)
     if metrics_port is not None:
-        metrics.serve_http(metrics_port)
+        metrics.serve_http(metrics_port, metrics_host)
     try:
         handle = await create_server(config, tracer_provider=provider, metrics=metrics)
         await run_until_signal(
@@ -144,7 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = config_from(args, parser)
     configure_logging(COMPONENT, args.log_level)
     try:
-        asyncio.run(serve(config, args.span_file, args.metrics_port, args.drain_seconds))
+        asyncio.run(
+            serve(config, args.span_file, args.metrics_port, args.drain_seconds, args.metrics_host)
+        )
     except (PrincipalsFileError, KeyFileError, OSError) as exc:
         log.error("startup_failed", component=COMPONENT, error=str(exc))
         return 2

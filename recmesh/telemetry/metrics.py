@@ -2,8 +2,8 @@
 
 Per method: request count by status code and a latency histogram. Plus the
 loaded serving version next to the pointer's, version loads by outcome, refused
-versions, and (for the front) degraded answers by reason. Exposed over HTTP in
-the Prometheus text format.
+versions, whether etcd is reachable, and (for the front) degraded answers by
+reason. Exposed over HTTP in the Prometheus text format.
 """
 
 from __future__ import annotations
@@ -139,6 +139,13 @@ class ServerMetrics:
             ["component", "service", "replica"],
             registry=self.registry,
         )
+        self.etcd_reachable = Gauge(
+            "recmesh_etcd_reachable",
+            "1 while this process follows the serving pointer in etcd, 0 while it cannot "
+            "reach etcd (it keeps serving what it holds and reconnects with backoff).",
+            ["component"],
+            registry=self.registry,
+        )
         self.downstream_open = Gauge(
             "recmesh_downstream_open",
             "1 while every replica of a downstream service is ejected (calls degrade at once).",
@@ -179,6 +186,9 @@ class ServerMetrics:
     def pointer_revision_regressed(self, stage: str) -> None:
         self.pointer_revision_regressions.labels(self.component, stage).inc()
 
+    def etcd_reached(self, reachable: bool) -> None:
+        self.etcd_reachable.labels(self.component).set(1 if reachable else 0)
+
     def lagging(self, lagging: bool) -> None:
         self.version_lagging.labels(self.component).set(1 if lagging else 0)
 
@@ -186,9 +196,9 @@ class ServerMetrics:
         """Counters and histogram of one method (its short name, e.g. "Rank")."""
         return MethodMetrics(self, name)
 
-    def serve_http(self, port: int) -> int:
-        """Starts the /metrics endpoint on 127.0.0.1:port (0 picks one); returns the port."""
-        server, _ = start_http_server(port, addr="127.0.0.1", registry=self.registry)
+    def serve_http(self, port: int, host: str = "127.0.0.1") -> int:
+        """Starts the /metrics endpoint on host:port (0 picks one); returns the port."""
+        server, _ = start_http_server(port, addr=host, registry=self.registry)
         bound: int = server.server_port
         return bound
 

@@ -33,7 +33,7 @@ def run_service(component: str, options: CommonOptions, factory: ServerFactory) 
         )
         metrics = ServerMetrics(component)
         if options.metrics_port is not None:
-            metrics.serve_http(options.metrics_port)
+            metrics.serve_http(options.metrics_port, options.metrics_host)
         try:
             handle = await factory(provider, metrics)
             await run_until_signal(handle, options.drain_seconds)

@@ -18,6 +18,7 @@ from recmesh.files.repo_paths import REPO_ROOT
 from recmesh.rpc.tls import TlsFiles
 from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
 from recmesh.signing.keys import KeyFileError, PublicKeyRing
+from recmesh.telemetry.metrics_options import add_metrics_arguments
 from services.common.coalesced_downstream import BatchingOptions
 from services.common.load_policy import LoadPolicy
 
@@ -90,6 +91,8 @@ class CommonOptions:
     min_pointer_sequence: int = 0
     #: The telemetry this process keeps (all of it unless switched off).
     telemetry: TelemetrySwitches = field(default_factory=TelemetrySwitches)
+    #: The address /metrics listens on (loopback unless a scraper must reach it).
+    metrics_host: str = "127.0.0.1"
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> None:
@@ -109,7 +112,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> 
         "from the standard AWS variables)",
     )
     parser.add_argument("--span-file", type=Path, default=None, help="append spans as JSON lines")
-    parser.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port")
+    add_metrics_arguments(parser)
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--drain-seconds", type=float, default=5.0)
     parser.add_argument(
@@ -201,6 +204,7 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         etcd_credentials=etcd_credentials_from_args(args, parser, tls=tls is not None),
         min_pointer_sequence=args.min_pointer_sequence,
         telemetry=telemetry,
+        metrics_host=args.metrics_host,
     )
 
 

@@ -37,6 +37,13 @@ from services.common.pointer_trust import PointerStateSaveError, PointerTrust
 log = structlog.get_logger("recmesh.pointer_watch")
 
 PointerCallback = Callable[[records_pb2.ServingPointer], Awaitable[None]]
+#: Told True each time the watch has read the pointer from etcd, False each time it lost
+#: etcd (an error reading or watching); feeds `recmesh_etcd_reachable`.
+ReachabilityCallback = Callable[[bool], None]
+
+
+def _ignore_reachability(reachable: bool) -> None:
+    pass
 
 
 class PointerWatch:
@@ -52,8 +59,10 @@ class PointerWatch:
         trust: PointerTrust,
         tls: TlsFiles | None = None,
         credentials: EtcdCredentials | None = None,
+        on_reachability: ReachabilityCallback = _ignore_reachability,
     ) -> None:
         self._endpoints = endpoints
+        self._on_reachability = on_reachability
         self._credentials = credentials
         self._session: EtcdSession | None = None
         self._trust = trust
@@ -94,6 +103,7 @@ class PointerWatch:
                 log.warning("pointer_watch_save_retry", error=str(exc), retry_in_s=backoff)
             except (EtcdError, grpc.aio.AioRpcError, OSError) as exc:
                 log.warning("pointer_watch_disconnected", error=str(exc), retry_in_s=backoff)
+                self._on_reachability(False)
             else:
                 backoff = 0.1
                 continue
@@ -127,6 +137,7 @@ class PointerWatch:
         session = await self._connected()
         key = self._keys.pointer
         response = await session.call(lambda client: _get(client, key))
+        self._on_reachability(True)
         start = response.header.revision + 1
         if response.kvs:
             await self._deliver(bytes(response.kvs[0].value), response.kvs[0].mod_revision)

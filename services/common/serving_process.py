@@ -68,6 +68,7 @@ async def start_serving_process(
         trust=trust,
         tls=options.tls,
         credentials=options.etcd_credentials,
+        on_reachability=metrics.etcd_reached,
     )
     registry: VersionRegistry[T] = VersionRegistry(
         component,

@@ -466,6 +466,31 @@ def test_a_broken_watch_reconnects_with_capped_backoff_that_resets_after_a_clean
     assert s.watch.last_revision == 11
 
 
+def test_reachability_is_reported_on_each_read_and_each_lost_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """on_reachability (recmesh_etcd_reachable) is told False when an open, a read or a
+    watch fails, and True each time the pointer was read again, not before."""
+    s = _Setup(tmp_path, monkeypatch)
+    told: list[bool] = []
+    s.watch = PointerWatch(
+        ENDPOINTS, KeySchema(), s.followed, trust=s.trust, on_reachability=told.append
+    )
+    s.followed.watch = s.watch
+    s.etcd.open_errors = [OSError(errno.ECONNREFUSED, "connection refused")]
+    s.etcd.reads = [
+        EtcdError("etcd unavailable"),
+        _read(5, _record("sv-a", 1), mod_revision=5),
+        _read(9, _record("sv-b", 3), mod_revision=9),
+    ]
+    s.etcd.streams = [[_unavailable()], []]
+
+    asyncio.run(s.run_until_idle())
+
+    assert told == [False, False, True, False, True]
+    assert s.followed.versions == ["sv-a", "sv-b"]
+
+
 def test_an_error_that_is_not_etcd_or_the_network_ends_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
