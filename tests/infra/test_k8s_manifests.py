@@ -20,6 +20,7 @@ import pytest
 
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.etcd.users import CONTROL_PLANE_USER, SERVING_USER, USERS
+from recmesh.server.healthcheck import build_parser
 from tests.infra.k8s_manifests import (
     K8S,
     KUBERNETES_VERSION,
@@ -110,14 +111,13 @@ def test_servers_are_probed_over_grpc_health_on_their_own_port(rendered: Rendere
     """Startup, readiness and liveness of each server ask its gRPC health service, on
     the port it listens on, with recmesh-healthcheck (in production under the pod's own
     certificate)."""
-    healthcheck = pytest.importorskip("recmesh.server.healthcheck")
     for component, (_, port) in SERVERS.items():
         c = container(rendered.server(component))
         assert {p["containerPort"] for p in c["ports"] if p["name"] == "grpc"} == {port}
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             command = c[probe]["exec"]["command"]
             assert command[:3] == ["python", "-m", "recmesh.server.healthcheck"]
-            args = healthcheck.build_parser().parse_args(command[3:])
+            args = build_parser().parse_args(command[3:])
             assert args.address == f"127.0.0.1:{port}"
             assert (args.tls_cert is not None) == (rendered.overlay == "production")
 
