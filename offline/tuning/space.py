@@ -4,7 +4,7 @@ which metric of the hold-out decides.
     tuning:
       metric: ndcg@10                 # any metric of the spec's cutoff but latency
       trials: 20                      # default of --trials
-      pruning: {startup_trials: 4, warmup_trees: 20, every_trees: 10}
+      pruning: {startup_trials: 5, warmup_trees: 60, every_trees: 20}
       space:
         training.labels.folds: {low: 2, high: 8}                 # integers: int bounds
         training.xgboost.learning_rate: {low: 0.02, high: 0.2, log: true}
@@ -90,9 +90,9 @@ class PruningSpec:
     complete trials, a trial whose metric at a tree count (every `every_trees`, from
     `warmup_trees` on) is below the median of earlier trials' at that count stops."""
 
-    startup_trials: int = 4
-    warmup_trees: int = 20
-    every_trees: int = 10
+    startup_trials: int = 5
+    warmup_trees: int = 60
+    every_trees: int = 20
 
 
 @dataclass(frozen=True)
@@ -169,10 +169,10 @@ def _pruning(raw: Any) -> PruningSpec:
     body = mapping(raw, "tuning.pruning")
     known(body, "tuning.pruning", {"startup_trials", "warmup_trees", "every_trees"})
     return PruningSpec(
-        startup_trials=integer(body.get("startup_trials", 4), "tuning.pruning.startup_trials",
+        startup_trials=integer(body.get("startup_trials", 5), "tuning.pruning.startup_trials",
                                low=0),
-        warmup_trees=integer(body.get("warmup_trees", 20), "tuning.pruning.warmup_trees", low=0),
-        every_trees=integer(body.get("every_trees", 10), "tuning.pruning.every_trees", low=1),
+        warmup_trees=integer(body.get("warmup_trees", 60), "tuning.pruning.warmup_trees", low=0),
+        every_trees=integer(body.get("every_trees", 20), "tuning.pruning.every_trees", low=1),
     )  # fmt: skip
 
 
