@@ -10,10 +10,11 @@ from scipy import sparse
 
 from recmesh.data.dataset import Dataset, Interactions, UserTable
 from recmesh.data.fingerprint import fingerprint_interactions
+from recmesh.snapshot.als import ALS_ALPHA, ALS_ITERATIONS, ALS_SEED, als_factors
 from recmesh.snapshot.config import SnapshotConfig
 from recmesh.snapshot.decay import decay_factors
 from recmesh.snapshot.errors import SnapshotBuildError
-from recmesh.snapshot.latent import latent_factors
+from recmesh.snapshot.latent import LatentFactors, latent_factors
 from recmesh.snapshot.similarity import item_similarity
 from recmesh.snapshot.snapshot import SECONDS_PER_DAY, Snapshot, indices_in
 from recmesh.snapshot.validate import freeze
@@ -78,13 +79,7 @@ def build_snapshot(
         config.neighbors_per_item,
         config.min_cooccurrence,
     )
-    factors = latent_factors(
-        history.indptr,
-        history.items,
-        (n_users, n_items),
-        config.latent_factors,
-        config.latent_shrinkage,
-    )
+    factors = _latent(history.indptr, history.items, (n_users, n_items), config)
     ages, genders, occupations = _demographics(user_ids, dataset.users)
     return Snapshot(
         dataset_name=dataset.name,
@@ -241,3 +236,30 @@ def _demographics(
     genders = tuple(table.genders[r] if r >= 0 else "" for r in rows.tolist())
     occupations = tuple(table.occupations[r] if r >= 0 else "" for r in rows.tolist())
     return ages, genders, occupations
+
+
+def _latent(
+    indptr: NDArray[np.int64],
+    items: NDArray[np.int64],
+    shape: tuple[int, int],
+    config: SnapshotConfig,
+) -> LatentFactors:
+    """The snapshot's factors of the binary history matrix, by `config.latent_model`."""
+    if config.latent_model == "svd" or config.latent_factors == 0:
+        return latent_factors(indptr, items, shape, config.latent_factors, config.latent_shrinkage)
+    seen = sparse.csr_matrix(
+        (np.ones(items.shape[0], dtype=np.float32), items, indptr), shape=shape
+    )
+    factors = als_factors(
+        seen,
+        config.latent_factors,
+        config.latent_shrinkage,
+        ALS_ALPHA,
+        ALS_ITERATIONS,
+        ALS_SEED,
+        threads=1,
+    )
+    # As with the SVD, a user without history has a zero row (ALS leaves a small remainder).
+    users = factors.users.copy()
+    users[np.diff(indptr) == 0] = 0.0
+    return LatentFactors(users=users, items=factors.items)

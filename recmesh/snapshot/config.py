@@ -11,6 +11,8 @@ from recmesh.snapshot.errors import SnapshotFormatError
 
 SimilarityKind = Literal["jaccard", "lift"]
 SIMILARITY_KINDS: tuple[SimilarityKind, ...] = ("jaccard", "lift")
+LatentModel = Literal["svd", "als"]
+LATENT_MODELS: tuple[LatentModel, ...] = ("svd", "als")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class SnapshotConfig:
       32 and 1000 by default: on random hold-outs of ml-100k's TRAIN splits (both kinds)
       they ranked the held-out items best of k in {32, 64} x lambda in {500, 750, 1000,
       1500}, about 0.008 NDCG@10 above plain truncation at k = 16 (docs/experiments.md).
+    - `latent_model`: "svd" (the above) or "als": the factors of implicit's ALS instead
+      (`als.als_factors`), k = `latent_factors`, its L2 regularization = `latent_shrinkage`,
+      alpha, iterations and seed those of the offline ALS baseline. The JSON of an "svd"
+      config leaves the field out, so configs from before it read and write unchanged.
     """
 
     affinity_half_life_days: float = 30.0
@@ -44,6 +50,7 @@ class SnapshotConfig:
     recent_window_days: float = 30.0
     latent_factors: int = 32
     latent_shrinkage: float = 1000.0
+    latent_model: LatentModel = "svd"
 
     def __post_init__(self) -> None:
         if not self.affinity_half_life_days > 0 or not self.popularity_half_life_days > 0:
@@ -62,10 +69,17 @@ class SnapshotConfig:
             raise ValueError("latent_factors must not be negative")
         if not (math.isfinite(self.latent_shrinkage) and self.latent_shrinkage >= 0):
             raise ValueError("latent_shrinkage must be a finite number >= 0")
+        if self.latent_model not in LATENT_MODELS:
+            raise ValueError(
+                f"latent_model must be one of {LATENT_MODELS}, not {self.latent_model!r}"
+            )
 
     def to_json(self) -> str:
-        """Canonical JSON: sorted keys, no whitespace."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        """Canonical JSON: sorted keys, no whitespace; `latent_model` only when not "svd"."""
+        body = asdict(self)
+        if self.latent_model == "svd":
+            del body["latent_model"]
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> SnapshotConfig:
@@ -77,7 +91,7 @@ class SnapshotConfig:
         if not isinstance(body, dict):
             raise SnapshotFormatError("snapshot config is not a JSON object")
         expected = {f.name for f in fields(cls)}
-        if set(body) != expected:
+        if set(body) not in (expected, expected - {"latent_model"}):
             raise SnapshotFormatError(
                 f"snapshot config has fields {sorted(body)}, expected {sorted(expected)}"
             )
