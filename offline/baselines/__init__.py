@@ -1,4 +1,9 @@
-"""Baseline recommenders for offline comparison: popularity and SAR."""
+"""Baseline recommenders for offline comparison: popularity and SAR, exported here.
+
+The library baselines (`implicit_als`, `implicit_bpr`, `cornac_bpr`, `cornac_ease`) are
+imported from their own modules, so that importing this package never loads implicit or
+cornac.
+"""
 
 from offline.baselines.id_index import IdIndex
 from offline.baselines.popularity import PopularityRecommender, fit_popularity
