@@ -25,7 +25,7 @@ from offline.experiment.arms import ArmLists
 from offline.experiment.coverage import coverage_intervals
 from offline.experiment.latency import LatencyResult
 from offline.experiment.spec import COVERAGE, LATENCY_METRIC, ExperimentRunSpec, metric_direction
-from offline.metrics.evaluate import evaluate
+from offline.metrics.evaluate import PerUserEvaluator, evaluate_per_user
 from offline.metrics.segments import SEGMENTS, segment_users
 from offline.stats.bootstrap import DeltaEstimate, Interval
 from offline.stats.compare import arm_intervals, compare
@@ -70,11 +70,13 @@ def measure(
     catalog: ItemCatalog,
     latency: LatencyResult | None,
     champion_latency: LatencyResult | None,
+    evaluator: PerUserEvaluator = evaluate_per_user,
 ) -> Measurement:
-    """Measures both arms' lists against `test`; `train` gives popularity and segments."""
+    """Measures both arms' lists against `test`; `train` gives popularity and segments.
+    `evaluator` computes each arm's per-user metrics (here, or on a cluster's workers)."""
     k, seed, boot = spec.k, spec.seed, spec.bootstrap
-    ours = evaluate(challenger.topk, test, train, catalog, k).per_user
-    theirs = evaluate(champion.topk, test, train, catalog, k).per_user
+    ours = evaluator(challenger.topk, test, train, catalog, k)
+    theirs = evaluator(champion.topk, test, train, catalog, k)
     per_user = [m for m in spec.bootstrapped_metrics if m != COVERAGE]
     intervals = {
         CHALLENGER: dict(arm_intervals(ours, per_user, seed=seed, resamples=boot.resamples,

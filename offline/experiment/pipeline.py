@@ -20,12 +20,13 @@ from numpy.typing import NDArray
 from offline.experiment.arms import Arm, ArmLists, run_arm
 from offline.experiment.bundle import BundleFiles, ChampionBundle, ChampionBundleError, make_bundle
 from offline.experiment.data import load_dataset
+from offline.experiment.engine import IN_PROCESS, Engine
 from offline.experiment.latency import LatencyResult, measure_latency
 from offline.experiment.measure import Measurement, measure
 from offline.experiment.spec import ExperimentRunSpec
 from offline.splits.spec import SplitSpec
 from offline.training.ltr_data import build_ltr_data
-from offline.training.trainer import TrainedRanker, train_ranker
+from offline.training.trainer import TrainedRanker
 from recmesh.console.progress import Progress
 from recmesh.core.features.pipeline import build_feature_pipeline
 from recmesh.core.ranking.model import load_ranking_model
@@ -97,15 +98,20 @@ def prepare_data(
 
 
 def train_challenger(
-    spec: ExperimentRunSpec, data: PreparedData, progress: Progress, version: str = "challenger"
+    spec: ExperimentRunSpec,
+    data: PreparedData,
+    progress: Progress,
+    version: str = "challenger",
+    engine: Engine = IN_PROCESS,
 ) -> Challenger:
     """Trains on label folds of TRAIN and is evaluated with a snapshot of TRAIN; serves
     the same model bytes with a snapshot of the whole dataset (TRAIN and TEST), so that
-    serving knows, and filters, everything each user rated."""
+    serving knows, and filters, everything each user rated. `engine` fits the ranker (in
+    this process, or on the spec's Dask cluster)."""
     ltr = build_ltr_data(
         data.dataset, data.train, spec.candidates, spec.training, data.split, spec.seed, progress
     )
-    trained = train_ranker(ltr, spec.training, spec.seed, progress)
+    trained = engine.train(ltr, spec.training, spec.seed, progress)
     progress.start(None, "building the evaluated snapshot of the TRAIN split")
     snapshot = build_snapshot(data.dataset, data.train, spec.candidates.snapshot)
     progress.finish(f"{snapshot.user_ids.shape[0]:,} users")
@@ -150,9 +156,10 @@ def champion_arm(
 
 def evaluate_arms(
     spec: ExperimentRunSpec, data: PreparedData, challenger: Arm, champion: Arm,
-    progress: Progress,
+    progress: Progress, engine: Engine = IN_PROCESS,
 ) -> ArmsEvaluation:  # fmt: skip
-    """Both arms' top-k lists on the same held-out users, measured and judged."""
+    """Both arms' top-k lists on the same held-out users, measured and judged (the
+    per-user metrics computed by `engine`: the same arrays wherever they are)."""
     users = data.test_users
     champion_lists = run_arm(champion, users, spec.k, progress)
     challenger_lists = run_arm(challenger, users, spec.k, progress)
@@ -165,7 +172,7 @@ def evaluate_arms(
     progress.start(None, f"bootstrap over users ({spec.bootstrap.resamples} resamples)")
     measurement = measure(
         spec, challenger_lists, champion_lists, data.train, data.test, data.dataset.items,
-        latency, champion_latency,
+        latency, champion_latency, evaluator=engine.per_user,
     )  # fmt: skip
     progress.finish(measurement.decision.verdict.value)
     return ArmsEvaluation(challenger_lists, champion_lists, measurement)

@@ -48,10 +48,16 @@ def experiment_spec(
 
 
 def lineage(
-    spec: ExperimentRunSpec, code_revision: str, log_rows: Mapping[str, int] | None = None
+    spec: ExperimentRunSpec,
+    code_revision: str,
+    log_rows: Mapping[str, int] | None = None,
+    engine: Mapping[str, str] | None = None,
 ) -> records_pb2.Lineage:
-    """Where the challenger came from: split, training parameters, code revision, and the
-    interaction log lines its data includes."""
+    """Where the challenger came from: split, training parameters, code revision, the
+    interaction log lines its data includes, and how it was trained (`engine`, the
+    trained ranker's: `engine` xgboost or xgboost.dask, `engine_versions`, and on a Dask
+    cluster `dask_cluster`, `dask_workers`, `dask_threads_per_worker` and the `nthread`
+    XGBoost used on each worker)."""
     params = dict(spec.training.xgboost.as_params())
     params["seed"] = str(spec.seed)
     params["candidates"] = str(spec.candidates.n)
@@ -64,6 +70,7 @@ def lineage(
     params["features"] = "all" if spec.training.features is None else ",".join(
         spec.training.features
     )
+    params.update(engine or {})
     return records_pb2.Lineage(
         split=spec.split,
         training_params=params,

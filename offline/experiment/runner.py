@@ -1,7 +1,8 @@
 """`recmesh experiment run SPEC.yaml`: the whole experiment, step by step.
 
 1. check the control plane answers and who we are (WhoAmI) - nothing recorded yet;
-2. load and split the dataset; train the challenger on the TRAIN split only;
+2. load and split the dataset; train the challenger on the TRAIN split only (in this
+   process, or on the Dask cluster of the spec's `compute:` block, kept until step 7);
 3. upload its serving bundle (the model with a snapshot of the whole dataset, and
    the manifest) with UploadArtifact, register it;
 4. create the experiment, which captures the champion and the pointer revision;
@@ -22,8 +23,10 @@ from pathlib import Path
 
 from offline.experiment.bundle import read_champion
 from offline.experiment.controlplane import ExperimentControlPlane
+from offline.experiment.engine import Engine, open_engine
 from offline.experiment.measure import Measurement
 from offline.experiment.pipeline import (
+    PreparedData,
     champion_arm,
     evaluate_arms,
     prepare_data,
@@ -75,7 +78,20 @@ def run_experiment(
     progress.finish(f"acting as {who.principal} ({', '.join(who.roles)})")
 
     data = prepare_data(spec, settings.data_dir, progress, settings.interaction_log)
-    challenger = train_challenger(spec, data, progress)
+    with open_engine(spec.compute, progress) as engine:
+        return _run_on(engine, spec, settings, control_plane, progress, data)
+
+
+def _run_on(
+    engine: Engine,
+    spec: ExperimentRunSpec,
+    settings: RunnerSettings,
+    control_plane: ExperimentControlPlane,
+    progress: Progress,
+    data: PreparedData,
+) -> RunResult:
+    """Steps 2 (training) to 7, training and evaluating with `engine`."""
+    challenger = train_challenger(spec, data, progress, engine=engine)
     bundle = challenger.bundle
 
     files = bundle.files()
@@ -87,7 +103,7 @@ def run_experiment(
     progress.start(None, "registering the challenger")
     version = control_plane.register(
         bundle.manifest_sha256,
-        lineage(spec, settings.code_revision, data.log_rows),
+        lineage(spec, settings.code_revision, data.log_rows, challenger.trained.engine),
         f"{spec.name}: XGBoost ranker ({challenger.trained.trees} trees)",
     )
     progress.finish(version.version_id)
@@ -113,6 +129,7 @@ def run_experiment(
             champion, experiment.champion_version, data, challenger.arm.snapshot
         ),
         progress=progress,
+        engine=engine,
     )
 
     progress.start(None, "writing the report")

@@ -145,6 +145,21 @@ class BootstrapSpec:
 
 
 @dataclass(frozen=True)
+class ComputeSpec:
+    """Where training and evaluation run. Neither field set: in the run's own process.
+    `dask` is the address of a Dask scheduler to connect to (`tcp://host:port`);
+    `local_workers` starts a local Dask cluster of that many worker processes (one thread
+    each, on 127.0.0.1) for the run and closes it after. At most one is set."""
+
+    dask: str | None = None
+    local_workers: int | None = None
+
+    @property
+    def distributed(self) -> bool:
+        return self.dask is not None or self.local_workers is not None
+
+
+@dataclass(frozen=True)
 class ExperimentRunSpec:
     """A whole experiment: what to train, against what to measure it, how to decide."""
 
@@ -165,6 +180,8 @@ class ExperimentRunSpec:
     sample_users: int = 3
     #: What `recmesh experiment tune` searches (None: nothing to tune); a run ignores it.
     tuning: TuningSpec | None = None
+    #: Where training and evaluation run (default: this process).
+    compute: ComputeSpec = field(default_factory=ComputeSpec)
 
     @property
     def bootstrapped_metrics(self) -> tuple[str, ...]:

@@ -30,6 +30,7 @@ from offline.experiment.spec import (
     metric_direction,
     metric_names,
 )
+from offline.experiment.spec_compute import parse_compute
 from offline.experiment.spec_dataset import parse_dataset
 from offline.experiment.spec_fields import (
     SpecError,
@@ -77,7 +78,7 @@ def parse_spec(body: Any) -> ExperimentRunSpec:
     known(root, "spec", {
         "name", "description", "seed", "dataset", "split", "k", "candidates", "training",
         "metrics", "success_metrics", "guardrails", "bootstrap", "approvals_required",
-        "sample_users", "latency", "tuning",
+        "sample_users", "latency", "tuning", "compute",
     })  # fmt: skip
     name = text(required(root, "name", "spec"), "name")
     split = text(required(root, "split", "spec"), "split")
@@ -118,6 +119,7 @@ def parse_spec(body: Any) -> ExperimentRunSpec:
                                     low=1, high=10),
         sample_users=integer(root.get("sample_users", 3), "sample_users", low=0, high=20),
         tuning=None if root.get("tuning") is None else _tuning(root, names),
+        compute=parse_compute(root.get("compute")),
     )
 
 

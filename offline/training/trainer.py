@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import xgboost as xgb
 from numpy.typing import NDArray
 
-from offline.experiment.spec import TrainingSpec
+from offline.experiment.spec import TrainingSpec, XGBoostParams
 from offline.training.ltr_data import LtrData
 from recmesh.console.progress import NullProgress, Progress
 
@@ -30,6 +30,9 @@ class TrainedRanker:
     importance: Mapping[str, float]
     train_groups: int
     validation_groups: int
+    #: How it was trained, for the lineage: the engine, its library versions and, on a
+    #: Dask cluster, the cluster and the threads XGBoost used per worker.
+    engine: Mapping[str, str] = field(default_factory=dict)
 
 
 class _ProgressCallback(xgb.callback.TrainingCallback):
@@ -59,8 +62,8 @@ def train_ranker(
     """
     progress = progress or NullProgress()
     params = training.xgboost
-    matrix = _masked(data, training.features)
-    validation = _validation_groups(data, training.validation_users, seed)
+    matrix = masked_features(data, training.features)
+    validation = validation_groups(data, training.validation_users, seed)
     rows = np.repeat(validation, data.group_sizes)
     train_set = _dmatrix(
         matrix[~rows], data.labels[~rows], data.group_sizes[~validation], data, params.nthread
@@ -68,7 +71,29 @@ def train_ranker(
     eval_set = _dmatrix(
         matrix[rows], data.labels[rows], data.group_sizes[validation], data, params.nthread
     )
-    booster_params: dict[str, Any] = {
+    history: dict[str, dict[str, list[float]]] = {}
+    progress.start(params.n_estimators, "training the XGBoost ranker", "trees")
+    try:
+        booster = xgb.train(
+            booster_params(params, seed),
+            train_set,
+            num_boost_round=params.n_estimators,
+            evals=[(eval_set, "validation")],
+            evals_result=history,
+            early_stopping_rounds=params.early_stopping_rounds or None,
+            callbacks=[_ProgressCallback(progress), *callbacks],
+            verbose_eval=False,
+        )
+    except BaseException:
+        progress.finish("failed")
+        raise
+    engine = {"engine": "xgboost", "engine_versions": f"xgboost {xgb.__version__}"}
+    return trained_ranker(booster, history, data, training, validation, progress, engine)
+
+
+def booster_params(params: XGBoostParams, seed: int) -> dict[str, Any]:
+    """XGBoost's parameters for the spec's: the same in this process and on a cluster."""
+    return {
         "objective": params.objective,
         "eta": params.learning_rate,
         "max_depth": params.max_depth,
@@ -82,22 +107,20 @@ def train_ranker(
         "seed": seed,
         "lambdarank_pair_method": "topk",
     }
-    history: dict[str, dict[str, list[float]]] = {}
-    progress.start(params.n_estimators, "training the XGBoost ranker", "trees")
-    try:
-        booster = xgb.train(
-            booster_params,
-            train_set,
-            num_boost_round=params.n_estimators,
-            evals=[(eval_set, "validation")],
-            evals_result=history,
-            early_stopping_rounds=params.early_stopping_rounds or None,
-            callbacks=[_ProgressCallback(progress), *callbacks],
-            verbose_eval=False,
-        )
-    except BaseException:
-        progress.finish("failed")
-        raise
+
+
+def trained_ranker(
+    booster: xgb.Booster,
+    history: Mapping[str, Mapping[str, Sequence[float]]],
+    data: LtrData,
+    training: TrainingSpec,
+    validation: NDArray[np.bool_],
+    progress: Progress,
+    engine: Mapping[str, str],
+) -> TrainedRanker:
+    """The booster truncated to its best iteration (every round without early stopping),
+    with how training went; finishes `progress`'s training step."""
+    params = training.xgboost
     scores = history["validation"][params.eval_metric]
     # Without early stopping every round is kept; with it, the best round and those before.
     best = booster.best_iteration if params.early_stopping_rounds else len(scores) - 1
@@ -114,10 +137,12 @@ def train_ranker(
         importance={str(name): _number(gain) for name, gain in sorted(gains.items())},
         train_groups=int((~validation).sum()),
         validation_groups=int(validation.sum()),
+        engine=dict(engine),
     )
 
 
-def _masked(data: LtrData, features: tuple[str, ...] | None) -> NDArray[np.float32]:
+def masked_features(data: LtrData, features: tuple[str, ...] | None) -> NDArray[np.float32]:
+    """The feature matrix with the columns outside `features` held at 0 (None: all used)."""
     if features is None:
         return data.matrix
     unused = [i for i, name in enumerate(data.feature_names) if name not in features]
@@ -126,7 +151,7 @@ def _masked(data: LtrData, features: tuple[str, ...] | None) -> NDArray[np.float
     return matrix
 
 
-def _validation_groups(data: LtrData, share: float, seed: int) -> NDArray[np.bool_]:
+def validation_groups(data: LtrData, share: float, seed: int) -> NDArray[np.bool_]:
     """True for the groups of a seeded `share` of the users (at least one user each side)."""
     users = np.unique(data.users)
     count = min(max(1, round(share * users.shape[0])), users.shape[0] - 1)
