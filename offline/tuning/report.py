@@ -12,6 +12,7 @@ from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from offline.decision import Direction
 from offline.tuning.objective import describe
@@ -50,6 +51,7 @@ def trials_plot(result: TuningResult, early_stopping_metric: str) -> bytes:
         )
         best.append(value if better else best[-1])
     left.step(numbers, best, where="post", color=_BEST, label="best so far")
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("trial")
     left.set_ylabel(f"{result.metric} on the hold-out of TRAIN")
     left.legend(loc="lower right")
@@ -60,6 +62,8 @@ def trials_plot(result: TuningResult, early_stopping_metric: str) -> bytes:
         trees, values = zip(*t.curve, strict=True)
         colour = _COMPLETE if t.state == COMPLETE else _PRUNED
         right.plot(trees, [abs(v) for v in values], color=colour, lw=1, alpha=0.8)
+        if t.state != COMPLETE:
+            right.plot(trees[-1:], [abs(values[-1])], "x", color=colour)
     right.set_xlabel("trees")
     right.set_ylabel(f"early-stopping {early_stopping_metric} (pruned: grey)")
     right.grid(alpha=0.3)
