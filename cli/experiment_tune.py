@@ -2,9 +2,10 @@
 
 Reads the spec and its `tuning:` block, loads and splits the dataset exactly as a run
 does, hands the search TRAIN only (`offline.tuning.holdout`), runs the trials, and
-writes the tuned spec and the trial log (HTML). Talks to no control plane and records
-nothing. Exit codes: 0 when the tuned spec is written, 1 when the data cannot be loaded
-or no trial completes, 2 for an invalid spec (or one without a `tuning:` block).
+writes the tuned spec and the trial log (an HTML page, and JSON with exact values).
+Talks to no control plane and records nothing. Exit codes: 0 when the tuned spec is
+written, 1 when the data cannot be loaded or no trial completes, 2 for an invalid spec
+(or one without a `tuning:` block).
 
 The caller has applied the run's `Footprint` (priority, thread pools) before importing
 this module; every trial's spec has its XGBoost threads capped by it.
@@ -13,6 +14,7 @@ this module; every trial's spec has its XGBoost threads capped by it.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from offline.experiment.pipeline import prepare_data
 from offline.experiment.spec_loading import SpecError, parse_spec, read_spec_body
 from offline.tuning.holdout import tuning_data
 from offline.tuning.objective import Objective, describe
-from offline.tuning.report import TuningPage, write_page
+from offline.tuning.report import TuningPage, trial_log, write_page
 from offline.tuning.study import TuningResult, run_study
 from offline.tuning.tuned_spec import tuned_spec_text
 from recmesh.console.progress import TerminalProgress
@@ -84,6 +86,8 @@ def tune_command(args: argparse.Namespace, footprint: Footprint, nice: int) -> i
     page = TuningPage(spec.name, str(args.spec), holdout, capped.training.xgboost.eval_metric,
                       str(out), result)  # fmt: skip
     write_page(report, page)
+    log = report.with_suffix(".json")
+    replace_file(log, json.dumps(trial_log(result), indent=1).encode("utf-8"))
     _print_result(result, out, report, args.json)
     return 0
 
@@ -103,6 +107,7 @@ def _print_result(result: TuningResult, out: Path, report: Path, as_json: bool) 
             "seconds": result.seconds,
             "tuned_spec": str(out),
             "report_path": str(report),
+            "trial_log": str(report.with_suffix(".json")),
         }  # fmt: skip
         print_json(body)
         return
@@ -115,4 +120,4 @@ def _print_result(result: TuningResult, out: Path, report: Path, as_json: bool) 
         own = "pruned" if baseline.value is None else f"{baseline.value:.4f}"
         print(f"  the spec's own values (trial {baseline.number + 1}): {own}")
     print(f"  tuned spec {out}")
-    print(f"  report {report}")
+    print(f"  report {report} (every trial's exact values: {report.with_suffix('.json')})")

@@ -1,6 +1,7 @@
 """The trial log as one self-contained HTML page: what was searched and on which rows, a
 plot of every trial's hold-out metric with the best so far and of the early-stopping
-metric each trial reported (where pruning stopped it), and a table of every trial."""
+metric each trial reported (where pruning stopped it), and a table of every trial;
+`trial_log` is the same log with exact values, for a JSON file beside the page."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import io
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -125,6 +127,20 @@ def _trials_table(result: TuningResult) -> str:
 def _cell(trial: TrialRecord, path: str) -> str:
     value = trial.values.get(path)
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def trial_log(result: TuningResult) -> dict[str, Any]:
+    """Every trial with its exact values (the page rounds them), for the JSON log."""
+    return {
+        "metric": result.metric,
+        "best_trial": result.best.number + 1,
+        "seconds": result.seconds,
+        "trials": [
+            {"trial": t.number + 1, "state": t.state, "value": t.value, "trees": t.trees,
+             "seconds": t.seconds, "values": dict(t.values)}
+            for t in result.trials
+        ],
+    }  # fmt: skip
 
 
 def write_page(path: Path, page: TuningPage) -> Path:

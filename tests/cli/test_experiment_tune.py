@@ -51,6 +51,10 @@ def test_tune_writes_the_best_values_and_the_trial_log(
     text = (tmp_path / "tuned.yaml").read_text()
     assert text.startswith("# Tuned by `recmesh experiment tune")
     assert "the test split was never read" in text
+    log = json.loads((tmp_path / "tune.json").read_text())
+    assert log["best_trial"] == printed["best"]["trial"]
+    assert [t["trial"] for t in log["trials"]] == [1, 2, 3]
+    assert log["trials"][log["best_trial"] - 1]["values"] == best
     page = (tmp_path / "tune.html").read_text()
     assert page.count("<tr class=") == 3
     assert "data:image/png;base64," in page
