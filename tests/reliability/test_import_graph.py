@@ -22,7 +22,7 @@ ENTRY_POINTS = (
     "services.features.__main__",
     "services.ranking.__main__",
 )
-TRAINING_ROOTS = ("offline", "sklearn", "matplotlib")
+TRAINING_ROOTS = ("offline", "sklearn", "matplotlib", "optuna")
 
 # Imports the entry point, then reports which training modules got loaded and which
 # module first imported scikit-learn (the caller's frame of the first `import sklearn`).
@@ -77,11 +77,13 @@ def _run(code: str, *args: str) -> str:
 
 @pytest.mark.parametrize("entry_point", ENTRY_POINTS)
 def test_entry_point_loads_no_training_code(entry_point: str) -> None:
-    """Importing a serving entry point in a fresh interpreter loads no `offline` or
-    matplotlib module, and scikit-learn only through xgboost's own optional import."""
+    """Importing a serving entry point in a fresh interpreter loads no `offline`,
+    matplotlib or Optuna module, and scikit-learn only through xgboost's own optional
+    import."""
     report = json.loads(_run(_PROBE, entry_point, *TRAINING_ROOTS))
     assert "offline" not in report["roots"]
     assert "matplotlib" not in report["roots"]
+    assert "optuna" not in report["roots"]
     assert report["sklearn_by"] in ([], ["xgboost.compat"]), report
 
 
