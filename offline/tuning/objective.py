@@ -145,8 +145,11 @@ class Objective:
         self._ltr = _Cached()
         self._validation = _Cached()
         folds = tuning.parameter(FOLDS_PATH)
-        self._max_folds = folds.distribution.high if folds and isinstance(
-            folds.distribution, IntRange) else None  # fmt: skip
+        self._max_folds = (
+            folds.distribution.high
+            if folds is not None and isinstance(folds.distribution, IntRange)
+            else None
+        )
 
     def spec(self, values: Mapping[str, Value]) -> ExperimentRunSpec:
         """The validated spec with `values` at their paths (and the footprint's cap)."""
