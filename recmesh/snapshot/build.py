@@ -10,7 +10,6 @@ from scipy import sparse
 
 from recmesh.data.dataset import Dataset, Interactions, UserTable
 from recmesh.data.fingerprint import fingerprint_interactions
-from recmesh.snapshot.als import ALS_ALPHA, ALS_ITERATIONS, ALS_SEED, als_factors
 from recmesh.snapshot.config import SnapshotConfig
 from recmesh.snapshot.decay import decay_factors
 from recmesh.snapshot.errors import SnapshotBuildError
@@ -250,6 +249,9 @@ def _latent(
     seen = sparse.csr_matrix(
         (np.ones(items.shape[0], dtype=np.float32), items, indptr), shape=shape
     )
+    # implicit is imported only by the builds that ask for ALS, never by serving.
+    from recmesh.snapshot.als import ALS_ALPHA, ALS_ITERATIONS, ALS_SEED, als_factors
+
     factors = als_factors(
         seen,
         config.latent_factors,
