@@ -88,6 +88,14 @@ def first_folds(data: LtrData, folds: int) -> LtrData:
     )
 
 
+def most_folds(folds: Parameter | None) -> int:
+    """The most label folds a trial can ask for through the space's `folds` parameter (its
+    upper bound, or its largest choice); 0 when the space does not search folds."""
+    if folds is None:
+        return 0
+    return max((v for v in folds.values_to_check() if isinstance(v, int)), default=0)
+
+
 class _Pruning(xgb.callback.TrainingCallback):
     """Reports the ranker's early-stopping metric to the trial every `every` trees (as
     higher-is-better for the study's direction), stops a trial the pruner condemns, and
@@ -144,12 +152,7 @@ class Objective:
         self.direction = metric_direction(tuning.metric)
         self._ltr = _Cached()
         self._validation = _Cached()
-        folds = tuning.parameter(FOLDS_PATH)
-        self._max_folds = (
-            folds.distribution.high
-            if folds is not None and isinstance(folds.distribution, IntRange)
-            else None
-        )
+        self._max_folds = most_folds(tuning.parameter(FOLDS_PATH))
 
     def spec(self, values: Mapping[str, Value]) -> ExperimentRunSpec:
         """The validated spec with `values` at their paths (and the footprint's cap)."""
@@ -189,10 +192,12 @@ class Objective:
         labels = training.labels
         key = (spec.candidates, labels.kind, labels.fraction, training.negatives_per_user,
                spec.seed)  # fmt: skip
-        if self._ltr.key != key:
-            folds = max(labels.folds, self._max_folds or 0)
+        # Cached groups serve only a trial of at most as many folds as they were built
+        # for (the space's most, unless a trial set more some other way).
+        if self._ltr.key is None or self._ltr.key[0] != key or self._ltr.key[1] < labels.folds:
+            folds = max(labels.folds, self._max_folds)
             widest = replace(training, labels=replace(labels, folds=folds))
-            self._ltr = _Cached(key, None)
+            self._ltr = _Cached((key, folds), None)
             self._ltr.value = build_ltr_data(
                 self.data.dataset, self.data.fit, spec.candidates, widest, self.data.split,
                 spec.seed, self._progress,

@@ -48,6 +48,33 @@ def test_first_folds_are_what_fewer_folds_build(ml100k: Dataset) -> None:
     assert int(three.folds.max()) == 2  # type: ignore[attr-defined]
 
 
+def test_fold_choices_give_each_trial_the_groups_of_its_own_folds(ml100k: Dataset) -> None:
+    """With folds searched over choices, a 3-fold trial after a 1-fold one gets the groups
+    a fresh 3-fold build gives, not the cached 1-fold groups."""
+    body = tuning_spec(space={"training.labels.folds": {"choices": [1, 3]}})
+    data, _ = _handed(ml100k, body)
+    objective = Objective(body, parse_spec(body).tuning, data, NullProgress())  # type: ignore[arg-type]
+    for folds in (1, 3):
+        spec = objective.spec({"training.labels.folds": folds})
+        trial = objective.ltr_data(spec)
+        fresh = build_ltr_data(data.dataset, data.fit, spec.candidates, spec.training,
+                               data.split, spec.seed)  # fmt: skip
+        for name in ("matrix", "labels", "items", "group_sizes", "users", "folds"):
+            assert np.array_equal(getattr(trial, name), getattr(fresh, name)), (folds, name)
+        assert sorted(set(trial.folds.tolist())) == list(range(folds))
+
+
+def test_a_trial_with_more_folds_than_the_cache_holds_rebuilds(ml100k: Dataset) -> None:
+    """A trial asking for more folds than the groups were built for (here beyond the
+    space's bound) gets every fold it asks for."""
+    body = tuning_spec()
+    data, _ = _handed(ml100k, body)
+    objective = Objective(body, parse_spec(body).tuning, data, NullProgress())  # type: ignore[arg-type]
+    objective.ltr_data(objective.spec({"training.labels.folds": 1}))
+    ltr = objective.ltr_data(objective.spec({"training.labels.folds": 3}))
+    assert sorted(set(ltr.folds.tolist())) == [0, 1, 2]
+
+
 def test_a_trial_learns_and_is_scored_on_train_rows_only(ml100k: Dataset) -> None:
     """The labels a trial learns from are (user, item) pairs of the hold-out's fit part
     and never of the test split; the rows it is scored on are no test rows either."""
