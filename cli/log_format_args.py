@@ -8,6 +8,7 @@ from typing import Any
 from recmesh.data.log_format import (
     FILE_FORMATS,
     ColumnMapping,
+    IdKinds,
     ItemFile,
     LogFormat,
     Weighting,
@@ -37,6 +38,14 @@ def add_log_arguments(parser: Any) -> None:
         default=Weighting(),
         metavar="none|log1p|binary|threshold:T",
         help="how the rating or weight column counts (default none: as in the file)",
+    )
+    group.add_argument(
+        "--ids",
+        type=_id_kinds,
+        default=IdKinds(),
+        metavar="integer|string|user=KIND,item=KIND",
+        help="whether the user and item ids are integers or strings (default integer: a "
+        "non-integer id is an error; string ids are hashed, digits too)",
     )
     group.add_argument("--items", metavar="PATH", help="a second file of item metadata")
     group.add_argument("--items-format", choices=FILE_FORMATS, help="default: its extension")
@@ -76,6 +85,7 @@ def log_format_of(args: argparse.Namespace) -> LogFormat:
             user=args.user, item=args.item, rating=args.rating, timestamp=args.timestamp
         ),
         weight=args.weight,
+        ids=args.ids,
         items=items,
     )
 
@@ -83,5 +93,12 @@ def log_format_of(args: argparse.Namespace) -> LogFormat:
 def _weighting(text: str) -> Weighting:
     try:
         return Weighting.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _id_kinds(text: str) -> IdKinds:
+    try:
+        return IdKinds.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None

@@ -7,6 +7,7 @@ dataset:
   format: tsv                    # csv | tsv | parquet (default: the file's extension)
   columns: {user: userID, item: artistID, rating: weight}   # default: the usual names
   weight: log1p                  # none | log1p | binary | threshold:4
+  ids: {user: integer, item: string}   # integer (default) | string, or per column
   items: {path: data/artists.tsv, id: id, title: name}      # optional item metadata
   max_users: 200
 ```
@@ -20,14 +21,17 @@ from offline.experiment.spec import DatasetSpec
 from offline.experiment.spec_fields import SpecError, integer, known, mapping, required, text
 from recmesh.data.log_format import (
     FILE_FORMATS,
+    ID_KINDS,
     ColumnMapping,
     FileFormat,
+    IdKind,
+    IdKinds,
     ItemFile,
     LogFormat,
     Weighting,
 )
 
-_LOG_KEYS = ("format", "columns", "weight", "items")
+_LOG_KEYS = ("format", "columns", "weight", "ids", "items")
 
 
 def parse_dataset(raw: Any) -> DatasetSpec:
@@ -50,6 +54,7 @@ def parse_dataset(raw: Any) -> DatasetSpec:
             format=_format(body.get("format"), "dataset.format"),
             columns=_columns(body.get("columns", {})),
             weight=_weight(body.get("weight", "none")),
+            ids=_ids(body.get("ids", "integer")),
             items=None if body.get("items") is None else _items(body["items"]),
         ),
     )
@@ -81,6 +86,22 @@ def _weight(raw: Any) -> Weighting:
         return Weighting.parse(text(raw, "dataset.weight"))
     except ValueError as exc:
         raise SpecError("dataset.weight", str(exc)) from None
+
+
+def _ids(raw: Any) -> IdKinds:
+    if not isinstance(raw, dict):
+        kind = _id_kind(raw, "dataset.ids")
+        return IdKinds(kind, kind)
+    body = mapping(raw, "dataset.ids")
+    known(body, "dataset.ids", {"user", "item"})
+    return IdKinds(**{role: _id_kind(body[role], f"dataset.ids.{role}") for role in body})
+
+
+def _id_kind(raw: Any, where: str) -> IdKind:
+    for kind in ID_KINDS:
+        if raw == kind:
+            return kind
+    raise SpecError(where, f"must be one of {', '.join(ID_KINDS)}, got {raw!r}")
 
 
 def _items(raw: Any) -> ItemFile:

@@ -15,11 +15,10 @@ from numpy.typing import NDArray
 
 from recmesh.data.errors import DataFormatError
 from recmesh.data.external_ids import CodeCollisionError, ExternalIds, encode
-from recmesh.data.log_format import FileFormat, format_of_name
+from recmesh.data.log_format import FileFormat, IdKind, format_of_name
 from recmesh.data.parsing import (
     RowError,
     Table,
-    all_integers,
     decode,
     float_values,
     int_values,
@@ -51,8 +50,11 @@ class ColumnSource(Protocol):
         """Every value of the column as text (missing values are an error)."""
         ...
 
-    def ids(self, column: int, what: str) -> tuple[NDArray[np.int64], ExternalIds | None]:
-        """The column as int64 ids (see `ids_of_strings`), with their strings if external."""
+    def ids(
+        self, column: int, what: str, kind: IdKind
+    ) -> tuple[NDArray[np.int64], ExternalIds | None]:
+        """The column as int64 ids of `kind` (see `ids_of_strings`), with their strings
+        when `kind` is string."""
         ...
 
     def numbers(self, column: int, what: str) -> NDArray[np.float32]:
@@ -65,13 +67,14 @@ class ColumnSource(Protocol):
 
 
 def ids_of_strings(
-    values: list[str], what: str, error: RowError
+    values: list[str], what: str, error: RowError, kind: IdKind
 ) -> tuple[NDArray[np.int64], ExternalIds | None]:
-    """Ids of an id column given as text: its integers when every value is a decimal
-    integer (no mapping), else each string's code (`recmesh.data.external_ids`) and the
-    mapping. An empty id is an error."""
-    if all_integers(values):
-        return int_values(values, what, error), None
+    """Ids of an id column given as text: for `integer`, its integers (no mapping; a value
+    that is not a decimal integer fitting in int64 is an error at its row); for `string`,
+    each string's code (`recmesh.data.external_ids`) and the mapping (an empty id is an
+    error)."""
+    if kind == "integer":
+        return int_values(values, what, integer_id_error(error)), None
     blank = next((i for i, value in enumerate(values) if not value.strip()), None)
     if blank is not None:
         raise error(blank, f"empty {what}")
@@ -79,6 +82,11 @@ def ids_of_strings(
         return encode(values)
     except CodeCollisionError as exc:
         raise error(exc.row, str(exc)) from None
+
+
+def integer_id_error(error: RowError) -> RowError:
+    """`error` with what to do about an id that is not an integer."""
+    return lambda row, reason: error(row, f"{reason} (string ids are read with ids: string)")
 
 
 class TextColumns:
@@ -111,8 +119,10 @@ class TextColumns:
     def strings(self, column: int) -> list[str]:
         return self._table.column(column)
 
-    def ids(self, column: int, what: str) -> tuple[NDArray[np.int64], ExternalIds | None]:
-        return ids_of_strings(self.strings(column), what, self.row_error(column))
+    def ids(
+        self, column: int, what: str, kind: IdKind
+    ) -> tuple[NDArray[np.int64], ExternalIds | None]:
+        return ids_of_strings(self.strings(column), what, self.row_error(column), kind)
 
     def numbers(self, column: int, what: str) -> NDArray[np.float32]:
         return float_values(self.strings(column), what, self.row_error(column))

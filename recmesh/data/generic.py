@@ -12,7 +12,7 @@ from recmesh.data.column_source import ColumnSource, open_columns
 from recmesh.data.dataset import Dataset, Interactions, ItemCatalog
 from recmesh.data.external_ids import ExternalIds
 from recmesh.data.fingerprint import fingerprint_interactions
-from recmesh.data.item_metadata import item_catalog, open_item_file, read_ids
+from recmesh.data.item_metadata import item_catalog, open_item_file
 from recmesh.data.log_format import ColumnMapping, LogFormat
 
 # Header names after normalising (lower case, a `:type` suffix as in recbole's
@@ -46,8 +46,9 @@ def load_interactions_file(
     `log_format.columns` names, else found by its usual header names, case-insensitively
     (see the *_ALIASES): user and item are required; rating (or weight) is optional, 1.0
     without it; timestamp (Unix seconds) is optional, 0 without it; other columns are
-    ignored. Ids are integers, or any strings (`recmesh.data.external_ids`: the dataset
-    keeps their mapping). `log_format.weight` transforms the ratings (and may drop rows).
+    ignored. Ids are integers, or strings where `log_format.ids` says so
+    (`recmesh.data.log_format.IdKinds`; the dataset keeps their mapping).
+    `log_format.weight` transforms the ratings (and may drop rows).
     The catalogue is the items of `log_format.items` and those seen
     (`recmesh.data.item_metadata`), else the items seen, without metadata (empty titles,
     no genres, year 0); there is no user table. The name defaults to the file's stem.
@@ -64,17 +65,12 @@ def load_interactions_file(
             f"no {missing} column in header {', '.join(source.names)} (name it in the "
             f"column mapping: {missing}: COLUMN)"
         )
-    users, user_names = source.ids(user, "user id")
-    items, item_names = source.ids(item, "item id")
+    users, user_names = source.ids(user, "user id", log_format.ids.user)
+    items, item_names = source.ids(item, "item id", log_format.ids.item)
     metadata = None if log_format.items is None else open_item_file(log_format.items)
     if metadata is not None:
         meta_source, meta_column = metadata
-        meta_ids, meta_names = meta_source.ids(meta_column, "item id")
-        # One file's ids all integers, the other's not: both are read as strings.
-        if item_names is None and meta_names is not None:
-            items, item_names = read_ids(source, item, as_strings=True)
-        elif meta_names is None and item_names is not None:
-            meta_ids, meta_names = read_ids(meta_source, meta_column, as_strings=True)
+        meta_ids, meta_names = meta_source.ids(meta_column, "item id", log_format.ids.item)
     ratings = _weights(source, columns["rating"], log_format)
     timestamp = columns["timestamp"]
     timestamps = (
@@ -89,9 +85,8 @@ def load_interactions_file(
         if len(interactions) == 0:
             raise source.header_error(f"no row is kept by weight {log_format.weight.text}")
     if metadata is not None and log_format.items is not None:
-        names = item_names if meta_names is None else meta_names
-        if item_names is not None and meta_names is not None:
-            names = item_names.merged(meta_names)
+        # Both are strings, or neither: one IdKinds reads both id columns.
+        names = None if item_names is None or meta_names is None else item_names.merged(meta_names)
         catalog = item_catalog(log_format.items, meta_source, meta_ids, names, interactions.items)
     else:
         catalog = seen_items(interactions.items, item_names)

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from recmesh.data.column_source import ColumnSource, open_columns
 from recmesh.data.dataset import ItemCatalog
-from recmesh.data.external_ids import CodeCollisionError, ExternalIds, encode
+from recmesh.data.external_ids import ExternalIds
 from recmesh.data.log_format import ItemFile
 
 #: How MovieLens writes "no genre" in its genres field.
@@ -24,19 +24,6 @@ def open_item_file(spec: ItemFile) -> tuple[ColumnSource, int]:
     """The metadata file as columns, and the index of its id column."""
     source = open_columns(Path(spec.path), spec.format)
     return source, _column(source, spec.id, "item id")
-
-
-def read_ids(
-    source: ColumnSource, column: int, as_strings: bool
-) -> tuple[NDArray[np.int64], ExternalIds | None]:
-    """Item ids of a column: as `ColumnSource.ids` reads them, or, with `as_strings`,
-    as external ids even when every value is an integer (to match another file's)."""
-    if not as_strings:
-        return source.ids(column, "item id")
-    try:
-        return encode(source.strings(column))
-    except CodeCollisionError as exc:
-        raise source.row_error(column)(exc.row, str(exc)) from None
 
 
 def item_catalog(

@@ -17,6 +17,8 @@ FileFormat = Literal["csv", "tsv", "parquet"]
 FILE_FORMATS: tuple[FileFormat, ...] = ("csv", "tsv", "parquet")
 WeightKind = Literal["none", "log1p", "binary", "threshold"]
 WEIGHT_KINDS: tuple[WeightKind, ...] = ("none", "log1p", "binary", "threshold")
+IdKind = Literal["integer", "string"]
+ID_KINDS: tuple[IdKind, ...] = ("integer", "string")
 
 _EXTENSIONS: dict[str, FileFormat] = {
     ".csv": "csv",
@@ -105,6 +107,52 @@ class Weighting:
 
 
 @dataclass(frozen=True)
+class IdKinds:
+    """How the user and the item id columns are read, set by the dataset, never guessed
+    from the values (a guess would change every code the day one odd id arrives):
+
+    - `integer`: every id is a decimal integer fitting in int64 and is its own id; any
+      other value is an error at its row;
+    - `string`: every id is a string whose id is its code
+      (`recmesh.data.external_ids.external_code`), digits included ("12" is a string).
+
+    The item kind applies to the item metadata file's id column too. Written `integer`,
+    `string` (both columns) or `user=string,item=integer` (`parse`, `text`).
+    """
+
+    user: IdKind = "integer"
+    item: IdKind = "integer"
+
+    def __post_init__(self) -> None:
+        for role, kind in (("user", self.user), ("item", self.item)):
+            if kind not in ID_KINDS:
+                raise ValueError(f"unknown {role} ids {kind!r} (known: {', '.join(ID_KINDS)})")
+
+    @staticmethod
+    def parse(text: str) -> IdKinds:
+        """`integer`, `string`, or `user=KIND,item=KIND` (a role left out is integer);
+        raises ValueError otherwise."""
+        text = text.strip()
+        for both in ID_KINDS:
+            if text == both:
+                return IdKinds(both, both)
+        kinds: dict[str, IdKind] = {}
+        for part in text.split(","):
+            role, equals, value = (field.strip() for field in part.partition("="))
+            kind: IdKind | None = next((k for k in ID_KINDS if k == value), None)
+            if not equals or role not in ("user", "item") or role in kinds or kind is None:
+                raise ValueError(
+                    f"unknown ids {text!r} (known: integer, string, user=KIND,item=KIND)"
+                )
+            kinds[role] = kind
+        return IdKinds(**kinds)
+
+    @property
+    def text(self) -> str:
+        return self.user if self.user == self.item else f"user={self.user},item={self.item}"
+
+
+@dataclass(frozen=True)
 class ItemFile:
     """A second file of item metadata: `id` names its item id column (the log's item
     ids, integers or strings); `title`, `genres` and `year` are optional columns. Genres
@@ -122,11 +170,13 @@ class ItemFile:
 @dataclass(frozen=True)
 class LogFormat:
     """Everything about reading one interaction log. `format` None goes by the extension
-    (and sniffs the delimiter of other text files); `items` adds item metadata."""
+    (and sniffs the delimiter of other text files); `ids` says which id columns hold
+    strings; `items` adds item metadata."""
 
     format: FileFormat | None = None
     columns: ColumnMapping = field(default_factory=ColumnMapping)
     weight: Weighting = field(default_factory=Weighting)
+    ids: IdKinds = field(default_factory=IdKinds)
     items: ItemFile | None = None
 
     @property

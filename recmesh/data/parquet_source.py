@@ -15,9 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from recmesh.data.column_source import ids_of_strings
+from recmesh.data.column_source import ids_of_strings, integer_id_error
 from recmesh.data.errors import DataFormatError
 from recmesh.data.external_ids import ExternalIds
+from recmesh.data.log_format import IdKind
 from recmesh.data.parsing import RowError, finite_float32, float_values, int_values
 
 
@@ -69,13 +70,15 @@ class ParquetColumns:
             values = values.cast(pa.string())
         return [str(v) for v in values.to_pylist()]
 
-    def ids(self, column: int, what: str) -> tuple[NDArray[np.int64], ExternalIds | None]:
+    def ids(
+        self, column: int, what: str, kind: IdKind
+    ) -> tuple[NDArray[np.int64], ExternalIds | None]:
         values = self._read(column)
-        if pa.types.is_integer(values.type) and not _beyond_int64(values):
-            return self._int64(values, column, what), None
+        if kind == "integer" and pa.types.is_integer(values.type):
+            return _int64(values, what, integer_id_error(self.row_error(column))), None
         if pa.types.is_integer(values.type) or _is_text(values.type):
-            # Past int64 (a uint64 id) the decimal text is the id, as a text file's would be.
-            return ids_of_strings(self.strings(column), what, self.row_error(column))
+            # An integer column read as strings: each id is its decimal text, as in a TSV.
+            return ids_of_strings(self.strings(column), what, self.row_error(column), kind)
         raise self.row_error(column)(0, f"{what}s must be integers or strings, not {values.type}")
 
     def numbers(self, column: int, what: str) -> NDArray[np.float32]:
@@ -100,7 +103,7 @@ class ParquetColumns:
             return int_values(self.strings(column), what, self.row_error(column))
         if not pa.types.is_integer(values.type):
             raise self.row_error(column)(0, f"{what} must be integers, not {values.type}")
-        return self._int64(values, column, what)
+        return _int64(values, what, self.row_error(column))
 
     def _read(self, column: int) -> Any:
         name = self._names[column]
@@ -115,23 +118,18 @@ class ParquetColumns:
             raise self.row_error(column)(int(np.argmax(nulls)), "missing value (null)")
         return values
 
-    def _int64(self, values: Any, column: int, what: str) -> NDArray[np.int64]:
-        if values.type == pa.uint64():
-            wide = np.asarray(values.to_numpy(), dtype=np.uint64)
-            too_big = wide > np.uint64(2**63 - 1)
-            if too_big.any():
-                row = int(np.argmax(too_big))
-                raise self.row_error(column)(row, f"{what} {int(wide[row])} is out of range")
-        return np.asarray(values.cast(pa.int64()).to_numpy(), dtype=np.int64)
+
+def _int64(values: Any, what: str, error: RowError) -> NDArray[np.int64]:
+    if values.type == pa.uint64():
+        wide = np.asarray(values.to_numpy(), dtype=np.uint64)
+        too_big = wide > np.uint64(2**63 - 1)
+        if too_big.any():
+            row = int(np.argmax(too_big))
+            raise error(row, f"{what} {int(wide[row])} is out of range")
+    return np.asarray(values.cast(pa.int64()).to_numpy(), dtype=np.int64)
 
 
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
-
-
-def _beyond_int64(values: Any) -> bool:
-    if values.type != pa.uint64():
-        return False
-    return bool((np.asarray(values.to_numpy(), dtype=np.uint64) > np.uint64(2**63 - 1)).any())
 
 
 def _is_text(kind: Any) -> bool:

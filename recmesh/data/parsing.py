@@ -223,16 +223,6 @@ def finite_float32(
     return result
 
 
-def all_integers(values: list[str]) -> bool:
-    """True when every value is a decimal integer that fits in int64 (one regex pass)."""
-    joined = "\n".join(values)
-    if joined.count("\n") != len(values) - 1:
-        return False
-    if re.search(f"(?m)^(?!(?:{_INT.pattern})$)", joined) is not None:
-        return False
-    return all(-_INT64_MAX - 1 <= int(v) <= _INT64_MAX for v in values)
-
-
 def _check_syntax(
     values: list[str], pattern: re.Pattern[str], name: str, kind: str, error: RowError
 ) -> None:

@@ -97,7 +97,8 @@ def test_info_of_string_ids_and_item_metadata(
     log.write_text("user,track\nu1,t:1\nu2,t:1\n", encoding="utf-8")
     meta = tmp_path / "tracks.csv"
     meta.write_text("uri,name\nt:1,One\nt:2,Two\n", encoding="utf-8")
-    args = ["data", "info", str(log), "--json", "--item", "track", "--items", str(meta)]
+    args = ["data", "info", str(log), "--json", "--item", "track", "--ids", "string"]
+    args += ["--items", str(meta)]
     assert main([*args, "--item-id", "uri", "--item-title", "name"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert (summary["item_ids"], summary["user_ids"]) == ("strings", "strings")

@@ -11,8 +11,10 @@ import pytest
 from recmesh.data.errors import DataFormatError
 from recmesh.data.external_ids import external_code
 from recmesh.data.generic import load_interactions_file
-from recmesh.data.log_format import ColumnMapping, LogFormat, Weighting
+from recmesh.data.log_format import ColumnMapping, IdKinds, LogFormat, Weighting
 from recmesh.data.recbole_format import INTER_HEADER
+
+_STRINGS = LogFormat(ids=IdKinds.parse("string"))
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -195,7 +197,7 @@ def test_string_ids_are_kept_as_a_mapping(tmp_path: Path) -> None:
         "listens.csv",
         "user,item\nalice,spotify:track:7\nbob,spotify:track:7\nalice,spotify:track:9\n",
     )
-    dataset = load_interactions_file(path)
+    dataset = load_interactions_file(path, log_format=_STRINGS)
     items = dataset.interactions.items
     assert items[0] == items[1] == external_code("spotify:track:7")
     assert items[2] == external_code("spotify:track:9")
@@ -209,18 +211,46 @@ def test_string_ids_are_kept_as_a_mapping(tmp_path: Path) -> None:
     assert names.names_of(dataset.interactions.users) == ["alice", "bob", "alice"]
 
 
-def test_a_column_mixing_numbers_and_strings_is_all_strings(tmp_path: Path) -> None:
-    """One non-integer id makes the whole column external: "12" is then a string too."""
+def test_item_codes_stay_the_same_when_a_later_version_adds_a_string_id(
+    tmp_path: Path,
+) -> None:
+    """With ids: string, digit ids are strings from the first version on: adding the item
+    "abc" later leaves the codes of items 10 and 11 (served ids, logged feedback) alone."""
+    log = LogFormat(ids=IdKinds.parse("item=string"))
+    v1 = load_interactions_file(
+        _write(tmp_path, "v1.csv", "user,item\n1,10\n1,11\n"), log_format=log
+    )
+    v2 = load_interactions_file(
+        _write(tmp_path, "v2.csv", "user,item\n1,10\n1,11\n2,abc\n"), log_format=log
+    )
+    assert v1.interactions.items.tolist() == [external_code("10"), external_code("11")]
+    assert v2.interactions.items.tolist()[:2] == v1.interactions.items.tolist()
+    assert v2.interactions.users.tolist() == [1, 1, 2]
+
+
+def test_a_string_id_under_integer_ids_names_its_line_and_column(tmp_path: Path) -> None:
+    """By default ids are integers: one non-integer id is an error at its line, saying how
+    to read string ids, instead of turning every id of the column into a hash."""
     path = _write(tmp_path, "e.csv", "user,item\n1,12\n1,x12\n")
-    dataset = load_interactions_file(path)
-    assert dataset.interactions.items.tolist() == [external_code("12"), external_code("x12")]
-    assert dataset.interactions.users.tolist() == [1, 1]
+    with pytest.raises(DataFormatError) as caught:
+        load_interactions_file(path)
+    assert str(caught.value) == (
+        "e.csv:3: column 'item': item id is not an integer: 'x12' (string ids are read with "
+        "ids: string)"
+    )
+
+
+def test_an_id_past_int64_under_integer_ids_is_an_error(tmp_path: Path) -> None:
+    """An integer id that does not fit in int64 is refused at its line, not hashed."""
+    path = _write(tmp_path, "e.csv", f"user,item\n1,12\n{2**63},13\n")
+    with pytest.raises(DataFormatError, match=r"e\.csv:3: column 'user': user id .* out of range"):
+        load_interactions_file(path)
 
 
 def test_an_empty_string_id_names_its_line(tmp_path: Path) -> None:
     """An empty id among string ids is an error at its line, naming the column."""
     path = _write(tmp_path, "e.csv", "user,track\na,t1\nb,\n")
-    log = LogFormat(columns=ColumnMapping(item="track"))
+    log = LogFormat(columns=ColumnMapping(item="track"), ids=IdKinds.parse("string"))
     with pytest.raises(DataFormatError) as caught:
         load_interactions_file(path, log_format=log)
     assert str(caught.value) == "e.csv:3: column 'track': empty item id"
@@ -232,5 +262,8 @@ def test_fingerprint_of_string_ids_ignores_row_order_and_format(tmp_path: Path) 
     csv = _write(tmp_path, "a.csv", "user,item,rating\nu1,t:a,1\nu2,t:b,2\n")
     tsv = _write(tmp_path, "b.tsv", "user\titem\trating\nu2\tt:b\t2\nu1\tt:a\t1\n")
     other = _write(tmp_path, "c.csv", "user,item,rating\nu1,t:a,1\nu2,t:c,2\n")
-    assert load_interactions_file(csv).fingerprint == load_interactions_file(tsv).fingerprint
-    assert load_interactions_file(csv).fingerprint != load_interactions_file(other).fingerprint
+    load = load_interactions_file
+    assert load(csv, log_format=_STRINGS).fingerprint == load(tsv, log_format=_STRINGS).fingerprint
+    assert (
+        load(csv, log_format=_STRINGS).fingerprint != load(other, log_format=_STRINGS).fingerprint
+    )

@@ -12,7 +12,7 @@ import pytest
 from recmesh.data.errors import DataFormatError
 from recmesh.data.external_ids import external_code
 from recmesh.data.generic import load_interactions_file
-from recmesh.data.log_format import ColumnMapping, ItemFile, LogFormat, Weighting
+from recmesh.data.log_format import ColumnMapping, IdKinds, ItemFile, LogFormat, Weighting
 from recmesh.data.movielens_csv import load_movielens_csv
 from recmesh.files.repo_paths import SHARED_DATA_DIR
 
@@ -52,17 +52,35 @@ def test_titles_genres_and_years_join_the_log_items(tmp_path: Path) -> None:
 def test_string_ids_join_across_files_even_when_one_file_has_only_numbers(
     tmp_path: Path,
 ) -> None:
-    """The log's ids are strings; the metadata file's happen to be all digits: both are
-    read as strings, so "7" names the same item in both, and the mapping holds both."""
+    """With ids: string both files' ids are strings, digits too, so "7" names the same
+    item in both, and the mapping holds both."""
     log = _write(tmp_path, "l.csv", "user,item\n1,7\n1,track-x\n")
     meta = _write(tmp_path, "m.csv", "item,title\n7,Seven\n8,Eight\n")
     dataset = load_interactions_file(
-        log, log_format=LogFormat(items=ItemFile(path=str(meta), id="item", title="title"))
+        log,
+        log_format=LogFormat(
+            ids=IdKinds.parse("item=string"),
+            items=ItemFile(path=str(meta), id="item", title="title"),
+        ),
     )
     catalog = dataset.items
     by_name = dict(zip(catalog.external_ids, catalog.titles, strict=True))
     assert by_name == {"7": "Seven", "8": "Eight", "track-x": ""}
     assert external_code("7") in catalog.item_ids.tolist()
+
+
+def test_a_string_id_in_the_metadata_file_under_integer_ids_is_an_error(
+    tmp_path: Path,
+) -> None:
+    """Integer ids (the default) apply to the metadata file too: one non-integer id there
+    is an error at its line, instead of making every item id of the dataset a hash."""
+    log = _write(tmp_path, "l.csv", "user,item\n1,7\n1,8\n")
+    meta = _write(tmp_path, "m.csv", "item,title\n7,Seven\nx8,Eight\n")
+    with pytest.raises(DataFormatError) as caught:
+        load_interactions_file(
+            log, log_format=LogFormat(items=ItemFile(path=str(meta), id="item", title="title"))
+        )
+    assert str(caught.value).startswith("m.csv:3: column 'item': item id is not an integer")
 
 
 def test_metadata_naming_none_of_the_log_items_is_refused(tmp_path: Path) -> None:
@@ -103,6 +121,7 @@ def test_parquet_metadata_for_a_parquet_log(tmp_path: Path) -> None:
     )
     log = LogFormat(
         columns=ColumnMapping(user="u", item="t"),
+        ids=IdKinds.parse("string"),
         items=ItemFile(path=str(tmp_path / "meta.parquet"), id="uri", title="name"),
     )
     catalog = load_interactions_file(tmp_path / "log.parquet", log_format=log).items

@@ -10,7 +10,7 @@ import pytest
 from recmesh.data.dataset import Dataset
 from recmesh.data.errors import DataFormatError
 from recmesh.data.loaders import load_path
-from recmesh.data.log_format import ColumnMapping, LogFormat
+from recmesh.data.log_format import ColumnMapping, IdKinds, LogFormat
 from tests.data.ml100k_files import TINY_RATINGS, write_cache_layout
 
 MOVIES = "movieId,title,genres\n10,A (1995),Drama\n20,B (1996),Comedy\n"
@@ -124,7 +124,9 @@ def test_a_log_format_applies_to_a_file_not_a_directory(tmp_path: Path) -> None:
     """A file is read with the given mapping; a dataset directory with one is refused."""
     log = tmp_path / "plays.tsv"
     log.write_text("u\tartist\n1\ta-ha\n", encoding="utf-8")
-    mapping = LogFormat(columns=ColumnMapping(user="u", item="artist"))
+    mapping = LogFormat(
+        columns=ColumnMapping(user="u", item="artist"), ids=IdKinds("integer", "string")
+    )
     dataset = load_path(log, mapping)
     assert dataset.items.external_ids == ("a-ha",)
     with pytest.raises(DataFormatError, match="applies to an interaction log file"):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from recmesh.data.log_format import Weighting, format_of_name
+from recmesh.data.log_format import IdKinds, Weighting, format_of_name
 
 
 def test_weightings_parse_and_print_back() -> None:
@@ -45,3 +45,21 @@ def test_formats_by_extension() -> None:
     assert format_of_name("a.tab") == "tsv"
     assert format_of_name("events.pq") == "parquet"
     assert format_of_name("user_artists.dat") is None
+
+
+def test_id_kinds_parse_and_print_back() -> None:
+    """`integer`, `string` or per column; a role left out is integer."""
+    assert IdKinds.parse("string") == IdKinds("string", "string")
+    assert IdKinds.parse("item=string") == IdKinds("integer", "string")
+    assert IdKinds.parse(" user=string , item=integer ") == IdKinds("string", "integer")
+    for text in ("integer", "string", "user=string,item=integer", "user=integer,item=string"):
+        assert IdKinds.parse(text).text == text
+
+
+@pytest.mark.parametrize(
+    "text", ["", "str", "track=string", "user=uuid", "user=string,user=string"]
+)
+def test_unknown_id_kinds_are_refused(text: str) -> None:
+    """Anything else is a ValueError showing the forms."""
+    with pytest.raises(ValueError, match="integer, string"):
+        IdKinds.parse(text)

@@ -9,8 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from recmesh.data.errors import DataFormatError
+from recmesh.data.external_ids import external_code
 from recmesh.data.generic import load_interactions_file
-from recmesh.data.log_format import ColumnMapping, LogFormat, Weighting
+from recmesh.data.log_format import ColumnMapping, IdKinds, LogFormat, Weighting
 from recmesh.data.parquet_source import ParquetColumns
 
 _LISTENS: dict[str, list[object]] = {
@@ -54,7 +55,9 @@ def test_string_ids_in_parquet_match_the_tsv_fingerprint(tmp_path: Path) -> None
         "track": ["spotify:track:1", "spotify:track:2", "spotify:track:1"],
         "plays": [3, 1, 8],
     }
-    log = LogFormat(columns=ColumnMapping(item="track", rating="plays"))
+    log = LogFormat(
+        columns=ColumnMapping(item="track", rating="plays"), ids=IdKinds.parse("string")
+    )
     tsv = load_interactions_file(_tsv(tmp_path, columns, [2, 0, 1]), log_format=log)
     table = pa.table(columns).cast(
         pa.schema(
@@ -148,16 +151,30 @@ def test_a_parquet_file_without_rows_is_refused(tmp_path: Path) -> None:
         load_interactions_file(_parquet(tmp_path, table))
 
 
-def test_uint64_ids_past_int64_are_read_as_their_text_like_a_tsv(tmp_path: Path) -> None:
-    """A uint64 id beyond int64 cannot be an integer id: it is the decimal string's id,
-    as the same number in a TSV is, so both files give one fingerprint."""
+def test_uint64_ids_past_int64_are_an_error_under_integer_ids(tmp_path: Path) -> None:
+    """A uint64 id beyond int64 cannot be an integer id: refused at its row, not hashed."""
+    table = pa.table(
+        {"user": pa.array([1, 2], pa.uint64()), "item": pa.array([5, 2**64 - 1], pa.uint64())}
+    )
+    with pytest.raises(DataFormatError) as caught:
+        load_interactions_file(_parquet(tmp_path, table))
+    assert "row group 0, row 2: column 'item': item id 18446744073709551615 is out of range" in str(
+        caught.value
+    )
+
+
+def test_integer_ids_read_as_strings_match_a_tsv(tmp_path: Path) -> None:
+    """With ids: string an integer column's ids are their decimal text's codes (uint64
+    past int64 too), as the same numbers in a TSV are, so both files give one fingerprint."""
     big = 2**64 - 1
     table = pa.table(
         {"user": pa.array([1, 2], pa.uint64()), "item": pa.array([big, 5], pa.uint64())}
     )
-    parquet = load_interactions_file(_parquet(tmp_path, table))
+    log = LogFormat(ids=IdKinds.parse("string"))
+    parquet = load_interactions_file(_parquet(tmp_path, table), log_format=log)
     text = tmp_path / "same.tsv"
     text.write_text(f"user\titem\n1\t{big}\n2\t5\n", encoding="utf-8")
-    tsv = load_interactions_file(text)
+    tsv = load_interactions_file(text, log_format=log)
     assert parquet.fingerprint == tsv.fingerprint
     assert set(parquet.items.external_ids) == {str(big), "5"}
+    assert parquet.interactions.items.tolist() == [external_code(str(big)), external_code("5")]

@@ -13,7 +13,7 @@ import numpy as np
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.core.baseline import build_baseline_bundle
 from recmesh.data.generic import load_interactions_file
-from recmesh.data.log_format import ColumnMapping, LogFormat, Weighting
+from recmesh.data.log_format import ColumnMapping, IdKinds, LogFormat, Weighting
 from recmesh.etcd.local_server import LocalEtcd
 from tests.mesh_harness import write_pointer
 from tests.services.downstream_fakes import (
@@ -49,7 +49,11 @@ async def string_id_front(
     """Writes the listening log, serves its baseline version (mapped columns, log1p play
     counts) and yields the front's address and each user's tracks."""
     played = write_listening_log(tmp_path / "plays.csv")
-    log = LogFormat(columns=ColumnMapping(item="track", rating="plays"), weight=Weighting("log1p"))
+    log = LogFormat(
+        columns=ColumnMapping(item="track", rating="plays"),
+        weight=Weighting("log1p"),
+        ids=IdKinds("string", "string"),
+    )
     dataset = load_interactions_file(tmp_path / "plays.csv", log_format=log)
     store_dir = tmp_path / "artifacts"
     bundle = build_baseline_bundle(dataset, LocalArtifactStore(store_dir))

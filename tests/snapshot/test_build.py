@@ -10,6 +10,7 @@ import pytest
 from recmesh.data.dataset import ItemCatalog
 from recmesh.data.external_ids import external_code
 from recmesh.data.generic import load_interactions_file
+from recmesh.data.log_format import IdKinds, LogFormat
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.errors import SnapshotBuildError
 from recmesh.snapshot.snapshot import Snapshot
@@ -211,7 +212,7 @@ def test_string_ids_travel_into_the_snapshot(tmp_path: Path) -> None:
         "alice,spotify:track:2,30\n",
         encoding="utf-8",
     )
-    dataset = load_interactions_file(log)
+    dataset = load_interactions_file(log, log_format=LogFormat(ids=IdKinds.parse("string")))
     snapshot = build_snapshot(dataset, dataset.interactions)
     assert dict(zip(snapshot.item_ids.tolist(), snapshot.item_external_ids, strict=True)) == {
         external_code("spotify:track:1"): "spotify:track:1",

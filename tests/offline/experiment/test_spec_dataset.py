@@ -14,7 +14,7 @@ import pytest
 from offline.experiment.data import load_dataset
 from offline.experiment.spec_loading import SpecError, load_spec, parse_spec
 from recmesh.console.progress import NullProgress
-from recmesh.data.log_format import ColumnMapping, ItemFile, LogFormat, Weighting
+from recmesh.data.log_format import ColumnMapping, IdKinds, ItemFile, LogFormat, Weighting
 from recmesh.data.movielens_csv import load_movielens_csv
 from recmesh.files.repo_paths import REPO_ROOT, SHARED_DATA_DIR
 from tests.offline.experiment.specs import small_spec
@@ -67,6 +67,7 @@ def test_a_parquet_log_with_item_metadata_loads(tmp_path: Path) -> None:
             "name": "plays",
             "path": str(tmp_path / "plays.parquet"),
             "columns": {"item": "track"},
+            "ids": "string",
             "items": {"path": str(tmp_path / "tracks.csv"), "id": "uri", "title": "name"},
         }
     )
@@ -92,6 +93,13 @@ def test_a_parquet_log_with_item_metadata_loads(tmp_path: Path) -> None:
         ),
         ({"name": "x", "path": "a.csv", "items": {"path": "m.csv"}}, "dataset.items.id", "missing"),
         ({"name": "ml-100k", "weight": "log1p"}, "dataset.weight", "dataset.path"),
+        ({"name": "x", "path": "a.csv", "ids": "uuid"}, "dataset.ids", "integer, string"),
+        ({"name": "x", "path": "a.csv", "ids": {"item": "str"}}, "dataset.ids.item", "integer"),
+        (
+            {"name": "x", "path": "a.csv", "ids": {"track": "string"}},
+            "dataset.ids.track",
+            "unknown",
+        ),
     ],
 )
 def test_bad_dataset_fields_are_named(dataset: dict[str, Any], field: str, message: str) -> None:
@@ -100,6 +108,17 @@ def test_bad_dataset_fields_are_named(dataset: dict[str, Any], field: str, messa
         _spec_with(dataset)
     assert raised.value.field == field
     assert message in str(raised.value)
+
+
+def test_ids_name_both_columns_or_each() -> None:
+    """`ids: string` reads both id columns as strings; a mapping sets each, the other
+    staying integer; without `ids` both are integers."""
+    both = _spec_with({"name": "x", "path": "a.csv", "ids": "string"})
+    users = _spec_with({"name": "x", "path": "a.csv", "ids": {"user": "string"}})
+    default = _spec_with({"name": "x", "path": "a.csv"})
+    assert both.dataset.log.ids == IdKinds("string", "string")
+    assert users.dataset.log.ids == IdKinds(user="string", item="integer")
+    assert default.dataset.log.ids == IdKinds("integer", "integer")
 
 
 def test_a_dataset_without_log_fields_reads_as_before() -> None:
