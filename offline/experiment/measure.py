@@ -59,10 +59,13 @@ class Measurement:
     latency: LatencyResult | None
     champion_latency: LatencyResult | None
     decision: Decision
+    #: The rule `decision` was made by.
+    rule: DecisionRule
 
 
 def measure(
     spec: ExperimentRunSpec,
+    rule: DecisionRule,
     challenger: ArmLists,
     champion: ArmLists,
     train: Interactions,
@@ -72,8 +75,9 @@ def measure(
     champion_latency: LatencyResult | None,
     evaluator: PerUserEvaluator = evaluate_per_user,
 ) -> Measurement:
-    """Measures both arms' lists against `test`; `train` gives popularity and segments.
-    `evaluator` computes each arm's per-user metrics (here, or on a cluster's workers)."""
+    """Measures both arms' lists against `test` and decides by `rule` (the experiment's,
+    `record.recorded_rule`); `train` gives popularity and segments. `evaluator` computes
+    each arm's per-user metrics (here, or on a cluster's workers)."""
     k, seed, boot = spec.k, spec.seed, spec.bootstrap
     ours = evaluator(challenger.topk, test, train, catalog, k)
     theirs = evaluator(champion.topk, test, train, catalog, k)
@@ -126,14 +130,16 @@ def measure(
         segments=tuple(segments),
         latency=latency,
         champion_latency=champion_latency,
-        decision=_decide(spec, deltas, latency),
+        decision=_decide(spec, rule, deltas, latency),
+        rule=rule,
     )
 
 
 def decision_rule(spec: ExperimentRunSpec) -> DecisionRule:
     """The spec's decision rule: success metrics, relative guardrails, the latency budget,
     the bootstrap's confidence and its resamples as the minimum (the control plane's
-    CreateExperiment records the same rule from the ExperimentSpec the run sends)."""
+    CreateExperiment records the same rule from the ExperimentSpec the run sends, with
+    the multiplicity it chooses: `record.recorded_rule` is the rule a run decides by)."""
     return DecisionRule(
         success_metrics=tuple(
             SuccessMetric(metric, metric_direction(metric)) for metric in spec.success_metrics
@@ -146,8 +152,11 @@ def decision_rule(spec: ExperimentRunSpec) -> DecisionRule:
 
 
 def _decide(
-    spec: ExperimentRunSpec, deltas: Mapping[str, DeltaEstimate], latency: LatencyResult | None
+    spec: ExperimentRunSpec,
+    rule: DecisionRule,
+    deltas: Mapping[str, DeltaEstimate],
+    latency: LatencyResult | None,
 ) -> Decision:
     if spec.latency is not None and latency is None:
         raise ValueError("the spec has a latency budget but the challenger has no model to time")
-    return decide(decision_rule(spec), deltas)
+    return decide(rule, deltas)

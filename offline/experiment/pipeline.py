@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from offline.decision import DecisionRule
 from offline.experiment.arms import Arm, ArmLists, run_arm
 from offline.experiment.bundle import BundleFiles, ChampionBundle, ChampionBundleError, make_bundle
 from offline.experiment.data import load_dataset
@@ -155,11 +156,11 @@ def champion_arm(
 
 
 def evaluate_arms(
-    spec: ExperimentRunSpec, data: PreparedData, challenger: Arm, champion: Arm,
-    progress: Progress, engine: Engine = IN_PROCESS,
+    spec: ExperimentRunSpec, rule: DecisionRule, data: PreparedData, challenger: Arm,
+    champion: Arm, progress: Progress, engine: Engine = IN_PROCESS,
 ) -> ArmsEvaluation:  # fmt: skip
-    """Both arms' top-k lists on the same held-out users, measured and judged (the
-    per-user metrics computed by `engine`: the same arrays wherever they are)."""
+    """Both arms' top-k lists on the same held-out users, measured and judged by `rule`
+    (the per-user metrics computed by `engine`: the same arrays wherever they are)."""
     users = data.test_users
     champion_lists = run_arm(champion, users, spec.k, progress)
     challenger_lists = run_arm(challenger, users, spec.k, progress)
@@ -171,7 +172,7 @@ def evaluate_arms(
         progress.finish(f"p99 {0.0 if latency is None else latency.p99_ms:.2f} ms")
     progress.start(None, f"bootstrap over users ({spec.bootstrap.resamples} resamples)")
     measurement = measure(
-        spec, challenger_lists, champion_lists, data.train, data.test, data.dataset.items,
+        spec, rule, challenger_lists, champion_lists, data.train, data.test, data.dataset.items,
         latency, champion_latency, evaluator=engine.per_user,
     )  # fmt: skip
     progress.finish(measurement.decision.verdict.value)

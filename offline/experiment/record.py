@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 
-from offline.decision import Direction, Verdict
+from offline.decision import DecisionRule, Direction, Multiplicity, Verdict
 from offline.decision import verdict_reasons as shared_reasons
+from offline.errors import OfflineError
 from offline.experiment.measure import CHALLENGER, CHAMPION, Measurement, decision_rule
 from offline.experiment.spec import ExperimentRunSpec
 from offline.stats.bootstrap import DeltaEstimate
@@ -16,6 +18,17 @@ _DIRECTIONS = {
     Direction.HIGHER_IS_BETTER: records_pb2.METRIC_DIRECTION_HIGHER_IS_BETTER,
     Direction.LOWER_IS_BETTER: records_pb2.METRIC_DIRECTION_LOWER_IS_BETTER,
 }
+# As the control plane reads a recorded rule (control_plane/decision_rules.py): a rule
+# without a multiplicity is one recorded before the adjustment.
+_MULTIPLICITIES = {
+    records_pb2.MULTIPLICITY_UNSPECIFIED: Multiplicity.NONE,
+    records_pb2.MULTIPLICITY_HOLM: Multiplicity.HOLM,
+}
+
+
+class RecordedRuleError(OfflineError, ValueError):
+    """The experiment's recorded rule adjusts several success metrics in a way this
+    runner does not know, so it cannot decide as the control plane will."""
 
 
 def experiment_spec(
@@ -45,6 +58,26 @@ def experiment_spec(
         confidence=rule.confidence,
         min_resamples=rule.min_resamples,
     )
+
+
+def recorded_rule(spec: ExperimentRunSpec, experiment: records_pb2.Experiment) -> DecisionRule:
+    """The rule the control plane judges `experiment`'s evaluation by, and so the rule the
+    run decides by: the spec's (CreateExperiment recorded it from the ExperimentSpec the
+    run sent) with the multiplicity CreateExperiment recorded, none when the control plane
+    records none (it then judges without an adjustment). Raises RecordedRuleError for a
+    multiplicity this runner does not know."""
+    recorded = (
+        experiment.rule.multiplicity
+        if experiment.HasField("rule")
+        else records_pb2.MULTIPLICITY_UNSPECIFIED
+    )
+    multiplicity = _MULTIPLICITIES.get(recorded)
+    if multiplicity is None:
+        raise RecordedRuleError(
+            f"experiment {experiment.experiment_id} is judged with multiplicity {recorded}, "
+            "which this runner does not know: update recmesh"
+        )
+    return replace(decision_rule(spec), multiplicity=multiplicity)
 
 
 def lineage(
@@ -133,7 +166,7 @@ def evaluation_message(
             for s in measurement.segments
         ],
         verdict=records_pb2.VERDICT_PASS if passed else records_pb2.VERDICT_FAIL,
-        reasons=list(verdict_reasons(measurement, spec)),
+        reasons=list(verdict_reasons(measurement)),
         report_uri=report_uri,
         bootstrap_resamples=spec.bootstrap.resamples,
         seed=spec.seed,
@@ -141,10 +174,11 @@ def evaluation_message(
     )
 
 
-def verdict_reasons(measurement: Measurement, spec: ExperimentRunSpec) -> tuple[str, ...]:
-    """Why the verdict is what it is (`recmesh.decision.verdict_reasons`, the sentences the
-    control plane derives from the evidence too)."""
-    return shared_reasons(decision_rule(spec), measurement.deltas, measurement.decision)
+def verdict_reasons(measurement: Measurement) -> tuple[str, ...]:
+    """Why the verdict is what it is (`recmesh.decision.verdict_reasons` under the rule the
+    measurement was decided by, the sentences the control plane derives from the evidence
+    too)."""
+    return shared_reasons(measurement.rule, measurement.deltas, measurement.decision)
 
 
 def _evidence(metric: str, d: DeltaEstimate) -> records_pb2.MetricEvidence:

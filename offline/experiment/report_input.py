@@ -43,7 +43,7 @@ def report_input(
     return ReportInput(
         title=f"Experiment {spec.name}",
         facts=facts,
-        reasons=verdict_reasons(m, spec),
+        reasons=verdict_reasons(m),
         measurement=m,
         guardrail_margins={g.metric: g.margin for g in spec.guardrails},
         latency_budget_ms=None if spec.latency is None else spec.latency.max_ms,

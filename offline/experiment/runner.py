@@ -32,7 +32,7 @@ from offline.experiment.pipeline import (
     prepare_data,
     train_challenger,
 )
-from offline.experiment.record import evaluation_message, experiment_spec, lineage
+from offline.experiment.record import evaluation_message, experiment_spec, lineage, recorded_rule
 from offline.experiment.report_input import report_input
 from offline.experiment.spec import ExperimentRunSpec
 from offline.report.html import write_report
@@ -117,12 +117,14 @@ def _run_on(
         f"(pointer revision {experiment.champion_pointer_revision})"
     )
 
+    rule = recorded_rule(spec, experiment)  # before the evaluation: it may be refused
     champion_version = control_plane.model_version(experiment.champion_version)
     champion = read_champion(
         open_artifact_store(settings.artifacts_dir), champion_version.manifest_sha256
     )
     arms = evaluate_arms(
         spec,
+        rule,
         data,
         challenger=challenger.arm,
         champion=champion_arm(

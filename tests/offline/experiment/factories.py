@@ -53,4 +53,5 @@ def measurement(verdict: Verdict = Verdict.PASS) -> Measurement:
         latency=None,
         champion_latency=None,
         decision=decide(RULE, deltas),
+        rule=RULE,
     )

@@ -20,7 +20,7 @@ from offline.experiment.arms import Arm, run_arm
 from offline.experiment.cluster import ClusterError, open_cluster
 from offline.experiment.engine import Engine
 from offline.experiment.footprint import THREAD_POOL_VARIABLES
-from offline.experiment.measure import Measurement
+from offline.experiment.measure import Measurement, decision_rule
 from offline.experiment.pipeline import (
     Challenger,
     PreparedData,
@@ -65,11 +65,12 @@ def runs(ml100k_dir: Path) -> Iterator[Runs]:
     data = prepare_data(spec, ml100k_dir.parent, progress)
     baseline = Arm("champion", "baseline", build_snapshot(data.dataset, data.train), None)
     here = train_challenger(spec, data, progress)
-    single = here, evaluate_arms(spec, data, here.arm, baseline, progress).measurement
+    rule = decision_rule(spec)
+    single = here, evaluate_arms(spec, rule, data, here.arm, baseline, progress).measurement
     with open_cluster(spec.compute, progress) as cluster:
         engine = Engine(train=cluster.train, per_user=cluster.per_user)
         there = train_challenger(spec, data, progress, engine=engine)
-        measured = evaluate_arms(spec, data, there.arm, baseline, progress, engine=engine)
+        measured = evaluate_arms(spec, rule, data, there.arm, baseline, progress, engine=engine)
         address = str(cluster.client.scheduler_info()["address"])
         yield Runs(spec, data, single, (there, measured.measurement), engine, address)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from offline.experiment.arms import Arm
-from offline.experiment.measure import Measurement
+from offline.experiment.measure import Measurement, decision_rule
 from offline.experiment.pipeline import evaluate_arms, prepare_data, train_challenger
 from offline.experiment.spec_loading import parse_spec
 from recmesh.console.progress import NullProgress
@@ -23,7 +23,7 @@ def _run(data_dir: Path) -> tuple[bytes, Measurement]:
     challenger = train_challenger(spec, data, progress)
     baseline = Arm("champion", "baseline", build_snapshot(data.dataset, data.train), None)
     return challenger.trained.model_bytes, evaluate_arms(
-        spec, data, challenger.arm, baseline, progress
+        spec, decision_rule(spec), data, challenger.arm, baseline, progress
     ).measurement
 
 

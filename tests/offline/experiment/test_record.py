@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 from control_plane.decision_rules import rule_message
 from control_plane.validation import validate_evaluation, validate_spec
 from control_plane.verdicts import derive_verdict
-from offline.decision import Verdict, decide
-from offline.experiment.measure import CHALLENGER as CHALLENGER_ARM
-from offline.experiment.measure import CHAMPION as CHAMPION_ARM
-from offline.experiment.measure import Measurement, decision_rule
-from offline.experiment.record import evaluation_message, experiment_spec, lineage
+from offline.decision import Multiplicity, Verdict
+from offline.experiment.arms import ArmLists
+from offline.experiment.measure import Measurement, decision_rule, measure
+from offline.experiment.record import (
+    RecordedRuleError,
+    evaluation_message,
+    experiment_spec,
+    lineage,
+    recorded_rule,
+)
 from offline.experiment.spec import ExperimentRunSpec
 from offline.experiment.spec_loading import parse_spec
 from offline.metrics.per_user import PerUserMetrics
-from offline.stats.compare import arm_intervals, compare
 from recmesh.api.controlplane.v1 import records_pb2
+from recmesh.data.dataset import Interactions
 from tests.offline.experiment.factories import measurement
 from tests.offline.experiment.specs import small_spec
 
@@ -95,12 +103,13 @@ _SUCCESS = ["ndcg@10", "recall@10", "mrr@10"]
 
 
 def _three_metric_run(
-    shift: float,
+    shift: float, multiplicity: records_pb2.Multiplicity.ValueType = records_pb2.MULTIPLICITY_HOLM
 ) -> tuple[records_pb2.Experiment, ExperimentRunSpec, Measurement]:
     """A run judged on three success metrics over 400 users, measured by the real paired
-    bootstrap: ndcg@10 gains `shift` per user on average, the other two only noise."""
+    bootstrap: ndcg@10 gains `shift` per user on average, the other two only noise. The
+    experiment's rule records `multiplicity`; the run decides by the rule it recorded."""
     body = small_spec(metrics=_SUCCESS, success_metrics=_SUCCESS, guardrails=[],
-                      bootstrap={"resamples": 1000})  # fmt: skip
+                      bootstrap={"resamples": 1000}, seed=3)  # fmt: skip
     body.pop("latency")
     spec = parse_spec(body)
     message = experiment_spec(spec, CHALLENGER, "ml-100k", "f" * 64)
@@ -108,20 +117,25 @@ def _three_metric_run(
         experiment_id="exp-holm", spec=message, champion_version=CHAMPION,
         champion_pointer_revision=17, rule=rule_message(message),
     )  # fmt: skip
+    experiment.rule.multiplicity = multiplicity
     users = np.arange(400, dtype=np.int64)
     base = {m: np.random.default_rng(11).uniform(0, 0.6, 400) for m in _SUCCESS}
     noise = np.random.default_rng(12).normal(0, 0.15, 400)
     other = np.random.default_rng(13).normal(0, 0.15, 400)
     moved = {m: v + (shift + noise if m == "ndcg@10" else other) for m, v in base.items()}
-    ours, theirs = PerUserMetrics(users, moved), PerUserMetrics(users, base)
-    deltas = compare(ours, theirs, seed=3, resamples=1000)
-    arms = {
-        CHALLENGER_ARM: arm_intervals(ours, seed=3),
-        CHAMPION_ARM: arm_intervals(theirs, seed=3),
-    }
-    measurement = Measurement(
-        users=400, metrics=tuple(_SUCCESS), arms=arms, deltas=deltas, segments=(), latency=None,
-        champion_latency=None, decision=decide(decision_rule(spec), deltas),
+    per_user = {"ours": PerUserMetrics(users, moved), "theirs": PerUserMetrics(users, base)}
+
+    # The arms' lists are stood for by their names: the evaluator hands measure() the
+    # per-user metrics above, and the test split and TRAIN (for segments) have no rows.
+    def evaluator(topk: object, *_: object) -> PerUserMetrics:
+        return per_user[str(topk)]
+
+    no_rows = Interactions(np.zeros(0, np.int64), np.zeros(0, np.int64),
+                           np.zeros(0, np.float32), np.zeros(0, np.int64))  # fmt: skip
+    measurement = measure(
+        spec, recorded_rule(spec, experiment),
+        ArmLists(None, "ours", None), ArmLists(None, "theirs", None),  # type: ignore[arg-type]
+        no_rows, no_rows, None, None, None, evaluator,  # type: ignore[arg-type]
     )  # fmt: skip
     return experiment, spec, measurement
 
@@ -145,6 +159,31 @@ def test_the_control_plane_applies_holm_as_the_run_does() -> None:
         assert derived.verdict == evaluation.verdict == verdict
         assert derived.reasons == tuple(evaluation.reasons)
         assert "Holm" in " ".join(derived.reasons)
+
+
+def test_the_run_decides_by_the_rule_the_control_plane_recorded() -> None:
+    """Against an experiment whose rule records no multiplicity (a control plane before
+    Holm), the borderline ndcg@10 passes unadjusted in the run as in the control plane,
+    verdict and reasons alike, instead of a Holm FAIL the control plane refuses."""
+    experiment, spec, m = _three_metric_run(0.012, records_pb2.MULTIPLICITY_UNSPECIFIED)
+    assert m.decision.verdict is Verdict.PASS
+    evaluation = evaluation_message(experiment, m, "file:///r.html", spec, "c" * 64)
+    derived = derive_verdict(evaluation, experiment)
+    assert derived.verdict == evaluation.verdict == records_pb2.VERDICT_PASS
+    assert derived.reasons == tuple(evaluation.reasons)
+    assert "Holm" not in " ".join(derived.reasons)
+    experiment.ClearField("rule")  # recorded before rules: judged without adjustment too
+    assert recorded_rule(spec, experiment) == replace(decision_rule(spec),
+                                                      multiplicity=Multiplicity.NONE)  # fmt: skip
+
+
+def test_a_multiplicity_the_runner_does_not_know_is_refused() -> None:
+    """A rule recorded with a multiplicity this runner cannot apply is refused before the
+    run decides anything, naming the experiment."""
+    experiment, spec = _experiment()
+    experiment.rule.multiplicity = 7  # type: ignore[assignment]
+    with pytest.raises(RecordedRuleError, match="exp-0123456789"):
+        recorded_rule(spec, experiment)  # type: ignore[arg-type]
 
 
 def test_lineage_names_split_seed_and_parameters() -> None:
