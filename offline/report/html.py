@@ -150,11 +150,13 @@ def _holm_section(m: Measurement) -> list[str]:
         "<h2>Several success metrics: Holm-Bonferroni</h2>",
         f"<p>With {len(steps)} success metrics, one counts as improved only when its "
         f"{confidence * 100:g}% interval lies on the better side of zero and its "
-        f"Holm-adjusted p-value is below {alpha:.4g}, so a PASS on noise has a chance of at "
-        f"most {alpha * 100:.3g}% however many success metrics there are. p is the paired "
-        "bootstrap p-value of an improvement (the level at which the interval just touches "
-        "zero); in rank order, each must be below its threshold, alpha / (metrics left), "
-        "and the first that is not stops the rest.</p>",
+        f"Holm-adjusted p-value is below alpha = {alpha:.4g}. p is the paired bootstrap "
+        "p-value of an improvement: twice the share of resampled deltas on the worse side "
+        "of zero (the level at which the interval just touches zero), so each improvement "
+        f"is tested one-sided at alpha / 2 = {alpha / 2:.4g}, and a PASS on noise has a "
+        f"chance of about {alpha / 2 * 100:.3g}%, which Holm keeps however many success "
+        "metrics there are. In rank order, each p must be below its threshold, "
+        "alpha / (metrics left), and the first that is not stops the rest.</p>",
         _table(header, rows),
     ]
 

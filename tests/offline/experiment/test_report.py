@@ -56,13 +56,20 @@ def test_report_write_leaves_no_temporary_file(tmp_path: Path) -> None:
     assert "Verdict: PASS" in path.read_text(encoding="utf-8")
 
 
+def _holm_page(tmp_path: Path) -> str:
+    """The page of a run judged on three success metrics (ndcg@10's p 0.03, not counted)."""
+    m = replace(
+        measurement(Verdict.PASS), decision=decide(_HOLM_RULE, _three_success()), rule=_HOLM_RULE
+    )
+    report = replace(_input(Verdict.PASS), measurement=m, reasons=m.decision.reasons)
+    return write_report(tmp_path / "exp.html", report).read_text(encoding="utf-8")
+
+
 def test_report_shows_the_holm_adjustment_of_several_success_metrics(tmp_path: Path) -> None:
     """With three success metrics, the page has the Holm table in rank order: ndcg@10's
     p 0.03 against the threshold 0.01667, adjusted 0.09, not counted; one success metric
     gives no such section."""
-    m = replace(measurement(Verdict.PASS), decision=decide(_HOLM_RULE, _three_success()))
-    report = replace(_input(Verdict.PASS), measurement=m, reasons=m.decision.reasons)
-    html = write_report(tmp_path / "exp.html", report).read_text(encoding="utf-8")
+    html = _holm_page(tmp_path)
     assert "Verdict: FAIL" in html
     assert "Several success metrics: Holm-Bonferroni" in html
     assert (
@@ -72,6 +79,16 @@ def test_report_shows_the_holm_adjustment_of_several_success_metrics(tmp_path: P
     assert "Holm-adjusted p 0.0900 is not below 0.05" in html
     single = write_report(tmp_path / "one.html", _input(Verdict.PASS)).read_text("utf-8")
     assert "Holm-Bonferroni" not in single
+
+
+def test_report_states_the_one_sided_error_of_a_pass_on_noise(tmp_path: Path) -> None:
+    """The Holm section says what alpha 0.05 allows: p is twice a one-sided bootstrap tail,
+    so each improvement is tested one-sided at 0.025 and noise passes about 2.5% of the
+    time, not "at most 5%"."""
+    html = _holm_page(tmp_path)
+    assert "tested one-sided at alpha / 2 = 0.025" in html
+    assert "a PASS on noise has a chance of about 2.5%" in html
+    assert "at most 5%" not in html
 
 
 _HOLM_RULE = DecisionRule(
