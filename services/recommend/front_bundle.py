@@ -18,7 +18,8 @@ POPULAR_LIST_LENGTH = 1000
 @dataclass(frozen=True)
 class FrontBundle:
     """The front's view of one serving version. `external_ids` is empty when the
-    dataset's item ids are integers, else each catalogue item's string id."""
+    dataset's item ids are integers, else each catalogue item's string id;
+    `string_user_ids` tells whether its users are strings, known by their codes."""
 
     manifest: BundleManifest
     item_ids: NDArray[np.int64]
@@ -26,6 +27,7 @@ class FrontBundle:
     popular_item_ids: NDArray[np.int64]
     popular_scores: NDArray[np.float32]
     external_ids: tuple[str, ...] = ()
+    string_user_ids: bool = False
 
     @property
     def is_baseline(self) -> bool:
@@ -53,6 +55,7 @@ def front_bundle_from_snapshot(manifest: BundleManifest, snapshot: Snapshot) -> 
         popular_item_ids=snapshot.item_ids[order],
         popular_scores=snapshot.popularity[order].astype(np.float32),
         external_ids=tuple(snapshot.item_external_ids),
+        string_user_ids=bool(snapshot.user_external_ids),
     )
 
 

@@ -1,9 +1,13 @@
 """RecordInteractions: what users did, checked and appended to the interaction log.
 
-The front checks each interaction against the catalogue of the version it serves
-(an unknown item, a user id that is not an integer, a rating that is not finite, a
-timestamp in the future are INVALID_ARGUMENT, naming the first bad one) and
-appends the whole batch to its own log file on a writer thread of its own, with
+The front checks each interaction against the version it serves (an unknown item, a
+user id that is not a decimal integer where the version's users are integers, a rating
+that is not finite, a timestamp in the future are INVALID_ARGUMENT, naming the first
+bad one). It records the user as Recommend finds them: where the version's users are
+strings, by the string's code (`recmesh.data.external_ids.external_code`; "12345" is
+a string there too), else by the integer. Items are int64 on the wire: a string-keyed
+item is recorded by the `item_id` Recommend answered (its code), not its `external_id`.
+The front appends the whole batch to its own log file on a writer thread of its own, with
 one fsync: all or none, on disk before the answer. A batch whose caller gave up
 is still written (the write is not cancelled half-way), so a caller that retries
 after a timeout may record it twice: the log is at-least-once. A write that fails
@@ -26,10 +30,11 @@ import numpy as np
 import structlog
 
 from recmesh.api.recommend.v1 import interactions_pb2, interactions_pb2_grpc
+from recmesh.data.external_ids import external_code
 from recmesh.interactions.log_format import LoggedInteraction
 from recmesh.interactions.log_writer import InteractionLogWriteError, InteractionLogWriter
 from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
-from recmesh.wire.ids import check_logged_user_id
+from recmesh.wire.ids import check_logged_user_id, check_user_id
 from recmesh.wire.limits import MAX_INTERACTIONS_PER_CALL
 from services.common.versions import VersionRegistry
 from services.recommend.front_bundle import FrontBundle
@@ -72,9 +77,9 @@ class InteractionLogServicer(interactions_pb2_grpc.InteractionLogServiceServicer
             raise InvalidArgumentError(
                 f"{count} interactions; at most {MAX_INTERACTIONS_PER_CALL} per call"
             )
-        catalogue = self._versions.current_or_raise().value.item_ids
+        version = self._versions.current_or_raise().value
         now = int(self._clock())
-        rows = [_checked(i, n, catalogue, now) for n, i in enumerate(request.interactions)]
+        rows = [_checked(i, n, version, now) for n, i in enumerate(request.interactions)]
         writer = self._writer
         write = asyncio.get_running_loop().run_in_executor(self._executor, writer.append, rows)
         try:
@@ -89,10 +94,11 @@ class InteractionLogServicer(interactions_pb2_grpc.InteractionLogServiceServicer
 
 
 def _checked(
-    interaction: interactions_pb2.Interaction, n: int, catalogue: np.ndarray[Any, Any], now: int
+    interaction: interactions_pb2.Interaction, n: int, version: FrontBundle, now: int
 ) -> LoggedInteraction:
     where = f"interactions[{n}]"
-    user = check_logged_user_id(interaction.user_id, f"{where}.user_id")
+    user = _logged_user(interaction.user_id, f"{where}.user_id", version.string_user_ids)
+    catalogue = version.item_ids
     item = interaction.item_id
     position = int(np.searchsorted(catalogue, item))
     if position >= catalogue.shape[0] or int(catalogue[position]) != item:
@@ -109,3 +115,11 @@ def _checked(
         )
     timestamp = interaction.timestamp or now
     return LoggedInteraction(user, item, rating if rating != 0.0 else 1.0, timestamp)
+
+
+def _logged_user(user_id: str, field: str, string_user_ids: bool) -> int:
+    """The user's id in the log, as the snapshot (Snapshot.user_index) finds Recommend's
+    user: the string's code when the users are strings, else the decimal integer."""
+    if string_user_ids:
+        return external_code(check_user_id(user_id, field))
+    return check_logged_user_id(user_id, field)

@@ -199,7 +199,12 @@ async def real_ranking(etcd: LocalEtcd, artifacts: Path, features: str) -> Serve
 
 
 async def real_front(
-    etcd: LocalEtcd, artifacts: Path, candidates: str, ranking: str, impressions: Path
+    etcd: LocalEtcd,
+    artifacts: Path,
+    candidates: str,
+    ranking: str,
+    impressions: Path,
+    interaction_log: Path | None = None,
 ) -> ServerHandle:
     return await create_recommend(
         RecommendConfig(
@@ -207,6 +212,7 @@ async def real_front(
             candidates_addresses=(candidates,),
             ranking_addresses=(ranking,),
             impressions_path=impressions,
+            interaction_log_dir=interaction_log,
         ),
         TracerProvider(),
         ServerMetrics("recommend"),

@@ -44,10 +44,11 @@ def write_listening_log(path: Path) -> dict[str, set[str]]:
 
 @asynccontextmanager
 async def string_id_front(
-    etcd: LocalEtcd, tmp_path: Path
+    etcd: LocalEtcd, tmp_path: Path, interaction_log: Path | None = None
 ) -> AsyncIterator[tuple[str, dict[str, set[str]]]]:
     """Writes the listening log, serves its baseline version (mapped columns, log1p play
-    counts) and yields the front's address and each user's tracks."""
+    counts) and yields the front's address and each user's tracks; with
+    `interaction_log` the front keeps its interaction log there."""
     played = write_listening_log(tmp_path / "plays.csv")
     log = LogFormat(
         columns=ColumnMapping(item="track", rating="plays"),
@@ -67,7 +68,11 @@ async def string_id_front(
             serving(await real_ranking(etcd, store_dir, features))
         )
         front = await stack.enter_async_context(
-            serving(await real_front(etcd, store_dir, candidates, ranking, tmp_path / "imp.jsonl"))
+            serving(
+                await real_front(
+                    etcd, store_dir, candidates, ranking, tmp_path / "imp.jsonl", interaction_log
+                )
+            )
         )
         await wait_ready(candidates, features, ranking, front)
         yield front, played

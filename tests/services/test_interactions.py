@@ -11,12 +11,19 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
-from recmesh.api.recommend.v1 import interactions_pb2, interactions_pb2_grpc
+from recmesh.api.recommend.v1 import (
+    interactions_pb2,
+    interactions_pb2_grpc,
+    recommend_pb2,
+    recommend_pb2_grpc,
+)
+from recmesh.data.external_ids import external_code
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.interactions.log_reader import read_log
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import RunningMesh, running_mesh, write_pointer
 from tests.services.mesh_calls import wait_for_version
+from tests.services.string_id_mesh import string_id_front
 
 if TYPE_CHECKING:
     Stub = interactions_pb2_grpc.InteractionLogServiceAsyncStub
@@ -118,3 +125,32 @@ def test_a_front_without_a_log_says_so(
         assert "--interaction-log" in (error.value.details() or "")
 
     _run(etcd_server, serving_versions, tmp_path, scenario, None)
+
+
+def test_string_keyed_users_are_recorded_by_the_code_recommend_looks_up(
+    etcd_server: LocalEtcd, tmp_path: Path
+) -> None:
+    """A version whose users are names: the id a client sends to Recommend is the id it
+    records with, logged as the code Recommend finds the user by ("12345" too, a name
+    there, not user 12345); items by the item_id Recommend answered."""
+    log_dir = tmp_path / "log"
+
+    async def scenario() -> int:
+        async with (
+            string_id_front(etcd_server, tmp_path, log_dir) as (front, _),
+            grpc.aio.insecure_channel(front) as channel,
+        ):
+            answer = await recommend_pb2_grpc.RecommendServiceStub(channel).Recommend(
+                recommend_pb2.RecommendRequest(user_id="listener-03", k=2), timeout=5
+            )
+            item = answer.items[0].item_id
+            stub: Stub = interactions_pb2_grpc.InteractionLogServiceStub(channel)
+            await stub.RecordInteractions(
+                _batch(("listener-03", item, 3.0, 0), ("12345", item, 1.0, 0)), timeout=5
+            )
+            return item
+
+    item = asyncio.run(scenario())
+    logged = read_log(log_dir).interactions
+    assert logged.users.tolist() == [external_code("listener-03"), external_code("12345")]
+    assert logged.items.tolist() == [item, item]

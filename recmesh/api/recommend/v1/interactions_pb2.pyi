@@ -27,11 +27,15 @@ class Interaction(_message.Message):
     RATING_FIELD_NUMBER: _builtins.int
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
-    """The user's id, a decimal integer that fits in 64 bits; like Recommend's, at
-    most MAX_USER_ID_LENGTH = 128 characters (recmesh/wire/limits.py).
+    """The user's id as Recommend takes it, at most MAX_USER_ID_LENGTH = 128
+    characters (recmesh/wire/limits.py): where the serving version's users are
+    strings (user names), any such id, recorded by its code as Recommend finds
+    the user ("12345" too); else a decimal integer that fits in 64 bits.
     """
     item_id: _builtins.int
-    """An item of the serving version's catalogue."""
+    """An item of the serving version's catalogue: the item_id Recommend answered
+    (for string-keyed items, their code, not their external_id).
+    """
     rating: _builtins.float
     """The rating or strength, finite; 0 means an implicit interaction (counted as 1)."""
     timestamp: _builtins.int
