@@ -80,15 +80,16 @@ def prepare_data(
     progress: Progress,
     interaction_log: Path | None = None,
 ) -> PreparedData:
-    """The spec's dataset plus every complete line of `interaction_log` (when given), so
-    that the experiment sees, and its serving bundle holds, every interaction known:
-    a challenger that forgot what a refresh served could not be promoted."""
+    """The spec's dataset plus every complete line of `interaction_log` (when given),
+    weighted as the dataset's rows (`dataset.weight`), so that the experiment sees, and
+    its serving bundle holds, every interaction known: a challenger that forgot what a
+    refresh served could not be promoted."""
     dataset = load_dataset(spec.dataset, data_dir, spec.seed, progress)
     log_rows: Mapping[str, int] = {}
     if interaction_log is not None:
         progress.start(None, f"reading the interaction log {interaction_log}")
         logged = read_log(interaction_log)
-        dataset = with_logged_rows(dataset, logged.interactions)
+        dataset = with_logged_rows(dataset, logged, spec.dataset.log.weight)
         log_rows = dict(logged.rows_per_file)
         progress.finish(f"{len(logged.interactions):,} logged interactions")
     split = SplitSpec.parse(spec.split)

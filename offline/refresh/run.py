@@ -68,6 +68,7 @@ def run_refresh(
         settings.interaction_log,
         dict(champion_version.lineage.interaction_log_rows),
         champion.manifest.dataset_fingerprint,
+        settings.dataset.log.weight,
     )
     progress.finish(f"{data.added_interactions:,} interactions since the serving snapshot")
     try:

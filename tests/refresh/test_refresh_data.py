@@ -13,6 +13,7 @@ from offline.refresh.errors import RefreshError
 from offline.refresh.probe import ProbeSettings, _hold_out_latest, probe_users
 from recmesh.data.dataset import Dataset, Interactions, ItemCatalog
 from recmesh.data.fingerprint import fingerprint_interactions
+from recmesh.data.log_format import Weighting
 from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.comparison import compare_snapshots
 
@@ -36,18 +37,19 @@ def _dataset(users: list[int], items: list[int], timestamps: list[int]) -> Datas
 
 
 TOY = _dataset([1, 1, 1, 2, 2, 3], [1, 2, 3, 1, 4, 5], [10, 20, 30, 10, 20, 30])
+NONE = Weighting()
 
 
 def test_the_champions_data_is_rebuilt_from_the_rows_it_recorded(tmp_path: Path) -> None:
     """Reference = dataset + the recorded log rows (checked by fingerprint); refreshed =
     dataset + every logged row; the rows read are counted per file."""
     (tmp_path / "f.tsv").write_text("1\t6\t5\t40\n2\t7\t4\t50\n")
-    first = refresh_data(TOY, tmp_path, {}, TOY.fingerprint)
+    first = refresh_data(TOY, tmp_path, {}, TOY.fingerprint, NONE)
     assert first.added_interactions == 2
     assert dict(first.log_rows) == {"f.tsv": 2}
     with (tmp_path / "f.tsv").open("a") as log:
         log.write("3\t8\t5\t60\n")
-    second = refresh_data(TOY, tmp_path, first.log_rows, first.refreshed.fingerprint)
+    second = refresh_data(TOY, tmp_path, first.log_rows, first.refreshed.fingerprint, NONE)
     assert second.reference.fingerprint == first.refreshed.fingerprint
     assert second.added_interactions == 1
 
@@ -58,9 +60,27 @@ def test_a_dataset_or_log_that_does_not_reproduce_the_champion_is_refused(
     """Another dataset, or a log that lost rows the champion recorded, is a RefreshError."""
     (tmp_path / "f.tsv").write_text("1\t6\t5\t40\n")
     with pytest.raises(RefreshError, match="never rewrite the interaction log"):
-        refresh_data(TOY, tmp_path, {}, "0" * 64)
+        refresh_data(TOY, tmp_path, {}, "0" * 64, NONE)
     with pytest.raises(RefreshError, match=r"f\.tsv"):
-        refresh_data(TOY, tmp_path, {"f.tsv": 3}, TOY.fingerprint)
+        refresh_data(TOY, tmp_path, {"f.tsv": 3}, TOY.fingerprint, NONE)
+
+
+def test_logged_rows_are_weighted_as_the_datasets_in_both_datasets(tmp_path: Path) -> None:
+    """With the dataset's log1p the champion's rows and the refreshed ones are weighted
+    alike: the recorded rows reproduce the champion's fingerprint, a play count of 50
+    weighs log1p(50); a negative one is a RefreshError naming file and line."""
+    log1p = Weighting("log1p")
+    (tmp_path / "f.tsv").write_text("1\t6\t50\t40\n")
+    first = refresh_data(TOY, tmp_path, {}, TOY.fingerprint, log1p)
+    assert first.refreshed.interactions.ratings[-1] == pytest.approx(np.log1p(50))
+    with (tmp_path / "f.tsv").open("a") as log:
+        log.write("2\t7\t3\t50\n")
+    second = refresh_data(TOY, tmp_path, first.log_rows, first.refreshed.fingerprint, log1p)
+    assert second.reference.fingerprint == first.refreshed.fingerprint
+    with (tmp_path / "f.tsv").open("a") as log:
+        log.write("3\t8\t-1\t60\n")
+    with pytest.raises(RefreshError, match=r"f\.tsv:3: weight -1"):
+        refresh_data(TOY, tmp_path, second.log_rows, second.refreshed.fingerprint, log1p)
 
 
 def test_the_probe_holds_out_each_probe_users_latest_rows() -> None:
