@@ -51,7 +51,14 @@ class ExternalIds:
         ]
 
     def merged(self, other: ExternalIds) -> ExternalIds:
-        """Both mappings in one (the same name has the same code in both)."""
+        """Both mappings in one. Raises NameConflictError when a code has one name here
+        and another in `other` (two files' ids whose hashes collide)."""
+        if self.names and other.names:
+            at = np.minimum(np.searchsorted(self.codes, other.codes), len(self.names) - 1)
+            for j in np.flatnonzero(self.codes[at] == other.codes).tolist():
+                mine, theirs = self.names[int(at[j])], other.names[j]
+                if mine != theirs:
+                    raise NameConflictError(int(other.codes[j]), mine, theirs)
         codes, first = np.unique(np.concatenate([self.codes, other.codes]), return_index=True)
         names = self.names + other.names
         return ExternalIds(codes=codes, names=tuple(names[i] for i in first.tolist()))
@@ -67,6 +74,16 @@ class CodeCollisionError(ValueError):
         super().__init__(f"ids {first!r} and {second!r} have the same code; rename one")
 
 
+class NameConflictError(ValueError):
+    """Two mappings name one `code` differently: `first` in one, `second` in the other."""
+
+    def __init__(self, code: int, first: str, second: str) -> None:
+        self.code = code
+        self.first = first
+        self.second = second
+        super().__init__(f"ids {first!r} and {second!r} have the same code; rename one")
+
+
 def encode(
     values: Sequence[str], code: Callable[[str], int] = external_code
 ) -> tuple[NDArray[np.int64], ExternalIds]:
@@ -75,9 +92,10 @@ def encode(
     Hashes each distinct value once with `code`. Raises CodeCollisionError when two
     distinct values share a code (about one chance in 10**9 for 100,000 distinct ids).
     """
-    unique, first_row, inverse = np.unique(
-        np.asarray(values, dtype=np.str_), return_index=True, return_inverse=True
-    )
+    # An object array: a NumPy str_ array drops trailing NULs ("a\x00" would be "a").
+    strings = np.empty(len(values), dtype=object)
+    strings[:] = list(values)
+    unique, first_row, inverse = np.unique(strings, return_index=True, return_inverse=True)
     names = tuple(str(v) for v in unique.tolist())
     codes = np.fromiter(map(code, names), dtype=np.int64, count=len(names))
     order = np.argsort(codes, kind="stable")

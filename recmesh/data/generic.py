@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from recmesh.data.column_source import ColumnSource, open_columns
 from recmesh.data.dataset import Dataset, Interactions, ItemCatalog
-from recmesh.data.external_ids import ExternalIds
+from recmesh.data.external_ids import ExternalIds, NameConflictError
 from recmesh.data.fingerprint import fingerprint_interactions
 from recmesh.data.item_metadata import item_catalog, open_item_file
 from recmesh.data.log_format import ColumnMapping, LogFormat
@@ -86,7 +86,13 @@ def load_interactions_file(
             raise source.header_error(f"no row is kept by weight {log_format.weight.text}")
     if metadata is not None and log_format.items is not None:
         # Both are strings, or neither: one IdKinds reads both id columns.
-        names = None if item_names is None or meta_names is None else item_names.merged(meta_names)
+        names = None
+        if item_names is not None and meta_names is not None:
+            try:
+                names = item_names.merged(meta_names)
+            except NameConflictError as exc:
+                row = int(np.argmax(meta_ids == exc.code))
+                raise meta_source.row_error(meta_column)(row, str(exc)) from None
         catalog = item_catalog(log_format.items, meta_source, meta_ids, names, interactions.items)
     else:
         catalog = seen_items(interactions.items, item_names)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recmesh.data.external_ids import CodeCollisionError, ExternalIds, encode, external_code
+from recmesh.data.external_ids import (
+    CodeCollisionError,
+    ExternalIds,
+    NameConflictError,
+    encode,
+    external_code,
+)
 
 
 def test_a_code_depends_on_the_string_alone() -> None:
@@ -35,6 +41,27 @@ def test_merged_mappings_hold_both() -> None:
     merged = first.merged(second)
     assert sorted(merged.names) == ["a", "b", "c"]
     assert np.all(np.diff(merged.codes) > 0)
+
+
+def test_merging_refuses_one_code_with_two_names() -> None:
+    """A code named differently by the two mappings (the log's and the metadata file's
+    ids colliding) is refused, not resolved by keeping the first name; the same name in
+    both is fine."""
+    first = ExternalIds(codes=np.array([3, 7], dtype=np.int64), names=("a", "p"))
+    same = ExternalIds(codes=np.array([7], dtype=np.int64), names=("p",))
+    other = ExternalIds(codes=np.array([5, 7], dtype=np.int64), names=("b", "q"))
+    assert first.merged(same).names == ("a", "p")
+    with pytest.raises(NameConflictError) as caught:
+        first.merged(other)
+    assert (caught.value.code, caught.value.first, caught.value.second) == (7, "p", "q")
+
+
+def test_trailing_nul_characters_keep_ids_apart() -> None:
+    """ "a" and "a\\x00" are two ids with two codes and keep their own names (a NumPy
+    string array would drop the NUL and make them one)."""
+    codes, mapping = encode(["a", "a\x00", "a"])
+    assert codes.tolist() == [external_code("a"), external_code("a\x00"), external_code("a")]
+    assert mapping.names_of(codes) == ["a", "a\x00", "a"]
 
 
 def test_a_collision_is_refused() -> None:
