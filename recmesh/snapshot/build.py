@@ -249,19 +249,51 @@ def _latent(
     seen = sparse.csr_matrix(
         (np.ones(items.shape[0], dtype=np.float32), items, indptr), shape=shape
     )
-    # implicit is imported only by the builds that ask for ALS, never by serving.
-    from recmesh.snapshot.als import ALS_ALPHA, ALS_ITERATIONS, ALS_SEED, als_factors
+    # implicit and cornac are imported only by the builds that ask for them, never by serving.
+    if config.latent_model == "als":
+        from recmesh.snapshot.als import ALS_ALPHA, ALS_ITERATIONS, ALS_SEED, als_factors
 
-    factors = als_factors(
-        seen,
-        config.latent_factors,
-        config.latent_shrinkage,
-        ALS_ALPHA,
-        ALS_ITERATIONS,
-        ALS_SEED,
-        threads=1,
-    )
-    # As with the SVD, a user without history has a zero row (ALS leaves a small remainder).
+        factors = als_factors(
+            seen,
+            config.latent_factors,
+            config.latent_shrinkage,
+            ALS_ALPHA,
+            ALS_ITERATIONS,
+            ALS_SEED,
+            threads=1,
+        )
+    elif config.latent_model == "bpr":
+        from recmesh.snapshot.bpr import BPR_ITERATIONS, BPR_LEARNING_RATE, BPR_SEED, bpr_factors
+
+        # Both BPRs add the item bias as a column: k - 1 factors keep the width k.
+        factors = bpr_factors(
+            seen,
+            config.latent_factors - 1,
+            BPR_LEARNING_RATE,
+            config.latent_shrinkage,
+            BPR_ITERATIONS,
+            BPR_SEED,
+        )
+    else:
+        from recmesh.snapshot.cornac_bpr import (
+            CORNAC_BPR_ITERATIONS,
+            CORNAC_BPR_LEARNING_RATE,
+            CORNAC_BPR_SEED,
+            cornac_bpr_factors,
+        )
+
+        factors = cornac_bpr_factors(
+            np.repeat(np.arange(shape[0], dtype=np.int64), np.diff(indptr)),
+            items,
+            shape,
+            config.latent_factors - 1,
+            CORNAC_BPR_LEARNING_RATE,
+            config.latent_shrinkage,
+            CORNAC_BPR_ITERATIONS,
+            CORNAC_BPR_SEED,
+        )
+    # As with the SVD, a user without history has a zero row (the fits leave a remainder,
+    # and a BPR user row its bias column of 1).
     users = factors.users.copy()
     users[np.diff(indptr) == 0] = 0.0
     return LatentFactors(users=users, items=factors.items)

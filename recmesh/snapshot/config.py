@@ -11,8 +11,8 @@ from recmesh.snapshot.errors import SnapshotFormatError
 
 SimilarityKind = Literal["jaccard", "lift"]
 SIMILARITY_KINDS: tuple[SimilarityKind, ...] = ("jaccard", "lift")
-LatentModel = Literal["svd", "als"]
-LATENT_MODELS: tuple[LatentModel, ...] = ("svd", "als")
+LatentModel = Literal["svd", "als", "bpr", "cornac_bpr"]
+LATENT_MODELS: tuple[LatentModel, ...] = ("svd", "als", "bpr", "cornac_bpr")
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,12 @@ class SnapshotConfig:
       1500}, about 0.008 NDCG@10 above plain truncation at k = 16 (docs/experiments.md).
     - `latent_model`: "svd" (the above) or "als": the factors of implicit's ALS instead
       (`als.als_factors`), k = `latent_factors`, its L2 regularization = `latent_shrinkage`,
-      alpha, iterations and seed those of the offline ALS baseline. The JSON of an "svd"
-      config leaves the field out, so configs from before it read and write unchanged.
+      alpha, iterations and seed those of the offline ALS baseline; "bpr" or "cornac_bpr":
+      the factors of implicit's BPR (`bpr.bpr_factors`) or cornac's (`cornac_bpr.
+      cornac_bpr_factors`), k - 1 of them plus the item bias column (so k >= 2, or 0 for
+      none), L2 regularization = `latent_shrinkage`, learning rate, epochs and seed those
+      of that library's offline BPR baseline. The JSON of an "svd" config leaves the
+      field out, so configs from before it read and write unchanged.
     """
 
     affinity_half_life_days: float = 30.0
@@ -72,6 +76,11 @@ class SnapshotConfig:
         if self.latent_model not in LATENT_MODELS:
             raise ValueError(
                 f"latent_model must be one of {LATENT_MODELS}, not {self.latent_model!r}"
+            )
+        if self.latent_model in ("bpr", "cornac_bpr") and self.latent_factors == 1:
+            raise ValueError(
+                f"latent_model {self.latent_model} needs latent_factors 0 or at least 2 "
+                "(its factors plus the item bias column)"
             )
 
     def to_json(self) -> str:

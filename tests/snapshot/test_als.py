@@ -32,9 +32,9 @@ def test_an_als_config_round_trips_and_an_unknown_model_is_refused() -> None:
     assert SnapshotConfig.from_json(_ALS.to_json()) == _ALS
     assert '"latent_model":"als"' in _ALS.to_json()
     with pytest.raises(ValueError, match="latent_model"):
-        SnapshotConfig(latent_model="bpr")  # type: ignore[arg-type]
+        SnapshotConfig(latent_model="ease")  # type: ignore[arg-type]
     with pytest.raises(SnapshotFormatError, match="latent_model"):
-        SnapshotConfig.from_json(_ALS.to_json().replace('"als"', '"bpr"'))
+        SnapshotConfig.from_json(_ALS.to_json().replace('"als"', '"ease"'))
 
 
 def test_an_als_snapshot_holds_implicits_factors() -> None:

@@ -36,7 +36,19 @@ def test_an_als_challenger_trains_and_ships_als_factors(ml100k_dir: Path) -> Non
 
 
 def test_an_unknown_latent_model_is_refused() -> None:
-    """latent_model bpr is a SpecError naming candidates.snapshot."""
-    body = small_spec(candidates={"n": 100, "snapshot": {"latent_model": "bpr"}})
+    """latent_model ease is a SpecError naming candidates.snapshot."""
+    body = small_spec(candidates={"n": 100, "snapshot": {"latent_model": "ease"}})
     with pytest.raises(SpecError, match=r"candidates\.snapshot"):
         parse_spec(body)
+
+
+@pytest.mark.parametrize("model", ["bpr", "cornac_bpr"])
+def test_a_spec_names_either_bpr_as_its_latent_model(model: str) -> None:
+    """latent_model bpr and cornac_bpr parse into the snapshot config the arm and the
+    bundle are built from; latent_factors 1 (the bias column alone) is a SpecError."""
+    snapshot = {"latent_model": model, "latent_factors": 16, "latent_shrinkage": 0.01}
+    spec = parse_spec(small_spec(candidates={"n": 100, "snapshot": snapshot}))
+    assert spec.candidates.snapshot.latent_model == model
+    assert spec.candidates.snapshot.latent_factors == 16
+    with pytest.raises(SpecError, match=r"candidates\.snapshot"):
+        parse_spec(small_spec(candidates={"n": 100, "snapshot": {**snapshot, "latent_factors": 1}}))
