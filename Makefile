@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: setup gen check-gen lint typecheck buf-lint buf-breaking test pytest demo up \
-        bench-serving bench-promotion bench-offline bench-smoke clean
+        bench-serving bench-promotion bench-offline bench-offline-ml-latest-small bench-smoke clean
 
 setup: $(STAMP)
 	@scripts/ensure_etcd.sh
@@ -73,6 +73,10 @@ bench-promotion: setup
 
 bench-offline: setup
 	$(PY) -m bench.offline
+
+# Needs ../shared/data/ml-latest-small (refused, exit 1, when absent); writes its own section.
+bench-offline-ml-latest-small: setup
+	$(PY) -m bench.offline --spec experiments/ml-latest-small.yaml
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

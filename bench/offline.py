@@ -1,8 +1,9 @@
-"""Offline quality of the recmesh champion against popularity and SAR on MovieLens 100K.
+"""Offline quality of the recmesh champion against popularity, SAR and library baselines.
 
 Run from the repository root (never as a test):
 
     .venv/bin/python bench/offline.py [--spec experiments/xgb-challenger.yaml] [--smoke]
+    .venv/bin/python bench/offline.py --spec experiments/ml-latest-small.yaml
 
 On both stratified splits of Microsoft Recommenders' benchmark (by user and by
 item, ratio 0.75, seed 42), top 10, it trains and evaluates, with the same
@@ -12,12 +13,19 @@ bench/baseline_tuning.py chose on hold-outs of TRAIN), the recmesh baseline (the
 serving candidates in source order) and the recmesh champion (the same
 candidates re-ranked by the XGBoost ranker the spec trains, on the TRAIN split
 only), and prints one table of precision@10, recall@10, NDCG@10 and MAP with
-wall times, the published figures as a reference column. It writes
+wall times, the published figures (MovieLens 100K only) as a reference column.
+
+Where it writes follows the spec's dataset, so that a run on one dataset never
+overwrites another's: MovieLens 100K (the default spec) writes
 docs/results/offline.json and the section between `<!-- offline:start -->` and
-`<!-- offline:end -->` of docs/benchmarks.md.
+`<!-- offline:end -->` of docs/benchmarks.md; any other dataset NAME writes
+docs/results/offline-NAME.json and the section between `<!-- offline:NAME:start -->`
+and `<!-- offline:NAME:end -->`. A dataset whose files are absent (the shared
+ml-latest-small files in ../shared/data/, say) is refused before anything runs, with
+exit status 1 and the missing paths on stderr.
 
 `--smoke` runs in seconds on a 150-user subsample with a tiny model and writes
-var/bench/offline-smoke.json only.
+var/bench/offline-smoke.json (offline-NAME-smoke.json) only.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -51,7 +60,7 @@ from offline.baselines.protocol import Recommender  # noqa: E402
 from offline.baselines.sar import SARConfig, fit_sar  # noqa: E402
 from offline.experiment.arms import Arm, run_arm  # noqa: E402
 from offline.experiment.pipeline import PreparedData, prepare_data, train_challenger  # noqa: E402
-from offline.experiment.spec import ExperimentRunSpec  # noqa: E402
+from offline.experiment.spec import DatasetSpec, ExperimentRunSpec  # noqa: E402
 from offline.experiment.spec_loading import load_spec  # noqa: E402
 from offline.metrics.evaluate import evaluate  # noqa: E402
 from offline.topk import TopK  # noqa: E402
@@ -64,7 +73,9 @@ from recmesh.snapshot.build import build_snapshot  # noqa: E402
 K = 10
 SPLITS = ("user_stratified:0.75:seed=42", "item_stratified:0.75:seed=42")
 METRICS = (f"precision@{K}", f"recall@{K}", f"ndcg@{K}", "map")
-#: Microsoft Recommenders' published NDCG@10 on the item-stratified split (benchmark notebook).
+#: Microsoft Recommenders' published NDCG@10 on ml-100k's item-stratified split (benchmark
+#: notebook); it publishes none for the other datasets.
+PUBLISHED_DATASET = "ml-100k"
 PUBLISHED_ITEM_SPLIT_NDCG = {"SAR": 0.393819, "BPR": 0.444991, "BiVAE": 0.468673,
                              "LightGCN": 0.416371}  # fmt: skip
 SAR_ROW, CHAMPION_ROW = "SAR", "recmesh champion (candidates + XGBoost)"
@@ -76,7 +87,53 @@ LIBRARY = (("ALS (implicit 0.7.3)", ALSConfig(), fit_als, None),
            ("EASE (cornac 3.0.1)", EASEConfig(), fit_ease, None))  # fmt: skip
 #: Published models with no row of their own here (BiVAE and LightGCN need torch).
 PUBLISHED_ONLY = ("BiVAE", "LightGCN")
-START, END = "<!-- offline:start -->", "<!-- offline:end -->"
+TITLES = {"ml-100k": "MovieLens 100K", "ml-latest-small": "MovieLens ml-latest-small"}
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """Where a run on one dataset writes: its results file (from the repository root) and
+    the markers of its own section of docs/benchmarks.md."""
+
+    title: str
+    results: str
+    start: str
+    end: str
+
+
+def output_of(dataset: str, smoke: bool) -> Output:
+    """ml-100k keeps the file and section it always had; any other dataset gets its own,
+    named after it. Raises ValueError for a name that cannot be part of a file name."""
+    if not _FILE_NAME.fullmatch(dataset):
+        raise ValueError(f"dataset name {dataset!r} cannot name a results file")
+    own = dataset != PUBLISHED_DATASET
+    stem, tag = (f"offline-{dataset}", f"offline:{dataset}") if own else ("offline", "offline")
+    results = f"var/bench/{stem}-smoke.json" if smoke else f"docs/results/{stem}.json"
+    return Output(TITLES.get(dataset, dataset), results, f"<!-- {tag}:start -->",
+                  f"<!-- {tag}:end -->")  # fmt: skip
+
+
+def absent_files(dataset: DatasetSpec) -> list[Path]:
+    """The spec's dataset files (log and item metadata) that do not exist, read from the
+    working directory as the run reads them; ml-100k, fetched by the run, has none."""
+    items = dataset.log.items
+    given = [dataset.path, None if items is None else items.path]
+    return [Path(path) for path in given if path is not None and not Path(path).exists()]
+
+
+def smoke_spec(spec: ExperimentRunSpec) -> ExperimentRunSpec:
+    """`spec` on 150 of its users with one label fold and ten trees: seconds, not minutes."""
+    training = spec.training
+    return dataclasses.replace(
+        spec,
+        dataset=dataclasses.replace(spec.dataset, max_users=150),
+        training=dataclasses.replace(
+            training,
+            labels=dataclasses.replace(training.labels, folds=1),
+            xgboost=dataclasses.replace(training.xgboost, n_estimators=10),
+        ),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,9 +203,11 @@ def _machine() -> dict[str, Any]:
 
 
 def markdown(result: dict[str, Any]) -> str:
+    dataset = result["dataset"]
+    output = output_of(dataset, smoke=False)
     lines = [
-        START,
-        "## Offline quality (MovieLens 100K)",
+        output.start,
+        f"## Offline quality ({output.title})",
         "",
         f"Produced by `{result['command']}` on {result['date']} "
         f"({result['machine']['cores']} cores, {result['machine']['cpu']}; load average "
@@ -156,19 +215,24 @@ def markdown(result: dict[str, Any]) -> str:
         f"Spec: `{result['spec']}`; top {K}; Microsoft Recommenders' metric definitions.",
         "",
     ]
+    published = dataset == PUBLISHED_DATASET
     for split, rows in result["splits"].items():
-        lines += _split_table(split, rows)
+        lines += _split_table(split, rows, published)
     settings = "; ".join(f"{name}: {_settings(config)}" for name, config, _, _ in LIBRARY)
     lines += [
-        "\"champion's lead\" is the champion's NDCG@10 over the row's, relative. Published "
-        "figures (a reference only, run elsewhere with other code): Microsoft Recommenders' "
-        "`examples/06_benchmarks/movielens.ipynb`, NDCG@10 on the item split only; its BPR is "
-        "cornac's. Library settings, chosen on hold-outs of TRAIN "
-        f"(`python -m bench.baseline_tuning`): {settings}. Train time of the champion "
+        "\"champion's lead\" is the champion's NDCG@10 over the row's, relative. "
+        + ("Published figures (a reference only, run elsewhere with other code): Microsoft "
+           "Recommenders' `examples/06_benchmarks/movielens.ipynb`, NDCG@10 on the item split "
+           "only; its BPR is cornac's. Library settings, chosen on hold-outs of TRAIN "
+           if published else
+           "No published figures for this dataset (Microsoft Recommenders' are for MovieLens "
+           "100K). Library settings: those chosen on hold-outs of MovieLens 100K's TRAIN, "
+           "not re-tuned on this dataset ")
+        + f"(`python -m bench.baseline_tuning`): {settings}. Train time of the champion "
         "includes building its training groups from the candidate pipeline; eval time "
         "includes candidates, features and scoring for every test user.",
-        END,
-    ]
+        output.end,
+    ]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -177,17 +241,20 @@ def _settings(config: Any) -> str:
     return ", ".join(f"{k} {v}" for k, v in shown.items())
 
 
-def _split_table(split: str, rows: list[dict[str, Any]]) -> list[str]:
-    """The markdown table of one split, and how the champion stands against its targets."""
+def _split_table(split: str, rows: list[dict[str, Any]], with_published: bool) -> list[str]:
+    """The markdown table of one split, and how the champion stands against its targets;
+    `with_published` adds the column of published figures."""
     ndcg = {row["model"]: row["metrics"][f"ndcg@{K}"] for row in rows}
     sar, champion = ndcg[SAR_ROW], ndcg[CHAMPION_ROW]
-    published = PUBLISHED_ITEM_SPLIT_NDCG if split.startswith("item") else {}
+    published = PUBLISHED_ITEM_SPLIT_NDCG if with_published and split.startswith("item") else {}
+    column = " published NDCG@10 |" if with_published else ""
     lines = [
         f"### {split}",
         "",
         "| model | precision@10 | recall@10 | NDCG@10 | MAP | NDCG vs SAR | champion's lead "
-        "| train s | eval s | published NDCG@10 |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| train s | eval s |{column}",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        + (" ---: |" if with_published else ""),
     ]
     for row in rows:
         m = row["metrics"]
@@ -197,8 +264,8 @@ def _split_table(split: str, rows: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| {row['model']} | {m['precision@10']:.4f} | {m['recall@10']:.4f} | "
             f"{m['ndcg@10']:.4f} | {m['map']:.4f} | {(m['ndcg@10'] / sar - 1) * 100:+.1f}% "
-            f"| {lead} | {row['train_s']:.1f} | {row['eval_s']:.1f} "
-            f"| {'' if reference is None else f'{reference:.4f}'} |"
+            f"| {lead} | {row['train_s']:.1f} | {row['eval_s']:.1f} |"
+            + (f" {'' if reference is None else f'{reference:.4f}'} |" if with_published else "")
         )
     for name in PUBLISHED_ONLY if published else ():
         lead = f"{(champion / published[name] - 1) * 100:+.1f}%"
@@ -220,12 +287,13 @@ def _split_table(split: str, rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replaces the marked section of `path` (appends it when absent; creates the file)."""
+def write_section(path: Path, section: str, output: Output) -> None:
+    """Replaces the section of `path` between `output`'s markers (appends it when absent;
+    creates the file); every other section is left as it was."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
+    if output.start in text and output.end in text:
+        before, rest = text.split(output.start, 1)
+        after = rest.split(output.end, 1)[1]
         text = before + section + after
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
@@ -240,16 +308,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="150 users, a tiny model")
     args = parser.parse_args(argv)
     spec = load_spec(args.spec)
+    absent = absent_files(spec.dataset)
+    if absent:
+        shown = ", ".join(str(p) if p.is_absolute() else f"{p} (= {p.resolve()})" for p in absent)
+        print(f"bench/offline.py: dataset {spec.dataset.name!r} of {args.spec}: absent: "
+              f"{shown}. The shared MovieLens files live in ../shared/data/ (see its "
+              "README.md); relative paths are read from the working directory, so run from "
+              "the repository root.", file=sys.stderr)  # fmt: skip
+        return 1
+    output = output_of(spec.dataset.name, args.smoke)
     if args.smoke:
-        spec = dataclasses.replace(
-            spec,
-            dataset=dataclasses.replace(spec.dataset, max_users=150),
-            training=dataclasses.replace(
-                spec.training,
-                labels=dataclasses.replace(spec.training.labels, folds=1),
-                xgboost=dataclasses.replace(spec.training.xgboost, n_estimators=10),
-            ),
-        )
+        spec = smoke_spec(spec)
     progress = TerminalProgress(sys.stderr)
     splits: dict[str, list[dict[str, Any]]] = {}
     for split in SPLITS:
@@ -267,19 +336,21 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": _machine(),
         "spec": str(args.spec),
+        "dataset": spec.dataset.name,
         "k": K,
         "splits": splits,
-        "published_item_split_ndcg@10": PUBLISHED_ITEM_SPLIT_NDCG,
+        "published_item_split_ndcg@10": (
+            PUBLISHED_ITEM_SPLIT_NDCG if spec.dataset.name == PUBLISHED_DATASET else {}
+        ),
         "library_versions": {"implicit": implicit_version, "cornac": cornac_version},
         "numpy": np.__version__,
     }
-    name = "var/bench/offline-smoke.json" if args.smoke else "docs/results/offline.json"
-    out = REPO_ROOT / name
+    out = REPO_ROOT / output.results
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {out}")
     if not args.smoke:
-        write_section(REPO_ROOT / "docs" / "benchmarks.md", markdown(result))
+        write_section(REPO_ROOT / "docs" / "benchmarks.md", markdown(result), output)
         print(f"wrote {REPO_ROOT / 'docs' / 'benchmarks.md'}")
     return 0
 
