@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import grpc
 import pytest
 from etcd3aio import Etcd3Client
 
@@ -52,6 +53,13 @@ def keyspace(etcd: LocalEtcd, prefix: str) -> Keyspace:
     return asyncio.run(read())
 
 
+async def read_anonymously(endpoint: str) -> None:
+    """Reads a key with no credentials (etcd with auth on refuses: user name is empty)."""
+    async with Etcd3Client([endpoint], rpc_max_attempts=1) as client:
+        assert client.kv is not None
+        await client.kv.get("/", timeout=3)
+
+
 @contextmanager
 def restored_etcd(backup: Path, directory: Path, credentials_dir: Path) -> Iterator[LocalEtcd]:
     """A second, fresh etcd started on the data dir `recmesh admin restore` made from the
@@ -65,6 +73,11 @@ def restored_etcd(backup: Path, directory: Path, credentials_dir: Path) -> Itera
     etcd = LocalEtcd(data_dir=data_dir, client_port=client_port, peer_port=peer_port)
     etcd.start()
     try:
+        # auth came with the snapshot: refused before secure(), which would turn it on
+        with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+            asyncio.run(read_anonymously(etcd.endpoint))
+        assert anonymous.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "user name is empty" in str(anonymous.value.details())
         etcd.secure(credentials_dir)  # logs in as the backed-up root; adds nothing
         yield etcd
     finally:
