@@ -55,6 +55,11 @@ def add_parser(subparsers: Any) -> None:
         default="",
         help="NAME=PEER_URL,... of every member, for a cluster (default: this member alone)",
     )
+    restore.add_argument(
+        "--initial-cluster-token",
+        help="the cluster token its etcd starts with (default: recmesh up's, recmesh-local; "
+        "the StatefulSet of infra/k8s/: recmesh)",
+    )
     restore.add_argument("--json", action="store_true", help="print one JSON object")
     restore.set_defaults(handler=run_restore)
 
@@ -81,7 +86,12 @@ def run_backup(args: argparse.Namespace) -> int:
 
 
 def run_restore(args: argparse.Namespace) -> int:
-    from recmesh.etcd.backup import BackupError, restore_snapshot, snapshot_status
+    from recmesh.etcd.backup import (
+        DEFAULT_CLUSTER_TOKEN,
+        BackupError,
+        restore_snapshot,
+        snapshot_status,
+    )
 
     try:
         member = restore_snapshot(
@@ -90,6 +100,7 @@ def run_restore(args: argparse.Namespace) -> int:
             name=args.name,
             peer_url=args.peer_url,
             initial_cluster=args.initial_cluster,
+            cluster_token=args.initial_cluster_token or DEFAULT_CLUSTER_TOKEN,
         )
         status = snapshot_status(args.source)
     except BackupError as exc:
@@ -101,6 +112,7 @@ def run_restore(args: argparse.Namespace) -> int:
                 "data_dir": str(member.data_dir),
                 "name": member.name,
                 "peer_url": member.peer_url,
+                "cluster_token": member.cluster_token,
                 "revision": status.revision,
                 "keys": status.keys,
             }

@@ -44,7 +44,8 @@ from recmesh.rpc.tls import TlsFiles
 
 #: etcd appends the sha256 of the database to the snapshot stream.
 HASH_SIZE = hashlib.sha256().digest_size
-#: The member name and cluster token infra/etcd/run-etcd.sh (so `recmesh up`) uses.
+#: The member name and cluster token infra/etcd/run-etcd.sh (so `recmesh up`) uses; the
+#: StatefulSet of infra/k8s/ uses the token `recmesh` (ETCD_INITIAL_CLUSTER_TOKEN).
 DEFAULT_MEMBER_NAME = "recmesh"
 DEFAULT_CLUSTER_TOKEN = "recmesh-local"
 _CHUNK = 1 << 20
@@ -75,12 +76,13 @@ class SnapshotStatus:
 
 @dataclass(frozen=True)
 class RestoredMember:
-    """How a restored member must be started: the data dir and the name and peer URL
-    the restore wrote into it."""
+    """How a restored member must be started: the data dir and the name, peer URL and
+    cluster token the restore wrote into it."""
 
     data_dir: Path
     name: str
     peer_url: str
+    cluster_token: str
 
 
 def save_snapshot(
@@ -190,11 +192,13 @@ def restore_snapshot(
     name: str = DEFAULT_MEMBER_NAME,
     peer_url: str = "http://127.0.0.1:2380",
     initial_cluster: str = "",
+    cluster_token: str = DEFAULT_CLUSTER_TOKEN,
 ) -> RestoredMember:
     """Makes data_dir, which must be absent or empty, a new etcd member's data from the
     snapshot: same keys, revisions, users and roles; a new cluster of the members
-    initial_cluster names (this member alone when empty). Checks the file's sha256
-    first. Raises BackupError; never touches a data dir that holds anything."""
+    initial_cluster names (this member alone when empty) under cluster_token, which
+    must be the one its etcd starts with. Checks the file's sha256 first. Raises
+    BackupError; never touches a data dir that holds anything."""
     check_snapshot(path)
     if data_dir.exists():
         if not data_dir.is_dir() or any(data_dir.iterdir()):
@@ -210,10 +214,10 @@ def restore_snapshot(
             "--name", name,
             "--initial-cluster", initial_cluster or f"{name}={peer_url}",
             "--initial-advertise-peer-urls", peer_url,
-            "--initial-cluster-token", DEFAULT_CLUSTER_TOKEN,
+            "--initial-cluster-token", cluster_token,
         ]
     )  # fmt: skip
-    return RestoredMember(data_dir, name, peer_url)
+    return RestoredMember(data_dir, name, peer_url, cluster_token)
 
 
 def _run_tool(arguments: list[str]) -> str:

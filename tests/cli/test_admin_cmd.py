@@ -89,7 +89,8 @@ def test_a_restored_backup_has_the_same_pointer_records_and_a_verifying_audit_ch
 ) -> None:
     """A backup restored into a fresh etcd holds the same keys at the same revisions: the
     same pointer, records and audit entries; the chain verifies there (`recmesh audit
-    --verify`), and an experiment approved before the backup still promotes after it."""
+    --verify`), and an experiment approved before the backup still promotes after it;
+    --initial-cluster-token restores it for the Kubernetes StatefulSet's token."""
     installation = tmp_path / "installation"
     backup = tmp_path / "recmesh.etcd-snapshot"
     assert etcd_server.passwords is not None
@@ -125,6 +126,13 @@ def test_a_restored_backup_has_the_same_pointer_records_and_a_verifying_audit_ch
             restored.promote(pending.experiment_id)
             assert restored.pointer().serving_version == pending.spec.challenger_version
             assert restored.verify_audit().ok
+
+    # a member of the StatefulSet of infra/k8s/ starts with the cluster token `recmesh`
+    as_on_kubernetes = ["--data-dir", str(tmp_path / "k8s-member"), "--json"]
+    token = ["--initial-cluster-token", "recmesh"]
+    capsys.readouterr()
+    assert main(["admin", "restore", "--from", str(backup), *as_on_kubernetes, *token]) == 0
+    assert json.loads(capsys.readouterr().out)["cluster_token"] == "recmesh"
 
 
 def test_backup_needs_etcds_root_and_never_overwrites(
