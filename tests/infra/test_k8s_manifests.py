@@ -220,6 +220,16 @@ def test_the_front_and_ranking_autoscale_and_every_component_has_a_disruption_bu
         assert len(covering) == 1, workload["metadata"]["name"]
 
 
+def test_no_autoscaled_deployment_sets_its_replicas(rendered: Rendered) -> None:
+    """A Deployment an HPA scales leaves spec.replicas to it: set in the manifest, every
+    apply would reset a scaled-out Deployment to that number."""
+    targets = [h["spec"]["scaleTargetRef"] for h in rendered.of_kind("HorizontalPodAutoscaler")]
+    assert targets
+    for target in targets:
+        deployment = rendered.get(target["kind"], target["name"])
+        assert "replicas" not in deployment["spec"], target["name"]
+
+
 def test_etcd_is_three_members_with_volumes_and_auth_on(
     rendered: Rendered, monkeypatch: pytest.MonkeyPatch
 ) -> None:
