@@ -6,6 +6,10 @@ Exits 0 only when the server answers SERVING, and 1 otherwise: NOT_SERVING (a se
 that has loaded no version yet, or is draining) or a failed call (NOT_FOUND for a
 --service the server does not serve; UNAVAILABLE when nothing listens or the TLS
 handshake is refused; DEADLINE_EXCEEDED).
+With --alive it asks only whether the process answers: 0 on any status the server
+answers (SERVING, NOT_SERVING, ...), 1 only when the call fails. Kubernetes' liveness
+and startup probes use it, so a server waiting for its first version, or one whose
+downstream cannot load a version, is not restarted; readiness keeps the default.
 Docker takes 0 as healthy and 1 as unhealthy, and reserves 2 (argparse still exits 2
 on a usage error). One line on stderr says what was found.
 """
@@ -45,6 +49,11 @@ class HealthProbe:
     def serving(self) -> bool:
         return self.status == "SERVING"
 
+    @property
+    def answered(self) -> bool:
+        """The server answered the call, whatever its status."""
+        return self.status is not None
+
     def describe(self) -> str:
         return self.status if self.status is not None else f"call failed: {self.error}"
 
@@ -77,8 +86,8 @@ def probe_health(
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recmesh-healthcheck",
-        description="Exits 0 when the gRPC server at --address answers health SERVING, "
-        "1 otherwise.",
+        description="Exits 0 when the gRPC server at --address answers health SERVING "
+        "(with --alive: answers at all), 1 otherwise.",
     )
     parser.add_argument(
         "--address",
@@ -93,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait for the answer"
     )
+    parser.add_argument(
+        "--alive",
+        action="store_true",
+        help="exit 0 on any health status the server answers (NOT_SERVING too), 1 only "
+        "when the call fails: is the process alive, not is it ready",
+    )
     add_tls_arguments(parser, party="this health check (a client of the mesh's CA)")
     return parser
 
@@ -102,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     probe = probe_health(args.address, args.service, args.timeout, tls_from_args(args, parser))
     print(f"recmesh-healthcheck {args.address}: {probe.describe()}", file=sys.stderr)
-    return HEALTHY if probe.serving else UNHEALTHY
+    healthy = probe.answered if args.alive else probe.serving
+    return HEALTHY if healthy else UNHEALTHY
 
 
 if __name__ == "__main__":

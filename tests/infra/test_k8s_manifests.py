@@ -110,7 +110,9 @@ def test_every_deployment_has_probes_limits_and_spread(rendered: Rendered) -> No
 def test_servers_are_probed_over_grpc_health_on_their_own_port(rendered: Rendered) -> None:
     """Startup, readiness and liveness of each server ask its gRPC health service, on
     the port it listens on, with recmesh-healthcheck (in production under the pod's own
-    certificate)."""
+    certificate): readiness wants SERVING, startup and liveness (--alive) only an answer,
+    so a server without a version yet, or whose downstream cannot load one, is taken out
+    of the Service but not restarted."""
     for component, (_, port) in SERVERS.items():
         c = container(rendered.server(component))
         assert {p["containerPort"] for p in c["ports"] if p["name"] == "grpc"} == {port}
@@ -120,6 +122,7 @@ def test_servers_are_probed_over_grpc_health_on_their_own_port(rendered: Rendere
             args = build_parser().parse_args(command[3:])
             assert args.address == f"127.0.0.1:{port}"
             assert (args.tls_cert is not None) == (rendered.overlay == "production")
+            assert args.alive == (probe != "readinessProbe"), f"{component} {probe}"
 
 
 class _StopAfterParsingError(Exception):

@@ -1,5 +1,6 @@
 """`recmesh-healthcheck` against a real server with the health service every recmesh
-server has: exit 0 only on SERVING, 1 on anything else, and one line saying why."""
+server has: exit 0 only on SERVING, 1 on anything else (with --alive: 0 on any answer),
+and one line saying why."""
 
 from __future__ import annotations
 
@@ -60,6 +61,29 @@ def test_exits_0_only_while_the_server_is_serving(capsys: pytest.CaptureFixture[
     lines = capsys.readouterr().err.splitlines()
     assert [line.rsplit(": ", 1)[1] for line in lines] == ["NOT_SERVING", "SERVING", "NOT_SERVING"]
     assert all(line.startswith("recmesh-healthcheck 127.0.0.1:") for line in lines)
+
+
+def test_alive_exits_0_on_any_answer_and_1_only_when_nothing_answers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--alive: NOT_SERVING before the first version, SERVING, NOT_SERVING while
+    draining all exit 0 (the process answers); a port nobody listens on exits 1."""
+
+    async def lifecycle() -> list[int]:
+        async with health_server() as (address, health):
+            codes = [await _exit_code(["--alive", "--address", address])]
+            await health.set_serving()
+            codes.append(await _exit_code(["--alive", "--address", address]))
+            await health.begin_draining()
+            codes.append(await _exit_code(["--alive", "--address", address]))
+            return codes
+
+    assert asyncio.run(lifecycle()) == [HEALTHY, HEALTHY, HEALTHY]
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.rsplit(": ", 1)[1] for line in lines] == ["NOT_SERVING", "SERVING", "NOT_SERVING"]
+    nobody = f"127.0.0.1:{free_loopback_port()}"
+    assert main(["--alive", "--address", nobody, "--timeout", "1"]) == UNHEALTHY
+    assert "call failed: UNAVAILABLE" in capsys.readouterr().err
 
 
 def test_a_named_service_is_checked_and_an_unknown_one_is_unhealthy() -> None:
