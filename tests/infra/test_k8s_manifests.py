@@ -233,6 +233,28 @@ def test_no_autoscaled_deployment_sets_its_replicas(rendered: Rendered) -> None:
         assert "replicas" not in deployment["spec"], target["name"]
 
 
+def _etcd_auth_job(rendered: Rendered) -> Obj:
+    (job,) = rendered.of_kind("Job")
+    return job
+
+
+def test_the_etcd_auth_job_is_named_after_its_image_tag_and_cleans_up(
+    rendered: Rendered,
+) -> None:
+    """A Job's pod template is immutable: the auth Job's name carries its image's tag
+    (recmesh-etcd-auth-<tag>, dots as dashes), so applying a new tag creates a new Job
+    instead of failing, and a finished Job is deleted after ttlSecondsAfterFinished."""
+    job = _etcd_auth_job(rendered)
+    tag = container(job)["image"].split(":", 1)[1]
+    assert job["metadata"]["name"] == "recmesh-etcd-auth-" + tag.replace(".", "-")
+    assert 0 < job["spec"]["ttlSecondsAfterFinished"] <= 86400
+    assert all(
+        container(w)["image"] == container(job)["image"]
+        for w in rendered.workloads()
+        if container(w)["image"].startswith("recmesh:")
+    )
+
+
 def test_etcd_is_three_members_with_volumes_and_auth_on(
     rendered: Rendered, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -250,7 +272,7 @@ def test_etcd_is_three_members_with_volumes_and_auth_on(
         e["value"] for e in container(etcd)["env"] if e["name"] == "ETCD_INITIAL_CLUSTER"
     )
     assert len(members.split(",")) == 3
-    job = rendered.get("Job", "recmesh-etcd-auth")
+    job = _etcd_auth_job(rendered)
     c = container(job)
     assert c["command"] == ["python", "-m", "recmesh.etcd.auth_cli"]
     args = _parse("recmesh.etcd.auth_cli", c["args"], monkeypatch)
@@ -424,7 +446,7 @@ def test_production_runs_mutual_tls_and_the_s3_store(
         assert c["envFrom"] == [{"secretRef": {"name": "recmesh-s3-credentials"}}]
     job = _parse(
         "recmesh.etcd.auth_cli",
-        container(production.get("Job", "recmesh-etcd-auth"))["args"],
+        container(_etcd_auth_job(production))["args"],
         monkeypatch,
     )
     assert job.tls_cert is not None
