@@ -12,6 +12,7 @@ import argparse
 import copy
 import importlib
 import importlib.util
+import json
 import re
 from typing import Any
 
@@ -443,7 +444,8 @@ def test_production_runs_mutual_tls_and_the_s3_store(
         )
         assert args.artifacts is not None
         assert option(expanded_args(c), "artifacts")[0].startswith("s3://")
-        assert c["envFrom"] == [{"secretRef": {"name": "recmesh-s3-credentials"}}]
+        secret = "recmesh-s3-credentials" if component == "control-plane" else "recmesh-s3-readonly"
+        assert c["envFrom"] == [{"secretRef": {"name": secret}}]
     job = _parse(
         "recmesh.etcd.auth_cli",
         container(_etcd_auth_job(production))["args"],
@@ -457,6 +459,40 @@ def test_production_runs_mutual_tls_and_the_s3_store(
     assert env["ETCD_LISTEN_CLIENT_URLS"].startswith("https://")
     assert env["ETCD_LISTEN_PEER_URLS"].startswith("https://")
     assert env["ETCD_CLIENT_CERT_AUTH"] == env["ETCD_PEER_CLIENT_CERT_AUTH"] == "true"
+
+
+def _secrets_referenced(workload: Obj) -> set[str]:
+    """Every Secret a workload's pods read: volumes, envFrom and env valueFrom."""
+    spec = pod_spec(workload)
+    names = {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
+    for c in [*spec["containers"], *spec.get("initContainers", [])]:
+        names |= {e["secretRef"]["name"] for e in c.get("envFrom", []) if "secretRef" in e}
+        names |= {
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for e in c.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})
+        }
+    return names
+
+
+def test_only_the_control_plane_holds_the_s3_write_credentials(production: Rendered) -> None:
+    """The S3 identity that may write artifacts (recmesh-s3-credentials) reaches the
+    control plane's pods and no other; the serving processes read with the read-only
+    identity (recmesh-s3-readonly); infra/k8s/README.md gives both IAM policies."""
+    holders = {
+        w["metadata"]["name"]
+        for w in production.workloads()
+        if "recmesh-s3-credentials" in _secrets_referenced(w)
+    }
+    assert holders == {"recmesh-control-plane"}
+    for component in SERVING:
+        assert "recmesh-s3-readonly" in _secrets_referenced(production.server(component))
+    reader, writer = (
+        {a for statement in json.loads(block)["Statement"] for a in statement["Action"]}
+        for block in re.findall(r"```json\n(.*?)```", (K8S / "README.md").read_text(), re.S)
+    )
+    assert reader == {"s3:GetObject", "s3:ListBucket"}
+    assert {"s3:PutObject", "s3:DeleteObject"} <= writer
 
 
 def test_local_keeps_the_artifact_store_on_a_volume(
