@@ -3,9 +3,9 @@
 B = I - P / diag(P) with P = (X'X + lambda I)^-1 and a zero diagonal, negative
 weights dropped (`positive_only`, cornac's `posB`); score(user) = X[user] B.
 X is the training matrix, binary (a 1 for each pair seen) or holding the
-ratings. No randomness: a fit depends on the data alone. numpy's BLAS and LAPACK
-run on `threads` threads during the fit. Defaults: chosen on hold-outs of
-TRAIN, see docs/experiments.md "Quality".
+ratings. The fit is `recmesh.snapshot.ease`'s (no randomness; BLAS on `threads`
+threads), whose top weights a snapshot's "ease" candidate source can use too.
+Defaults: chosen on hold-outs of TRAIN, see docs/experiments.md "Quality".
 """
 
 from __future__ import annotations
@@ -13,16 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from cornac.models import EASE
 from numpy.typing import NDArray
-from threadpoolctl import threadpool_limits
 
-from offline.baselines.cornac_data import cornac_dataset
 from offline.baselines.dense_scores import TrainingMatrix, recommend_by_scores
 from offline.baselines.sar_matrices import CsrMatrix
 from offline.baselines.settings import check_settings
 from offline.topk import TopK
 from recmesh.data.dataset import Interactions
+from recmesh.snapshot.ease import ease_fit
 
 NAME = "cornac-ease"
 
@@ -76,12 +74,13 @@ def fit_ease(train: Interactions, config: EASEConfig | None = None) -> EASERecom
     """
     config = EASEConfig() if config is None else config
     matrix = TrainingMatrix.of(train)
-    dataset = cornac_dataset(matrix, train, ratings=config.ratings)
-    model = EASE(lamb=config.l2, posB=config.positive_only, verbose=False)
-    with threadpool_limits(limits=config.threads, user_api="blas"):
-        model.fit(dataset)
-    return EASERecommender(
-        matrix=matrix,
-        inputs=dataset.matrix.astype(np.float64).tocsr(),
-        weights=np.asarray(model.B, dtype=np.float64),
+    fit = ease_fit(
+        matrix.users.positions(train.users, "user", "in training"),
+        matrix.items.positions(train.items, "item", "in training"),
+        train.ratings if config.ratings else np.ones(len(train), dtype=np.float32),
+        (len(matrix.users), len(matrix.items)),
+        config.l2,
+        config.positive_only,
+        config.threads,
     )
+    return EASERecommender(matrix=matrix, inputs=fit.inputs, weights=fit.weights)

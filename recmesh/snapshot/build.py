@@ -79,6 +79,9 @@ def build_snapshot(
         config.min_cooccurrence,
     )
     factors = _latent(history.indptr, history.items, (n_users, n_items), config)
+    ease_indptr, ease_indices, ease_values = _ease(
+        history.indptr, history.items, (n_users, n_items), config
+    )
     ages, genders, occupations = _demographics(user_ids, dataset.users)
     return Snapshot(
         dataset_name=dataset.name,
@@ -132,6 +135,9 @@ def build_snapshot(
             if dataset.user_external_ids is None
             else tuple(dataset.user_external_ids.names_of(user_ids))
         ),
+        ease_indptr=freeze(ease_indptr),
+        ease_indices=freeze(ease_indices),
+        ease_values=freeze(ease_values),
     )
 
 
@@ -297,3 +303,20 @@ def _latent(
     users = factors.users.copy()
     users[np.diff(indptr) == 0] = 0.0
     return LatentFactors(users=users, items=factors.items)
+
+
+def _ease(
+    indptr: NDArray[np.int64],
+    items: NDArray[np.int64],
+    shape: tuple[int, int],
+    config: SnapshotConfig,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+    """EASE's neighbour lists (indptr, indices, values) of the binary history matrix;
+    empty when `config.ease_neighbors_per_item` is 0."""
+    if config.ease_neighbors_per_item == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    # cornac is imported only by the builds that ask for EASE, never by serving.
+    from recmesh.snapshot.ease import ease_neighbours
+
+    found = ease_neighbours(indptr, items, shape, config.ease_l2, config.ease_neighbors_per_item)
+    return found.indptr, found.indices, found.values

@@ -1,12 +1,12 @@
 """Snapshot <-> bytes: an .npz archive (no pickles), deterministic and checked on load.
 
-Layout: one `.npy` entry per Snapshot array field; tuples of strings as 1-d numpy unicode
-arrays (the external ids only when not empty, so that a dataset with integer ids encodes to
-the same bytes as before they existed); scalars as 0-d arrays; the build config as
-canonical JSON in the 0-d unicode entry "config"; "format" (= FORMAT_NAME) and
-"format_version" (= FORMAT_VERSION) mark the layout. Entries are stored uncompressed, in
-sorted order, with a fixed timestamp, so the same snapshot always encodes to the same bytes
-(and the same sha256 in the artifact store).
+Layout: one `.npy` entry per Snapshot array field (EASE's only when the config asks for
+EASE); tuples of strings as 1-d numpy unicode arrays (the external ids only when not empty,
+so that a dataset with integer ids encodes to the same bytes as before they existed);
+scalars as 0-d arrays; the build config as canonical JSON in the 0-d unicode entry
+"config"; "format" (= FORMAT_NAME) and "format_version" (= FORMAT_VERSION) mark the layout.
+Entries are stored uncompressed, in sorted order, with a fixed timestamp, so the same
+snapshot always encodes to the same bytes (and the same sha256 in the artifact store).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from recmesh.snapshot.errors import SnapshotFormatError
 from recmesh.snapshot.snapshot import Snapshot
 from recmesh.snapshot.validate import (
     ARRAY_FIELDS,
+    OPTIONAL_ARRAY_FIELDS,
     OPTIONAL_STRING_FIELDS,
     STRING_FIELDS,
     check_snapshot,
@@ -73,6 +74,9 @@ def snapshot_to_bytes(snapshot: Snapshot) -> bytes:
     }
     for name in ARRAY_FIELDS:
         entries[name] = getattr(snapshot, name)
+    if snapshot.config.ease_neighbors_per_item > 0:
+        for name in OPTIONAL_ARRAY_FIELDS:
+            entries[name] = getattr(snapshot, name)
     for name in STRING_FIELDS:
         values = [_text(v, name) for v in getattr(snapshot, name)]
         entries[name] = np.array(values, dtype=np.str_) if values else np.zeros(0, "<U1")
@@ -100,19 +104,22 @@ def snapshot_from_bytes(data: bytes) -> Snapshot:
         raise SnapshotFormatError(
             f"snapshot format version {version} is not supported (expected {FORMAT_VERSION})"
         )
+    config = SnapshotConfig.from_json(_scalar_text(arrays, "config"))
+    if config.ease_neighbors_per_item > 0:
+        expected |= set(OPTIONAL_ARRAY_FIELDS)
     if set(arrays) - set(OPTIONAL_STRING_FIELDS) != expected:
         present = set(arrays) - set(OPTIONAL_STRING_FIELDS)
         missing, extra = sorted(expected - present), sorted(present - expected)
         raise SnapshotFormatError(f"snapshot entries missing {missing}, unexpected {extra}")
     fields: dict[str, Any] = {
-        "config": SnapshotConfig.from_json(_scalar_text(arrays, "config")),
+        "config": config,
         "dataset_name": _scalar_text(arrays, "dataset_name"),
         "dataset_fingerprint": _scalar_text(arrays, "dataset_fingerprint"),
         "now": int(_scalar(arrays, "now", "i")),
         "global_mean_rating": float(_scalar(arrays, "global_mean_rating", "f")),
         "has_demographics": bool(_scalar(arrays, "has_demographics", "b")),
     }
-    for name in ARRAY_FIELDS:
+    for name in (*ARRAY_FIELDS, *(f for f in OPTIONAL_ARRAY_FIELDS if f in arrays)):
         fields[name] = freeze(arrays[name])
     for name in (*STRING_FIELDS, *(f for f in OPTIONAL_STRING_FIELDS if f in arrays)):
         values = arrays[name]

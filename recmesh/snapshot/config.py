@@ -13,6 +13,8 @@ SimilarityKind = Literal["jaccard", "lift"]
 SIMILARITY_KINDS: tuple[SimilarityKind, ...] = ("jaccard", "lift")
 LatentModel = Literal["svd", "als", "bpr", "cornac_bpr"]
 LATENT_MODELS: tuple[LatentModel, ...] = ("svd", "als", "bpr", "cornac_bpr")
+_EASE_FIELDS = ("ease_neighbors_per_item", "ease_l2", "ease_share")
+_EASE_OFF = (0, 500.0, 0.2)
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,15 @@ class SnapshotConfig:
       the factors of implicit's BPR (`bpr.bpr_factors`) or cornac's (`cornac_bpr.
       cornac_bpr_factors`), k - 1 of them plus the item bias column (so k >= 2, or 0 for
       none), L2 regularization = `latent_shrinkage`, learning rate, epochs and seed those
-      of that library's offline BPR baseline. The JSON of an "svd" config leaves the
-      field out, so configs from before it read and write unchanged.
+      of that library's offline BPR baseline.
+    - `ease_neighbors_per_item`: 0 (no EASE) or N: the snapshot keeps, per item h, the N
+      largest positive weights B[h, j] of EASE (cornac's, `ease.ease_neighbours`, the fit
+      behind the offline EASE baseline, negative weights dropped) over the binary history
+      with L2 `ease_l2` (500, the baseline's), and the candidate pipeline gains the "ease"
+      source, which takes `ease_share` of N (the other shares scaled by 1 - ease_share).
+    - The JSON leaves out `latent_model` when "svd" and the three `ease_*` fields when
+      EASE is off and they are at their defaults, so configs from before them read and
+      write unchanged (and their snapshots keep their fingerprints).
     """
 
     affinity_half_life_days: float = 30.0
@@ -55,6 +64,9 @@ class SnapshotConfig:
     latent_factors: int = 32
     latent_shrinkage: float = 1000.0
     latent_model: LatentModel = "svd"
+    ease_neighbors_per_item: int = 0
+    ease_l2: float = 500.0
+    ease_share: float = 0.2
 
     def __post_init__(self) -> None:
         if not self.affinity_half_life_days > 0 or not self.popularity_half_life_days > 0:
@@ -82,13 +94,29 @@ class SnapshotConfig:
                 f"latent_model {self.latent_model} needs latent_factors 0 or at least 2 "
                 "(its factors plus the item bias column)"
             )
+        if self.ease_neighbors_per_item < 0:
+            raise ValueError("ease_neighbors_per_item must not be negative")
+        if not (math.isfinite(self.ease_l2) and self.ease_l2 > 0):
+            raise ValueError("ease_l2 must be a finite number > 0")
+        if not 0 < self.ease_share < 1:
+            raise ValueError("ease_share must lie strictly between 0 and 1")
 
     def to_json(self) -> str:
-        """Canonical JSON: sorted keys, no whitespace; `latent_model` only when not "svd"."""
+        """Canonical JSON: sorted keys, no whitespace; without the fields `_left_out` names."""
         body = asdict(self)
-        if self.latent_model == "svd":
-            del body["latent_model"]
+        for name in self._left_out():
+            del body[name]
         return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+    def _left_out(self) -> tuple[str, ...]:
+        """The fields added after the first snapshots, when they are at their defaults
+        (each group all or none: EASE's three fields go together)."""
+        out: tuple[str, ...] = ()
+        if self.latent_model == "svd":
+            out += ("latent_model",)
+        if (self.ease_neighbors_per_item, self.ease_l2, self.ease_share) == _EASE_OFF:
+            out += _EASE_FIELDS
+        return out
 
     @classmethod
     def from_json(cls, text: str) -> SnapshotConfig:
@@ -100,7 +128,9 @@ class SnapshotConfig:
         if not isinstance(body, dict):
             raise SnapshotFormatError("snapshot config is not a JSON object")
         expected = {f.name for f in fields(cls)}
-        if set(body) not in (expected, expected - {"latent_model"}):
+        if not expected - {"latent_model", *_EASE_FIELDS} <= set(body) <= expected or (
+            0 < len(set(_EASE_FIELDS) & set(body)) < len(_EASE_FIELDS)
+        ):
             raise SnapshotFormatError(
                 f"snapshot config has fields {sorted(body)}, expected {sorted(expected)}"
             )
@@ -110,11 +140,22 @@ class SnapshotConfig:
             "popularity_half_life_days",
             "recent_window_days",
             "latent_shrinkage",
+            "ease_l2",
+            "ease_share",
         ):
+            if name not in values:
+                continue
             if not isinstance(values[name], int | float) or isinstance(values[name], bool):
                 raise SnapshotFormatError(f"snapshot config {name} is not a number")
             values[name] = float(values[name])
-        for name in ("neighbors_per_item", "min_cooccurrence", "latent_factors"):
+        for name in (
+            "neighbors_per_item",
+            "min_cooccurrence",
+            "latent_factors",
+            "ease_neighbors_per_item",
+        ):
+            if name not in values:
+                continue
             if not isinstance(values[name], int) or isinstance(values[name], bool):
                 raise SnapshotFormatError(f"snapshot config {name} is not an integer")
         try:

@@ -8,13 +8,11 @@ one thread, so a fit is the same for the same `seed`.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
-from cornac.data import Dataset
 from cornac.models import BPR
 from numpy.typing import NDArray
 
+from recmesh.snapshot.cornac_data import cornac_dataset
 from recmesh.snapshot.latent import LatentFactors
 
 #: A snapshot's cornac BPR settings besides the factors and the regularization (its
@@ -39,14 +37,6 @@ def cornac_bpr_factors(
     users x items matrix, in the order cornac samples them by (a repeated pair counts
     once): `factors` + 1 columns, the last the item's bias in `items` and 1 in `users`,
     so the score of item i for user u is `users[u] @ items[i]`."""
-    # cornac numbers ids in the order of the maps it is given: positions, so that its
-    # rows and columns are ours, users and items without pairs included.
-    dataset = Dataset.build(
-        [(u, i, 1.0) for u, i in zip(users.tolist(), items.tolist(), strict=True)],
-        fmt="UIR",
-        global_uid_map=OrderedDict((u, u) for u in range(shape[0])),
-        global_iid_map=OrderedDict((i, i) for i in range(shape[1])),
-    )
     model = BPR(
         k=factors,
         max_iter=iterations,
@@ -56,7 +46,7 @@ def cornac_bpr_factors(
         verbose=False,
         seed=seed,
     )
-    model.fit(dataset)
+    model.fit(cornac_dataset(users, items, np.ones(users.shape[0], dtype=np.float32), shape))
     user_factors = np.asarray(model.u_factors, dtype=np.float32)
     biases = np.asarray(model.i_biases, dtype=np.float32)[:, None]
     return LatentFactors(

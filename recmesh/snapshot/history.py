@@ -70,18 +70,27 @@ class NeighbourEdges:
         return int(self.items.shape[0])
 
 
-def neighbour_edges(snapshot: Snapshot, history: UserHistory) -> NeighbourEdges:
-    """The similarity rows of the history's items, gathered without a Python loop."""
-    indptr = snapshot.similarity_indptr
-    starts = indptr[history.item_indices]
-    lengths = indptr[1:][history.item_indices] - starts
+def row_entries(
+    indptr: NDArray[np.int64], rows: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The positions of every entry of the CSR rows `rows` (in row order), and each row's
+    number of entries, gathered without a Python loop."""
+    starts = indptr[rows]
+    lengths = indptr[1:][rows] - starts
     ends = np.cumsum(lengths)
     total = int(ends[-1]) if ends.shape[0] else 0
-    if total == 0:
-        return NeighbourEdges(_EMPTY_I64, _EMPTY_F32, _EMPTY_F32)
-    # Edge e of row r sits at starts[r] + (e - first edge of r) = e + (starts - ends + lengths)[r].
+    # Entry e of row r sits at starts[r] + (e - first entry of r)
+    # = e + (starts - ends + lengths)[r].
     positions = np.repeat(starts - ends + lengths, lengths)
-    positions += np.arange(total)
+    positions += np.arange(total, dtype=np.int64)
+    return positions, lengths
+
+
+def neighbour_edges(snapshot: Snapshot, history: UserHistory) -> NeighbourEdges:
+    """The similarity rows of the history's items, gathered without a Python loop."""
+    positions, lengths = row_entries(snapshot.similarity_indptr, history.item_indices)
+    if positions.shape[0] == 0:
+        return NeighbourEdges(_EMPTY_I64, _EMPTY_F32, _EMPTY_F32)
     return NeighbourEdges(
         items=snapshot.similarity_indices[positions],
         similarities=snapshot.similarity_values[positions],

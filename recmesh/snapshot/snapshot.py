@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,10 +12,18 @@ from numpy.typing import NDArray
 from recmesh.data.external_ids import external_code
 from recmesh.snapshot.config import SnapshotConfig
 
+ScalarT = TypeVar("ScalarT", bound=np.generic)
+
 SECONDS_PER_DAY = 86_400
 _USER_ID = re.compile(r"-?[0-9]{1,18}")
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
+
+
+def _empty(dtype: type[ScalarT]) -> NDArray[ScalarT]:
+    out: NDArray[ScalarT] = np.zeros(0, dtype=dtype)
+    out.flags.writeable = False
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +64,9 @@ class Snapshot:
       ids are integers; otherwise they hold each item's (user's) string id, whose code is
       its id (`recmesh.data.external_ids`), and a user asked for by string is looked up by
       the string's code.
+    - `ease_*` is empty unless `config.ease_neighbors_per_item` (N) is above 0; then it is
+      CSR over items: row h holds at most N other items j with EASE's weight B[h, j] > 0,
+      largest first (ties: lower index first), for the "ease" candidate source.
     """
 
     dataset_name: str
@@ -103,6 +115,10 @@ class Snapshot:
 
     item_external_ids: tuple[str, ...] = ()
     user_external_ids: tuple[str, ...] = ()
+
+    ease_indptr: NDArray[np.int64] = field(default_factory=lambda: _empty(np.int64))
+    ease_indices: NDArray[np.int64] = field(default_factory=lambda: _empty(np.int64))
+    ease_values: NDArray[np.float32] = field(default_factory=lambda: _empty(np.float32))
 
     @property
     def n_items(self) -> int:

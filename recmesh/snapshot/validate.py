@@ -50,6 +50,13 @@ STRING_FIELDS = ("titles", "genre_names", "user_genders", "user_occupations")
 # Those stored only when not empty (a dataset with integer ids has none), so the snapshots
 # of such datasets keep their bytes.
 OPTIONAL_STRING_FIELDS = ("item_external_ids", "user_external_ids")
+# Array fields stored only when the config asks for them (EASE's neighbour lists), so the
+# snapshots of configs without them keep their bytes.
+OPTIONAL_ARRAY_FIELDS: dict[str, tuple[np.dtype[Any], int]] = {
+    "ease_indptr": (np.dtype(np.int64), 1),
+    "ease_indices": (np.dtype(np.int64), 1),
+    "ease_values": (np.dtype(np.float32), 1),
+}
 
 _PER_ITEM = (
     "item_years",
@@ -82,7 +89,7 @@ def freeze(array: ArrayT) -> ArrayT:
 
 def check_snapshot(snapshot: Snapshot) -> None:
     """Raises SnapshotFormatError naming the first broken invariant of `Snapshot`."""
-    for name, (dtype, ndim) in ARRAY_FIELDS.items():
+    for name, (dtype, ndim) in (ARRAY_FIELDS | OPTIONAL_ARRAY_FIELDS).items():
         array = getattr(snapshot, name)
         if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != ndim:
             raise SnapshotFormatError(f"{name} must be a {ndim}-d {dtype} array")
@@ -130,6 +137,7 @@ def check_snapshot(snapshot: Snapshot) -> None:
     keys = rows * n_items + snapshot.similarity_indices
     if np.unique(keys).shape[0] != keys.shape[0]:
         raise SnapshotFormatError("an item lists the same neighbour twice")
+    _check_ease(snapshot)
     _check_csr(
         "history",
         snapshot.history_indptr,
@@ -142,6 +150,22 @@ def check_snapshot(snapshot: Snapshot) -> None:
         raise SnapshotFormatError("history items must increase within each user")
     if snapshot.now < 0:
         raise SnapshotFormatError("now must not be negative")
+
+
+def _check_ease(snapshot: Snapshot) -> None:
+    limit, n_items = snapshot.config.ease_neighbors_per_item, snapshot.n_items
+    arrays = (snapshot.ease_indptr, snapshot.ease_indices, snapshot.ease_values)
+    if limit == 0:
+        if any(array.shape[0] for array in arrays):
+            raise SnapshotFormatError("ease arrays must be empty when EASE is off")
+        return
+    _check_csr("ease", *arrays[:2], (arrays[2],), n_items, n_items)
+    if np.any(np.diff(snapshot.ease_indptr) > limit):
+        raise SnapshotFormatError(f"an item has more than {limit} ease neighbours")
+    if np.any(snapshot.ease_indices == _row_of_entries(snapshot.ease_indptr)):
+        raise SnapshotFormatError("an item is its own ease neighbour")
+    if np.any(snapshot.ease_values <= 0):
+        raise SnapshotFormatError("ease values must be positive")
 
 
 def _check_increasing(ids: NDArray[np.int64], name: str) -> None:

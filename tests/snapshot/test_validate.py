@@ -10,7 +10,12 @@ import pytest
 
 from recmesh.snapshot.errors import SnapshotFormatError
 from recmesh.snapshot.snapshot import Snapshot
-from recmesh.snapshot.validate import ARRAY_FIELDS, check_snapshot, freeze
+from recmesh.snapshot.validate import (
+    ARRAY_FIELDS,
+    OPTIONAL_ARRAY_FIELDS,
+    check_snapshot,
+    freeze,
+)
 from tests.snapshot.datasets import example_snapshot
 
 
@@ -24,13 +29,15 @@ def _broken(snapshot: Snapshot, **changes: Any) -> Snapshot:
 
 
 def test_array_fields_cover_every_array_of_the_snapshot(snapshot: Snapshot) -> None:
-    """The schema table names exactly the snapshot's numpy fields."""
+    """The schema tables (always and optionally stored) name exactly the snapshot's numpy
+    fields."""
     arrays = {
         f.name
         for f in dataclasses.fields(snapshot)
         if isinstance(getattr(snapshot, f.name), np.ndarray)
     }
-    assert arrays == set(ARRAY_FIELDS)
+    assert arrays == set(ARRAY_FIELDS) | set(OPTIONAL_ARRAY_FIELDS)
+    assert not set(ARRAY_FIELDS) & set(OPTIONAL_ARRAY_FIELDS)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from recmesh.core.candidates.merger import CandidateList, QuotaMerger
 from recmesh.core.candidates.sources.base import CandidateSource, SourceRequest
+from recmesh.core.candidates.sources.ease import EaseSource
 from recmesh.core.candidates.sources.genre_affinity import GenreAffinitySource
 from recmesh.core.candidates.sources.item_cooccurrence import ItemCooccurrenceSource
 from recmesh.core.candidates.sources.popularity import PopularitySource
@@ -18,7 +19,9 @@ from recmesh.wire.limits import DEFAULT_CANDIDATES
 
 @dataclass(frozen=True)
 class CandidatePipelineConfig:
-    """Each source's share of the N candidates (fractions summing to 1)."""
+    """Each source's share of the N candidates (fractions summing to 1). A snapshot built
+    with EASE (`SnapshotConfig.ease_neighbors_per_item` > 0) adds the "ease" source with
+    its `ease_share`, and these shares are scaled by 1 - ease_share."""
 
     item_cooccurrence_share: float = 0.6
     genre_affinity_share: float = 0.2
@@ -101,15 +104,21 @@ def build_candidate_pipeline(
 ) -> CandidatePipeline:
     """The serving candidate pipeline over a snapshot; the one place its sources are listed."""
     config = config or CandidatePipelineConfig()
-    stages = (
+    ease = snapshot.config.ease_share if snapshot.config.ease_neighbors_per_item > 0 else 0.0
+    rest = 1.0 - ease
+    stages = [
         # Most personal first: co-occurrence with the user's own history is the most
         # precise source, and leading the merged order it makes the list a SAR ranking
         # when it is served as-is (ranking down).
-        SourceStage(ItemCooccurrenceSource(snapshot), config.item_cooccurrence_share),
+        SourceStage(ItemCooccurrenceSource(snapshot), config.item_cooccurrence_share * rest),
         # Personal but broad: genre taste reaches items no neighbour list holds.
-        SourceStage(GenreAffinitySource(snapshot), config.genre_affinity_share),
+        SourceStage(GenreAffinitySource(snapshot), config.genre_affinity_share * rest),
         # Non-personal last: answers every user (unknown users get only this) and takes
         # over every quota the personal sources leave unused.
-        SourceStage(PopularitySource(snapshot), config.popularity_share),
-    )
+        SourceStage(PopularitySource(snapshot), config.popularity_share * rest),
+    ]
+    if ease:
+        # EASE when the snapshot holds it: personal and precise, so right after
+        # co-occurrence, which still leads (the list served as-is starts as SAR's).
+        stages.insert(1, SourceStage(EaseSource(snapshot), ease))
     return CandidatePipeline(snapshot, stages)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,7 @@ from recmesh.snapshot.build import build_snapshot
 from recmesh.snapshot.config import SnapshotConfig
 from recmesh.snapshot.history import seen_mask, user_history
 from recmesh.snapshot.snapshot import Snapshot
-from tests.snapshot.datasets import example_snapshot, ml_latest_small_or_skip
+from tests.snapshot.datasets import EXAMPLE_CONFIG, example_snapshot, ml_latest_small_or_skip
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +124,18 @@ def test_real_user_gets_n_candidates_none_of_which_they_rated() -> None:
     assert not np.isin(candidates.item_indices, rated).any()
     assert set(candidates.source_indices.tolist()) == {0, 1, 2}
     assert len(pipeline.generate("unknown", 500)) == 500
+
+
+def test_a_snapshot_with_ease_adds_the_ease_source_second() -> None:
+    """Co-occurrence, EASE, genre affinity, popularity; EASE takes ease_share of N: with
+    share 0.5 and N = 1 user 2's one candidate is EASE's (co-occurrence's without it)."""
+    config = dataclasses.replace(
+        EXAMPLE_CONFIG, ease_neighbors_per_item=2, ease_l2=1.0, ease_share=0.5
+    )
+    pipeline = build_candidate_pipeline(example_snapshot(config))
+    assert pipeline.sources == ("item_cooccurrence", "ease", "genre_affinity", "popularity")
+    found = pipeline.generate(2, 1)
+    assert found.item_indices.tolist() == [2]
+    assert found.source_indices.tolist() == [1]
+    without = build_candidate_pipeline(example_snapshot()).generate(2, 1)
+    assert without.source_indices.tolist() == [0]
