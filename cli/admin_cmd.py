@@ -29,6 +29,11 @@ def add_parser(subparsers: Any) -> None:
     backup.add_argument("--etcd", default="127.0.0.1:2379", help="etcd endpoints, comma-separated")
     add_etcd_credential_arguments(backup)
     add_tls_arguments(backup, party="etcd's root user (presented to etcd)")
+    backup.add_argument(
+        "--tls-server-name",
+        help="the name etcd's certificate must carry, when --etcd is a tunnel "
+        "(kubectl port-forward: recmesh-etcd)",
+    )
     backup.add_argument("--json", action="store_true", help="print one JSON object")
     backup.set_defaults(handler=run_backup, parser=backup)
 
@@ -74,7 +79,13 @@ def run_backup(args: argparse.Namespace) -> int:
     credentials = etcd_credentials_from_args(args, parser, tls=tls is not None)
     endpoints = [e.strip() for e in args.etcd.split(",") if e.strip()]
     try:
-        saved = save_snapshot(endpoints, args.out, credentials=credentials, tls=tls)
+        saved = save_snapshot(
+            endpoints,
+            args.out,
+            credentials=credentials,
+            tls=tls,
+            tls_server_name=args.tls_server_name,
+        )
     except BackupError as exc:
         print(f"recmesh admin backup: {exc}", file=sys.stderr)
         return 1

@@ -91,10 +91,13 @@ def save_snapshot(
     *,
     credentials: EtcdCredentials | None,
     tls: TlsFiles | None = None,
+    tls_server_name: str | None = None,
     timeout_s: float = 300.0,
 ) -> SnapshotFile:
     """Streams etcd's snapshot into out (mode 0600: it holds every record and the
-    users' password hashes) and checks its embedded sha256. Never overwrites: raises
+    users' password hashes) and checks its embedded sha256; with tls, etcd's
+    certificate must name tls_server_name when given (a tunnel to 127.0.0.1), else
+    the endpoints' host. Never overwrites: raises
     BackupError when out exists, when etcd refuses (a user other than root) or fails,
     or when the checksum does not match; then out is left absent."""
     if out.exists():
@@ -105,7 +108,14 @@ def save_snapshot(
     try:
         with os.fdopen(fd, "wb") as file:
             try:
-                asyncio.run(_stream_snapshot(endpoints, file, credentials, tls, timeout_s))
+                session = EtcdSession(
+                    endpoints,
+                    tls=tls,
+                    credentials=credentials,
+                    timeout_s=timeout_s,
+                    tls_server_name=tls_server_name,
+                )
+                asyncio.run(_stream_snapshot(session, file, timeout_s))
             except (EtcdError, grpc.aio.AioRpcError) as exc:
                 raise BackupError(
                     f"etcd refused or broke off the snapshot: {_reason(exc)}"
@@ -122,14 +132,7 @@ def save_snapshot(
     return SnapshotFile(out, checked.size, checked.sha256)
 
 
-async def _stream_snapshot(
-    endpoints: Sequence[str],
-    file: BinaryIO,
-    credentials: EtcdCredentials | None,
-    tls: TlsFiles | None,
-    timeout_s: float,
-) -> None:
-    session = EtcdSession(endpoints, tls=tls, credentials=credentials, timeout_s=timeout_s)
+async def _stream_snapshot(session: EtcdSession, file: BinaryIO, timeout_s: float) -> None:
     try:
         await session.open()
 

@@ -74,9 +74,11 @@ class EtcdSession:
         tls: TlsFiles | None = None,
         credentials: EtcdCredentials | None = None,
         timeout_s: float = 5.0,
+        tls_server_name: str | None = None,
     ) -> None:
         self._endpoints = tuple(endpoints)
         self._tls = tls
+        self._tls_server_name = tls_server_name
         self._credentials = credentials
         self._timeout_s = timeout_s
         self._client: Etcd3Client | None = None
@@ -92,11 +94,11 @@ class EtcdSession:
 
     async def open(self) -> Etcd3Client:
         """Builds the channels; raises TlsConfigError when a TLS file is unusable."""
-        client = etcd_client(self._endpoints, self._tls)
+        client = etcd_client(self._endpoints, self._tls, server_name=self._tls_server_name)
         await client.connect()
         self._client = client
         if self._credentials is not None:
-            login = etcd_client(self._endpoints, self._tls)
+            login = etcd_client(self._endpoints, self._tls, server_name=self._tls_server_name)
             await login.connect()
             self._login_client = login
         return client

@@ -15,6 +15,13 @@ import pytest
 from etcd3aio import Etcd3Client
 
 from cli.main import main
+from local_mesh.certificates import (
+    CA_NAME,
+    CLIENT_EXTENSIONS,
+    MeshCertificates,
+    create_ca,
+    issue_certificate,
+)
 from recmesh.etcd.keys import prefix_range_end
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.session import EtcdSession
@@ -176,3 +183,37 @@ def test_restore_refuses_a_damaged_file_and_a_data_dir_that_holds_anything(
     assert main(["admin", "restore", "--from", str(intact), "--data-dir", str(data_dir)]) == 1
     assert "is not empty" in capsys.readouterr().err
     assert [path.name for path in data_dir.iterdir()] == ["member"]
+
+
+def test_backup_through_a_tunnel_checks_the_certificate_for_tls_server_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Over mutual TLS, --tls-server-name is the name etcd's certificate must carry when
+    --etcd is a tunnel to 127.0.0.1 (kubectl port-forward): recmesh-etcd, which the
+    certificate names, is accepted; a name it does not carry is refused, no file left."""
+    directory = tmp_path / "tls"
+    directory.mkdir(mode=0o700)
+    create_ca(directory)
+    etcd_names = "subjectAltName=DNS:recmesh-etcd,IP:127.0.0.1\n"
+    issue_certificate(
+        directory, CA_NAME, "etcd", etcd_names + "extendedKeyUsage=serverAuth,clientAuth\n"
+    )
+    issue_certificate(directory, CA_NAME, "root", CLIENT_EXTENSIONS)  # CN root: etcd's root
+    certificates = MeshCertificates(directory)
+    etcd = LocalEtcd(data_dir=tmp_path / "etcd", tls=certificates.files("etcd"))
+    etcd.start()
+    try:
+        etcd.secure(tmp_path / "credentials")
+        root = certificates.files("root")
+        args = ["admin", "backup", "--etcd", etcd.endpoint, "--tls-ca", str(root.ca)]
+        args += ["--tls-cert", str(root.cert), "--tls-key", str(root.key)]
+        named = ["--out", str(tmp_path / "named.db"), "--tls-server-name", "recmesh-etcd"]
+        assert main([*args, *named]) == 0
+        assert (tmp_path / "named.db").stat().st_size > 0
+        other = ["--out", str(tmp_path / "other.db"), "--tls-server-name", "elsewhere"]
+        capsys.readouterr()
+        assert main([*args, *other]) == 1
+        assert "Hostname Verification Check failed" in capsys.readouterr().err
+        assert not (tmp_path / "other.db").exists()
+    finally:
+        etcd.stop()
