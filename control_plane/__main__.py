@@ -30,7 +30,12 @@ from recmesh.etcd.credential_options import (
     etcd_credentials_from_args,
 )
 from recmesh.etcd.keys import DEFAULT_PREFIX
-from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
+from recmesh.rpc.tls_options import (
+    add_etcd_tls_arguments,
+    add_tls_arguments,
+    etcd_tls_from_args,
+    tls_from_args,
+)
 from recmesh.server.run import run_until_signal
 from recmesh.signing.keys import KeyFileError
 from recmesh.telemetry.logging import configure_logging
@@ -86,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {DEFAULT_RESAMPLES_FLOOR})",
     )
     add_tls_arguments(parser, party="this control plane (served and presented to etcd)")
+    add_etcd_tls_arguments(parser)
     add_etcd_credential_arguments(parser)
     parser.add_argument("--span-file", type=Path, default=None, help="append spans as JSON lines")
     add_metrics_arguments(parser)
@@ -96,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ControlPlaneConfig:
     tls = tls_from_args(args, parser)
+    etcd_tls = etcd_tls_from_args(args, parser, tls)
     if not 0.0 < args.confidence_floor < 1.0:
         parser.error(f"--confidence-floor must be between 0 and 1, got {args.confidence_floor}")
     if args.resamples_floor < 1:
@@ -110,8 +117,8 @@ def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Co
         host=args.host,
         port=args.port,
         tls=tls,
-        etcd_tls=tls,
-        etcd_credentials=etcd_credentials_from_args(args, parser, tls=tls is not None),
+        etcd_tls=etcd_tls,
+        etcd_credentials=etcd_credentials_from_args(args, parser, tls=etcd_tls is not None),
         confidence_floor=args.confidence_floor,
         resamples_floor=args.resamples_floor,
     )

@@ -16,7 +16,12 @@ from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.etcd.keys import DEFAULT_PREFIX
 from recmesh.files.repo_paths import REPO_ROOT
 from recmesh.rpc.tls import TlsFiles
-from recmesh.rpc.tls_options import add_tls_arguments, tls_from_args
+from recmesh.rpc.tls_options import (
+    add_etcd_tls_arguments,
+    add_tls_arguments,
+    etcd_tls_from_args,
+    tls_from_args,
+)
 from recmesh.signing.keys import KeyFileError, PublicKeyRing
 from recmesh.telemetry.metrics_options import add_metrics_arguments
 from services.common.coalesced_downstream import BatchingOptions
@@ -81,6 +86,8 @@ class CommonOptions:
     state_dir: Path
     #: Mutual TLS for the server port, downstream channels and etcd; None is plaintext.
     tls: TlsFiles | None = None
+    #: Mutual TLS to etcd: certificates of etcd's own CA, or `tls` when not given.
+    etcd_tls: TlsFiles | None = None
     #: Retries of failed version loads and the retry window (readiness, lag log).
     loads: LoadPolicy = field(default_factory=LoadPolicy)
     #: The etcd user this process reads the pointer as; None with mutual TLS (etcd then
@@ -162,6 +169,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_port: int) -> 
         f"(default: ${TELEMETRY_OFF_ENV}, else none; for measuring what each costs)",
     )
     add_tls_arguments(parser, party="this process (served and presented to etcd and peers)")
+    add_etcd_tls_arguments(parser)
     add_etcd_credential_arguments(parser)
 
 
@@ -187,6 +195,7 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     except ValueError as exc:
         parser.error(f"--telemetry-off: {exc}")
     tls = tls_from_args(args, parser)
+    etcd_tls = etcd_tls_from_args(args, parser, tls)
     return CommonOptions(
         host=args.host,
         port=args.port,
@@ -200,8 +209,9 @@ def common_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         pointer_keys=pointer_keys,
         state_dir=args.state_dir,
         tls=tls,
+        etcd_tls=etcd_tls,
         loads=loads,
-        etcd_credentials=etcd_credentials_from_args(args, parser, tls=tls is not None),
+        etcd_credentials=etcd_credentials_from_args(args, parser, tls=etcd_tls is not None),
         min_pointer_sequence=args.min_pointer_sequence,
         telemetry=telemetry,
         metrics_host=args.metrics_host,

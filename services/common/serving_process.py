@@ -66,7 +66,7 @@ async def start_serving_process(
         keys,
         lambda p: registry.on_pointer(p),
         trust=trust,
-        tls=options.tls,
+        tls=options.etcd_tls,
         credentials=options.etcd_credentials,
         on_reachability=metrics.etcd_reached,
     )

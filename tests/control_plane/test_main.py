@@ -16,6 +16,7 @@ from control_plane.__main__ import build_parser, config_from
 from control_plane.auth.client_tokens import load_client_tokens
 from control_plane.auth.credentials import create_credentials
 from control_plane.signing_key import ensure_signing_key
+from local_mesh.certificates import ensure_mesh_certificates
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.api.controlplane.v1 import control_plane_pb2_grpc
 from recmesh.etcd.local_server import LocalEtcd
@@ -163,3 +164,26 @@ def test_rule_floors_are_options(tmp_path: Path) -> None:
         with pytest.raises(SystemExit) as exited:
             config_from(parser.parse_args([*required, *bad]), parser)
         assert exited.value.code == 2
+
+
+def test_etcd_tls_options_give_the_control_plane_its_etcd_certificates(tmp_path: Path) -> None:
+    """--etcd-tls-* is what the control plane presents to etcd while --tls-* serves
+    gRPC; without them etcd gets the --tls-* files."""
+    mesh = ensure_mesh_certificates(tmp_path / "mesh", ("control-plane",), (), days=1)
+    etcd = ensure_mesh_certificates(tmp_path / "etcd", ("control-plane",), (), days=1)
+    mesh_files, etcd_files = mesh.files("control-plane"), etcd.files("control-plane")
+    required = [
+        "--artifacts", str(tmp_path), "--credentials", str(tmp_path / "p.json"),
+        "--pointer-signing-key", str(tmp_path / "key.pem"),
+        "--tls-ca", str(mesh_files.ca), "--tls-cert", str(mesh_files.cert),
+        "--tls-key", str(mesh_files.key),
+    ]  # fmt: skip
+    etcd_args = [
+        "--etcd-tls-ca", str(etcd_files.ca), "--etcd-tls-cert", str(etcd_files.cert),
+        "--etcd-tls-key", str(etcd_files.key),
+    ]  # fmt: skip
+    parser = build_parser()
+    config = config_from(parser.parse_args([*required, *etcd_args]), parser)
+    assert (config.tls, config.etcd_tls) == (mesh_files, etcd_files)
+    config = config_from(parser.parse_args(required), parser)
+    assert config.etcd_tls == mesh_files

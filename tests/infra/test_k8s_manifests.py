@@ -424,7 +424,10 @@ def test_secrets_carry_keys_passwords_tokens_and_tls(rendered: Rendered) -> None
         if "secret" in v
     }
     for name in named:
-        documented = name if not name.startswith("recmesh-tls-") else "recmesh-tls-"
+        documented = name
+        for prefix in ("recmesh-tls-", "recmesh-etcd-client-"):
+            if name.removeprefix(prefix) in {*SERVERS, "etcd", "etcd-auth"}:
+                documented = f"`{prefix}<component>`"
         assert documented in readme, f"{name} is not in infra/k8s/README.md"
 
 
@@ -493,6 +496,39 @@ def test_only_the_control_plane_holds_the_s3_write_credentials(production: Rende
     )
     assert reader == {"s3:GetObject", "s3:ListBucket"}
     assert {"s3:PutObject", "s3:DeleteObject"} <= writer
+
+
+def _secret_of_file(workload: Obj, path: str) -> str:
+    """The Secret whose volume holds the file at `path` in the workload's container."""
+    c = container(workload)
+    (mount,) = [m for m in c["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
+    (volume,) = [v for v in pod_spec(workload)["volumes"] if v["name"] == mount["name"]]
+    name: str = volume["secret"]["secretName"]
+    return name
+
+
+def test_production_etcd_trusts_only_the_etcd_client_ca(
+    production: Rendered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """etcd takes a client certificate's CN as its user, so it trusts client
+    certificates of the etcd CA alone (recmesh-etcd-client-ca), not the mesh CA that
+    signs people's: each server presents to etcd its own etcd client certificate
+    (--etcd-tls-*, from recmesh-etcd-client-<component>), and its mesh certificate
+    (--tls-*, recmesh-tls-<component>) only to gRPC peers."""
+    etcd = production.get("StatefulSet", "recmesh-etcd")
+    env = {e["name"]: e.get("value") for e in container(etcd)["env"]}
+    assert _secret_of_file(etcd, env["ETCD_TRUSTED_CA_FILE"]) == "recmesh-etcd-client-ca"
+    for component, (module, _) in SERVERS.items():
+        server = production.server(component)
+        args = _parse(module, expanded_args(container(server)), monkeypatch)
+        etcd_files = (args.etcd_tls_ca, args.etcd_tls_cert, args.etcd_tls_key)
+        assert {_secret_of_file(server, str(f)) for f in etcd_files} == {
+            f"recmesh-etcd-client-{component}"
+        }
+        assert _secret_of_file(server, str(args.tls_cert)) == f"recmesh-tls-{component}"
+    readme = (K8S / "README.md").read_text()
+    assert "| mesh CA |" in readme
+    assert "| etcd CA |" in readme
 
 
 def test_local_keeps_the_artifact_store_on_a_volume(

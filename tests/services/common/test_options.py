@@ -82,6 +82,42 @@ def test_all_three_tls_options_configure_mutual_tls(tmp_path: Path) -> None:
     assert options.tls == TlsFiles(ca=files.ca, cert=files.cert, key=files.key)
 
 
+def _tls_args(prefix: str, files: TlsFiles) -> list[str]:
+    return [
+        *(f"--{prefix}-ca", str(files.ca)),
+        *(f"--{prefix}-cert", str(files.cert)),
+        *(f"--{prefix}-key", str(files.key)),
+    ]
+
+
+def test_etcd_gets_its_own_certificates_when_given_else_the_mesh_ones(tmp_path: Path) -> None:
+    """--etcd-tls-* (a certificate of etcd's own CA) is what the process presents to
+    etcd, the mesh's --tls-* still serve gRPC; without them etcd gets the mesh's. With
+    etcd certificates and no etcd user, etcd takes their CN as the user."""
+    mesh = ensure_mesh_certificates(tmp_path / "mesh", ("candidates",), (), days=1)
+    etcd = ensure_mesh_certificates(tmp_path / "etcd", ("candidates",), (), days=1)
+    mesh_files, etcd_files = mesh.files("candidates"), etcd.files("candidates")
+    both = _parse([*_tls_args("tls", mesh_files), *_tls_args("etcd-tls", etcd_files)])
+    assert (both.tls, both.etcd_tls) == (mesh_files, etcd_files)
+    assert _parse(_tls_args("tls", mesh_files)).etcd_tls == mesh_files
+    only_etcd = _parse(_tls_args("etcd-tls", etcd_files), etcd_user=[])
+    assert (only_etcd.tls, only_etcd.etcd_tls, only_etcd.etcd_credentials) == (
+        None,
+        etcd_files,
+        None,
+    )
+
+
+def test_partial_etcd_tls_options_exit_with_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--etcd-tls-cert alone exits 2, naming the etcd options."""
+    with pytest.raises(SystemExit) as raised:
+        _parse(["--etcd-tls-cert", "c.pem"])
+    assert raised.value.code == 2
+    assert "--etcd-tls-*" in capsys.readouterr().err
+
+
 def test_partial_tls_options_exit_with_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     """--tls-cert without the other two exits 2 and says all three are needed."""
     with pytest.raises(SystemExit) as raised:
