@@ -26,9 +26,12 @@ _SERVICE_CONFIG = json.dumps(
 )
 
 
-def downstream_channel(address: str, tls: TlsFiles | None = None) -> grpc.aio.Channel:
+def downstream_channel(
+    address: str, tls: TlsFiles | None = None, tls_name: str | None = None
+) -> grpc.aio.Channel:
     """A health-checked channel to one replica (host:port): plaintext, or with tls mutual
-    TLS (this process's certificate, the replica's checked against tls.ca and its host).
+    TLS (this process's certificate, the replica's checked against tls.ca and its host,
+    or tls_name when given: the name a replica's IP address was resolved from).
     Calls are traced by the stubs (traced_stub)."""
     options = [
         ("grpc.service_config", _SERVICE_CONFIG),
@@ -40,4 +43,6 @@ def downstream_channel(address: str, tls: TlsFiles | None = None) -> grpc.aio.Ch
     ]
     if tls is None:
         return grpc.aio.insecure_channel(address, options=options)
+    if tls_name is not None:
+        options.append(("grpc.ssl_target_name_override", tls_name))
     return grpc.aio.secure_channel(address, channel_credentials(tls), options=options)

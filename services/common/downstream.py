@@ -10,6 +10,10 @@ same deadline (every downstream call is a read). When every replica is ejected t
 service is open: `call` raises `DownstreamOpenError` without waiting, and the
 caller answers degraded at its normal speed. State changes are logged and exposed
 as metrics (`recmesh_downstream_*`).
+
+An address `dns:///NAME:PORT` (services/common/replica_names.py) is one replica per
+address NAME resolves to, resolved at `start` and every `resolve_interval_s`: a new
+address gets a replica, a vanished one is dropped once no call is in flight on it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ from services.common.downstream_errors import (
     is_transport_unavailable,
     judge,
 )
+from services.common.replica_names import (
+    DnsTarget,
+    Resolve,
+    parse_dns_target,
+    resolve_with_getaddrinfo,
+)
 
 log = structlog.get_logger("recmesh.downstream")
 
@@ -45,6 +55,11 @@ R = TypeVar("R")
 #: Makes one call on a replica's stub with the given timeout and decodes the reply,
 #: raising MalformedReplyError when the reply is unusable.
 Invoke = Callable[[StubT, float], Awaitable[R]]
+#: A channel to one replica address and the caller's stub on it.
+Connect = Callable[[str], tuple[grpc.aio.Channel, StubT]]
+#: The same for a replica address found by resolving a name (the second argument),
+#: which TLS checks the replica's certificate against.
+ConnectResolved = Callable[[str, str], tuple[grpc.aio.Channel, StubT]]
 
 
 @dataclass(frozen=True)
@@ -61,19 +76,31 @@ class DownstreamPolicy:
     # deadlines, and a few callers granting them (a client with a 30 ms deadline) would
     # otherwise eject it for everyone. Such a miss is released: no verdict.
     min_judged_deadline_s: float = 0.05
+    # How often a dns:/// address is resolved again: pods an autoscaler adds get calls
+    # within this long of being ready (a headless Service lists ready pods only).
+    resolve_interval_s: float = 10.0
 
 
 class Replica(Generic[StubT]):
-    """One replica: its address, channel, the caller's stub on it and its breaker."""
+    """One replica: its address, channel, the caller's stub on it and its breaker;
+    source is the dns:/// target it was resolved from (None for a plain address)."""
 
     def __init__(
-        self, address: str, channel: grpc.aio.Channel, stub: StubT, breaker: Breaker
+        self,
+        address: str,
+        channel: grpc.aio.Channel,
+        stub: StubT,
+        breaker: Breaker,
+        source: DnsTarget | None = None,
     ) -> None:
         self.address = address
         self.channel = channel
         self.stub = stub
         self.breaker = breaker
+        self.source = source
         self.health = health_pb2_grpc.HealthStub(channel)
+        self.in_flight = 0
+        self.retired = False
 
 
 class Downstream(Generic[StubT]):
@@ -83,26 +110,38 @@ class Downstream(Generic[StubT]):
         self,
         service: str,
         addresses: Sequence[str],
-        connect: Callable[[str], tuple[grpc.aio.Channel, StubT]],
+        connect: Connect[StubT],
         metrics: ServerMetrics,
         policy: DownstreamPolicy | None = None,
         clock: Clock = time.monotonic,
+        resolve: Resolve = resolve_with_getaddrinfo,
+        connect_resolved: ConnectResolved[StubT] | None = None,
     ) -> None:
+        """Plain addresses get their replica here; dns:/// ones at `start` (ValueError
+        for a malformed dns: address, or no address at all)."""
         if not addresses:
             raise ValueError(f"{service}: at least one replica address is needed")
         self.service = service
         self._policy = policy or DownstreamPolicy()
         self._metrics = metrics
+        self._clock = clock
+        self._connect_resolved = connect_resolved or (lambda address, _name: connect(address))
+        self._resolve = resolve
         self._replicas: list[Replica[StubT]] = []
+        self._targets: list[DnsTarget] = []
         for address in addresses:
-            channel, stub = connect(address)
-            breaker = Breaker(self._policy.breaker, clock, self._listener(address))
-            self._replicas.append(Replica(address, channel, stub, breaker))
-            metrics.breaker_state.labels(metrics.component, service, address).set(0)
-        metrics.downstream_open.labels(metrics.component, service).set(0)
+            target = parse_dns_target(address)
+            if target is None:
+                self._add(address, connect(address), None)
+            else:
+                self._targets.append(target)
         self._next = 0
+        # Closed until `start` has resolved the dns:/// addresses: open then only if none did.
         self._open = False
+        metrics.downstream_open.labels(metrics.component, service).set(0)
         self._probes: set[asyncio.Task[None]] = set()
+        self._closing: set[asyncio.Task[None]] = set()
+        self._resolver: asyncio.Task[None] | None = None
 
     @property
     def replicas(self) -> tuple[Replica[StubT], ...]:
@@ -114,48 +153,131 @@ class Downstream(Generic[StubT]):
         fail without being attempted."""
         return self._open
 
+    async def start(self) -> None:
+        """Resolves the dns:/// addresses once, then keeps resolving them in the
+        background until `close`. A name that does not resolve yet (no ready pod behind
+        a headless Service) has no replica until it does: calls fail open meanwhile."""
+        if self._targets and self._resolver is None:
+            await self.resolve()
+            self._resolver = asyncio.create_task(self._resolve_every_interval())
+
+    async def resolve(self) -> None:
+        """Resolves every dns:/// address now: a replica for each new address, and the
+        replicas of vanished addresses dropped (closed after their calls in flight). A
+        name that fails to resolve keeps its replicas: breakers judge them."""
+        for target in self._targets:
+            try:
+                found = set(await self._resolve(target.name, target.port))
+            except OSError as exc:
+                log.warning(
+                    "downstream_resolve_failed",
+                    service=self.service,
+                    target=str(target),
+                    error=str(exc),
+                )
+                continue
+            if not found:
+                continue
+            current = {r.address for r in self._replicas if r.source == target}
+            added, gone = sorted(found - current), sorted(current - found)
+            for address in added:
+                self._add(address, self._connect_resolved(address, target.name), target)
+            for replica in [r for r in self._replicas if r.source == target]:
+                if replica.address in gone:
+                    self._retire(replica)
+            if added or gone:
+                log.info(
+                    "downstream_replicas_resolved",
+                    service=self.service,
+                    target=str(target),
+                    added=added,
+                    removed=gone,
+                    replicas=len(self._replicas),
+                )
+        self._update_open()
+
     async def call(self, invoke: Invoke[StubT, R], timeout: float) -> R:  # noqa: ASYNC109
         """invoke's decoded reply from one replica within timeout seconds. Raises a
         DownstreamError: DownstreamOpenError at once when no replica is admitted,
         DownstreamCallError for a failed status, MalformedReplyError from invoke."""
         deadline = time.monotonic() + timeout
-        tried: set[int] = set()
+        tried: list[Replica[StubT]] = []
         failed: DownstreamError | None = None
         while True:
-            index = self._pick(tried)
-            if index is None and failed is not None:
+            replica = self._pick(tried)
+            if replica is None and failed is not None:
                 # Retrying a transport failure found no other replica: keep its detail.
                 raise DownstreamOpenError(
                     f"{failed}; every other {self.service} replica is ejected after "
                     "consecutive failures"
                 ) from failed
-            if index is None:
+            if replica is None:
                 raise DownstreamOpenError(
                     f"every {self.service} replica is ejected after consecutive failures"
                 )
-            tried.add(index)
+            tried.append(replica)
             try:
-                return await self._attempt(self._replicas[index], invoke, deadline)
+                return await self._attempt(replica, invoke, deadline)
             except DownstreamError as error:
                 left = deadline - time.monotonic()
                 if not is_transport_unavailable(error) or left < self._policy.min_retry_s:
                     raise
-                if len(tried) == len(self._replicas):
+                if all(any(r is t for t in tried) for r in self._replicas):
                     raise
                 failed = error
 
     async def close(self) -> None:
+        if self._resolver is not None:
+            self._resolver.cancel()
+            await asyncio.gather(self._resolver, return_exceptions=True)
         for probe in self._probes:
             probe.cancel()
         await asyncio.gather(*self._probes, return_exceptions=True)
+        await asyncio.gather(*self._closing)
         for replica in self._replicas:
             await replica.channel.close(None)
+
+    async def _resolve_every_interval(self) -> None:
+        while True:
+            await asyncio.sleep(self._policy.resolve_interval_s)
+            await self.resolve()
+
+    def _add(
+        self,
+        address: str,
+        connected: tuple[grpc.aio.Channel, StubT],
+        source: DnsTarget | None,
+    ) -> None:
+        channel, stub = connected
+        # The listener reports only while this replica is in the set: a dropped one's
+        # late probe must not change the state of a replica that took its address.
+        cell: list[Replica[StubT]] = []
+        breaker = Breaker(self._policy.breaker, self._clock, self._listener(address, cell))
+        replica = Replica(address, channel, stub, breaker, source)
+        cell.append(replica)
+        self._replicas.append(replica)
+        metrics = self._metrics
+        metrics.breaker_state.labels(metrics.component, self.service, address).set(0)
+
+    def _retire(self, replica: Replica[StubT]) -> None:
+        self._replicas = [r for r in self._replicas if r is not replica]
+        replica.retired = True
+        metrics = self._metrics
+        metrics.breaker_state.remove(metrics.component, self.service, replica.address)
+        if replica.in_flight == 0:
+            self._close_retired(replica)
+
+    def _close_retired(self, replica: Replica[StubT]) -> None:
+        closing = asyncio.create_task(replica.channel.close(None))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     async def _attempt(
         self, replica: Replica[StubT], invoke: Invoke[StubT, R], deadline: float
     ) -> R:
         breaker = replica.breaker
         granted = max(deadline - time.monotonic(), 0.0)
+        replica.in_flight += 1
         try:
             reply = await invoke(replica.stub, granted)
         except grpc.aio.AioRpcError as exc:
@@ -169,6 +291,10 @@ class Downstream(Generic[StubT]):
             # Cancelled by the caller (or a bug in invoke): no verdict on the replica.
             breaker.released()
             raise
+        finally:
+            replica.in_flight -= 1
+            if replica.retired and replica.in_flight == 0:
+                self._close_retired(replica)
         breaker.succeeded()
         return reply
 
@@ -181,14 +307,15 @@ class Downstream(Generic[StubT]):
         else:
             breaker.released()
 
-    def _pick(self, tried: set[int]) -> int | None:
+    def _pick(self, tried: list[Replica[StubT]]) -> Replica[StubT] | None:
         self._start_due_probes()
         count = len(self._replicas)
         for step in range(count):
             index = (self._next + step) % count
-            if index not in tried and self._replicas[index].breaker.admit():
+            replica = self._replicas[index]
+            if not any(replica is t for t in tried) and replica.breaker.admit():
                 self._next = (index + 1) % count
-                return index
+                return replica
         return None
 
     def _start_due_probes(self) -> None:
@@ -222,8 +349,12 @@ class Downstream(Generic[StubT]):
             else:
                 replica.breaker.probe_failed()
 
-    def _listener(self, address: str) -> Callable[[BreakerState, BreakerState], None]:
+    def _listener(
+        self, address: str, cell: list[Replica[StubT]]
+    ) -> Callable[[BreakerState, BreakerState], None]:
         def on_change(old: BreakerState, new: BreakerState) -> None:
+            if cell and cell[0].retired:
+                return
             metrics = self._metrics
             metrics.breaker_state.labels(metrics.component, self.service, address).set(new.value)
             if new is BreakerState.OPEN:
@@ -261,7 +392,7 @@ _EVENTS = {
 }
 
 
-def connect_downstream(
+async def connect_downstream(
     service: str,
     addresses: Sequence[str],
     stub: Callable[[grpc.aio.Channel], StubT],
@@ -269,10 +400,20 @@ def connect_downstream(
     tls: TlsFiles | None = None,
     policy: DownstreamPolicy | None = None,
 ) -> Downstream[StubT]:
-    """A Downstream with one health-checked channel (downstream_channel) per address."""
+    """A started Downstream with one health-checked channel (downstream_channel) per
+    replica; a replica resolved from dns:///NAME:PORT has its TLS certificate checked
+    against NAME."""
 
     def connect(address: str) -> tuple[grpc.aio.Channel, StubT]:
         channel = downstream_channel(address, tls)
         return channel, stub(channel)
 
-    return Downstream(service, addresses, connect, metrics, policy)
+    def connect_resolved(address: str, name: str) -> tuple[grpc.aio.Channel, StubT]:
+        channel = downstream_channel(address, tls, tls_name=name)
+        return channel, stub(channel)
+
+    downstream = Downstream(
+        service, addresses, connect, metrics, policy, connect_resolved=connect_resolved
+    )
+    await downstream.start()
+    return downstream

@@ -26,6 +26,7 @@ from recmesh.signing.keys import KeyFileError, PublicKeyRing
 from recmesh.telemetry.metrics_options import add_metrics_arguments
 from services.common.coalesced_downstream import BatchingOptions
 from services.common.load_policy import LoadPolicy
+from services.common.replica_names import parse_dns_target
 
 DEFAULT_ARTIFACTS = REPO_ROOT / "var" / "artifacts"
 
@@ -255,3 +256,24 @@ def batching_options(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         )
     except ValueError as exc:
         parser.error(f"--batch-max-in-flight / --batch-max-size: {exc}")
+
+
+#: The help of a downstream replicas option (--candidates, --ranking, --features).
+REPLICAS_HELP = (
+    "replicas, comma-separated: HOST:PORT is one replica; dns:///NAME:PORT is one replica "
+    "per address NAME resolves to, resolved again every 10 s (a Kubernetes headless Service)"
+)
+
+
+def replica_addresses(value: str, option: str, parser: argparse.ArgumentParser) -> tuple[str, ...]:
+    """The comma-separated addresses of a replicas option; exits through parser.error on
+    a dns: address other than dns:///NAME:PORT, or none at all."""
+    addresses = tuple(a for a in value.split(",") if a)
+    if not addresses:
+        parser.error(f"{option}: at least one replica address is needed")
+    for address in addresses:
+        try:
+            parse_dns_target(address)
+        except ValueError as exc:
+            parser.error(f"{option}: {exc}")
+    return addresses

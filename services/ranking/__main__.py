@@ -8,10 +8,12 @@ from collections.abc import Sequence
 
 from services.common.entrypoint import run_service
 from services.common.options import (
+    REPLICAS_HELP,
     add_batching_arguments,
     add_common_arguments,
     batching_options,
     common_options,
+    replica_addresses,
 )
 from services.ranking.server import COMPONENT, DEFAULT_PORT, RankingConfig, create_server
 
@@ -19,14 +21,12 @@ from services.ranking.server import COMPONENT, DEFAULT_PORT, RankingConfig, crea
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.ranking", description=__doc__)
     add_common_arguments(parser, DEFAULT_PORT)
-    parser.add_argument(
-        "--features", default="127.0.0.1:50053", help="features replicas, comma-separated"
-    )
+    parser.add_argument("--features", default="127.0.0.1:50053", help=REPLICAS_HELP)
     add_batching_arguments(parser, "features")
     args = parser.parse_args(argv)
     config = RankingConfig(
         common=common_options(args, parser),
-        features_addresses=tuple(a for a in args.features.split(",") if a),
+        features_addresses=replica_addresses(args.features, "--features", parser),
         batching=batching_options(args, parser),
     )
     return run_service(

@@ -43,7 +43,7 @@ async def create_server(
     config: RankingConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
     store = open_artifact_store(config.common.artifacts_dir)
-    features = connect_downstream(
+    features = await connect_downstream(
         "features",
         config.features_addresses,
         lambda channel: traced_stub(

@@ -11,10 +11,12 @@ from recmesh.files.repo_paths import REPO_ROOT
 from recmesh.wire.limits import DEFAULT_CANDIDATES
 from services.common.entrypoint import run_service
 from services.common.options import (
+    REPLICAS_HELP,
     add_batching_arguments,
     add_common_arguments,
     batching_options,
     common_options,
+    replica_addresses,
 )
 from services.recommend.server import (
     COMPONENT,
@@ -28,8 +30,8 @@ from services.recommend.server import (
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.recommend", description=__doc__)
     add_common_arguments(parser, DEFAULT_PORT)
-    parser.add_argument("--candidates", default="127.0.0.1:50052", help="replicas, comma-separated")
-    parser.add_argument("--ranking", default="127.0.0.1:50054", help="replicas, comma-separated")
+    parser.add_argument("--candidates", default="127.0.0.1:50052", help=REPLICAS_HELP)
+    parser.add_argument("--ranking", default="127.0.0.1:50054", help=REPLICAS_HELP)
     parser.add_argument(
         "--impressions",
         type=Path,
@@ -49,8 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = RecommendConfig(
         common=common_options(args, parser),
-        candidates_addresses=tuple(a for a in args.candidates.split(",") if a),
-        ranking_addresses=tuple(a for a in args.ranking.split(",") if a),
+        candidates_addresses=replica_addresses(args.candidates, "--candidates", parser),
+        ranking_addresses=replica_addresses(args.ranking, "--ranking", parser),
         impressions_path=args.impressions,
         interaction_log_dir=args.interaction_log,
         max_candidates=args.max_candidates,

@@ -66,7 +66,7 @@ async def create_server(
     config: RecommendConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
     store = open_artifact_store(config.common.artifacts_dir)
-    candidates = connect_downstream(
+    candidates = await connect_downstream(
         "candidates",
         config.candidates_addresses,
         lambda channel: traced_stub(
@@ -79,7 +79,7 @@ async def create_server(
         config.common.tls,
         config.downstream_policy,
     )
-    ranking = connect_downstream(
+    ranking = await connect_downstream(
         "ranking",
         config.ranking_addresses,
         lambda channel: traced_stub(

@@ -182,14 +182,15 @@ def test_each_server_runs_its_entry_point_with_options_it_takes(
     front = _parse(
         "services.recommend", expanded_args(container(rendered.server("recommend"))), monkeypatch
     )
+    # dns:///: one replica (channel and breaker) per pod behind the headless Service.
     assert (front.candidates, front.ranking) == (
-        "recmesh-candidates:50052",
-        "recmesh-ranking:50054",
+        "dns:///recmesh-candidates:50052",
+        "dns:///recmesh-ranking:50054",
     )
     ranking = _parse(
         "services.ranking", expanded_args(container(rendered.server("ranking"))), monkeypatch
     )
-    assert ranking.features == "recmesh-features:50053"
+    assert ranking.features == "dns:///recmesh-features:50053"
 
 
 def test_every_arg_variable_is_defined_before_use(rendered: Rendered) -> None:

@@ -75,12 +75,12 @@ def test_shared_host_of_replicas() -> None:
         shared_host(["127.0.0.1:1", "localhost:2"])
 
 
-async def _tls_replica_answers(certificates: MeshCertificates) -> int:
+async def _tls_replica_answers(certificates: MeshCertificates, tls_name: str | None = None) -> int:
     server = grpc.aio.server()
     health_pb2_grpc.add_HealthServicer_to_server(HealthServicer(), server)
     port = bind_port(server, "127.0.0.1", 0, certificates.files("server"))
     await server.start()
-    channel = downstream_channel(f"127.0.0.1:{port}", certificates.files("client"))
+    channel = downstream_channel(f"127.0.0.1:{port}", certificates.files("client"), tls_name)
     try:
         stub = health_pb2_grpc.HealthStub(channel)
         response = await stub.Check(health_pb2.HealthCheckRequest(), timeout=5)
@@ -97,3 +97,17 @@ def test_downstream_channel_to_a_tls_replica_passes_its_certificate_check(
     and presents the client's: the call succeeds."""
     status = asyncio.run(_tls_replica_answers(certificates))
     assert status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_a_resolved_replica_is_checked_against_the_name_it_was_resolved_from(
+    certificates: MeshCertificates,
+) -> None:
+    """With tls_name, the replica's certificate must name it (not the IP dialled): the
+    certificate's localhost passes, a name it does not hold fails."""
+    assert (
+        asyncio.run(_tls_replica_answers(certificates, "localhost"))
+        == health_pb2.HealthCheckResponse.SERVING
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        asyncio.run(_tls_replica_answers(certificates, "recmesh-ranking"))
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE

@@ -1,7 +1,8 @@
 """A downstream service over its replicas, against real gRPC servers on port 0: round
 robin, a transport failure moved to another replica, ejection after consecutive
 failures, failing at once when every replica is ejected, probes that bring a replica
-back, and which failures count. The breakers' clock is injected."""
+back, which failures count, and a dns:/// address resolved (by an injected resolver)
+into one replica per address. The breakers' clock is injected."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from services.common.downstream_errors import (
     DownstreamOpenError,
     MalformedReplyError,
 )
+from services.common.replica_names import Resolve, resolve_with_getaddrinfo
 from tests.services.downstream_fakes import Context, fake_ranking
 
 Stub: TypeAlias = "ranking_pb2_grpc.RankingServiceAsyncStub"
@@ -59,6 +61,8 @@ class Replica:
         self.calls += 1
         if self.mode == "late":
             await asyncio.sleep(5)
+        elif self.mode == "slow":
+            await asyncio.sleep(0.3)
         elif self.mode == "invalid":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad request")
         elif self.mode == "features":
@@ -81,15 +85,33 @@ async def replicas(count: int) -> AsyncIterator[tuple[list[Replica], list[str]]]
 
 
 def downstream(
-    addresses: list[str], clock: FakeClock, metrics: ServerMetrics | None = None
+    addresses: list[str],
+    clock: FakeClock,
+    metrics: ServerMetrics | None = None,
+    resolve: Resolve = resolve_with_getaddrinfo,
+    policy: DownstreamPolicy = POLICY,
 ) -> Downstream[Stub]:
     def connect(address: str) -> tuple[grpc.aio.Channel, Stub]:
         channel = downstream_channel(address)
         return channel, ranking_pb2_grpc.RankingServiceStub(channel)
 
     return Downstream(
-        "ranking", addresses, connect, metrics or ServerMetrics("front"), POLICY, clock
+        "ranking", addresses, connect, metrics or ServerMetrics("front"), policy, clock, resolve
     )
+
+
+class FakeResolver:
+    """Resolves every name to the addresses the test sets (or fails, with none set)."""
+
+    def __init__(self, addresses: list[str]) -> None:
+        self.addresses = addresses
+        self.asked: list[tuple[str, int]] = []
+
+    async def __call__(self, name: str, port: int) -> list[str]:
+        self.asked.append((name, port))
+        if not self.addresses:
+            raise OSError(f"{name}: Name or service not known")
+        return list(self.addresses)
 
 
 async def rank(stub: Stub, timeout: float) -> ranking_pb2.RankResponse:  # noqa: ASYNC109
@@ -311,5 +333,164 @@ def test_deadlines_missed_under_the_floor_do_not_eject_a_replica() -> None:
                     await pool.call(rank, 0.1)
             assert pool.replicas[0].breaker.state is BreakerState.OPEN
             await pool.close()
+
+    run(scenario)
+
+
+NAME = "dns:///recmesh-ranking:50054"
+
+
+def test_a_resolved_name_is_one_replica_per_address() -> None:
+    """dns:///NAME:PORT is resolved at start into one replica per address, and calls
+    spread over them."""
+
+    async def scenario() -> None:
+        async with replicas(2) as (fakes, addresses):
+            resolver = FakeResolver(addresses)
+            pool = downstream([NAME], FakeClock(), resolve=resolver)
+            assert list(pool.replicas) == []  # nothing resolved before start
+            await pool.start()
+            assert resolver.asked == [("recmesh-ranking", 50054)]
+            assert sorted(r.address for r in pool.replicas) == sorted(addresses)
+            assert not pool.is_open
+            for _ in range(10):
+                assert (await pool.call(rank, 2.0)).serving_version == "v1"
+            await pool.close()
+            assert [f.calls for f in fakes] == [5, 5]
+
+    run(scenario)
+
+
+def test_a_hung_resolved_replica_is_ejected_alone() -> None:
+    """Of two replicas behind one name, the hung one is ejected after three deadline
+    misses (the other's answers in between do not reset its count) and the other
+    serves every call after."""
+
+    async def scenario() -> None:
+        async with replicas(2) as (fakes, addresses):
+            fakes[0].mode = "late"
+            pool = downstream([NAME], FakeClock(), resolve=FakeResolver(addresses))
+            await pool.start()
+            hung = next(r for r in pool.replicas if r.address == addresses[0])
+            missed: list[grpc.StatusCode] = []
+            for _ in range(6):
+                try:
+                    await pool.call(rank, 0.1)
+                except DownstreamCallError as error:
+                    missed.append(error.code)
+            assert missed == [grpc.StatusCode.DEADLINE_EXCEEDED] * 3
+            assert hung.breaker.state is BreakerState.OPEN
+            assert not pool.is_open
+            for _ in range(5):
+                assert (await pool.call(rank, 2.0)).serving_version == "v1"
+            assert (fakes[0].calls, fakes[1].calls) == (3, 8)
+            await pool.close()
+
+    run(scenario)
+
+
+def test_a_newly_resolved_replica_gets_calls_after_the_next_resolution() -> None:
+    """A replica the name resolves to later (a pod the autoscaler added) gets calls once
+    the periodic resolution has found it."""
+
+    async def scenario() -> None:
+        async with replicas(2) as (fakes, addresses):
+            resolver = FakeResolver(addresses[:1])
+            policy = DownstreamPolicy(breaker=POLICY.breaker, resolve_interval_s=0.05)
+            pool = downstream([NAME], FakeClock(), resolve=resolver, policy=policy)
+            await pool.start()
+            for _ in range(4):
+                await pool.call(rank, 2.0)
+            assert [f.calls for f in fakes] == [4, 0]
+            resolver.addresses = list(addresses)
+            for _ in range(100):
+                if len(pool.replicas) == 2:
+                    break
+                await asyncio.sleep(0.01)
+            for _ in range(4):
+                await pool.call(rank, 2.0)
+            await pool.close()
+            assert [f.calls for f in fakes] == [6, 2]
+
+    run(scenario)
+
+
+def test_a_vanished_replica_is_dropped_after_its_call_in_flight() -> None:
+    """A replica whose address is no longer resolved gets no new call; the call in
+    flight on it completes, then its channel is closed and its metric removed."""
+
+    async def scenario() -> None:
+        async with replicas(2) as (fakes, addresses):
+            resolver = FakeResolver(addresses)
+            metrics = ServerMetrics("front")
+            pool = downstream([NAME], FakeClock(), metrics, resolver)
+            await pool.start()
+            fake_of = dict(zip(addresses, fakes, strict=True))
+            vanishing, staying = pool.replicas  # the first call goes to the first
+            fake_of[vanishing.address].mode = "slow"
+            in_flight = asyncio.create_task(pool.call(rank, 2.0))
+            await asyncio.sleep(0.05)
+            assert vanishing.in_flight == 1
+            resolver.addresses = [staying.address]
+            with capture_logs() as logs:
+                await pool.resolve()
+            assert pool.replicas == (staying,)
+            assert (await in_flight).serving_version == "v1"
+            for _ in range(4):
+                await pool.call(rank, 2.0)
+            assert (fake_of[vanishing.address].calls, fake_of[staying.address].calls) == (1, 4)
+            await asyncio.sleep(0.05)
+            with pytest.raises(grpc.aio.UsageError):
+                await rank(vanishing.stub, 1.0)
+            resolved = [e for e in logs if e["event"] == "downstream_replicas_resolved"]
+            assert [(e["added"], e["removed"]) for e in resolved] == [([], [vanishing.address])]
+            text = generate_latest(metrics.registry).decode()
+            assert f'replica="{vanishing.address}"' not in text
+            await pool.close()
+
+    run(scenario)
+
+
+def test_a_name_that_does_not_resolve_fails_open_until_it_does() -> None:
+    """With no address for the name at start the service is open (calls fail at once);
+    a later failure to resolve keeps the replicas found before."""
+
+    async def scenario() -> None:
+        async with replicas(1) as (_, addresses):
+            resolver = FakeResolver([])
+            pool = downstream([NAME], FakeClock(), resolve=resolver)
+            with capture_logs() as logs:
+                await pool.start()
+            assert [e["event"] for e in logs] == ["downstream_resolve_failed", "downstream_open"]
+            assert pool.is_open
+            with pytest.raises(DownstreamOpenError):
+                await pool.call(rank, 2.0)
+            resolver.addresses = list(addresses)
+            await pool.resolve()
+            assert (await pool.call(rank, 2.0)).serving_version == "v1"
+            resolver.addresses = []
+            await pool.resolve()
+            assert [r.address for r in pool.replicas] == addresses
+            assert (await pool.call(rank, 2.0)).serving_version == "v1"
+            await pool.close()
+
+    run(scenario)
+
+
+def test_plain_and_resolved_addresses_mix() -> None:
+    """A plain HOST:PORT is one replica from construction, never resolved; a dns:///
+    address beside it adds its own."""
+
+    async def scenario() -> None:
+        async with replicas(2) as (fakes, addresses):
+            resolver = FakeResolver(addresses[1:])
+            pool = downstream([addresses[0], NAME], FakeClock(), resolve=resolver)
+            assert [r.address for r in pool.replicas] == addresses[:1]
+            await pool.start()
+            assert [r.address for r in pool.replicas] == addresses
+            for _ in range(4):
+                await pool.call(rank, 2.0)
+            await pool.close()
+            assert [f.calls for f in fakes] == [2, 2]
 
     run(scenario)

@@ -1,5 +1,6 @@
 """The options every serving process parses: TLS is all three files or none; load
-retries and the retry window; the pointer's public keys and the state directory."""
+retries and the retry window; the pointer's public keys and the state directory; the
+downstream replicas options."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ from local_mesh.certificates import ensure_mesh_certificates
 from recmesh.etcd.credentials import EtcdCredentials
 from recmesh.rpc.tls import TlsFiles
 from services.common.load_policy import LoadPolicy
-from services.common.options import CommonOptions, add_common_arguments, common_options
+from services.common.options import (
+    CommonOptions,
+    add_common_arguments,
+    common_options,
+    replica_addresses,
+)
 from tests.pointer_signing import PointerKey, serving_trust_arguments
 
 #: --pointer-public-key and --state-dir, which every serving process needs.
@@ -205,3 +211,22 @@ def test_min_pointer_sequence_is_read_and_defaults_to_no_floor(
         _parse(["--min-pointer-sequence", "-1"])
     assert exited.value.code == 2
     assert "--min-pointer-sequence" in capsys.readouterr().err
+
+
+def test_replica_addresses_keep_plain_and_dns_addresses() -> None:
+    """HOST:PORT and dns:///NAME:PORT are both kept as given, in order."""
+    parser = argparse.ArgumentParser(prog="service")
+    assert replica_addresses("a:1,dns:///b:2,", "--ranking", parser) == ("a:1", "dns:///b:2")
+
+
+@pytest.mark.parametrize("value", ["dns://8.8.8.8/b:2", "dns:///b", ""])
+def test_a_malformed_replica_address_exits_2(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dns: address other than dns:///NAME:PORT, or none at all, is a usage error
+    naming the option."""
+    parser = argparse.ArgumentParser(prog="service")
+    with pytest.raises(SystemExit) as exited:
+        replica_addresses(value, "--ranking", parser)
+    assert exited.value.code == 2
+    assert "--ranking: " in capsys.readouterr().err
