@@ -1,0 +1,90 @@
+"""Sample-ratio mismatch: a forced mismatch stops the stage, a fair split passes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import chi2
+
+from recmesh.rollout.cohorts import Cohorts, CohortSalt, Purpose
+from recmesh.rollout.srm import DEFAULT_SRM_ALPHA, check_sample_ratio
+
+
+def test_a_forced_mismatch_is_flagged() -> None:
+    """6 % of 20,000 requests on a 5 % challenger is a mismatch, with an actionable message."""
+    check = check_sample_ratio(0.05, champion=18_800, challenger=1_200)
+    assert check.mismatch
+    assert check.p_value < DEFAULT_SRM_ALPHA
+    assert check.alpha == DEFAULT_SRM_ALPHA
+    assert "sample-ratio mismatch" in check.message
+    assert "Stop the stage" in check.message
+    assert "1,200 of 20,000" in check.message
+
+
+def test_a_fair_split_passes() -> None:
+    """A split at the share's expectation is no mismatch."""
+    check = check_sample_ratio(0.25, champion=7_500, challenger=2_500)
+    assert not check.mismatch
+    assert check.p_value == pytest.approx(1.0)
+    assert check.observed_share == pytest.approx(0.25)
+    assert "as planned" in check.message
+
+
+def test_the_cohorts_own_split_passes() -> None:
+    """Requests assigned by Cohorts at 5 % show no mismatch."""
+    cohorts = Cohorts(CohortSalt("exp-srm", Purpose.ROLLOUT))
+    challenger = int(cohorts.selected([f"u{n}" for n in range(50_000)], 0.05).sum())
+    assert not check_sample_ratio(0.05, 50_000 - challenger, challenger).mismatch
+
+
+def test_the_p_value_is_the_chi_square_goodness_of_fit() -> None:
+    """p matches the chi-square statistic with one degree of freedom, computed by hand."""
+    champion, challenger, share = 900, 130, 0.1
+    total = champion + challenger
+    expected = np.array([total * (1 - share), total * share])
+    statistic = float((((np.array([champion, challenger]) - expected) ** 2) / expected).sum())
+    check = check_sample_ratio(share, champion, challenger)
+    assert check.p_value == pytest.approx(float(chi2.sf(statistic, df=1)))
+
+
+def test_the_alpha_decides() -> None:
+    """The same counts pass at a small alpha and fail at a larger one."""
+    counts = {"champion": 9_420, "challenger": 580}  # 5.8 % on 5 %: p = 2.4e-4
+    assert check_sample_ratio(0.05, alpha=0.0001, **counts).mismatch is False
+    assert check_sample_ratio(0.05, alpha=0.001, **counts).mismatch is True
+
+
+def test_no_requests_is_no_evidence() -> None:
+    """A stage that has seen no requests has no mismatch yet."""
+    check = check_sample_ratio(0.05, champion=0, challenger=0)
+    assert not check.mismatch
+    assert check.observed_share == 0.0
+
+
+@pytest.mark.parametrize(
+    ("share", "champion", "challenger", "mismatch"),
+    [(0.0, 10, 0, False), (0.0, 10, 1, True), (1.0, 0, 10, False), (1.0, 1, 10, True)],
+)
+def test_shares_of_zero_and_one(
+    share: float, champion: int, challenger: int, mismatch: bool
+) -> None:
+    """At 0 % or 100 % any request on the arm that should be empty is a mismatch."""
+    assert check_sample_ratio(share, champion, challenger).mismatch is mismatch
+
+
+@pytest.mark.parametrize(
+    ("arguments", "complaint"),
+    [
+        ((1.5, 1, 1, 0.001), "share"),
+        ((0.5, -1, 1, 0.001), "negative"),
+        ((0.5, 1, 1, 0.0), "alpha"),
+        ((0.5, 1, 1, 1.0), "alpha"),
+    ],
+)
+def test_invalid_arguments_are_refused(
+    arguments: tuple[float, int, int, float], complaint: str
+) -> None:
+    """A share outside [0, 1], a negative count or an alpha outside (0, 1) is refused."""
+    share, champion, challenger, alpha = arguments
+    with pytest.raises(ValueError, match=complaint):
+        check_sample_ratio(share, champion, challenger, alpha)
