@@ -62,24 +62,24 @@ def render_report(report: ReportInput) -> str:
     segment_metrics = sorted({s.metric for s in m.segments}, key=list(m.metrics).index)[:3]
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{escape(report.title)}</title><style>{_STYLE}</style></head><body>",
+        f"<title>{escape(report.title)}</title><style>{PAGE_STYLE}</style></head><body>",
         f"<h1>{escape(report.title)}</h1>",
         f"<p class='verdict' style='background:{colour}'>Verdict: {verdict.value}</p>",
         "<ul class='reasons'>",
         *(f"<li>{escape(reason)}</li>" for reason in report.reasons),
         "</ul>",
-        _table(("", ""), report.facts),
+        html_table(("", ""), report.facts),
         "<h2>Metrics</h2>",
         _metrics_table(m, report.guardrail_margins, report.latency_budget_ms),
         *_holm_section(m),
         "<h2>Deltas (challenger - champion)</h2>",
-        _img(forest_plot(m.deltas, success, failed), "forest plot of the deltas"),
+        embedded_png(forest_plot(m.deltas, success, failed), "forest plot of the deltas"),
         "<h2>Per user segment</h2>",
         "<p>Segments by training history: cold &lt; 20 &lt;= light &lt;= 100 &lt; heavy.</p>",
-        _img(segment_bars(m.segments, segment_metrics), "per-segment bars"),
+        embedded_png(segment_bars(m.segments, segment_metrics), "per-segment bars"),
         _segments_table(m),
         "<h2>Feature importance of the challenger</h2>",
-        _img(importance_bars(report.importance), "feature importance")
+        embedded_png(importance_bars(report.importance), "feature importance")
         if report.importance
         else "<p>The challenger has no model.</p>",
         "<h2>Sample users: top 10 of both arms</h2>",
@@ -92,9 +92,14 @@ def render_report(report: ReportInput) -> str:
 
 def write_report(path: Path, report: ReportInput) -> Path:
     """Writes the page to `path` atomically (temporary file, fsync, rename)."""
-    text = render_report(report)
+    return write_page(path, render_report(report))
+
+
+def write_page(path: Path, page: str) -> Path:
+    """Writes `page` to `path` as UTF-8, whole or not at all (temporary file, fsync,
+    rename), creating its directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace_file(path, text.encode("utf-8"))
+    replace_file(path, page.encode("utf-8"))
     return path
 
 
@@ -115,16 +120,16 @@ def _metrics_table(
         rows.append(
             (
                 metric,
-                _ci(theirs.value, theirs.low, theirs.high),
-                _ci(ours.value, ours.low, ours.high),
-                _ci(d.delta, d.ci_low, d.ci_high, signed=True),
+                format_interval(theirs.value, theirs.low, theirs.high),
+                format_interval(ours.value, ours.low, ours.high),
+                format_interval(d.delta, d.ci_low, d.ci_high, signed=True),
                 "n/a" if math.isnan(d.relative) else f"{d.relative * 100:+.1f}%",
                 role,
             )
         )
     header = ("metric", "champion [95% CI]", "challenger [95% CI]", "delta [95% CI]",
               "relative", "role")  # fmt: skip
-    return _table(header, rows)
+    return html_table(header, rows)
 
 
 def _holm_section(m: Measurement) -> list[str]:
@@ -157,18 +162,18 @@ def _holm_section(m: Measurement) -> list[str]:
         f"chance of about {alpha / 2 * 100:.3g}%, which Holm keeps however many success "
         "metrics there are. In rank order, each p must be below its threshold, "
         "alpha / (metrics left), and the first that is not stops the rest.</p>",
-        _table(header, rows),
+        html_table(header, rows),
     ]
 
 
 def _segments_table(m: Measurement) -> str:
     rows = [
-        (s.segment, str(s.users), s.metric, f"{s.delta.champion:.4f}",
-         f"{s.delta.challenger:.4f}", _ci(s.delta.delta, s.delta.ci_low, s.delta.ci_high, True))
+        (s.segment, str(s.users), s.metric, f"{s.delta.champion:.4f}", f"{s.delta.challenger:.4f}",
+         format_interval(s.delta.delta, s.delta.ci_low, s.delta.ci_high, True))
         for s in m.segments
     ]  # fmt: skip
     header = ("segment", "users", "metric", "champion", "challenger", "delta [95% CI]")
-    return _table(header, rows)
+    return html_table(header, rows)
 
 
 def _sample(sample: SampleUser) -> str:
@@ -187,28 +192,31 @@ def _sample(sample: SampleUser) -> str:
     )
 
 
-def _ci(value: float, low: float, high: float, signed: bool = False) -> str:
+def format_interval(value: float, low: float, high: float, signed: bool = False) -> str:
+    """`value [low, high]` to 4 decimals (just `value` when the interval is a point)."""
     form = "+.4f" if signed else ".4f"
     if low == high == value:
         return format(value, form)
     return f"{format(value, form)} [{format(low, form)}, {format(high, form)}]"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A table of `rows` under `header`, every cell escaped."""
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>"
-        for row in rows
+        "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _img(png: bytes, alt: str) -> str:
+def embedded_png(png: bytes, alt: str) -> str:
+    """An <img> carrying `png` as a data: URI, so the page fetches nothing."""
     data = base64.b64encode(png).decode("ascii")
     return f"<img alt='{escape(alt)}' src='data:image/png;base64,{data}'>"
 
 
-_STYLE = """
+#: The stylesheet every report page embeds.
+PAGE_STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 td, th { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }

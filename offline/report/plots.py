@@ -23,7 +23,8 @@ _CHAMPION = "#90a4ae"
 _CHALLENGER = "#1e88e5"
 
 
-def _png(figure: Figure) -> bytes:
+def png_bytes(figure: Figure) -> bytes:
+    """`figure` rendered to PNG at 100 dpi, cropped to its content."""
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
@@ -48,7 +49,7 @@ def forest_plot(
     axes.set_yticks(range(len(names)), list(reversed(names)))
     axes.set_xlabel("challenger - champion, % of the champion's value (95% CI)")
     axes.grid(axis="x", alpha=0.3)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def segment_bars(segments: Sequence[SegmentDelta], metrics: Sequence[str]) -> bytes:
@@ -72,7 +73,7 @@ def segment_bars(segments: Sequence[SegmentDelta], metrics: Sequence[str]) -> by
         axes.set_xticks(positions, labels)
         axes.set_title(metric)
         axes.legend(fontsize=8)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def importance_bars(importance: Mapping[str, float], top: int = 20) -> bytes:
@@ -86,4 +87,4 @@ def importance_bars(importance: Mapping[str, float], top: int = 20) -> bytes:
     axes.barh(names, shares, color=_CHALLENGER)
     axes.set_xlabel("share of the total gain (%)")
     axes.grid(axis="x", alpha=0.3)
-    return _png(figure)
+    return png_bytes(figure)
