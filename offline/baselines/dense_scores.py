@@ -42,6 +42,11 @@ class TrainingMatrix:
         """The matrix of `train` (not modified); raises ValueError when it is empty."""
         if len(train) == 0:
             raise ValueError("cannot fit a model on empty training data")
+        return cls.including_empty(train)
+
+    @classmethod
+    def including_empty(cls, train: Interactions) -> TrainingMatrix:
+        """The matrix of `train` (not modified), with no rows or columns when it is empty."""
         users = IdIndex.of(train.users)
         items = IdIndex.of(train.items)
         seen = interaction_matrix(

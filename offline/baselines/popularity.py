@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from offline.baselines.dense_scores import TrainingMatrix
 from offline.baselines.id_index import IdIndex
 from offline.baselines.ranking import check_request, top_k_lists
-from offline.baselines.sar_matrices import CsrMatrix, interaction_matrix
+from offline.baselines.sar_matrices import CsrMatrix
 from offline.topk import TopK
 from recmesh.data.dataset import Interactions
 
@@ -55,12 +56,8 @@ class PopularityRecommender:
 
 def fit_popularity(train: Interactions) -> PopularityRecommender:
     """Counts each item's distinct users in `train` (not modified)."""
-    users = IdIndex.of(train.users)
-    items = IdIndex.of(train.items)
-    seen = interaction_matrix(
-        users.positions(train.users, "user", "in training"),
-        items.positions(train.items, "item", "in training"),
-        (len(users), len(items)),
+    matrix = TrainingMatrix.including_empty(train)
+    counts = np.asarray(matrix.seen.sum(axis=0), dtype=np.float64).ravel()
+    return PopularityRecommender(
+        users=matrix.users, items=matrix.items, counts=counts, seen=matrix.seen
     )
-    counts = np.asarray(seen.sum(axis=0), dtype=np.float64).ravel()
-    return PopularityRecommender(users=users, items=items, counts=counts, seen=seen)
