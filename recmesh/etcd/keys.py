@@ -21,6 +21,13 @@ that are overwritten, and only inside guarded transactions.
     {prefix}/refreshes/{version_id}               Refresh (proto JSON) of a served refresh
     {prefix}/audit/entries/{seq:012d}             AuditEntry (proto JSON)
     {prefix}/audit/head                           {"sequence": n, "hash": "..."} of the last entry
+    {prefix}/rollouts/{experiment_id}             RolloutRecord of a staged promotion (overwritten
+                                                  by the control plane only, in guarded txns)
+    {prefix}/rollout_looks/{experiment_id}/{n:08d}  RolloutLook, one per look, never overwritten
+    {prefix}/shadow_reports/{experiment_id}       ShadowReportSummary attached as evidence
+    {prefix}/rollout_arms/{rollout_id}/{stage:04d}/{front}  a front's cumulative counts per arm
+                                                  (recmesh.rollout.arm_counts); the one prefix
+                                                  serving processes may write
 """
 
 from __future__ import annotations
@@ -124,3 +131,30 @@ class KeySchema:
     @property
     def audit_head(self) -> str:
         return f"{self.prefix}/audit/head"
+
+    def rollout(self, experiment_id: str) -> str:
+        return f"{self.prefix}/rollouts/{experiment_id}"
+
+    @property
+    def rollouts_prefix(self) -> str:
+        return f"{self.prefix}/rollouts/"
+
+    def rollout_look(self, experiment_id: str, number: int) -> str:
+        return f"{self.prefix}/rollout_looks/{experiment_id}/{number:08d}"
+
+    def rollout_looks_prefix(self, experiment_id: str) -> str:
+        return f"{self.prefix}/rollout_looks/{experiment_id}/"
+
+    def shadow_report(self, experiment_id: str) -> str:
+        return f"{self.prefix}/shadow_reports/{experiment_id}"
+
+    @property
+    def rollout_arms_root(self) -> str:
+        """Everything fronts write: the serving role's one writable prefix."""
+        return f"{self.prefix}/rollout_arms/"
+
+    def rollout_arms_prefix(self, rollout_id: str, stage: int) -> str:
+        return f"{self.prefix}/rollout_arms/{rollout_id}/{stage:04d}/"
+
+    def rollout_arm_counts(self, rollout_id: str, stage: int, front: str) -> str:
+        return f"{self.rollout_arms_prefix(rollout_id, stage)}{front}"

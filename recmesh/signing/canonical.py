@@ -3,7 +3,9 @@
 A domain line, then a JSON object of every stored field of the record except the
 signature: `audit_entry_hash`, `evaluation_sha256`, `experiment_id`,
 `manifest_sha256`, `reason`, `replaces_revision`, `sequence`, `serving_version`,
-`set_at` (RFC 3339, "" when unset) and `set_by`; keys sorted, no whitespace, UTF-8.
+`set_at` (RFC 3339, "" when unset) and `set_by`, and `rollout` (an object of every
+field of the Rollout, enums by name) only when the record names one, so a record
+without a rollout signs exactly as before; keys sorted, no whitespace, UTF-8.
 The proto JSON the record is stored as is not canonical (field order and number
 formats are the library's), so it is never what is signed.
 """
@@ -18,7 +20,7 @@ DOMAIN = b"recmesh serving pointer record v1\n"
 
 
 def canonical_pointer_bytes(pointer: records_pb2.ServingPointer) -> bytes:
-    body = {
+    body: dict[str, object] = {
         "audit_entry_hash": pointer.audit_entry_hash,
         "evaluation_sha256": pointer.evaluation_sha256,
         "experiment_id": pointer.experiment_id,
@@ -30,5 +32,20 @@ def canonical_pointer_bytes(pointer: records_pb2.ServingPointer) -> bytes:
         "set_at": pointer.set_at.ToJsonString() if pointer.HasField("set_at") else "",
         "set_by": pointer.set_by,
     }
+    if pointer.HasField("rollout"):
+        body["rollout"] = _rollout_body(pointer.rollout)
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return DOMAIN + text.encode()
+
+
+def _rollout_body(rollout: records_pb2.Rollout) -> dict[str, object]:
+    return {
+        "challenger_manifest_sha256": rollout.challenger_manifest_sha256,
+        "challenger_version": rollout.challenger_version,
+        "experiment_id": rollout.experiment_id,
+        "latency_threshold_ms": rollout.latency_threshold_ms,
+        "mode": records_pb2.RolloutMode.Name(rollout.mode),
+        "rollout_id": rollout.rollout_id,
+        "share": rollout.share,
+        "stage": rollout.stage,
+    }

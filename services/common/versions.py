@@ -20,6 +20,14 @@ when an attempt has already failed, which may also cut the backoff short
 `get()` records when each held version was last asked for, so readiness knows what
 the front still asks for; `view()` and `wait_changed()` let readiness and the lag log
 follow it (asks do not wake `wait_changed`: readiness re-checks when a window ends).
+
+A pointer record may name a challenger beside the champion (`ServingPointer.rollout`,
+in shadow or a staged rollout). The registry then loads it in a second registry of
+its own (`challenger`), in its own load thread, and `get` hands it to requests that
+name it; `challenger_version()` is what the front answers or shadows with. When the
+record stops naming it, that registry lets it go; when the record makes it the
+champion (a completed rollout), the champion registry adopts the loaded challenger
+instead of loading it again.
 """
 
 from __future__ import annotations
@@ -111,6 +119,7 @@ class VersionRegistry(Generic[T]):
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         load_workers: int = DEFAULT_LOAD_WORKERS,
+        follows_rollout: bool = True,
     ) -> None:
         self._component = component
         self._executor = LoadExecutor(component, load_workers)
@@ -128,6 +137,20 @@ class VersionRegistry(Generic[T]):
         self._asked_at: dict[str, float] = {}
         self._job: LoadJob[T] | None = None
         self._changed = asyncio.Event()
+        self._rollout: records_pb2.Rollout | None = None
+        self._challenger: VersionRegistry[T] | None = None
+        if follows_rollout:
+            self._challenger = VersionRegistry(
+                f"{component}-challenger",
+                loader,
+                self._read_challenger_pointer,
+                policy=policy,
+                clock=clock,
+                sleep=sleep,
+                rng=rng,
+                load_workers=1,
+                follows_rollout=False,
+            )
 
     @property
     def current(self) -> LoadedVersion[T] | None:
@@ -136,6 +159,38 @@ class VersionRegistry(Generic[T]):
     @property
     def policy(self) -> LoadPolicy:
         return self._policy
+
+    @property
+    def rollout(self) -> records_pb2.Rollout | None:
+        """The rollout the newest pointer record names (None: the champion alone)."""
+        return self._rollout
+
+    def challenger_version(self) -> LoadedVersion[T] | None:
+        """The rollout's challenger once loaded here; None without a rollout or while it
+        loads (the champion then answers, and shadow work is skipped)."""
+        rollout, side = self._rollout, self._challenger
+        if rollout is None or side is None:
+            return None
+        loaded = side.current
+        if loaded is None or loaded.version_id != rollout.challenger_version:
+            return None
+        return side._asked(loaded)
+
+    def release(self) -> None:
+        """Drops every held version and any load (a challenger no record names)."""
+        self._abandon_job()
+        if self._current is None and self._previous is None and self._pointer is None:
+            return
+        if self._current is not None:
+            log.info(
+                "serving_version_released",
+                component=self._component,
+                version=self._current.version_id,
+            )
+        self._current = self._previous = None
+        self._pointer = None
+        self._asked_at = {}
+        self._notify()
 
     def current_or_raise(self) -> LoadedVersion[T]:
         if self._current is None:
@@ -179,8 +234,39 @@ class VersionRegistry(Generic[T]):
             pointer.serving_version, pointer.manifest_sha256, pointer.revision, since
         )
         self._events.pointer_named(pointer.serving_version)
+        self._follow_rollout(pointer)
         self._pursue(self._pointer)
         self._notify()
+
+    def _follow_rollout(self, pointer: records_pb2.ServingPointer) -> None:
+        side = self._challenger
+        if side is None:
+            return
+        if pointer.HasField("rollout") and pointer.rollout.challenger_version:
+            rollout = records_pb2.Rollout()
+            rollout.CopyFrom(pointer.rollout)
+            self._rollout = rollout
+            side.point_to(_challenger_pointer(pointer))
+            return
+        self._rollout = None
+        adopted = side.current
+        current = self._current
+        if (
+            adopted is not None
+            and adopted.version_id == pointer.serving_version
+            and (current is None or current.version_id != pointer.serving_version)
+        ):
+            self._abandon_job()
+            self._switch(adopted, how="adopted from the rollout")
+        side.release()
+
+    async def _read_challenger_pointer(self) -> records_pb2.ServingPointer | None:
+        pointer = await self._read_pointer()
+        if pointer is None or not pointer.HasField("rollout"):
+            return None
+        if not pointer.rollout.challenger_version:
+            return None
+        return _challenger_pointer(pointer)
 
     async def get(self, version_id: str) -> LoadedVersion[T]:
         """The held version with this id; loads it first if the pointer names it.
@@ -192,6 +278,9 @@ class VersionRegistry(Generic[T]):
         held = self._held(version_id)
         if held is not None:
             return self._asked(held)
+        rollout, side = self._rollout, self._challenger
+        if side is not None and rollout is not None and rollout.challenger_version == version_id:
+            return await side.get(version_id)
         job = self._job
         if job is None or job.version_id != version_id:
             try:
@@ -265,6 +354,8 @@ class VersionRegistry(Generic[T]):
         """Abandons a load in progress and releases the load threads (at shutdown)."""
         self._abandon_job()
         self._executor.shutdown()
+        if self._challenger is not None:
+            await self._challenger.close()
 
     def _asked(self, loaded: LoadedVersion[T]) -> LoadedVersion[T]:
         self._asked_at[loaded.version_id] = self._clock()
@@ -346,6 +437,15 @@ class VersionRegistry(Generic[T]):
         current = self._current.version_id if self._current else "none"
         pointer = self._pointer.version_id if self._pointer else "none"
         return f"current {current}, pointer {pointer}"
+
+
+def _challenger_pointer(pointer: records_pb2.ServingPointer) -> records_pb2.ServingPointer:
+    """The record's challenger as a pointer of its own, at the record's revision."""
+    return records_pb2.ServingPointer(
+        serving_version=pointer.rollout.challenger_version,
+        manifest_sha256=pointer.rollout.challenger_manifest_sha256,
+        revision=pointer.revision,
+    )
 
 
 def _etcd_failure(exc: Exception) -> str:

@@ -64,7 +64,9 @@ def _change(pointer: records_pb2.ServingPointer, field: FieldDescriptor) -> None
     """Sets field to a value other than the one it holds; a field of a kind this does not
     know fails the test (teach it the kind, and sign the field)."""
     name = field.name
-    if field.message_type is not None:
+    if field.message_type is not None and field.message_type.full_name.endswith(".Rollout"):
+        getattr(pointer, name).share += 0.25
+    elif field.message_type is not None:
         assert field.message_type.full_name == "google.protobuf.Timestamp", name
         getattr(pointer, name).seconds += 1
     elif field.cpp_type == FieldDescriptor.CPPTYPE_STRING:
@@ -99,6 +101,43 @@ def test_changing_any_signed_field_breaks_the_signature(field: FieldDescriptor) 
     _change(pointer, field)
     with pytest.raises(UntrustedPointerError) as caught:
         verify_pointer(pointer, key.ring)
+    assert caught.value.reason == BAD_SIGNATURE
+
+
+@pytest.mark.parametrize(
+    "field", list(records_pb2.Rollout.DESCRIPTOR.fields), ids=lambda f: f"rollout.{f.name}"
+)
+def test_changing_any_field_of_the_rollout_breaks_the_signature(field: FieldDescriptor) -> None:
+    """The challenger a record names beside the champion is signed field by field: a
+    record whose rollout was edited after signing (another challenger, a larger share, a
+    later stage) is bad_signature."""
+    key = PointerKey.generate()
+    pointer = _record(key)
+    pointer.rollout.CopyFrom(
+        records_pb2.Rollout(
+            rollout_id="r1",
+            experiment_id="e1",
+            challenger_version="v2",
+            challenger_manifest_sha256="ab" * 32,
+            mode=records_pb2.ROLLOUT_MODE_STAGED,
+            share=0.05,
+            stage=0,
+            latency_threshold_ms=40.0,
+        )
+    )
+    signed = key.signer.sign(pointer)
+    verify_pointer(signed, key.ring)
+    name = field.name
+    if field.enum_type is not None:
+        setattr(signed.rollout, name, records_pb2.ROLLOUT_MODE_SHADOW)
+    elif field.cpp_type == FieldDescriptor.CPPTYPE_STRING:
+        setattr(signed.rollout, name, getattr(signed.rollout, name) + "x")
+    elif field.cpp_type == FieldDescriptor.CPPTYPE_DOUBLE:
+        setattr(signed.rollout, name, getattr(signed.rollout, name) + 0.5)
+    else:
+        setattr(signed.rollout, name, getattr(signed.rollout, name) + 1)
+    with pytest.raises(UntrustedPointerError) as caught:
+        verify_pointer(signed, key.ring)
     assert caught.value.reason == BAD_SIGNATURE
 
 

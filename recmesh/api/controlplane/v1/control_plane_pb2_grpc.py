@@ -141,6 +141,41 @@ class ControlPlaneServiceStub:
                 request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.VerifyAuditLogRequest.SerializeToString,
                 response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.VerifyAuditLogResponse.FromString,
                 _registered_method=True)
+        self.StartShadow = channel.unary_unary(
+                '/recmesh.controlplane.v1.ControlPlaneService/StartShadow',
+                request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StartShadowRequest.SerializeToString,
+                response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StartShadowResponse.FromString,
+                _registered_method=True)
+        self.StopShadow = channel.unary_unary(
+                '/recmesh.controlplane.v1.ControlPlaneService/StopShadow',
+                request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StopShadowRequest.SerializeToString,
+                response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StopShadowResponse.FromString,
+                _registered_method=True)
+        self.GetShadowReport = channel.unary_unary(
+                '/recmesh.controlplane.v1.ControlPlaneService/GetShadowReport',
+                request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetShadowReportRequest.SerializeToString,
+                response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetShadowReportResponse.FromString,
+                _registered_method=True)
+        self.AttachShadowReport = channel.unary_unary(
+                '/recmesh.controlplane.v1.ControlPlaneService/AttachShadowReport',
+                request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.AttachShadowReportRequest.SerializeToString,
+                response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.AttachShadowReportResponse.FromString,
+                _registered_method=True)
+        self.GetRollout = channel.unary_unary(
+                '/recmesh.controlplane.v1.ControlPlaneService/GetRollout',
+                request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRolloutRequest.SerializeToString,
+                response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRolloutResponse.FromString,
+                _registered_method=True)
+        self.PauseRollout = channel.unary_unary(
+                '/recmesh.controlplane.v1.ControlPlaneService/PauseRollout',
+                request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.PauseRolloutRequest.SerializeToString,
+                response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.PauseRolloutResponse.FromString,
+                _registered_method=True)
+        self.ResumeRollout = channel.unary_unary(
+                '/recmesh.controlplane.v1.ControlPlaneService/ResumeRollout',
+                request_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.ResumeRolloutRequest.SerializeToString,
+                response_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.ResumeRolloutResponse.FromString,
+                _registered_method=True)
 
 
 class ControlPlaneServiceServicer:
@@ -287,6 +322,53 @@ class ControlPlaneServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartShadow(self, request, context):
+        """Shadow: an experiment with a PASS evaluation and an approval is ranked beside the
+        champion for a share of users, off the response path (operator, audited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StopShadow(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetShadowReport(self, request, context):
+        """The quality diff of the shadow, computed from the impression log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AttachShadowReport(self, request, context):
+        """Attaches a shadow report's summary to the experiment as evidence (audited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRollout(self, request, context):
+        """A staged promotion (Promote with a plan): where it stands, every look, pause, resume.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseRollout(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeRollout(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlPlaneServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -394,6 +476,41 @@ def add_ControlPlaneServiceServicer_to_server(servicer, server):
                     servicer.VerifyAuditLog,
                     request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.VerifyAuditLogRequest.FromString,
                     response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.VerifyAuditLogResponse.SerializeToString,
+            ),
+            'StartShadow': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartShadow,
+                    request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StartShadowRequest.FromString,
+                    response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StartShadowResponse.SerializeToString,
+            ),
+            'StopShadow': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopShadow,
+                    request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StopShadowRequest.FromString,
+                    response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StopShadowResponse.SerializeToString,
+            ),
+            'GetShadowReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetShadowReport,
+                    request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetShadowReportRequest.FromString,
+                    response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetShadowReportResponse.SerializeToString,
+            ),
+            'AttachShadowReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.AttachShadowReport,
+                    request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.AttachShadowReportRequest.FromString,
+                    response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.AttachShadowReportResponse.SerializeToString,
+            ),
+            'GetRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRollout,
+                    request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRolloutRequest.FromString,
+                    response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRolloutResponse.SerializeToString,
+            ),
+            'PauseRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseRollout,
+                    request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.PauseRolloutRequest.FromString,
+                    response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.PauseRolloutResponse.SerializeToString,
+            ),
+            'ResumeRollout': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeRollout,
+                    request_deserializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.ResumeRolloutRequest.FromString,
+                    response_serializer=recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.ResumeRolloutResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -965,6 +1082,195 @@ class ControlPlaneService:
             '/recmesh.controlplane.v1.ControlPlaneService/VerifyAuditLog',
             recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.VerifyAuditLogRequest.SerializeToString,
             recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.VerifyAuditLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartShadow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.controlplane.v1.ControlPlaneService/StartShadow',
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StartShadowRequest.SerializeToString,
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StartShadowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopShadow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.controlplane.v1.ControlPlaneService/StopShadow',
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StopShadowRequest.SerializeToString,
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.StopShadowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetShadowReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.controlplane.v1.ControlPlaneService/GetShadowReport',
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetShadowReportRequest.SerializeToString,
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetShadowReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AttachShadowReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.controlplane.v1.ControlPlaneService/AttachShadowReport',
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.AttachShadowReportRequest.SerializeToString,
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.AttachShadowReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.controlplane.v1.ControlPlaneService/GetRollout',
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRolloutRequest.SerializeToString,
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.GetRolloutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.controlplane.v1.ControlPlaneService/PauseRollout',
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.PauseRolloutRequest.SerializeToString,
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.PauseRolloutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeRollout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/recmesh.controlplane.v1.ControlPlaneService/ResumeRollout',
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.ResumeRolloutRequest.SerializeToString,
+            recmesh_dot_controlplane_dot_v1_dot_control__plane__pb2.ResumeRolloutResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -70,6 +70,19 @@ class ControlPlaneServiceStub:
     ListAuditEntries: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.ListAuditEntriesRequest, _control_plane_pb2.ListAuditEntriesResponse]
     VerifyAuditLog: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.VerifyAuditLogRequest, _control_plane_pb2.VerifyAuditLogResponse]
     """Recomputes the hash chain and reports the first broken entry."""
+    StartShadow: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.StartShadowRequest, _control_plane_pb2.StartShadowResponse]
+    """Shadow: an experiment with a PASS evaluation and an approval is ranked beside the
+    champion for a share of users, off the response path (operator, audited).
+    """
+    StopShadow: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.StopShadowRequest, _control_plane_pb2.StopShadowResponse]
+    GetShadowReport: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.GetShadowReportRequest, _control_plane_pb2.GetShadowReportResponse]
+    """The quality diff of the shadow, computed from the impression log."""
+    AttachShadowReport: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.AttachShadowReportRequest, _control_plane_pb2.AttachShadowReportResponse]
+    """Attaches a shadow report's summary to the experiment as evidence (audited)."""
+    GetRollout: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.GetRolloutRequest, _control_plane_pb2.GetRolloutResponse]
+    """A staged promotion (Promote with a plan): where it stands, every look, pause, resume."""
+    PauseRollout: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.PauseRolloutRequest, _control_plane_pb2.PauseRolloutResponse]
+    ResumeRollout: _grpc.UnaryUnaryMultiCallable[_control_plane_pb2.ResumeRolloutRequest, _control_plane_pb2.ResumeRolloutResponse]
 
 @_typing.type_check_only
 class ControlPlaneServiceAsyncStub(ControlPlaneServiceStub):
@@ -113,6 +126,19 @@ class ControlPlaneServiceAsyncStub(ControlPlaneServiceStub):
     ListAuditEntries: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.ListAuditEntriesRequest, _control_plane_pb2.ListAuditEntriesResponse]  # type: ignore[assignment]
     VerifyAuditLog: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.VerifyAuditLogRequest, _control_plane_pb2.VerifyAuditLogResponse]  # type: ignore[assignment]
     """Recomputes the hash chain and reports the first broken entry."""
+    StartShadow: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.StartShadowRequest, _control_plane_pb2.StartShadowResponse]  # type: ignore[assignment]
+    """Shadow: an experiment with a PASS evaluation and an approval is ranked beside the
+    champion for a share of users, off the response path (operator, audited).
+    """
+    StopShadow: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.StopShadowRequest, _control_plane_pb2.StopShadowResponse]  # type: ignore[assignment]
+    GetShadowReport: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.GetShadowReportRequest, _control_plane_pb2.GetShadowReportResponse]  # type: ignore[assignment]
+    """The quality diff of the shadow, computed from the impression log."""
+    AttachShadowReport: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.AttachShadowReportRequest, _control_plane_pb2.AttachShadowReportResponse]  # type: ignore[assignment]
+    """Attaches a shadow report's summary to the experiment as evidence (audited)."""
+    GetRollout: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.GetRolloutRequest, _control_plane_pb2.GetRolloutResponse]  # type: ignore[assignment]
+    """A staged promotion (Promote with a plan): where it stands, every look, pause, resume."""
+    PauseRollout: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.PauseRolloutRequest, _control_plane_pb2.PauseRolloutResponse]  # type: ignore[assignment]
+    ResumeRollout: _aio.UnaryUnaryMultiCallable[_control_plane_pb2.ResumeRolloutRequest, _control_plane_pb2.ResumeRolloutResponse]  # type: ignore[assignment]
 
 class ControlPlaneServiceServicer(metaclass=_abc_1.ABCMeta):
     """The experiment control plane: the only writer of the serving pointer.
@@ -279,5 +305,60 @@ class ControlPlaneServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_control_plane_pb2.VerifyAuditLogResponse, _abc.Awaitable[_control_plane_pb2.VerifyAuditLogResponse]]:
         """Recomputes the hash chain and reports the first broken entry."""
+
+    @_abc_1.abstractmethod
+    def StartShadow(
+        self,
+        request: _control_plane_pb2.StartShadowRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_plane_pb2.StartShadowResponse, _abc.Awaitable[_control_plane_pb2.StartShadowResponse]]:
+        """Shadow: an experiment with a PASS evaluation and an approval is ranked beside the
+        champion for a share of users, off the response path (operator, audited).
+        """
+
+    @_abc_1.abstractmethod
+    def StopShadow(
+        self,
+        request: _control_plane_pb2.StopShadowRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_plane_pb2.StopShadowResponse, _abc.Awaitable[_control_plane_pb2.StopShadowResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetShadowReport(
+        self,
+        request: _control_plane_pb2.GetShadowReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_plane_pb2.GetShadowReportResponse, _abc.Awaitable[_control_plane_pb2.GetShadowReportResponse]]:
+        """The quality diff of the shadow, computed from the impression log."""
+
+    @_abc_1.abstractmethod
+    def AttachShadowReport(
+        self,
+        request: _control_plane_pb2.AttachShadowReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_plane_pb2.AttachShadowReportResponse, _abc.Awaitable[_control_plane_pb2.AttachShadowReportResponse]]:
+        """Attaches a shadow report's summary to the experiment as evidence (audited)."""
+
+    @_abc_1.abstractmethod
+    def GetRollout(
+        self,
+        request: _control_plane_pb2.GetRolloutRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_plane_pb2.GetRolloutResponse, _abc.Awaitable[_control_plane_pb2.GetRolloutResponse]]:
+        """A staged promotion (Promote with a plan): where it stands, every look, pause, resume."""
+
+    @_abc_1.abstractmethod
+    def PauseRollout(
+        self,
+        request: _control_plane_pb2.PauseRolloutRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_plane_pb2.PauseRolloutResponse, _abc.Awaitable[_control_plane_pb2.PauseRolloutResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ResumeRollout(
+        self,
+        request: _control_plane_pb2.ResumeRolloutRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_plane_pb2.ResumeRolloutResponse, _abc.Awaitable[_control_plane_pb2.ResumeRolloutResponse]]: ...
 
 def add_ControlPlaneServiceServicer_to_server(servicer: ControlPlaneServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

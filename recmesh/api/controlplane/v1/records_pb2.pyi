@@ -169,6 +169,63 @@ REVIEW_VERDICT_COMMENT: ReviewVerdict.ValueType  # 3
 """A comment in the debate, without a verdict."""
 Global___ReviewVerdict: _TypeAlias = ReviewVerdict  # noqa: Y015
 
+class _RolloutMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RolloutModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RolloutMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ROLLOUT_MODE_UNSPECIFIED: _RolloutMode.ValueType  # 0
+    ROLLOUT_MODE_SHADOW: _RolloutMode.ValueType  # 1
+    """The front also ranks with the challenger, after answering, for a share of users;
+    no user sees the challenger's list.
+    """
+    ROLLOUT_MODE_STAGED: _RolloutMode.ValueType  # 2
+    """The challenger answers a stage's share of users."""
+
+class RolloutMode(_RolloutMode, metaclass=_RolloutModeEnumTypeWrapper):
+    """How a challenger is served beside the champion."""
+
+ROLLOUT_MODE_UNSPECIFIED: RolloutMode.ValueType  # 0
+ROLLOUT_MODE_SHADOW: RolloutMode.ValueType  # 1
+"""The front also ranks with the challenger, after answering, for a share of users;
+no user sees the challenger's list.
+"""
+ROLLOUT_MODE_STAGED: RolloutMode.ValueType  # 2
+"""The challenger answers a stage's share of users."""
+Global___RolloutMode: _TypeAlias = RolloutMode  # noqa: Y015
+
+class _RolloutStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RolloutStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RolloutStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ROLLOUT_STATUS_UNSPECIFIED: _RolloutStatus.ValueType  # 0
+    ROLLOUT_STATUS_RUNNING: _RolloutStatus.ValueType  # 1
+    ROLLOUT_STATUS_PAUSED: _RolloutStatus.ValueType  # 2
+    """Looks and the hold clock stop; every user keeps their arm."""
+    ROLLOUT_STATUS_COMPLETED: _RolloutStatus.ValueType  # 3
+    """The last stage held: the challenger is the champion."""
+    ROLLOUT_STATUS_ROLLED_BACK: _RolloutStatus.ValueType  # 4
+    """A guardrail broke: the champion answers everyone again."""
+    ROLLOUT_STATUS_STOPPED: _RolloutStatus.ValueType  # 5
+    """A sample-ratio mismatch, a rollback or a promotion elsewhere ended it."""
+
+class RolloutStatus(_RolloutStatus, metaclass=_RolloutStatusEnumTypeWrapper): ...
+
+ROLLOUT_STATUS_UNSPECIFIED: RolloutStatus.ValueType  # 0
+ROLLOUT_STATUS_RUNNING: RolloutStatus.ValueType  # 1
+ROLLOUT_STATUS_PAUSED: RolloutStatus.ValueType  # 2
+"""Looks and the hold clock stop; every user keeps their arm."""
+ROLLOUT_STATUS_COMPLETED: RolloutStatus.ValueType  # 3
+"""The last stage held: the challenger is the champion."""
+ROLLOUT_STATUS_ROLLED_BACK: RolloutStatus.ValueType  # 4
+"""A guardrail broke: the champion answers everyone again."""
+ROLLOUT_STATUS_STOPPED: RolloutStatus.ValueType  # 5
+"""A sample-ratio mismatch, a rollback or a promotion elsewhere ended it."""
+Global___RolloutStatus: _TypeAlias = RolloutStatus  # noqa: Y015
+
 @_typing.final
 class ArtifactRef(_message.Message):
     """One content-addressed file of a serving version."""
@@ -920,6 +977,7 @@ class ServingPointer(_message.Message):
     EVALUATION_SHA256_FIELD_NUMBER: _builtins.int
     REPLACES_REVISION_FIELD_NUMBER: _builtins.int
     SIGNATURE_FIELD_NUMBER: _builtins.int
+    ROLLOUT_FIELD_NUMBER: _builtins.int
     serving_version: _builtins.str
     manifest_sha256: _builtins.str
     experiment_id: _builtins.str
@@ -945,6 +1003,12 @@ class ServingPointer(_message.Message):
     def signature(self) -> Global___PointerSignature:
         """The control plane's Ed25519 signature over the record's canonical bytes."""
 
+    @_builtins.property
+    def rollout(self) -> Global___Rollout:
+        """A challenger every serving process loads beside the champion: ranked in shadow,
+        or answering a stage's share of users. Unset: the champion alone serves.
+        """
+
     def __init__(
         self,
         *,
@@ -960,14 +1024,402 @@ class ServingPointer(_message.Message):
         evaluation_sha256: _builtins.str = ...,
         replaces_revision: _builtins.int = ...,
         signature: Global___PointerSignature | None = ...,
+        rollout: Global___Rollout | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["set_at", b"set_at", "signature", b"signature"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rollout", b"rollout", "set_at", b"set_at", "signature", b"signature"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_entry_hash", b"audit_entry_hash", "evaluation_sha256", b"evaluation_sha256", "experiment_id", b"experiment_id", "manifest_sha256", b"manifest_sha256", "reason", b"reason", "replaces_revision", b"replaces_revision", "revision", b"revision", "sequence", b"sequence", "serving_version", b"serving_version", "set_at", b"set_at", "set_by", b"set_by", "signature", b"signature"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_entry_hash", b"audit_entry_hash", "evaluation_sha256", b"evaluation_sha256", "experiment_id", b"experiment_id", "manifest_sha256", b"manifest_sha256", "reason", b"reason", "replaces_revision", b"replaces_revision", "revision", b"revision", "rollout", b"rollout", "sequence", b"sequence", "serving_version", b"serving_version", "set_at", b"set_at", "set_by", b"set_by", "signature", b"signature"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ServingPointer: _TypeAlias = ServingPointer  # noqa: Y015
+
+@_typing.final
+class Rollout(_message.Message):
+    """The challenger the signed pointer record names beside the champion."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLLOUT_ID_FIELD_NUMBER: _builtins.int
+    EXPERIMENT_ID_FIELD_NUMBER: _builtins.int
+    CHALLENGER_VERSION_FIELD_NUMBER: _builtins.int
+    CHALLENGER_MANIFEST_SHA256_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    SHARE_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    LATENCY_THRESHOLD_MS_FIELD_NUMBER: _builtins.int
+    rollout_id: _builtins.str
+    """Fronts key their per-arm counts by it; one per shadow or staged rollout."""
+    experiment_id: _builtins.str
+    challenger_version: _builtins.str
+    challenger_manifest_sha256: _builtins.str
+    mode: Global___RolloutMode.ValueType
+    share: _builtins.float
+    """SHADOW: the share of users whose requests the challenger also ranks.
+    STAGED: the share of users the challenger answers. A user is in the share when
+    the bucket of their id (recmesh.rollout.cohorts, salted by experiment id and
+    purpose) is below it, so a larger share holds every user of a smaller one.
+    """
+    stage: _builtins.int
+    """STAGED: the stage's index in the plan, from 0."""
+    latency_threshold_ms: _builtins.float
+    """Fronts count each arm's requests slower than this many milliseconds (the plan's
+    latency guardrail threshold); 0 when the plan has none.
+    """
+    def __init__(
+        self,
+        *,
+        rollout_id: _builtins.str = ...,
+        experiment_id: _builtins.str = ...,
+        challenger_version: _builtins.str = ...,
+        challenger_manifest_sha256: _builtins.str = ...,
+        mode: Global___RolloutMode.ValueType = ...,
+        share: _builtins.float = ...,
+        stage: _builtins.int = ...,
+        latency_threshold_ms: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["challenger_manifest_sha256", b"challenger_manifest_sha256", "challenger_version", b"challenger_version", "experiment_id", b"experiment_id", "latency_threshold_ms", b"latency_threshold_ms", "mode", b"mode", "rollout_id", b"rollout_id", "share", b"share", "stage", b"stage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Rollout: _TypeAlias = Rollout  # noqa: Y015
+
+@_typing.final
+class LiveGuardrail(_message.Message):
+    """One live guardrail of a staged rollout, recorded in the plan before it starts
+    (recmesh.rollout.guardrails.GuardrailPlan).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    MARGIN_FIELD_NUMBER: _builtins.int
+    ALPHA_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    THRESHOLD_MS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"error_rate", "degraded_rate" or "latency_p99"."""
+    margin: _builtins.float
+    """The largest tolerated excess of the challenger's rate over the champion's."""
+    alpha: _builtins.float
+    method: _builtins.str
+    """The sequential method, recorded so a later one cannot reinterpret the plan."""
+    threshold_ms: _builtins.float
+    """latency_p99 only: the latency whose exceedance share is compared."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        margin: _builtins.float = ...,
+        alpha: _builtins.float = ...,
+        method: _builtins.str = ...,
+        threshold_ms: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "margin", b"margin", "method", b"method", "name", b"name", "threshold_ms", b"threshold_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LiveGuardrail: _TypeAlias = LiveGuardrail  # noqa: Y015
+
+@_typing.final
+class ShadowDiffBound(_message.Message):
+    """A bound on a statistic of the shadow diff report attached to the experiment,
+    checked before a staged rollout starts.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATISTIC_FIELD_NUMBER: _builtins.int
+    SIDE_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    statistic: _builtins.str
+    """A key of the report summary's "overall" block, such as "overlap_at_k" or "rbo"."""
+    side: _builtins.str
+    """The bound applies to the statistic's interval: "min" needs ci_low >= value,
+    "max" needs ci_high <= value.
+    """
+    value: _builtins.float
+    def __init__(
+        self,
+        *,
+        statistic: _builtins.str = ...,
+        side: _builtins.str = ...,
+        value: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["side", b"side", "statistic", b"statistic", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShadowDiffBound: _TypeAlias = ShadowDiffBound  # noqa: Y015
+
+@_typing.final
+class RolloutPlan(_message.Message):
+    """The stages of a staged promotion and what each must show before the next."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAGES_FIELD_NUMBER: _builtins.int
+    HOLD_SECONDS_FIELD_NUMBER: _builtins.int
+    MIN_REQUESTS_PER_ARM_FIELD_NUMBER: _builtins.int
+    GUARDRAILS_FIELD_NUMBER: _builtins.int
+    LOOK_INTERVAL_SECONDS_FIELD_NUMBER: _builtins.int
+    SRM_ALPHA_FIELD_NUMBER: _builtins.int
+    SHADOW_BOUNDS_FIELD_NUMBER: _builtins.int
+    hold_seconds: _builtins.float
+    """How long each stage is held (while running) before it may advance."""
+    min_requests_per_arm: _builtins.int
+    """The fewest requests each arm needs in a stage before it may advance."""
+    look_interval_seconds: _builtins.float
+    """How often the control plane looks at the measurements."""
+    srm_alpha: _builtins.float
+    """The sample-ratio-mismatch check's alpha (0: 0.001)."""
+    @_builtins.property
+    def stages(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """The challenger's share of users per stage, strictly increasing, the last 1."""
+
+    @_builtins.property
+    def guardrails(self) -> _containers.RepeatedCompositeFieldContainer[Global___LiveGuardrail]: ...
+    @_builtins.property
+    def shadow_bounds(self) -> _containers.RepeatedCompositeFieldContainer[Global___ShadowDiffBound]: ...
+    def __init__(
+        self,
+        *,
+        stages: _abc.Iterable[_builtins.float] | None = ...,
+        hold_seconds: _builtins.float = ...,
+        min_requests_per_arm: _builtins.int = ...,
+        guardrails: _abc.Iterable[Global___LiveGuardrail] | None = ...,
+        look_interval_seconds: _builtins.float = ...,
+        srm_alpha: _builtins.float = ...,
+        shadow_bounds: _abc.Iterable[Global___ShadowDiffBound] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["guardrails", b"guardrails", "hold_seconds", b"hold_seconds", "look_interval_seconds", b"look_interval_seconds", "min_requests_per_arm", b"min_requests_per_arm", "shadow_bounds", b"shadow_bounds", "srm_alpha", b"srm_alpha", "stages", b"stages"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RolloutPlan: _TypeAlias = RolloutPlan  # noqa: Y015
+
+@_typing.final
+class ArmMeasurement(_message.Message):
+    """One arm's counts in one stage, summed over the fronts."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
+    DEGRADED_FIELD_NUMBER: _builtins.int
+    SLOW_FIELD_NUMBER: _builtins.int
+    USERS_FIELD_NUMBER: _builtins.int
+    requests: _builtins.int
+    errors: _builtins.int
+    degraded: _builtins.int
+    slow: _builtins.int
+    """Requests slower than the rollout's latency_threshold_ms."""
+    users: _builtins.int
+    """Distinct users (summed over fronts)."""
+    def __init__(
+        self,
+        *,
+        requests: _builtins.int = ...,
+        errors: _builtins.int = ...,
+        degraded: _builtins.int = ...,
+        slow: _builtins.int = ...,
+        users: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["degraded", b"degraded", "errors", b"errors", "requests", b"requests", "slow", b"slow", "users", b"users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ArmMeasurement: _TypeAlias = ArmMeasurement  # noqa: Y015
+
+@_typing.final
+class GuardrailLook(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_LOWER_BOUND_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    status: _builtins.str
+    """HOLDING, BREACHED or NOT_ENOUGH_DATA."""
+    difference_lower_bound: _builtins.float
+    """The anytime lower bound on challenger rate - champion rate; absent without data."""
+    message: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        status: _builtins.str = ...,
+        difference_lower_bound: _builtins.float | None = ...,
+        message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_difference_lower_bound", b"_difference_lower_bound", "difference_lower_bound", b"difference_lower_bound"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_difference_lower_bound", b"_difference_lower_bound", "difference_lower_bound", b"difference_lower_bound", "message", b"message", "name", b"name", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__difference_lower_bound: _TypeAlias = _typing.Literal["difference_lower_bound"]  # noqa: Y015
+    _WhichOneofArgType__difference_lower_bound: _TypeAlias = _typing.Literal["_difference_lower_bound", b"_difference_lower_bound"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__difference_lower_bound) -> _WhichOneofReturnType__difference_lower_bound | None: ...
+
+Global___GuardrailLook: _TypeAlias = GuardrailLook  # noqa: Y015
+
+@_typing.final
+class RolloutLook(_message.Message):
+    """One look of the control plane at a stage; every look is kept."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAGE_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    CHAMPION_FIELD_NUMBER: _builtins.int
+    CHALLENGER_FIELD_NUMBER: _builtins.int
+    GUARDRAILS_FIELD_NUMBER: _builtins.int
+    SRM_P_VALUE_FIELD_NUMBER: _builtins.int
+    SRM_MISMATCH_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    HELD_SECONDS_FIELD_NUMBER: _builtins.int
+    stage: _builtins.int
+    srm_p_value: _builtins.float
+    srm_mismatch: _builtins.bool
+    decision: _builtins.str
+    """hold, advance, complete, rollback or stop; with why."""
+    reason: _builtins.str
+    held_seconds: _builtins.float
+    """Seconds the stage has been held (running) at this look."""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def champion(self) -> Global___ArmMeasurement: ...
+    @_builtins.property
+    def challenger(self) -> Global___ArmMeasurement: ...
+    @_builtins.property
+    def guardrails(self) -> _containers.RepeatedCompositeFieldContainer[Global___GuardrailLook]: ...
+    def __init__(
+        self,
+        *,
+        stage: _builtins.int = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        champion: Global___ArmMeasurement | None = ...,
+        challenger: Global___ArmMeasurement | None = ...,
+        guardrails: _abc.Iterable[Global___GuardrailLook] | None = ...,
+        srm_p_value: _builtins.float = ...,
+        srm_mismatch: _builtins.bool = ...,
+        decision: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        held_seconds: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "challenger", b"challenger", "champion", b"champion"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "challenger", b"challenger", "champion", b"champion", "decision", b"decision", "guardrails", b"guardrails", "held_seconds", b"held_seconds", "reason", b"reason", "srm_mismatch", b"srm_mismatch", "srm_p_value", b"srm_p_value", "stage", b"stage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RolloutLook: _TypeAlias = RolloutLook  # noqa: Y015
+
+@_typing.final
+class RolloutRecord(_message.Message):
+    """A staged rollout of one experiment: its plan and where it stands."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLLOUT_ID_FIELD_NUMBER: _builtins.int
+    EXPERIMENT_ID_FIELD_NUMBER: _builtins.int
+    PLAN_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    STARTED_BY_FIELD_NUMBER: _builtins.int
+    STARTED_AT_FIELD_NUMBER: _builtins.int
+    STAGE_RUNNING_SINCE_FIELD_NUMBER: _builtins.int
+    STAGE_HELD_BEFORE_FIELD_NUMBER: _builtins.int
+    ENDED_REASON_FIELD_NUMBER: _builtins.int
+    LOOKS_FIELD_NUMBER: _builtins.int
+    rollout_id: _builtins.str
+    experiment_id: _builtins.str
+    status: Global___RolloutStatus.ValueType
+    stage: _builtins.int
+    started_by: _builtins.str
+    stage_held_before: _builtins.float
+    """Seconds the current stage ran before its last pause."""
+    ended_reason: _builtins.str
+    """Why it ended (a breached guardrail and its figures, an SRM, a completion)."""
+    looks: _builtins.int
+    @_builtins.property
+    def plan(self) -> Global___RolloutPlan: ...
+    @_builtins.property
+    def started_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def stage_running_since(self) -> _timestamp_pb2.Timestamp:
+        """When the current stage (or its resumption) started running."""
+
+    def __init__(
+        self,
+        *,
+        rollout_id: _builtins.str = ...,
+        experiment_id: _builtins.str = ...,
+        plan: Global___RolloutPlan | None = ...,
+        status: Global___RolloutStatus.ValueType = ...,
+        stage: _builtins.int = ...,
+        started_by: _builtins.str = ...,
+        started_at: _timestamp_pb2.Timestamp | None = ...,
+        stage_running_since: _timestamp_pb2.Timestamp | None = ...,
+        stage_held_before: _builtins.float = ...,
+        ended_reason: _builtins.str = ...,
+        looks: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan", "stage_running_since", b"stage_running_since", "started_at", b"started_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ended_reason", b"ended_reason", "experiment_id", b"experiment_id", "looks", b"looks", "plan", b"plan", "rollout_id", b"rollout_id", "stage", b"stage", "stage_held_before", b"stage_held_before", "stage_running_since", b"stage_running_since", "started_at", b"started_at", "started_by", b"started_by", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RolloutRecord: _TypeAlias = RolloutRecord  # noqa: Y015
+
+@_typing.final
+class ShadowReportSummary(_message.Message):
+    """What a shadow diff report concluded, attached to the experiment as evidence."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPERIMENT_ID_FIELD_NUMBER: _builtins.int
+    SUMMARY_JSON_FIELD_NUMBER: _builtins.int
+    REPORT_SHA256_FIELD_NUMBER: _builtins.int
+    ATTACHED_BY_FIELD_NUMBER: _builtins.int
+    ATTACHED_AT_FIELD_NUMBER: _builtins.int
+    experiment_id: _builtins.str
+    summary_json: _builtins.str
+    """The report's JSON summary (offline.shadow.report), as written."""
+    report_sha256: _builtins.str
+    """Hex sha256 of the HTML report it summarises."""
+    attached_by: _builtins.str
+    @_builtins.property
+    def attached_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        experiment_id: _builtins.str = ...,
+        summary_json: _builtins.str = ...,
+        report_sha256: _builtins.str = ...,
+        attached_by: _builtins.str = ...,
+        attached_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attached_at", b"attached_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attached_at", b"attached_at", "attached_by", b"attached_by", "experiment_id", b"experiment_id", "report_sha256", b"report_sha256", "summary_json", b"summary_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShadowReportSummary: _TypeAlias = ShadowReportSummary  # noqa: Y015
 
 @_typing.final
 class PointerSignature(_message.Message):

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$recmesh/recommend/v1/recommend.proto\x12\x14recmesh.recommend.v1\"\xa4\x01\n\x10RecommendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\t\n\x01k\x18\x02 \x01(\x05\x12\x44\n\x07\x63ontext\x18\x03 \x03(\x0b\x32\x33.recmesh.recommend.v1.RecommendRequest.ContextEntry\x1a.\n\x0c\x43ontextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"e\n\x0fRecommendedItem\x12\x0f\n\x07item_id\x18\x01 \x01(\x03\x12\r\n\x05score\x18\x02 \x01(\x02\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x05 \x01(\t\"\xf2\x01\n\x11RecommendResponse\x12\x34\n\x05items\x18\x01 \x03(\x0b\x32%.recmesh.recommend.v1.RecommendedItem\x12\x17\n\x0fserving_version\x18\x02 \x01(\t\x12\x10\n\x08\x64\x65graded\x18\x03 \x01(\x08\x12=\n\x0f\x64\x65graded_reason\x18\x04 \x01(\x0e\x32$.recmesh.recommend.v1.DegradedReason\x12\x17\n\x0f\x64\x65graded_detail\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x10\n\x08trace_id\x18\x07 \x01(\t*\xf8\x01\n\x0e\x44\x65gradedReason\x12\x1f\n\x1b\x44\x45GRADED_REASON_UNSPECIFIED\x10\x00\x12\'\n#DEGRADED_REASON_RANKING_UNAVAILABLE\x10\x01\x12(\n$DEGRADED_REASON_FEATURES_UNAVAILABLE\x10\x02\x12*\n&DEGRADED_REASON_CANDIDATES_UNAVAILABLE\x10\x03\x12&\n\"DEGRADED_REASON_DEADLINE_TOO_SHORT\x10\x04\x12\x1e\n\x1a\x44\x45GRADED_REASON_OVERLOADED\x10\x05\x32p\n\x10RecommendService\x12\\\n\tRecommend\x12&.recmesh.recommend.v1.RecommendRequest\x1a\'.recmesh.recommend.v1.RecommendResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$recmesh/recommend/v1/recommend.proto\x12\x14recmesh.recommend.v1\"\xa4\x01\n\x10RecommendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\t\n\x01k\x18\x02 \x01(\x05\x12\x44\n\x07\x63ontext\x18\x03 \x03(\x0b\x32\x33.recmesh.recommend.v1.RecommendRequest.ContextEntry\x1a.\n\x0c\x43ontextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"e\n\x0fRecommendedItem\x12\x0f\n\x07item_id\x18\x01 \x01(\x03\x12\r\n\x05score\x18\x02 \x01(\x02\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x05 \x01(\t\"\xff\x01\n\x11RecommendResponse\x12\x34\n\x05items\x18\x01 \x03(\x0b\x32%.recmesh.recommend.v1.RecommendedItem\x12\x17\n\x0fserving_version\x18\x02 \x01(\t\x12\x10\n\x08\x64\x65graded\x18\x03 \x01(\x08\x12=\n\x0f\x64\x65graded_reason\x18\x04 \x01(\x0e\x32$.recmesh.recommend.v1.DegradedReason\x12\x17\n\x0f\x64\x65graded_detail\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x10\n\x08trace_id\x18\x07 \x01(\t\x12\x0b\n\x03\x61rm\x18\x08 \x01(\t*\xf8\x01\n\x0e\x44\x65gradedReason\x12\x1f\n\x1b\x44\x45GRADED_REASON_UNSPECIFIED\x10\x00\x12\'\n#DEGRADED_REASON_RANKING_UNAVAILABLE\x10\x01\x12(\n$DEGRADED_REASON_FEATURES_UNAVAILABLE\x10\x02\x12*\n&DEGRADED_REASON_CANDIDATES_UNAVAILABLE\x10\x03\x12&\n\"DEGRADED_REASON_DEADLINE_TOO_SHORT\x10\x04\x12\x1e\n\x1a\x44\x45GRADED_REASON_OVERLOADED\x10\x05\x32p\n\x10RecommendService\x12\\\n\tRecommend\x12&.recmesh.recommend.v1.RecommendRequest\x1a\'.recmesh.recommend.v1.RecommendResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RECOMMENDREQUEST_CONTEXTENTRY']._loaded_options = None
   _globals['_RECOMMENDREQUEST_CONTEXTENTRY']._serialized_options = b'8\001'
-  _globals['_DEGRADEDREASON']._serialized_start=578
-  _globals['_DEGRADEDREASON']._serialized_end=826
+  _globals['_DEGRADEDREASON']._serialized_start=591
+  _globals['_DEGRADEDREASON']._serialized_end=839
   _globals['_RECOMMENDREQUEST']._serialized_start=63
   _globals['_RECOMMENDREQUEST']._serialized_end=227
   _globals['_RECOMMENDREQUEST_CONTEXTENTRY']._serialized_start=181
@@ -42,7 +42,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECOMMENDEDITEM']._serialized_start=229
   _globals['_RECOMMENDEDITEM']._serialized_end=330
   _globals['_RECOMMENDRESPONSE']._serialized_start=333
-  _globals['_RECOMMENDRESPONSE']._serialized_end=575
-  _globals['_RECOMMENDSERVICE']._serialized_start=828
-  _globals['_RECOMMENDSERVICE']._serialized_end=940
+  _globals['_RECOMMENDRESPONSE']._serialized_end=588
+  _globals['_RECOMMENDSERVICE']._serialized_start=841
+  _globals['_RECOMMENDSERVICE']._serialized_end=953
 # @@protoc_insertion_point(module_scope)

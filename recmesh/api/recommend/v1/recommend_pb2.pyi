@@ -158,6 +158,7 @@ class RecommendResponse(_message.Message):
     DEGRADED_DETAIL_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     TRACE_ID_FIELD_NUMBER: _builtins.int
+    ARM_FIELD_NUMBER: _builtins.int
     serving_version: _builtins.str
     """The serving version that answered (one per request, never mixed)."""
     degraded: _builtins.bool
@@ -167,6 +168,10 @@ class RecommendResponse(_message.Message):
     request_id: _builtins.str
     trace_id: _builtins.str
     """W3C trace id of this request, hex."""
+    arm: _builtins.str
+    """During a staged rollout, the arm that answered: "champion" or "challenger"
+    (serving_version names its version); empty otherwise.
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___RecommendedItem]: ...
     def __init__(
@@ -179,10 +184,11 @@ class RecommendResponse(_message.Message):
         degraded_detail: _builtins.str = ...,
         request_id: _builtins.str = ...,
         trace_id: _builtins.str = ...,
+        arm: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["degraded", b"degraded", "degraded_detail", b"degraded_detail", "degraded_reason", b"degraded_reason", "items", b"items", "request_id", b"request_id", "serving_version", b"serving_version", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arm", b"arm", "degraded", b"degraded", "degraded_detail", b"degraded_detail", "degraded_reason", b"degraded_reason", "items", b"items", "request_id", b"request_id", "serving_version", b"serving_version", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
