@@ -9,8 +9,9 @@ user or role someone deleted. It never changes a password.
 It removes nothing either, but it refuses what it did not make: any other user or
 role, a recmesh user holding another role, a permission of a recmesh role that is not
 the shape of an installation's grant (read-write on `{prefix}/` for the control
-plane, read on `{prefix}/serving/pointer` for serving, on any prefix: an etcd may host
-several installations). Each is logged (`etcd_auth_foreign`) and the call raises
+plane, read on `{prefix}/serving/pointer` and read-write on exactly the range of
+`{prefix}/rollout_arms/` for serving, on any prefix: an etcd may host several
+installations). Each is logged (`etcd_auth_foreign`) and the call raises
 ForeignAuthError naming them all, so `recmesh up` does not start until an operator
 removed them (`etcdctl user delete`, `role delete`, `role revoke-permission`, `user
 revoke-role`, as root). Refusing rather than revoking: whoever added them may depend
@@ -47,6 +48,7 @@ _NOT_ENABLED = "authentication is not enabled"
 #: The role each recmesh user holds, and nothing else.
 _ROLE_OF = {user: ROOT_ROLE if user == ROOT_USER else user for user in USERS}
 _POINTER_SUFFIX = KeySchema("").pointer
+_ARMS_SUFFIX = KeySchema("").rollout_arms_root
 
 
 class ForeignAuthError(RuntimeError):
@@ -184,6 +186,14 @@ def _installation_shaped(role: str, key: str, end: str, kind: PermissionType) ->
             kind == PermissionType.READWRITE
             and len(key) > 1
             and key.endswith("/")
+            and end == prefix_range_end(key)
+        )
+    if kind == PermissionType.READWRITE:
+        # The serving role's one writable range: a front's counts per arm, and only
+        # exactly that prefix's range (a wider end would reach other keys).
+        return (
+            key.endswith(_ARMS_SUFFIX)
+            and len(key) > len(_ARMS_SUFFIX)
             and end == prefix_range_end(key)
         )
     return (

@@ -4,7 +4,10 @@
 | --- | --- | --- |
 | `root` | root | everything; used only to set up users and roles (`auth_setup.py`) |
 | `recmesh-control-plane` | `recmesh-control-plane` | read-write on `{prefix}/` |
-| `recmesh-serving` | `recmesh-serving` | read on `{prefix}/serving/pointer`, nothing else |
+| `recmesh-serving` | `recmesh-serving` | read `{prefix}/serving/pointer`, write `rollout_arms/` |
+
+The serving role writes one thing: a front's counts per arm of a staged rollout
+(recmesh/rollout/arm_counts.py), under `{prefix}/rollout_arms/`.
 
 No other user exists. With mutual TLS etcd takes a client certificate's CN as its
 user, so the control plane's certificate has CN `recmesh-control-plane`, every
@@ -39,7 +42,11 @@ def installation_grants(prefix: str) -> tuple[KeyGrant, ...]:
     """The permissions the non-root roles hold on the installation rooted at prefix.
     Each user's role is named after the user."""
     root = prefix.rstrip("/") + "/"
+    keys = KeySchema(prefix.rstrip("/"))
+    arms = keys.rollout_arms_root
     return (
         KeyGrant(CONTROL_PLANE_USER, root, prefix_range_end(root), write=True),
-        KeyGrant(SERVING_USER, KeySchema(prefix.rstrip("/")).pointer, "", write=False),
+        KeyGrant(SERVING_USER, keys.pointer, "", write=False),
+        # Fronts write their counts per arm here; the control plane sums them.
+        KeyGrant(SERVING_USER, arms, prefix_range_end(arms), write=True),
     )

@@ -36,7 +36,7 @@ async def _perms(client: Etcd3Client, role: str) -> set[tuple[str, str, str]]:
 def test_the_users_roles_and_permissions_are_exactly_recmeshs(etcd_server: LocalEtcd) -> None:
     """After secure (and again after a second prefix): three users, each holding only its
     own role; the control plane reads and writes each prefix, serving reads each pointer
-    key and nothing else."""
+    key, reads and writes each prefix's rollout_arms/ range, and nothing else."""
 
     async def main() -> None:
         assert etcd_server.passwords is not None
@@ -63,6 +63,8 @@ def test_the_users_roles_and_permissions_are_exactly_recmeshs(etcd_server: Local
             assert await _perms(client, SERVING_USER) == {
                 ("/recmesh/v1/serving/pointer", "", "READ"),
                 ("/other/serving/pointer", "", "READ"),
+                ("/recmesh/v1/rollout_arms/", "/recmesh/v1/rollout_arms0", "READWRITE"),
+                ("/other/rollout_arms/", "/other/rollout_arms0", "READWRITE"),
             }
         finally:
             await client.close()
@@ -89,6 +91,16 @@ def test_access_recmesh_did_not_grant_is_named_and_refused(etcd_server: LocalEtc
             await auth.role_grant_permission(
                 CONTROL_PLANE_USER, "/", "\0", perm_type=PermissionType.READWRITE
             )
+            # Wider than the rollout_arms/ range by one key: still foreign.
+            await auth.role_grant_permission(
+                SERVING_USER,
+                "/recmesh/v1/rollout_arms/",
+                "/recmesh/v1/rollout_arms1",
+                perm_type=PermissionType.READWRITE,
+            )
+            await auth.role_grant_permission(
+                SERVING_USER, "/recmesh/v1/serving/", None, perm_type=PermissionType.READWRITE
+            )
         finally:
             await client.close()
         assert etcd_server.passwords is not None
@@ -100,6 +112,9 @@ def test_access_recmesh_did_not_grant_is_named_and_refused(etcd_server: LocalEtc
             f"user {SERVING_USER} holds role ops",
             f"role {CONTROL_PLANE_USER}: READWRITE on ['/', '\\x00')",
             f"role {SERVING_USER}: READ on ['/recmesh/v1/', '/recmesh/v10')",
+            f"role {SERVING_USER}: READWRITE on "
+            "['/recmesh/v1/rollout_arms/', '/recmesh/v1/rollout_arms1')",
+            f"role {SERVING_USER}: READWRITE on '/recmesh/v1/serving/'",
         ]
         assert refused.value.foreign == expected
         warned = [e["access"] for e in logs if e["event"] == "etcd_auth_foreign"]
