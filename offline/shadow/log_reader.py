@@ -12,6 +12,7 @@ from offline.shadow.records import (
     ArmImpression,
     ShadowPair,
     ShadowRecordError,
+    is_shadow_record,
 )
 
 
@@ -34,7 +35,8 @@ class PairedLog:
     `pairs` holds each request with both arms, in the order their first record
     appears; `unpaired` the records whose other arm never came; `duplicates` the
     request ids with an arm logged more than once (the first record is kept);
-    `unmarked` counts the lines without `arm` (requests that were not shadowed).
+    `unmarked` counts the other lines: impressions of requests that were not shadowed,
+    staged rollouts' answers included (their `arm` says who answered, not a pair).
     """
 
     pairs: tuple[ShadowPair, ...]
@@ -60,7 +62,7 @@ def read_shadow_log(path: Path) -> PairedLog:
             record = json.loads(line)
             if not isinstance(record, dict):
                 raise ShadowRecordError("a record must be a JSON object")
-            if "arm" not in record:
+            if not is_shadow_record(record):
                 unmarked += 1
                 continue
             impressions.append(ArmImpression.from_record(record))

@@ -2,18 +2,22 @@
 
 A shadowed request leaves two JSON lines with the same `request_id`: the
 champion's impression as `services.recommend.impressions.impression_record`
-writes it today, and the challenger's, each with three fields more:
+writes it today, and the challenger's, each with these fields more:
 
     {"request_id": "r1", "at": 1700000000.5, "user_id": "42", "k": 10,
      "items": [{"item_id": 50, "score": 0.93}, ...],
      "serving_version": "v7",
+     "rollout": "shadow",
+     "rollout_id": "r-1",
      "arm": "champion" | "challenger",
      "latency_ms": 12.5,      # time the arm took to rank, milliseconds
-     "error": false}          # true when the arm failed (its items are then empty)
+     "error": false}          # true when the arm failed or degraded (items then empty)
 
 Other fields of the impression (trace_id, context, an item's source, degraded)
-may be present and are ignored. A line without `arm` is a plain impression of
-a request that was not shadowed.
+may be present and are ignored. Only a line with `"rollout": "shadow"` is a
+shadow record: a plain impression has no `arm`, and an impression answered in a
+staged rollout carries `"rollout": "staged"` and the arm that answered the user,
+with no other arm to pair it with (`is_shadow_record`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ from typing import Any
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 ARMS = (CHAMPION, CHALLENGER)
+#: The `rollout` field of a shadow record ("staged" marks a staged rollout's answer).
+SHADOW = "shadow"
+
+
+def is_shadow_record(record: dict[str, Any]) -> bool:
+    """Whether one decoded log line is an arm of a shadowed request."""
+    return record.get("rollout") == SHADOW
 
 
 class ShadowRecordError(ValueError):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from offline.shadow.log_reader import pair_impressions
-from offline.shadow.records import CHALLENGER, CHAMPION, ArmImpression, ShadowPair
+from offline.shadow.records import CHALLENGER, CHAMPION, SHADOW, ArmImpression, ShadowPair
 
 
 def record(
@@ -34,6 +34,8 @@ def record(
         "serving_version": "v-" + arm,
         "degraded": False,
         "degraded_reason": "",
+        "rollout": SHADOW,
+        "rollout_id": "r-1",
         "arm": arm,
         "latency_ms": latency_ms,
         "error": error,

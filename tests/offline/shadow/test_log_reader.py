@@ -36,10 +36,11 @@ def test_records_are_paired_by_request_id_whatever_their_order(tmp_path: Path) -
 
 
 def test_unpaired_duplicated_and_unmarked_records_are_reported(tmp_path: Path) -> None:
-    """A lone arm is unpaired, a second record of an arm a duplicate (first kept), a line
-    without `arm` an unshadowed impression, and a last line without its newline unread."""
+    """A lone arm is unpaired, a second record of an arm a duplicate (first kept), a plain
+    impression an unshadowed one, and a last line without its newline unread."""
     plain = record("r0", CHAMPION, [1])
-    del plain["arm"]
+    for shadow_field in ("arm", "rollout", "rollout_id", "latency_ms", "error"):
+        del plain[shadow_field]
     log = _write(tmp_path / "impressions.jsonl", [
         plain,
         record("r1", CHAMPION, [1]),
@@ -71,3 +72,22 @@ def test_a_line_that_is_not_json_is_refused(tmp_path: Path) -> None:
     log.write_text("not json\n", encoding="utf-8")
     with pytest.raises(ShadowLogError, match=":1:"):
         read_shadow_log(log)
+
+
+def test_staged_impressions_with_an_arm_are_not_taken_for_shadow_records(
+    tmp_path: Path,
+) -> None:
+    """A staged rollout's answer names its arm but is no shadow record: it is counted as
+    an unshadowed impression, never reported unpaired."""
+    staged = record("r2", CHALLENGER, [5])
+    staged["rollout"] = "staged"
+    staged["stage"] = 0
+    log = _write(tmp_path / "impressions.jsonl", [
+        record("r1", CHAMPION, [1]),
+        staged,
+        record("r1", CHALLENGER, [2]),
+    ])  # fmt: skip
+    paired = read_shadow_log(log)
+    assert [p.request_id for p in paired.pairs] == ["r1"]
+    assert paired.unpaired == ()
+    assert paired.unmarked == 1
