@@ -26,96 +26,25 @@ import structlog
 
 from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.clock import Clock, timestamp
-from control_plane.evaluated_model import evaluated_model_mismatch
-from control_plane.experiment_state import (
-    ExperimentRecords,
-    approvals_required,
-    approvers,
-    first_rejection,
-)
+from control_plane.experiment_state import approvers
 from control_plane.pointer_writer import PointerWriter, record_sha256
+from control_plane.promotable import promotable
+from control_plane.promotion_rule import champion_changed
 from control_plane.refusals import audited
-from control_plane.served_data import forgotten_log_rows
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
 from control_plane.store.txn import Guard, KeyAbsent, KeyAt, NothingCreatedAfter, Put
 from control_plane.validation import require
-from control_plane.verdicts import derive_verdict
 from recmesh.api.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
-from recmesh.rpc.errors import FailedPreconditionError, InvalidArgumentError, RecmeshError
+from recmesh.rpc.errors import FailedPreconditionError, RecmeshError
 
 log = structlog.get_logger("recmesh.control_plane.promotion")
 
 _REREADS = 5
 #: The subject of a refused promotion that named no experiment.
 REFUSAL_SUBJECT = "experiment"
-
-
-def promotion_refusal(records: ExperimentRecords) -> str | None:
-    """Why this experiment may not be promoted now, or None if it may.
-
-    Checked in this order: evaluation recorded, its evidence derives PASS under the
-    experiment's rule (the stored verdict is not trusted: an evaluation recorded before
-    verdicts were derived, or written behind the control plane, carries no evidence or
-    evidence that says otherwise), not rejected, enough approvals, champion unchanged
-    since the evaluation, not promoted yet. Raises CorruptRecordError (DATA_LOSS) for a
-    recorded rule that cannot be applied.
-    """
-    experiment_id = records.experiment.experiment_id
-    evaluation = records.evaluation
-    if evaluation is None:
-        return (
-            f"no evaluation recorded for experiment {experiment_id}; record one "
-            "(RecordEvaluation) before promoting"
-        )
-    if evaluation.verdict != records_pb2.VERDICT_PASS:
-        reasons = "; ".join(evaluation.reasons) or "no reason given"
-        return f"evaluation verdict is FAIL: {reasons}"
-    if not evaluation.evidence:
-        return (
-            f"the evaluation of experiment {experiment_id} carries no evidence (recorded "
-            "before verdicts were derived, or written outside the control plane), so its PASS "
-            "cannot be derived; evaluate again in a new experiment"
-        )
-    try:
-        # derive_verdict refuses a declared PASS the evidence does not derive.
-        derive_verdict(evaluation, records.experiment)
-    except InvalidArgumentError as exc:
-        return (
-            f"the evaluation of experiment {experiment_id} does not derive PASS from its "
-            f"evidence: {exc}"
-        )
-    rejection = first_rejection(records.reviews)
-    if rejection is not None:
-        return f"experiment {experiment_id} was rejected by {rejection.author}: {rejection.comment}"
-    approved = len(approvers(records.reviews))
-    needed = approvals_required(records.experiment)
-    if approved < needed:
-        return f"not enough approvals: {approved} of {needed}"
-    pointer = records.pointer
-    if pointer is None or pointer.revision != evaluation.champion_pointer_revision:
-        return champion_changed(evaluation, pointer)
-    if records.promotion_exists:
-        return f"experiment {experiment_id} was already promoted"
-    return None
-
-
-def champion_changed(
-    evaluation: records_pb2.Evaluation, pointer: records_pb2.ServingPointer | None
-) -> str:
-    now = (
-        "unset or damaged (`recmesh pointer` says which)"
-        if pointer is None
-        else f"{pointer.serving_version} at revision {pointer.revision}"
-    )
-    return (
-        f"champion changed since the evaluation: {evaluation.challenger_version} was measured "
-        f"against {evaluation.champion_version} at pointer revision "
-        f"{evaluation.champion_pointer_revision}, the pointer is now {now}; re-evaluate against "
-        "the current champion (create a new experiment)"
-    )
 
 
 class Promoter:
@@ -150,24 +79,9 @@ class Promoter:
         require(experiment_id, "experiment_id")
         keys = self._keys
         for _ in range(_REREADS):
-            records = await self._records.experiment(experiment_id)
-            refusal = promotion_refusal(records)
-            if refusal is not None:
-                raise FailedPreconditionError(refusal)
-            evaluation = records.evaluation
-            previous = records.pointer
-            # promotion_refusal returned None, so both exist.
-            assert evaluation is not None
-            assert previous is not None
-            challenger = await self._records.model(evaluation.challenger_version)
-            mismatch = evaluated_model_mismatch(
-                evaluation, challenger, records.experiment.spec.dataset_fingerprint
-            )
-            champion = await self._records.find_model(previous.serving_version)
-            if mismatch is None and champion is not None:
-                mismatch = forgotten_log_rows(champion, challenger)
-            if mismatch is not None:
-                raise FailedPreconditionError(mismatch)
+            checked = await promotable(self._records, experiment_id)
+            records, evaluation, previous = checked.records, checked.evaluation, checked.champion
+            challenger = checked.challenger
             pointer = records_pb2.ServingPointer(
                 serving_version=challenger.version_id,
                 manifest_sha256=challenger.manifest_sha256,
@@ -180,7 +94,7 @@ class Promoter:
                 pointer=pointer, previous_version=previous.serving_version
             )
             guards: list[Guard] = [
-                KeyAt(keys.pointer, evaluation.champion_pointer_revision),
+                KeyAt(keys.pointer, previous.revision),
                 KeyAt(keys.evaluation(experiment_id), records.evaluation_mod_revision),
                 KeyAbsent(keys.promotion(experiment_id)),
                 NothingCreatedAfter(keys.reviews_prefix(experiment_id), records.revision),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from control_plane.champion_lineage import champion_since
 from control_plane.experiment_state import ExperimentRecords
 from control_plane.store.codec import decode
 from control_plane.store.etcd_kv import EtcdKV
@@ -72,7 +73,7 @@ class RecordReader:
                 keys.promotion(experiment_id),
                 keys.pointer,
             ],
-            prefixes=[keys.reviews_prefix(experiment_id)],
+            prefixes=[keys.reviews_prefix(experiment_id), keys.pointer_history_prefix],
             last_of=[keys.pointer_records_prefix],
             last_count=NEWEST_RECORDS,
         )
@@ -82,14 +83,18 @@ class RecordReader:
                 f"experiment {experiment_id!r} does not exist (see `recmesh experiment list`)"
             )
         evaluation = reading.find(keys.evaluation(experiment_id))
+        pointer = self.pointer_reading(reading).pointer
         return ExperimentRecords(
             experiment=decode(stored, records_pb2.Experiment),
             evaluation=None if evaluation is None else decode(evaluation, records_pb2.Evaluation),
             evaluation_mod_revision=0 if evaluation is None else evaluation.mod_revision,
             reviews=_reviews(reading.under(keys.reviews_prefix(experiment_id))),
             promotion_exists=reading.find(keys.promotion(experiment_id)) is not None,
-            pointer=self.pointer_reading(reading).pointer,
+            pointer=pointer,
             revision=reading.revision,
+            champion_revision=None
+            if pointer is None
+            else champion_since(pointer, self._replaced(reading)),
         )
 
     async def experiments(self) -> list[ExperimentRecords]:
@@ -181,20 +186,25 @@ class RecordReader:
             last_of=[keys.pointer_records_prefix],
             last_count=NEWEST_RECORDS,
         )
-        replaced = []
-        for stored in reading.under(keys.pointer_history_prefix):
-            verified = pointer_value(stored, self._trusted).pointer
-            if verified is not None:
-                verified.revision = int(_last(stored.key))
-                replaced.append(verified)
         value = self.pointer_reading(reading)
         return PointerHistory(
             current=value.pointer,
-            replaced=tuple(replaced),
+            replaced=self._replaced(reading),
             damaged=value.damaged,
             current_revision=value.mod_revision,
             latest_signed=value.latest_signed,
         )
+
+    def _replaced(self, reading: Reading) -> tuple[records_pb2.ServingPointer, ...]:
+        """The verified history values in a reading that included its prefix, oldest first,
+        each with the revision it was set at."""
+        replaced = []
+        for stored in reading.under(self._keys.pointer_history_prefix):
+            verified = pointer_value(stored, self._trusted).pointer
+            if verified is not None:
+                verified.revision = int(_last(stored.key))
+                replaced.append(verified)
+        return tuple(replaced)
 
     def pointer_reading(self, reading: Reading) -> PointerValue:
         """The pointer out of a reading that included the pointer key and the last
@@ -216,4 +226,3 @@ def _reviews(stored: tuple[StoredValue, ...]) -> tuple[records_pb2.Review, ...]:
     """Reviews in the order they were written."""
     ordered = sorted(stored, key=lambda value: value.create_revision)
     return tuple(decode(value, records_pb2.Review) for value in ordered)
-

@@ -15,7 +15,8 @@ from control_plane.clock import utc_now
 from control_plane.decision_rules import rule_message
 from control_plane.experiment_state import ExperimentRecords
 from control_plane.pointer_writer import PointerWriter
-from control_plane.promotion import Promoter, promotion_refusal
+from control_plane.promotion import Promoter
+from control_plane.promotion_rule import promotion_refusal
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError, StoreUnavailableError
 from control_plane.store.etcd_kv import EtcdKV
@@ -380,9 +381,7 @@ def test_reviews_that_keep_arriving_are_an_audited_refusal(
     keys = control_plane.keys
 
     async def scenario() -> tuple[ConflictError, int]:
-        kv = EtcdKV(
-            [control_plane.etcd_endpoint], credentials=control_plane.etcd_passwords.root
-        )
+        kv = EtcdKV([control_plane.etcd_endpoint], credentials=control_plane.etcd_passwords.root)
         await kv.connect()
 
         async def comment() -> None:
@@ -426,9 +425,7 @@ def test_pointer_moving_during_promotion_refuses_without_retry(
     keys = control_plane.keys
 
     async def scenario() -> tuple[str, int]:
-        kv = EtcdKV(
-            [control_plane.etcd_endpoint], credentials=control_plane.etcd_passwords.root
-        )
+        kv = EtcdKV([control_plane.etcd_endpoint], credentials=control_plane.etcd_passwords.root)
         await kv.connect()
 
         async def move_pointer() -> None:
@@ -478,8 +475,8 @@ def test_etcd_dying_during_promotion_writes_nothing(etcd_server: LocalEtcd, tmp_
 
         async def scenario() -> None:
             kv = _DyingKV(
-            etcd_server.endpoint, etcd_server.kill, etcd_server.credentials(ROOT_USER)
-        )
+                etcd_server.endpoint, etcd_server.kill, etcd_server.credentials(ROOT_USER)
+            )
             await kv.connect()
             records = RecordReader(kv, cp.keys, cp.trusted())
             audit = AuditLog(kv, cp.keys, utc_now)

@@ -1,0 +1,37 @@
+"""Since when the current champion has served, looking past records that only moved a rollout.
+
+An evaluation measures the champion at one pointer revision. Shadow and staged
+rollouts write new pointer records that keep the champion (same serving version,
+same manifest) and only add, change or drop the challenger beside it, so the
+pointer's revision alone would call every such record a new champion and refuse a
+promotion the evaluation still covers. The champion's revision is found by
+following `replaces_revision` back through the verified history while each
+record replaced one naming the same version and manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from recmesh.api.controlplane.v1 import records_pb2
+
+
+def same_champion(a: records_pb2.ServingPointer, b: records_pb2.ServingPointer) -> bool:
+    """Both records serve the same champion (a rollout beside it may differ)."""
+    return a.serving_version == b.serving_version and a.manifest_sha256 == b.manifest_sha256
+
+
+def champion_since(
+    current: records_pb2.ServingPointer, replaced: Iterable[records_pb2.ServingPointer]
+) -> int:
+    """The pointer revision at which `current`'s champion began serving: the revision of
+    the oldest record in the unbroken run of records with its version and manifest
+    (`replaced`: verified history values, each with its revision set). A record whose
+    predecessor is not in the verified history ends the run."""
+    by_revision = {record.revision: record for record in replaced}
+    record = current
+    while True:
+        previous = by_revision.get(record.replaces_revision)
+        if previous is None or not same_champion(previous, record):
+            return record.revision
+        record = previous
