@@ -146,6 +146,20 @@ class ServerMetrics:
             ["component"],
             registry=self.registry,
         )
+        self.shadow_ran = Counter(
+            "recmesh_shadow_ran",
+            "Shadow rankings of a challenger the front ran after answering, by outcome "
+            "(ok, error: the challenger failed or degraded).",
+            ["component", "outcome"],
+            registry=self.registry,
+        )
+        self.shadow_shed = Counter(
+            "recmesh_shadow_shed",
+            "Shadow rankings the front skipped to keep answers first, by reason (busy, "
+            "in_flight, cpu_budget).",
+            ["component", "reason"],
+            registry=self.registry,
+        )
         self.downstream_open = Gauge(
             "recmesh_downstream_open",
             "1 while every replica of a downstream service is ejected (calls degrade at once).",

@@ -25,6 +25,7 @@ from services.recommend.server import (
     RecommendConfig,
     create_server,
 )
+from services.recommend.shadow_policy import ShadowPolicy
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,7 +49,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-candidates", type=int, default=DEFAULT_CANDIDATES)
     parser.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT)
     add_batching_arguments(parser, "candidates and ranking")
+    parser.add_argument(
+        "--shadow-cpu-budget",
+        type=float,
+        default=ShadowPolicy().cpu_budget,
+        help="shadow scoring is shed while the front process used more than this "
+        "fraction of one core over the last second (default %(default)s; 0 sheds all)",
+    )
     args = parser.parse_args(argv)
+    if args.shadow_cpu_budget < 0:
+        parser.error("--shadow-cpu-budget must be >= 0")
     config = RecommendConfig(
         common=common_options(args, parser),
         candidates_addresses=replica_addresses(args.candidates, "--candidates", parser),
@@ -58,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_candidates=args.max_candidates,
         max_in_flight=args.max_in_flight,
         batching=batching_options(args, parser),
+        shadow=ShadowPolicy(cpu_budget=args.shadow_cpu_budget),
     )
     return run_service(
         COMPONENT, config.common, lambda tp, metrics: create_server(config, tp, metrics)

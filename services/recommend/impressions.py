@@ -8,7 +8,10 @@ and response (no formatting); a background task wakes at most every
 `flush_s` (0.2 s, as the span exporter), formats what has gathered and appends
 it with one write. When the queue is full (the disk is slower than the
 traffic) answers are dropped and counted, never blocking a request.
-`impression_record` makes the record of one answer.
+`impression_record` makes the record of one answer; an answer in a rollout
+carries its marks (`arm`, `rollout`, `rollout_id`, and `stage` or `latency_ms` and
+`error`: services/recommend/rollout_marks.py, offline/shadow/records.py), added to
+its record as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -31,10 +35,11 @@ def impression_record(
     request: recommend_pb2.RecommendRequest,
     response: recommend_pb2.RecommendResponse,
     at: float,
+    marks: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The impression of `response` to `request`, answered at `at` (seconds since the
-    epoch): one line of the log."""
-    return {
+    epoch), with the rollout's `marks` when it has some: one line of the log."""
+    record = {
         "request_id": response.request_id,
         "trace_id": response.trace_id,
         "at": at,
@@ -48,14 +53,22 @@ def impression_record(
         "degraded": response.degraded,
         "degraded_reason": reason_label(response.degraded_reason) if response.degraded else "",
     }
+    if marks:
+        record.update(marks)
+    return record
 
 
 #: Answers formatted and written between two turns of the event loop (about 2 ms of
 #: formatting at k=10).
 WRITE_SLICE = 64
 
-#: One answer to log: its request, its response and when it was answered.
-Answer: TypeAlias = tuple[recommend_pb2.RecommendRequest, recommend_pb2.RecommendResponse, float]
+#: One answer to log: its request, its response, when it was answered, its marks.
+Answer: TypeAlias = tuple[
+    recommend_pb2.RecommendRequest,
+    recommend_pb2.RecommendResponse,
+    float,
+    Mapping[str, Any] | None,
+]
 
 
 class ImpressionLog:
@@ -74,10 +87,12 @@ class ImpressionLog:
         request: recommend_pb2.RecommendRequest,
         response: recommend_pb2.RecommendResponse,
         at: float,
+        marks: Mapping[str, Any] | None = None,
     ) -> None:
-        """Queues one answer (answered at `at`, seconds since the epoch); never blocks."""
+        """Queues one answer (answered at `at`, seconds since the epoch, with the
+        rollout's `marks`); never blocks."""
         try:
-            self._queue.put_nowait((request, response, at))
+            self._queue.put_nowait((request, response, at, marks))
         except asyncio.QueueFull:
             self.dropped += 1
 
@@ -131,6 +146,7 @@ class DiscardingImpressionLog(ImpressionLog):
         request: recommend_pb2.RecommendRequest,
         response: recommend_pb2.RecommendResponse,
         at: float,
+        marks: Mapping[str, Any] | None = None,
     ) -> None:
         pass
 

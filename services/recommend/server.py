@@ -1,15 +1,24 @@
-"""Wires the Recommend front: versions, downstream channels, impressions, servicer."""
+"""Wires the Recommend front: versions, downstream channels, impressions, servicer.
+
+Beside the champion's downstreams the front holds a second pair for shadow scoring
+(services/recommend/shadow.py), named `candidates-shadow` and `ranking-shadow` in
+metrics and logs: own channels and breakers, never batched. A staged rollout's
+counts per arm go to etcd under this process's front id (a new uuid every start).
+"""
 
 from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 from opentelemetry.trace import TracerProvider
 
 from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
@@ -21,22 +30,31 @@ from recmesh.api.recommend.v1 import (
     recommend_pb2_grpc,
 )
 from recmesh.artifacts.factory import open_artifact_store
+from recmesh.etcd.keys import KeySchema
 from recmesh.interactions.log_writer import InteractionLogWriter
 from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
 from recmesh.wire.limits import DEFAULT_CANDIDATES
-from services.common.coalesced_downstream import BatchingOptions
-from services.common.downstream import DownstreamPolicy, connect_downstream
+from services.common.coalesced_downstream import NO_BATCHING, BatchingOptions
+from services.common.downstream import Downstream, DownstreamPolicy, connect_downstream
 from services.common.options import CommonOptions
 from services.common.readiness import front_readiness
 from services.common.serving_process import start_serving_process
 from services.common.versions import VersionRegistry
+from services.recommend.admission import Admission
+from services.recommend.arm_counter import ArmCounter
+from services.recommend.arm_counts_writer import ArmCountsWriter, EtcdPut
 from services.recommend.budget import BudgetPolicy
+from services.recommend.flow import RecommendFlow
 from services.recommend.front_bundle import FrontBundle, load_front_bundle
 from services.recommend.impressions import DiscardingImpressionLog, ImpressionLog
 from services.recommend.interactions import InteractionLogServicer
 from services.recommend.servicer import RecommendServicer
+from services.recommend.shadow import ShadowScorer
+from services.recommend.shadow_policy import ShadowPolicy
+
+StubT = TypeVar("StubT")
 
 COMPONENT = "recommend"
 DEFAULT_PORT = 50051
@@ -60,38 +78,40 @@ class RecommendConfig:
     downstream_policy: DownstreamPolicy = field(default_factory=DownstreamPolicy)
     # Coalescing of the calls to candidates and to ranking under load (on by default).
     batching: BatchingOptions = field(default_factory=BatchingOptions)
+    # How much shadow scoring the front allows (--shadow-cpu-budget).
+    shadow: ShadowPolicy = field(default_factory=ShadowPolicy)
 
 
 async def create_server(
     config: RecommendConfig, tracer_provider: TracerProvider, metrics: ServerMetrics
 ) -> ServerHandle:
     store = open_artifact_store(config.common.artifacts_dir)
-    candidates = await connect_downstream(
-        "candidates",
-        config.candidates_addresses,
-        lambda channel: traced_stub(
+    candidates_service = candidates_pb2.DESCRIPTOR.services_by_name["CandidatesService"]
+    ranking_service = ranking_pb2.DESCRIPTOR.services_by_name["RankingService"]
+    candidates, shadow_candidates = [
+        await _connect(
+            config,
+            name,
+            config.candidates_addresses,
             candidates_pb2_grpc.CandidatesServiceStub,
-            channel,
-            candidates_pb2.DESCRIPTOR.services_by_name["CandidatesService"],
+            candidates_service,
             tracer_provider,
-        ),
-        metrics,
-        config.common.tls,
-        config.downstream_policy,
-    )
-    ranking = await connect_downstream(
-        "ranking",
-        config.ranking_addresses,
-        lambda channel: traced_stub(
+            metrics,
+        )
+        for name in ("candidates", "candidates-shadow")
+    ]
+    ranking, shadow_ranking = [
+        await _connect(
+            config,
+            name,
+            config.ranking_addresses,
             ranking_pb2_grpc.RankingServiceStub,
-            channel,
-            ranking_pb2.DESCRIPTOR.services_by_name["RankingService"],
+            ranking_service,
             tracer_provider,
-        ),
-        metrics,
-        config.common.tls,
-        config.downstream_policy,
-    )
+            metrics,
+        )
+        for name in ("ranking", "ranking-shadow")
+    ]
     impressions = (
         ImpressionLog(config.impressions_path)
         if config.common.telemetry.impressions
@@ -109,8 +129,33 @@ async def create_server(
     )
     log_writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interaction-log")
     servicers: list[RecommendServicer] = []
+    shadow_scorers: list[ShadowScorer] = []
+    counter = ArmCounter(f"{COMPONENT}-{uuid.uuid4().hex[:12]}")
+    put_counts = EtcdPut(
+        list(config.common.etcd_endpoints),
+        tls=config.common.etcd_tls,
+        credentials=config.common.etcd_credentials,
+    )
+    counts_writer = ArmCountsWriter(counter, KeySchema(config.common.etcd_prefix), put_counts)
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[FrontBundle]) -> None:
+        admission = Admission(config.max_in_flight)
+        shadows = ShadowScorer(
+            flow=RecommendFlow(
+                candidates=shadow_candidates,
+                ranking=shadow_ranking,
+                admission=Admission(config.shadow.max_in_flight),
+                policy=config.budget,
+                max_candidates=config.max_candidates,
+                batching=NO_BATCHING,
+                downstream_policy=config.downstream_policy,
+            ),
+            champion_admission=admission,
+            policy=config.shadow,
+            impressions=impressions,
+            metrics=metrics,
+        )
+        shadow_scorers.append(shadows)
         servicer = RecommendServicer(
             versions=registry,
             candidates=candidates,
@@ -123,6 +168,9 @@ async def create_server(
             batching=config.batching,
             tracer=tracer_provider.get_tracer("recmesh.coalescer"),
             downstream_policy=config.downstream_policy,
+            admission=admission,
+            counter=counter,
+            shadows=shadows,
         )
         servicers.append(servicer)
         recommend_pb2_grpc.add_RecommendServiceServicer_to_server(servicer, server)
@@ -133,8 +181,12 @@ async def create_server(
     async def close() -> None:
         for servicer in servicers:
             await servicer.close()
-        await candidates.close()
-        await ranking.close()
+        for shadows in shadow_scorers:
+            await shadows.close()
+        await counts_writer.flush()
+        await put_counts.close()
+        for downstream in (candidates, ranking, shadow_candidates, shadow_ranking):
+            await downstream.close()
         await impressions.close()
         log_writes.shutdown(wait=True)
         if interaction_log is not None:
@@ -151,8 +203,28 @@ async def create_server(
         register=register,
         tracer_provider=tracer_provider,
         metrics=metrics,
-        background=[impressions.run],
+        background=[impressions.run, counts_writer.run],
         closers=[close],
         # The front resolves each request's version itself: ready while it holds one.
         readiness=front_readiness,
+    )
+
+
+async def _connect(
+    config: RecommendConfig,
+    name: str,
+    addresses: tuple[str, ...],
+    stub_class: Callable[[grpc.aio.Channel], StubT],
+    service: ServiceDescriptor,
+    tracer_provider: TracerProvider,
+    metrics: ServerMetrics,
+) -> Downstream[StubT]:
+    """The downstream `name`: traced stubs of `service` on every replica address."""
+    return await connect_downstream(
+        name,
+        addresses,
+        lambda channel: traced_stub(stub_class, channel, service, tracer_provider),
+        metrics,
+        config.common.tls,
+        config.downstream_policy,
     )

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +55,16 @@ def test_a_normal_answer_has_no_reason() -> None:
     assert (record["degraded"], record["degraded_reason"], record["items"]) == (False, "", [])
 
 
+def test_a_rollouts_marks_are_added_to_the_record() -> None:
+    """A staged answer's arm, rollout, rollout id and stage become fields of its line."""
+    request = recommend_pb2.RecommendRequest(user_id="1", k=1)
+    response = recommend_pb2.RecommendResponse(serving_version="sv-2", arm="challenger")
+    marks = {"arm": "challenger", "rollout": "staged", "rollout_id": "r-1", "stage": 1}
+    record = impression_record(request, response, 0.0, marks)
+    assert {name: record[name] for name in marks} == marks
+    assert record["serving_version"] == "sv-2"
+
+
 def _answer(n: int) -> tuple[recommend_pb2.RecommendRequest, recommend_pb2.RecommendResponse]:
     return (
         recommend_pb2.RecommendRequest(user_id=str(n), k=1),
@@ -77,9 +89,10 @@ def test_answers_gathered_within_the_flush_interval_are_written_at_once(
         request: recommend_pb2.RecommendRequest,
         response: recommend_pb2.RecommendResponse,
         at: float,
+        marks: Mapping[str, Any] | None = None,
     ) -> dict[str, object]:
         formatted.append(response.request_id)
-        return impression_record(request, response, at)
+        return impression_record(request, response, at, marks)
 
     monkeypatch.setattr(impressions, "impression_record", counting)
 
