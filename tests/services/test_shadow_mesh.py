@@ -1,0 +1,159 @@
+"""Shadow scoring on the real mesh: it never changes an answer, every shadowed request
+leaves a champion/challenger pair in the impression log, and it is shed before any
+answer degrades (services/recommend/shadow.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from offline.shadow.log_reader import read_shadow_log
+from recmesh.api.controlplane.v1 import records_pb2
+from recmesh.api.recommend.v1 import recommend_pb2
+from recmesh.bundle.writer import WrittenBundle
+from recmesh.etcd.local_server import LocalEtcd
+from recmesh.telemetry.metrics import ServerMetrics
+from services.recommend.shadow_policy import BUSY, CPU_BUDGET, ShadowPolicy
+from tests.fixtures_serving import ServingVersions
+from tests.mesh_harness import running_mesh
+from tests.services.mesh_calls import recommend, wait_for_version
+from tests.services.rollout_mesh import (
+    impression_lines,
+    own_front,
+    rollout,
+    shadow_metric,
+    wait_for,
+    write_rollout_pointer,
+)
+
+USERS = [str(u) for u in range(1, 31)]
+Answer = tuple[str, tuple[tuple[int, float], ...], bool]
+
+
+def _answer(response: recommend_pb2.RecommendResponse) -> Answer:
+    """What a user sees: the version, the items with their scores, degraded or not."""
+    return (
+        response.serving_version,
+        tuple((item.item_id, item.score) for item in response.items),
+        response.degraded,
+    )
+
+
+async def _responses(front: str, users: list[str]) -> dict[str, recommend_pb2.RecommendResponse]:
+    return {user: await recommend(front, user) for user in users}
+
+
+async def _answers(front: str, users: list[str]) -> dict[str, Answer]:
+    return {user: _answer(r) for user, r in (await _responses(front, users)).items()}
+
+
+def test_shadow_scoring_never_changes_an_answer_and_logs_both_lists(
+    etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
+) -> None:
+    """With a 100 % shadow share, the same users get the same items, scores and version
+    as without a rollout; each of their requests has a champion record and a challenger
+    record (the baseline's list, which differs) with the same request id."""
+    champion, challenger = serving_versions.xgboost, serving_versions.baseline
+    impressions = tmp_path / "front.jsonl"
+
+    async def main() -> None:
+        await write_rollout_pointer(etcd_server, champion, None)
+        async with (
+            running_mesh(etcd_server, serving_versions.store_dir, tmp_path / "m.jsonl") as mesh,
+            own_front(etcd_server, serving_versions, mesh, impressions) as (front, metrics),
+        ):
+            address = f"127.0.0.1:{front.port}"
+            before = await _start_shadowing(etcd_server, address, metrics, champion, challenger)
+            responses = await _responses(address, USERS)
+            assert {user: _answer(r) for user, r in responses.items()} == before
+            requests = {r.request_id for r in responses.values()}
+            await wait_for(lambda: _challengers(impressions) >= requests)
+        paired = read_shadow_log(impressions)
+        pairs = [p for p in paired.pairs if p.request_id in requests]
+        assert len(pairs) == len(USERS)
+        assert {p.champion.user_id for p in pairs} == set(USERS)
+        assert all(p.champion.serving_version == champion.version_id for p in pairs)
+        assert all(p.challenger.serving_version == challenger.version_id for p in pairs)
+        assert all(p.answered for p in pairs)
+        assert any(p.champion.item_ids(10) != p.challenger.item_ids(10) for p in pairs)
+        for pair in pairs:
+            assert pair.champion.item_ids(10) == [i for i, _ in before[pair.champion.user_id][1]]
+
+    asyncio.run(main())
+
+
+def test_under_overload_shadow_work_is_shed_before_any_answer_degrades(
+    etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
+) -> None:
+    """Six concurrent callers against a front admitting eight: shadows are shed as busy
+    (more than a quarter of the limit in flight), no answer degrades and every answer
+    equals the unshadowed one; with a CPU budget of 0 every shadow is shed."""
+    champion, challenger = serving_versions.xgboost, serving_versions.baseline
+    busy_policy = ShadowPolicy(cpu_budget=64.0, max_in_flight=64, busy_fraction=0.25)
+
+    async def main() -> None:
+        await write_rollout_pointer(etcd_server, champion, None)
+        async with running_mesh(
+            etcd_server, serving_versions.store_dir, tmp_path / "m.jsonl"
+        ) as mesh:
+            async with own_front(
+                etcd_server,
+                serving_versions,
+                mesh,
+                tmp_path / "busy.jsonl",
+                shadow=busy_policy,
+                max_in_flight=8,
+            ) as (front, metrics):
+                address = f"127.0.0.1:{front.port}"
+                before = await _start_shadowing(etcd_server, address, metrics, champion, challenger)
+                for _ in range(5):
+                    rounds = await asyncio.gather(
+                        *(_answers(address, USERS[i::6]) for i in range(6))
+                    )
+                    during = {user: a for answers in rounds for user, a in answers.items()}
+                    assert during == before
+                assert shadow_metric(metrics, "shed", "reason", BUSY) > 0
+            async with own_front(
+                etcd_server,
+                serving_versions,
+                mesh,
+                tmp_path / "cpu.jsonl",
+                shadow=ShadowPolicy(cpu_budget=0.0),
+            ) as (front, metrics):
+                address = f"127.0.0.1:{front.port}"
+                await wait_for_version(address, champion.version_id)
+                assert await _answers(address, USERS) == before
+                assert shadow_metric(metrics, "shed", "reason", CPU_BUDGET) >= len(USERS)
+                assert shadow_metric(metrics, "ran", "outcome", "ok") == 0
+                assert shadow_metric(metrics, "ran", "outcome", "error") == 0
+        unshadowed = impression_lines(tmp_path / "cpu.jsonl")
+        assert unshadowed
+        assert all("arm" not in line for line in unshadowed)
+
+    asyncio.run(main())
+
+
+async def _start_shadowing(
+    etcd: LocalEtcd,
+    address: str,
+    metrics: ServerMetrics,
+    champion: WrittenBundle,
+    challenger: WrittenBundle,
+) -> dict[str, Answer]:
+    """The users' answers without a rollout; then a record shadowing every user with
+    the challenger, followed until one shadow ran (the challenger is loaded)."""
+    await wait_for_version(address, champion.version_id)
+    before = await _answers(address, USERS)
+    plan = rollout(challenger, records_pb2.ROLLOUT_MODE_SHADOW, 1.0)
+    await write_rollout_pointer(etcd, champion, plan)
+    deadline = asyncio.get_running_loop().time() + 30.0
+    while shadow_metric(metrics, "ran", "outcome", "ok") == 0:
+        assert asyncio.get_running_loop().time() < deadline, "no shadow ever ran"
+        await recommend(address, "1")
+        await asyncio.sleep(0.1)
+    return before
+
+
+def _challengers(path: Path) -> set[str]:
+    """The request ids of the log's challenger records."""
+    return {r["request_id"] for r in impression_lines(path) if r.get("arm") == "challenger"}
