@@ -1,6 +1,7 @@
 """Entry point: python -m control_plane [--port 50055] --etcd HOST:PORT --artifacts DIR|s3://B/P
 --credentials FILE --pointer-signing-key FILE [--pointer-public-key FILE ...]
-[--tls-cert F --tls-key F --tls-ca F] [--confidence-floor 0.9] [--resamples-floor 200].
+[--tls-cert F --tls-key F --tls-ca F] [--confidence-floor 0.9] [--resamples-floor 200]
+[--impressions LOG ...] [--rollout-tick-seconds 1].
 
 SIGTERM or SIGINT stops accepting calls, lets in-flight calls finish for up to
 --drain-seconds, then exits 0.
@@ -21,6 +22,7 @@ from control_plane.config import (
     DEFAULT_CONFIDENCE_FLOOR,
     DEFAULT_PORT,
     DEFAULT_RESAMPLES_FLOOR,
+    DEFAULT_ROLLOUT_TICK_SECONDS,
     ControlPlaneConfig,
 )
 from control_plane.server import COMPONENT, create_server
@@ -90,6 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="CreateExperiment refuses a decision rule requiring fewer bootstrap resamples "
         f"(default {DEFAULT_RESAMPLES_FLOOR})",
     )
+    parser.add_argument(
+        "--impressions",
+        type=Path,
+        action="append",
+        default=[],
+        help="an impression log (JSON lines) GetShadowReport computes the shadow diff from; "
+        "repeatable (one per front)",
+    )
+    parser.add_argument(
+        "--rollout-tick-seconds",
+        type=float,
+        default=DEFAULT_ROLLOUT_TICK_SECONDS,
+        help="how often the rollout driver checks for a stage due for a look (each plan "
+        f"sets its own look interval; default {DEFAULT_ROLLOUT_TICK_SECONDS:g})",
+    )
     add_tls_arguments(parser, party="this control plane (served and presented to etcd)")
     add_etcd_tls_arguments(parser)
     add_etcd_credential_arguments(parser)
@@ -105,6 +122,8 @@ def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Co
     etcd_tls = etcd_tls_from_args(args, parser, tls)
     if not 0.0 < args.confidence_floor < 1.0:
         parser.error(f"--confidence-floor must be between 0 and 1, got {args.confidence_floor}")
+    if not args.rollout_tick_seconds > 0:
+        parser.error(f"--rollout-tick-seconds must be positive, got {args.rollout_tick_seconds}")
     if args.resamples_floor < 1:
         parser.error(f"--resamples-floor must be at least 1, got {args.resamples_floor}")
     return ControlPlaneConfig(
@@ -121,6 +140,8 @@ def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Co
         etcd_credentials=etcd_credentials_from_args(args, parser, tls=etcd_tls is not None),
         confidence_floor=args.confidence_floor,
         resamples_floor=args.resamples_floor,
+        impressions=tuple(args.impressions),
+        rollout_tick_seconds=args.rollout_tick_seconds,
     )
 
 

@@ -4,9 +4,10 @@ An evaluation measures the champion at one pointer revision. Shadow and staged
 rollouts write new pointer records that keep the champion (same serving version,
 same manifest) and only add, change or drop the challenger beside it, so the
 pointer's revision alone would call every such record a new champion and refuse a
-promotion the evaluation still covers. The champion's revision is found by
+promotion the evaluation still covers. The champion's revisions are found by
 following `replaces_revision` back through the verified history while each
-record replaced one naming the same version and manifest.
+record replaced one naming the same version and manifest: an evaluation measured at
+any of them measured the champion that serves now.
 """
 
 from __future__ import annotations
@@ -21,17 +22,18 @@ def same_champion(a: records_pb2.ServingPointer, b: records_pb2.ServingPointer) 
     return a.serving_version == b.serving_version and a.manifest_sha256 == b.manifest_sha256
 
 
-def champion_since(
+def champion_revisions(
     current: records_pb2.ServingPointer, replaced: Iterable[records_pb2.ServingPointer]
-) -> int:
-    """The pointer revision at which `current`'s champion began serving: the revision of
-    the oldest record in the unbroken run of records with its version and manifest
-    (`replaced`: verified history values, each with its revision set). A record whose
-    predecessor is not in the verified history ends the run."""
+) -> frozenset[int]:
+    """The pointer revisions of the unbroken run of records, ending at `current`, that
+    serve its version and manifest (`replaced`: verified history values, each with its
+    revision set). A record whose predecessor is not in the verified history ends the run."""
     by_revision = {record.revision: record for record in replaced}
+    revisions = {current.revision}
     record = current
     while True:
         previous = by_revision.get(record.replaces_revision)
         if previous is None or not same_champion(previous, record):
-            return record.revision
+            return frozenset(revisions)
+        revisions.add(previous.revision)
         record = previous

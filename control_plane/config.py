@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_MAX_UPLOAD_BYTES",
     "DEFAULT_PORT",
     "DEFAULT_RESAMPLES_FLOOR",
+    "DEFAULT_ROLLOUT_TICK_SECONDS",
     "ControlPlaneConfig",
     "TlsFiles",
 ]
@@ -25,6 +26,7 @@ DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
 DEFAULT_CONFIDENCE_FLOOR = 0.9
 #: The fewest bootstrap resamples an experiment's rule may require (spec.min_resamples).
 DEFAULT_RESAMPLES_FLOOR = 200
+DEFAULT_ROLLOUT_TICK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,8 @@ class ControlPlaneConfig:
     confidence_floor: float = DEFAULT_CONFIDENCE_FLOOR
     #: CreateExperiment refuses a rule requiring fewer resamples (`--resamples-floor`).
     resamples_floor: int = DEFAULT_RESAMPLES_FLOOR
+    #: Impression logs GetShadowReport computes the shadow diff from (`--impressions`).
+    impressions: tuple[Path, ...] = ()
+    #: How often the rollout driver checks for a running stage due for a look
+    #: (`--rollout-tick-seconds`); each plan sets its own look interval.
+    rollout_tick_seconds: float = DEFAULT_ROLLOUT_TICK_SECONDS

@@ -30,17 +30,18 @@ class ExperimentRecords:
     promotion_exists: bool
     pointer: records_pb2.ServingPointer | None
     revision: int
-    #: The pointer revision at which the current champion began serving
-    #: (`champion_lineage.champion_since`); None: the pointer's own revision.
-    champion_revision: int | None = None
+    #: The pointer revisions at which the current champion served
+    #: (`champion_lineage.champion_revisions`); None: the pointer's own revision only.
+    champion_revisions: frozenset[int] | None = None
 
-    @property
-    def champion_since(self) -> int:
-        """The revision an evaluation must have measured for the champion to be unchanged
-        (0 when the pointer is unset)."""
-        if self.champion_revision is not None:
-            return self.champion_revision
-        return 0 if self.pointer is None else self.pointer.revision
+    def champion_served_at(self, revision: int) -> bool:
+        """Whether the champion now serving is the one the pointer named at `revision`
+        (records since then only changed the challenger beside it)."""
+        if self.pointer is None:
+            return False
+        if self.champion_revisions is not None:
+            return revision in self.champion_revisions
+        return revision == self.pointer.revision
 
 
 def approvals_required(experiment: records_pb2.Experiment) -> int:

@@ -59,7 +59,7 @@ def promotion_refusal(records: ExperimentRecords) -> str | None:
     if approved < needed:
         return f"not enough approvals: {approved} of {needed}"
     pointer = records.pointer
-    if pointer is None or records.champion_since != evaluation.champion_pointer_revision:
+    if pointer is None or not records.champion_served_at(evaluation.champion_pointer_revision):
         return champion_changed(evaluation, pointer)
     if records.promotion_exists:
         return f"experiment {experiment_id} was already promoted"

@@ -2,6 +2,14 @@
 named version that served earlier. Operator only (role table); always audited, refusals
 included (`rollback_refused`, with the code and the reason).
 
+A rollback during a staged rollout ends it: the record it writes names no challenger,
+and the same transaction marks the rollout STOPPED (guarded on the rollout record, so a
+look cannot advance it meanwhile); the audit entry names it (`rollout_stopped`). Records
+that only added or dropped a challenger beside the champion name the same version, so
+they are never "the version before". Without a target, a rollback while the pointer
+names a challenger (staged or shadow) drops the challenger and keeps the champion:
+for the users it answered, the champion is what served before.
+
 "Before the current one" is literal: after rolling back from B to A, the
 previous version is B again. Use a target to walk further back.
 
@@ -18,9 +26,12 @@ from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.clock import Clock, timestamp
 from control_plane.pointer_writer import PointerWriter
 from control_plane.refusals import audited
+from control_plane.rollout_pointer import rollout_of
+from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import PointerHistory, RecordReader
-from control_plane.store.txn import KeyAt
+from control_plane.store.rollout_records import RolloutReader
+from control_plane.store.txn import Guard, KeyAt, Put
 from control_plane.validation import require, require_version_id
 from recmesh.api.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
@@ -37,12 +48,14 @@ class Rollback:
         self,
         keys: KeySchema,
         records: RecordReader,
+        rollouts: RolloutReader,
         audit: AuditLog,
         clock: Clock,
         writer: PointerWriter,
     ) -> None:
         self._keys = keys
         self._records = records
+        self._rollouts = rollouts
         self._audit = audit
         self._clock = clock
         self._writer = writer
@@ -74,7 +87,12 @@ class Rollback:
         current = history.current
         if current is None and history.damaged is None:
             raise FailedPreconditionError("the serving pointer is unset: nothing to roll back")
-        target = _choose(current, _targets(history), target_version)
+        if current is not None and rollout_of(current) is not None and not target_version:
+            # Users on the challenger arm were served by it: what served them before is
+            # the champion, which every other user still has.
+            target = current
+        else:
+            target = _choose(current, _targets(history), target_version)
         pointer = records_pb2.ServingPointer(
             serving_version=target.serving_version,
             manifest_sha256=target.manifest_sha256,
@@ -90,6 +108,8 @@ class Rollback:
         }
         if history.damaged is not None:
             details["repaired"] = f"{history.damaged.key}: {history.damaged.problem}"
+        guards: list[Guard] = [KeyAt(self._keys.pointer, history.current_revision)]
+        puts = await self._end_rollout(current, reason, actor, details, guards)
         draft = AuditDraft(
             actor=actor, action="rollback", subject=target.serving_version, details=details
         )
@@ -99,7 +119,8 @@ class Rollback:
                 pointer,
                 replaces=current,
                 replaces_revision=history.current_revision,
-                guards=[KeyAt(self._keys.pointer, history.current_revision)],
+                guards=guards,
+                puts=puts,
             )
         except ConflictError as exc:
             now = (await self._records.pointer_value()).pointer
@@ -121,9 +142,32 @@ class Rollback:
             reason=reason,
             repaired=details.get("repaired"),
         )
-        return control_plane_pb2.RollbackResponse(
-            pointer=pointer, previous_version=details["from"]
-        )
+        return control_plane_pb2.RollbackResponse(pointer=pointer, previous_version=details["from"])
+
+    async def _end_rollout(
+        self,
+        current: records_pb2.ServingPointer | None,
+        reason: str,
+        actor: str,
+        details: dict[str, str],
+        guards: list[Guard],
+    ) -> list[Put]:
+        """The record of the staged rollout the current pointer names, STOPPED (with its
+        guard added and its id in details); nothing when none is running."""
+        named = rollout_of(current)
+        if named is None or named.mode != records_pb2.ROLLOUT_MODE_STAGED:
+            return []
+        stored = await self._rollouts.rollout(named.experiment_id)
+        if stored is None or not stored.active or stored.record.rollout_id != named.rollout_id:
+            return []
+        record = records_pb2.RolloutRecord()
+        record.CopyFrom(stored.record)
+        record.status = records_pb2.ROLLOUT_STATUS_STOPPED
+        record.ended_reason = f"rolled back by {actor}: {reason}"
+        key = self._keys.rollout(named.experiment_id)
+        guards.append(KeyAt(key, stored.mod_revision))
+        details["rollout_stopped"] = named.rollout_id
+        return [Put(key, encode(record))]
 
 
 def _targets(history: PointerHistory) -> tuple[records_pb2.ServingPointer, ...]:

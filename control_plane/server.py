@@ -10,6 +10,7 @@ handler's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import grpc
 from opentelemetry import trace
@@ -36,9 +37,15 @@ from control_plane.refresh_gate import RefreshGate
 from control_plane.refresh_policy import RefreshPolicyBook
 from control_plane.reviews import ReviewBook
 from control_plane.rollback import Rollback
+from control_plane.rollout_control import RolloutControl
+from control_plane.rollout_driver import RolloutDriver, Sleep
 from control_plane.servicer import ControlPlaneServicer
+from control_plane.shadow import ShadowBook
+from control_plane.shadow_reports import ShadowReports
+from control_plane.staged_promotion import StagedPromoter
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
+from control_plane.store.rollout_records import RolloutReader
 from recmesh.api.controlplane.v1 import control_plane_pb2, control_plane_pb2_grpc
 from recmesh.artifacts.factory import open_artifact_store
 from recmesh.etcd.keys import KeySchema
@@ -72,6 +79,7 @@ async def create_server(
     tracer_provider: TracerProvider | None = None,
     metrics: ServerMetrics | None = None,
     clock: Clock = utc_now,
+    sleep: Sleep = asyncio.sleep,
 ) -> ServerHandle:
     """Builds, binds and starts the server (health SERVING), its chain
     `interceptor_chain`: spans go to tracer_provider (default: OpenTelemetry's global
@@ -80,6 +88,8 @@ async def create_server(
     Stop it with `stop(grace)` (health NOT_SERVING, then in-flight calls get grace
     seconds); stopping the server in any way (`server.stop` lets in-flight calls
     finish) also closes its etcd client. Raises
+    The rollout driver runs as a task of the server's loop, with `clock` and `sleep`
+    (tests fix both), and is cancelled when the server stops. Raises
     PrincipalsFileError when the credentials file is unusable, KeyFileError when a
     signing or public key file is, and OSError when the port cannot be bound.
     """
@@ -107,6 +117,7 @@ async def create_server(
         records = RecordReader(kv, keys, trusted)
         audit = AuditLog(kv, keys, clock)
         writer = PointerWriter(keys, audit, signer)
+        rollouts = RolloutReader(kv, keys)
         models = ModelRegistry(artifacts, kv, keys, records, audit, clock)
         servicer = ControlPlaneServicer(
             authenticator=authenticator,
@@ -124,11 +135,27 @@ async def create_server(
             evaluations=EvaluationBook(keys, records, audit, clock),
             reviews=ReviewBook(keys, records, audit, clock),
             promoter=Promoter(keys, records, audit, clock, writer),
-            rollback=Rollback(keys, records, audit, clock, writer),
+            rollback=Rollback(keys, records, rollouts, audit, clock, writer),
             refresh_policies=RefreshPolicyBook(keys, records, audit, clock),
             refresh_gate=RefreshGate(keys, records, models, artifacts, audit, clock, writer),
             pointer=PointerFeed(kv, keys, records),
             audit=audit,
+            shadow=ShadowBook(keys, records, audit, clock, writer),
+            shadow_reports=ShadowReports(keys, records, rollouts, audit, clock, config.impressions),
+            staged=StagedPromoter(keys, records, rollouts, audit, clock, writer),
+            rollouts=rollouts,
+            rollout_control=RolloutControl(keys, rollouts, audit, clock),
+        )
+        driver = RolloutDriver(
+            keys,
+            kv,
+            records,
+            rollouts,
+            audit,
+            writer,
+            clock,
+            sleep=sleep,
+            tick_seconds=config.rollout_tick_seconds,
         )
         server, health = build_server(
             service_full_names=[SERVICE_NAME],
@@ -149,12 +176,18 @@ async def create_server(
     await health.set_serving()
     # The server's termination future, which the task awaits, keeps the task alive for
     # as long as the server lives; nothing else needs a handle on it.
+    looking = asyncio.create_task(driver.run(), name=f"{COMPONENT}-rollout-driver")
     asyncio.create_task(  # noqa: RUF006
-        _close_when_stopped(server, kv), name=f"{COMPONENT}-close-etcd"
+        _close_when_stopped(server, kv, looking), name=f"{COMPONENT}-close-etcd"
     )
     return ServerHandle(component=COMPONENT, server=server, port=port, health=health)
 
 
-async def _close_when_stopped(server: grpc.aio.Server, kv: EtcdKV) -> None:
+async def _close_when_stopped(
+    server: grpc.aio.Server, kv: EtcdKV, driver: asyncio.Task[None]
+) -> None:
     await server.wait_for_termination()
+    driver.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await driver
     await kv.close()

@@ -25,7 +25,12 @@ from control_plane.refresh_gate import RefreshGate
 from control_plane.refresh_policy import RefreshPolicyBook
 from control_plane.reviews import ReviewBook
 from control_plane.rollback import Rollback
+from control_plane.rollout_control import RolloutControl
+from control_plane.shadow import ShadowBook
+from control_plane.shadow_reports import ShadowReports
+from control_plane.staged_promotion import StagedPromoter
 from control_plane.store.records import RecordReader
+from control_plane.store.rollout_records import RolloutReader
 from control_plane.uploads import receive_upload
 from control_plane.validation import require
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
@@ -53,6 +58,11 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
         refresh_gate: RefreshGate,
         pointer: PointerFeed,
         audit: AuditLog,
+        shadow: ShadowBook,
+        shadow_reports: ShadowReports,
+        staged: StagedPromoter,
+        rollouts: RolloutReader,
+        rollout_control: RolloutControl,
     ) -> None:
         self._authenticator = authenticator
         self._artifacts = artifacts
@@ -68,6 +78,11 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
         self._refresh_gate = refresh_gate
         self._pointer = pointer
         self._audit = audit
+        self._shadow = shadow
+        self._shadow_reports = shadow_reports
+        self._staged = staged
+        self._rollouts = rollouts
+        self._rollout_control = rollout_control
 
     def _caller(self, context: Context) -> str:
         return self._authenticator.authenticate(context).name
@@ -119,9 +134,16 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
         self, request: pb.GetExperimentRequest, context: Context
     ) -> pb.GetExperimentResponse:
         experiment, evaluation, reviews = await self._experiments.get(request.experiment_id)
-        return pb.GetExperimentResponse(
+        response = pb.GetExperimentResponse(
             experiment=experiment, evaluation=evaluation, reviews=reviews
         )
+        report = await self._rollouts.shadow_report(request.experiment_id)
+        if report is not None:
+            response.shadow_report.CopyFrom(report.summary)
+        rollout = await self._rollouts.rollout(request.experiment_id)
+        if rollout is not None:
+            response.rollout.CopyFrom(rollout.record)
+        return response
 
     async def ListExperiments(
         self, request: pb.ListExperimentsRequest, context: Context
@@ -158,6 +180,10 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
         return pb.ListReviewsResponse(reviews=await self._reviews.list(request.experiment_id))
 
     async def Promote(self, request: pb.PromoteRequest, context: Context) -> pb.PromoteResponse:
+        if request.HasField("plan"):
+            return await self._staged.start(
+                request.experiment_id, request.plan, self._caller(context)
+            )
         return await self._promoter.promote(request.experiment_id, self._caller(context))
 
     async def Rollback(self, request: pb.RollbackRequest, context: Context) -> pb.RollbackResponse:
@@ -213,3 +239,54 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
             broken_sequence=report.broken_sequence,
             problem="; ".join(problems),
         )
+
+    async def StartShadow(
+        self, request: pb.StartShadowRequest, context: Context
+    ) -> pb.StartShadowResponse:
+        pointer = await self._shadow.start(
+            request.experiment_id, request.share, self._caller(context)
+        )
+        return pb.StartShadowResponse(pointer=pointer)
+
+    async def StopShadow(
+        self, request: pb.StopShadowRequest, context: Context
+    ) -> pb.StopShadowResponse:
+        pointer = await self._shadow.stop(
+            request.experiment_id, request.reason, self._caller(context)
+        )
+        return pb.StopShadowResponse(pointer=pointer)
+
+    async def GetShadowReport(
+        self, request: pb.GetShadowReportRequest, context: Context
+    ) -> pb.GetShadowReportResponse:
+        return await self._shadow_reports.compute(request.experiment_id, request.k)
+
+    async def AttachShadowReport(
+        self, request: pb.AttachShadowReportRequest, context: Context
+    ) -> pb.AttachShadowReportResponse:
+        summary = await self._shadow_reports.attach(
+            request.experiment_id,
+            request.summary_json,
+            request.report_sha256,
+            self._caller(context),
+        )
+        return pb.AttachShadowReportResponse(summary=summary)
+
+    async def GetRollout(
+        self, request: pb.GetRolloutRequest, context: Context
+    ) -> pb.GetRolloutResponse:
+        return await self._rollout_control.get(request.experiment_id)
+
+    async def PauseRollout(
+        self, request: pb.PauseRolloutRequest, context: Context
+    ) -> pb.PauseRolloutResponse:
+        rollout = await self._rollout_control.pause(
+            request.experiment_id, request.reason, self._caller(context)
+        )
+        return pb.PauseRolloutResponse(rollout=rollout)
+
+    async def ResumeRollout(
+        self, request: pb.ResumeRolloutRequest, context: Context
+    ) -> pb.ResumeRolloutResponse:
+        rollout = await self._rollout_control.resume(request.experiment_id, self._caller(context))
+        return pb.ResumeRolloutResponse(rollout=rollout)

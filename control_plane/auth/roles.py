@@ -56,6 +56,15 @@ RPC_ROLES: Mapping[str, frozenset[Role]] = {
     "WatchPointer": _EVERYONE,
     "ListAuditEntries": _PEOPLE,
     "VerifyAuditLog": _PEOPLE,
+    # A shadow ranks real users' requests with the challenger: an operator's decision.
+    "StartShadow": frozenset({Role.OPERATOR}),
+    "StopShadow": frozenset({Role.OPERATOR}),
+    "GetShadowReport": _PEOPLE,
+    # The experimenter brings the evidence; an operator may attach what they computed.
+    "AttachShadowReport": frozenset({Role.EXPERIMENTER, Role.OPERATOR}),
+    "GetRollout": _PEOPLE,
+    "PauseRollout": frozenset({Role.OPERATOR}),
+    "ResumeRollout": frozenset({Role.OPERATOR}),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from control_plane.champion_lineage import champion_since
+from control_plane.champion_lineage import champion_revisions
 from control_plane.experiment_state import ExperimentRecords
 from control_plane.store.codec import decode
 from control_plane.store.etcd_kv import EtcdKV
@@ -92,9 +92,9 @@ class RecordReader:
             promotion_exists=reading.find(keys.promotion(experiment_id)) is not None,
             pointer=pointer,
             revision=reading.revision,
-            champion_revision=None
+            champion_revisions=None
             if pointer is None
-            else champion_since(pointer, self._replaced(reading)),
+            else champion_revisions(pointer, self._replaced(reading)),
         )
 
     async def experiments(self) -> list[ExperimentRecords]:

@@ -55,9 +55,15 @@ def _p_value(expected_share: float, champion: int, challenger: int) -> float:
 
 
 def check_sample_ratio(
-    expected_share: float, champion: int, challenger: int, alpha: float = DEFAULT_SRM_ALPHA
+    expected_share: float,
+    champion: int,
+    challenger: int,
+    alpha: float = DEFAULT_SRM_ALPHA,
+    *,
+    unit: str = "requests",
 ) -> SampleRatioCheck:
-    """Test observed request counts per arm against the stage's challenger share.
+    """Test observed counts per arm (of `unit`, as the message names them: requests, or
+    distinct users) against the stage's challenger share.
 
     A mismatch is p < alpha. No requests at all is no evidence, so no mismatch.
     """
@@ -71,7 +77,7 @@ def check_sample_ratio(
     total = champion + challenger
     observed = challenger / total if total else 0.0
     split = (
-        f"challenger {challenger:,} of {total:,} requests ({observed:.2%}), "
+        f"challenger {challenger:,} of {total:,} {unit} ({observed:.2%}), "
         f"champion {champion:,}; expected share {expected_share:.2%}"
     )
     if mismatch:
