@@ -238,3 +238,109 @@ def test_a_pointer_at_an_older_revision_is_dropped_logged_and_counted() -> None:
         assert s.current() == "sv-a"
 
     run_scenario(scenario)
+
+
+STAGED = records_pb2.ROLLOUT_MODE_STAGED
+SHADOW = records_pb2.ROLLOUT_MODE_SHADOW
+
+
+def _with_rollout(
+    version: str, revision: int, challenger: str, mode: records_pb2.RolloutMode.ValueType
+) -> records_pb2.ServingPointer:
+    record = pointer(version, revision)
+    record.rollout.CopyFrom(
+        records_pb2.Rollout(
+            rollout_id="r-1",
+            experiment_id="exp-1",
+            challenger_version=challenger,
+            challenger_manifest_sha256=challenger + "-sha",
+            mode=mode,
+            share=0.05,
+        )
+    )
+    return record
+
+
+def _challenger(s: RegistrySetup) -> str | None:
+    loaded = s.registry.challenger_version()
+    return loaded.version_id if loaded else None
+
+
+def test_a_record_naming_a_challenger_loads_it_beside_the_champion() -> None:
+    """The champion stays current; the challenger loads in its own registry, and until it
+    has loaded challenger_version() is None (the front then serves the champion)."""
+
+    async def scenario(s: RegistrySetup) -> None:
+        await s.registry.on_pointer(pointer("sv-a", 1))
+        await s.serving("sv-a")
+        gate = s.loader.gate("sv-b-sha")
+        await s.registry.on_pointer(
+            _with_rollout("sv-a", 2, "sv-b", records_pb2.ROLLOUT_MODE_STAGED)
+        )
+        rollout = s.registry.rollout
+        assert rollout is not None
+        assert (rollout.rollout_id, rollout.challenger_version) == ("r-1", "sv-b")
+        assert _challenger(s) is None
+        gate.set()
+        await wait_until(lambda: _challenger(s) == "sv-b")
+        assert s.current() == "sv-a"
+        assert s.loader.calls == ["sv-a-sha", "sv-b-sha"]
+
+    run_scenario(scenario)
+
+
+def test_get_hands_the_challenger_to_requests_that_name_it() -> None:
+    """A downstream request naming the challenger gets the challenger's loaded value, and
+    one naming the champion the champion's."""
+
+    async def scenario(s: RegistrySetup) -> None:
+        await s.registry.on_pointer(
+            _with_rollout("sv-a", 1, "sv-b", records_pb2.ROLLOUT_MODE_SHADOW)
+        )
+        await s.serving("sv-a")
+        assert (await s.registry.get("sv-b")).value == "loaded:sv-b-sha"
+        assert (await s.registry.get("sv-a")).value == "loaded:sv-a-sha"
+
+    run_scenario(scenario)
+
+
+def test_the_challenger_is_released_when_the_record_drops_it() -> None:
+    """A record without the rollout (a stopped shadow, a rollback) lets the challenger go:
+    no rollout, no challenger, and a request naming it is refused."""
+
+    async def scenario(s: RegistrySetup) -> None:
+        await s.registry.on_pointer(
+            _with_rollout("sv-a", 1, "sv-b", records_pb2.ROLLOUT_MODE_SHADOW)
+        )
+        await wait_until(lambda: _challenger(s) == "sv-b")
+        with capture_logs() as logs:
+            await s.registry.on_pointer(pointer("sv-a", 2))
+        assert s.registry.rollout is None
+        assert _challenger(s) is None
+        assert any(e["event"] == "serving_version_released" for e in logs)
+        with pytest.raises(FailedPreconditionError, match="sv-b"):
+            await s.registry.get("sv-b")
+        assert s.current() == "sv-a"
+
+    run_scenario(scenario)
+
+
+def test_a_challenger_made_champion_is_adopted_without_a_reload() -> None:
+    """When the record makes the loaded challenger the champion (a completed rollout), the
+    champion registry switches to it at once and the loader is not called again."""
+
+    async def scenario(s: RegistrySetup) -> None:
+        await s.registry.on_pointer(
+            _with_rollout("sv-a", 1, "sv-b", records_pb2.ROLLOUT_MODE_STAGED)
+        )
+        await wait_until(lambda: _challenger(s) == "sv-b")
+        with capture_logs() as logs:
+            await s.registry.on_pointer(pointer("sv-b", 2))
+        assert s.current() == "sv-b"
+        assert sorted(s.loader.calls) == ["sv-a-sha", "sv-b-sha"]
+        assert [e["how"] for e in logs if e["event"] == "serving_version_switched"] == [
+            "adopted from the rollout"
+        ]
+        assert (await s.registry.get("sv-a")).value == "loaded:sv-a-sha"
+
+    run_scenario(scenario)
