@@ -300,6 +300,7 @@ def running_control_plane(
     tracer_provider: TracerProvider | None = None,
     metrics: ServerMetrics | None = None,
     prefix: str | None = None,
+    impressions: tuple[Path, ...] = (),
 ) -> Iterator[ControlPlaneHarness]:
     """An installation under a fresh prefix with the baseline registered and serving, plus
     two challenger bundles in the store (not registered). `connect` opens the harness's
@@ -308,7 +309,8 @@ def running_control_plane(
     server is `create_server`'s, its interceptor chain the entry point's; spans and call
     counts go to tracer_provider and metrics when given. With prefix and the directory of
     an earlier harness, the control plane starts again on that installation (its records,
-    credentials, signing key and artifacts)."""
+    credentials, signing key and artifacts). `impressions` are the logs GetShadowReport
+    reads."""
     keys = KeySchema(prefix or f"/recmesh-test/{uuid.uuid4().hex[:12]}")
     etcd_endpoint = etcd.endpoint
     assert etcd.passwords is not None, "the test etcd runs with auth on (LocalEtcd.secure)"
@@ -336,6 +338,7 @@ def running_control_plane(
         tls=tls,
         etcd_timeout_s=etcd_timeout_s,
         etcd_credentials=passwords.control_plane,
+        impressions=impressions,
     )
     loop = LoopThread()
     started = loop.run(create_server(config, tracer_provider=tracer_provider, metrics=metrics))
