@@ -21,13 +21,14 @@ serves the champion alone (logged once), never failing a request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.rollout.arm_counts import CHALLENGER, CHAMPION
 from recmesh.rollout.cohorts import Cohorts, CohortSalt, Purpose, check_share
-from services.common.versions import LoadedVersion, VersionRegistry
+from services.common.versions import LoadedVersion
 from services.recommend.front_bundle import FrontBundle
 
 log = structlog.get_logger("recmesh.recommend.arms")
@@ -65,10 +66,21 @@ class _RolloutCohorts:
     cohorts: Cohorts | None
 
 
+class RolloutVersions(Protocol):
+    """What the chooser reads of the front's VersionRegistry."""
+
+    @property
+    def rollout(self) -> records_pb2.Rollout | None: ...
+
+    def current_or_raise(self) -> LoadedVersion[FrontBundle]: ...
+
+    def challenger_version(self) -> LoadedVersion[FrontBundle] | None: ...
+
+
 class ArmChooser:
     """Chooses each request's arm from the registry's champion and rollout."""
 
-    def __init__(self, versions: VersionRegistry[FrontBundle]) -> None:
+    def __init__(self, versions: RolloutVersions) -> None:
         self._versions = versions
         self._cohorts: _RolloutCohorts | None = None
         self._waiting_logged: set[str] = set()

@@ -1,0 +1,90 @@
+"""Which version answers a request and whether the challenger shadows it
+(services/recommend/arms.py)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from structlog.testing import capture_logs
+
+from recmesh.api.controlplane.v1 import records_pb2
+from recmesh.rollout.cohorts import Cohorts, CohortSalt, Purpose
+from services.common.versions import LoadedVersion
+from services.recommend.arms import ArmChooser
+from services.recommend.front_bundle import FrontBundle
+
+CHAMPION = LoadedVersion("sv-a", "a-sha", cast(FrontBundle, object()))
+CHALLENGER = LoadedVersion("sv-b", "b-sha", cast(FrontBundle, object()))
+USERS = [str(u) for u in range(400)]
+
+
+class Versions:
+    """The registry as the chooser reads it: a champion, a rollout, a challenger."""
+
+    def __init__(
+        self,
+        rollout: records_pb2.Rollout | None,
+        challenger: LoadedVersion[FrontBundle] | None = CHALLENGER,
+    ) -> None:
+        self.rollout = rollout
+        self.challenger = challenger
+
+    def current_or_raise(self) -> LoadedVersion[FrontBundle]:
+        return CHAMPION
+
+    def challenger_version(self) -> LoadedVersion[FrontBundle] | None:
+        return self.challenger
+
+
+def _rollout(mode: records_pb2.RolloutMode.ValueType, share: float) -> records_pb2.Rollout:
+    return records_pb2.Rollout(
+        rollout_id="r-1",
+        experiment_id="exp-1",
+        challenger_version="sv-b",
+        mode=mode,
+        share=share,
+    )
+
+
+def test_without_a_rollout_the_champion_answers_unmarked() -> None:
+    choice = ArmChooser(Versions(None)).choose("1")
+    assert (choice.version, choice.arm, choice.shadow, choice.rollout) == (CHAMPION, "", None, None)
+
+
+def test_a_staged_rollout_sends_the_stage_share_to_the_challenger() -> None:
+    """Exactly the users whose ROLLOUT bucket is below the share get the challenger."""
+    chooser = ArmChooser(Versions(_rollout(records_pb2.ROLLOUT_MODE_STAGED, 0.25)))
+    expected = Cohorts(CohortSalt("exp-1", Purpose.ROLLOUT)).selected(USERS, 0.25)
+    for user, selected in zip(USERS, expected.tolist(), strict=True):
+        choice = chooser.choose(user)
+        assert choice.arm == ("challenger" if selected else "champion")
+        assert choice.version is (CHALLENGER if selected else CHAMPION)
+        assert choice.shadow is None
+
+
+def test_a_staged_user_waits_on_the_champion_until_the_challenger_loads() -> None:
+    """Marked "champion", logged once per rollout."""
+    chooser = ArmChooser(Versions(_rollout(records_pb2.ROLLOUT_MODE_STAGED, 1.0), None))
+    with capture_logs() as logs:
+        choices = [chooser.choose(user) for user in USERS[:5]]
+    assert {(c.version.version_id, c.arm) for c in choices} == {("sv-a", "champion")}
+    assert [e["event"] for e in logs] == ["rollout_challenger_not_loaded"]
+
+
+def test_a_shadow_rollout_answers_with_the_champion_and_shadows_the_share() -> None:
+    """The SHADOW purpose's cohorts pick the shadowed users; the answer is not an arm."""
+    chooser = ArmChooser(Versions(_rollout(records_pb2.ROLLOUT_MODE_SHADOW, 0.3)))
+    expected = Cohorts(CohortSalt("exp-1", Purpose.SHADOW)).selected(USERS, 0.3)
+    for user, selected in zip(USERS, expected.tolist(), strict=True):
+        choice = chooser.choose(user)
+        assert (choice.version, choice.arm) == (CHAMPION, "")
+        assert choice.shadow is (CHALLENGER if selected else None)
+
+
+def test_a_record_with_an_invalid_share_serves_the_champion_alone() -> None:
+    """Never a failed request: logged once, nobody selected."""
+    chooser = ArmChooser(Versions(_rollout(records_pb2.ROLLOUT_MODE_STAGED, 1.5)))
+    with capture_logs() as logs:
+        arms = {chooser.choose(user).arm for user in USERS[:20]}
+    assert arms == {"champion"}
+    assert [e["event"] for e in logs] == ["rollout_unusable"]
