@@ -91,16 +91,18 @@ async def own_front(
     shadow: ShadowPolicy = GENEROUS,
     max_in_flight: int = 32,
     state_dir: Path | None = None,
+    candidates_address: str | None = None,
 ) -> AsyncIterator[tuple[ServerHandle, ServerMetrics]]:
-    """A Recommend front over `mesh`'s candidates and ranking with the test's shadow
-    policy and in-flight limit, its spans in the mesh's exporter; stopped after."""
+    """A Recommend front over `mesh`'s candidates (or `candidates_address`) and ranking
+    with the test's shadow policy and in-flight limit, its spans in the mesh's exporter;
+    stopped after."""
     provider = TracerProvider(resource=Resource.create({"service.name": "recmesh-recommend"}))
     provider.add_span_processor(SimpleSpanProcessor(mesh.spans))
     metrics = ServerMetrics("recommend")
     handle = await create_server(
         RecommendConfig(
             common=common_options(etcd, versions.store_dir, state_dir=state_dir),
-            candidates_addresses=(f"127.0.0.1:{mesh.candidates.port}",),
+            candidates_addresses=(candidates_address or f"127.0.0.1:{mesh.candidates.port}",),
             ranking_addresses=(f"127.0.0.1:{mesh.ranking.port}",),
             impressions_path=impressions,
             max_in_flight=max_in_flight,

@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import grpc
+
 from offline.shadow.log_reader import read_shadow_log
+from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.bundle.writer import WrittenBundle
@@ -16,6 +19,7 @@ from recmesh.telemetry.metrics import ServerMetrics
 from services.recommend.shadow_policy import BUSY, CPU_BUDGET, ShadowPolicy
 from tests.fixtures_serving import ServingVersions
 from tests.mesh_harness import running_mesh
+from tests.services.downstream_fakes import Context, fake_candidates
 from tests.services.mesh_calls import recommend, wait_for_version
 from tests.services.rollout_mesh import (
     impression_lines,
@@ -133,21 +137,86 @@ def test_under_overload_shadow_work_is_shed_before_any_answer_degrades(
     asyncio.run(main())
 
 
+def test_a_failing_challenger_is_logged_as_an_error_and_never_touches_an_answer(
+    etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
+) -> None:
+    """Candidates refuses every call for the challenger: each shadow is logged with
+    error, degraded and no items, the shadow's own breaker opens, and the champion's
+    answers (same downstream address, own breaker) stay whole and unchanged."""
+    champion, challenger = serving_versions.xgboost, serving_versions.baseline
+    impressions = tmp_path / "front.jsonl"
+
+    async def main() -> None:
+        await write_rollout_pointer(etcd_server, champion, None)
+        async with running_mesh(
+            etcd_server, serving_versions.store_dir, tmp_path / "m.jsonl"
+        ) as mesh:
+            channel = grpc.aio.insecure_channel(f"127.0.0.1:{mesh.candidates.port}")
+            real = candidates_pb2_grpc.CandidatesServiceStub(channel)
+
+            async def refuse_challenger(
+                request: candidates_pb2.GetCandidatesRequest, context: Context
+            ) -> candidates_pb2.GetCandidatesResponse:
+                if request.serving_version == challenger.version_id:
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "challenger refused")
+                return await real.GetCandidates(request, timeout=context.time_remaining())
+
+            async with (
+                channel,
+                fake_candidates(refuse_challenger) as candidates_at,
+                own_front(
+                    etcd_server,
+                    serving_versions,
+                    mesh,
+                    impressions,
+                    candidates_address=candidates_at,
+                ) as (front, metrics),
+            ):
+                address = f"127.0.0.1:{front.port}"
+                before = await _start_shadowing(
+                    etcd_server, address, metrics, champion, challenger, outcome="error"
+                )
+                responses = await _responses(address, USERS)
+                assert {user: _answer(r) for user, r in responses.items()} == before
+                requests = {r.request_id for r in responses.values()}
+                await wait_for(lambda: _challengers(impressions) >= requests)
+                open_of = metrics.registry.get_sample_value
+                assert (
+                    open_of(
+                        "recmesh_downstream_open",
+                        {"component": "recommend", "service": "candidates"},
+                    )
+                    == 0.0
+                )
+        records = [
+            r
+            for r in impression_lines(impressions)
+            if r.get("arm") == "challenger" and r["request_id"] in requests
+        ]
+        assert len(records) == len(USERS)
+        assert all(r["error"] and r["degraded"] and r["items"] == [] for r in records)
+        assert shadow_metric(metrics, "ran", "outcome", "ok") == 0
+
+    asyncio.run(main())
+
+
 async def _start_shadowing(
     etcd: LocalEtcd,
     address: str,
     metrics: ServerMetrics,
     champion: WrittenBundle,
     challenger: WrittenBundle,
+    outcome: str = "ok",
 ) -> dict[str, Answer]:
     """The users' answers without a rollout; then a record shadowing every user with
-    the challenger, followed until one shadow ran (the challenger is loaded)."""
+    the challenger, followed until one shadow ran with `outcome` (the challenger is
+    loaded)."""
     await wait_for_version(address, champion.version_id)
     before = await _answers(address, USERS)
     plan = rollout(challenger, records_pb2.ROLLOUT_MODE_SHADOW, 1.0)
     await write_rollout_pointer(etcd, champion, plan)
     deadline = asyncio.get_running_loop().time() + 30.0
-    while shadow_metric(metrics, "ran", "outcome", "ok") == 0:
+    while shadow_metric(metrics, "ran", "outcome", outcome) == 0:
         assert asyncio.get_running_loop().time() < deadline, "no shadow ever ran"
         await recommend(address, "1")
         await asyncio.sleep(0.1)
