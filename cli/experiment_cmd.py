@@ -33,6 +33,7 @@ from cli.controlplane_client import (
     run_with_client,
 )
 from cli.output import enum_word, message_dict, print_json, print_table, when
+from cli.yaml_mapping import MappingFileError, load_mapping
 from recmesh.files.repo_paths import REPO_ROOT
 
 STATES = ("created", "passed", "failed", "approved", "rejected", "promoted")
@@ -165,15 +166,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _load_mapping(path: Path) -> dict[str, Any]:
-    import yaml
-
     try:
-        body = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise SpecError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(body, dict):
-        raise SpecError(f"{path} does not hold a mapping")
-    return body
+        return load_mapping(path)
+    except MappingFileError as exc:
+        raise SpecError(str(exc)) from exc
 
 
 def build_spec(args: argparse.Namespace) -> Any:
@@ -274,6 +270,8 @@ def run_create(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     from cli.evaluation_text import evaluation_lines
+    from cli.rollout_text import rollout_headline
+    from cli.shadow_text import attached_report_lines
     from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
     from recmesh.api.controlplane.v1 import records_pb2
 
@@ -317,6 +315,10 @@ def run_show(args: argparse.Namespace) -> int:
         for review in response.reviews:
             word = enum_word(records_pb2.ReviewVerdict.Name(review.verdict), "REVIEW_VERDICT_")
             print(f"  {word:<8} {review.author}: {review.comment}")
+        if response.HasField("shadow_report"):
+            print("\n".join(attached_report_lines(response.shadow_report)))
+        if response.HasField("rollout"):
+            print(f"  {rollout_headline(response.rollout)}")
         return 0
 
     return run_with_client(args, body)

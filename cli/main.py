@@ -25,6 +25,8 @@ from cli import (
     refresh_policy_cmd,
     review_cmd,
     rollback_cmd,
+    rollout_cmd,
+    shadow_cmd,
     up_cmd,
     whoami_cmd,
 )
@@ -36,7 +38,9 @@ COMMAND_MODULES = (
     models_cmd,
     experiment_cmd,
     review_cmd,
+    shadow_cmd,
     promote_cmd,
+    rollout_cmd,
     recommend_cmd,
     interactions_cmd,
     rollback_cmd,

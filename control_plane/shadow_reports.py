@@ -35,6 +35,7 @@ from control_plane.store.txn import KeyAt, Put
 from control_plane.validation import MAX_TEXT, require
 from recmesh.api.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
+from recmesh.rollout.report_files import EXIT_NO_RECORDS, REPORT_FILE, SUMMARY_FILE
 from recmesh.rpc.errors import (
     DeadlineExceededError,
     FailedPreconditionError,
@@ -44,10 +45,6 @@ from recmesh.rpc.errors import (
 
 log = structlog.get_logger("recmesh.control_plane.shadow_reports")
 
-#: What the child process writes (offline/shadow/__main__.py).
-SUMMARY_FILE = "shadow-summary.json"
-REPORT_FILE = "shadow-report.html"
-_EXIT_NO_RECORDS = 3
 DEFAULT_REPORT_TIMEOUT_S = 300.0
 #: A summary is a page of numbers; anything larger is not one.
 MAX_SUMMARY_BYTES = 64 * MAX_TEXT
@@ -110,7 +107,7 @@ class ShadowReports:
                     f"{self._timeout_s:g} s; compute it locally with `recmesh shadow report`"
                 ) from None
             problem = stderr.decode(errors="replace").strip()
-            if process.returncode == _EXIT_NO_RECORDS:
+            if process.returncode == EXIT_NO_RECORDS:
                 raise FailedPreconditionError(problem)
             if process.returncode != 0:
                 raise FailedPreconditionError(

@@ -3,10 +3,10 @@
     python -m offline.shadow --experiment-id E --champion V1 --challenger V2
         --impressions LOG [--impressions LOG ...] [--interactions FILE] [--k 10] --out DIR
 
-Writes DIR/shadow-summary.json and DIR/shadow-report.html. The control plane runs it
-as a child process for GetShadowReport, so the control plane itself never loads
-training code. Exit status: 0 written; 3 no shadowed request of those versions in the
-logs; 2 a log or an argument that cannot be used (the message says which).
+Writes DIR/shadow-summary.json and DIR/shadow-report.html (recmesh.rollout.report_files).
+The control plane runs it as a child process for GetShadowReport, so the control plane
+itself never loads training code. Exit status: 0 written; 3 no shadowed request of those
+versions in the logs; 2 a log or an argument that cannot be used (the message says which).
 """
 
 from __future__ import annotations
@@ -17,14 +17,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from offline.shadow.build import DEFAULT_K, NoShadowRecordsError, ShadowRequest, build_report
+from offline.shadow.build import DEFAULT_K, NoShadowRecordsError, build_from_paths
 from offline.shadow.log_reader import ShadowLogError
 from recmesh.data.errors import DataFormatError
-from recmesh.data.generic import load_interactions_file
+from recmesh.rollout.report_files import EXIT_NO_RECORDS, REPORT_FILE, SUMMARY_FILE
 
-SUMMARY_FILE = "shadow-summary.json"
-REPORT_FILE = "shadow-report.html"
-EXIT_NO_RECORDS = 3
 EXIT_UNUSABLE = 2
 
 
@@ -41,20 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.k < 1:
         parser.error(f"--k must be at least 1, got {args.k}")
     try:
-        interactions = (
-            None
-            if args.interactions is None
-            else load_interactions_file(args.interactions).interactions
-        )
-        built = build_report(
-            ShadowRequest(
-                experiment_id=args.experiment_id,
-                champion_version=args.champion,
-                challenger_version=args.challenger,
-                impressions=tuple(args.impressions),
-                k=args.k,
-                interactions=interactions,
-            )
+        built = build_from_paths(
+            args.experiment_id,
+            args.champion,
+            args.challenger,
+            args.impressions,
+            interactions=args.interactions,
+            k=args.k,
         )
     except NoShadowRecordsError as exc:
         print(str(exc), file=sys.stderr)

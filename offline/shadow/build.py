@@ -25,6 +25,7 @@ from offline.shadow.log_reader import PairedLog, read_shadow_log
 from offline.shadow.records import ShadowPair
 from offline.shadow.report import ShadowReport, render_report, summary
 from recmesh.data.dataset import Interactions
+from recmesh.data.generic import load_interactions_file
 
 DEFAULT_K = 10
 
@@ -102,6 +103,32 @@ def build_report(request: ShadowRequest) -> BuiltReport:
         popularity_from=source,
     )
     return BuiltReport(summary=body, html=render_report(report))
+
+
+def build_from_paths(
+    experiment_id: str,
+    champion_version: str,
+    challenger_version: str,
+    impressions: Sequence[Path],
+    *,
+    interactions: Path | None = None,
+    k: int = DEFAULT_K,
+) -> BuiltReport:
+    """build_report with the interaction log read from its file. Raises
+    NoShadowRecordsError, ShadowLogError (a bad log line), DataFormatError (a bad
+    interaction file) or OSError."""
+    return build_report(
+        ShadowRequest(
+            experiment_id=experiment_id,
+            champion_version=champion_version,
+            challenger_version=challenger_version,
+            impressions=tuple(impressions),
+            k=k,
+            interactions=None
+            if interactions is None
+            else load_interactions_file(interactions).interactions,
+        )
+    )
 
 
 def _popularity(
