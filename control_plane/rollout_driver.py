@@ -20,9 +20,9 @@ and its look is dropped (`ConflictError`, logged). What each writes:
 - stop: the champion alone, status STOPPED, audit `rollout_stopped` with the counts
   and the p-value of the sample-ratio check.
 
-A rollout whose challenger the pointer no longer names (an unstaged promotion or a
-rollback wrote over it) or whose experiment a reviewer rejected is stopped without
-a look.
+A rollout whose challenger the pointer no longer names (an unstaged promotion, a
+refresh or a rollback wrote over it) or whose experiment a reviewer rejected is
+stopped without a look; while the pointer is damaged, nothing is looked at.
 """
 
 from __future__ import annotations
@@ -137,11 +137,17 @@ class RolloutDriver:
         record = stored.record
         experiment = await self._records.experiment(experiment_id)
         pointer = experiment.pointer
+        if pointer is None:
+            # Damaged (or unset): serving holds the last signed record, which may still
+            # name the rollout; nothing is decided until a rollback repairs the pointer.
+            log.warning("look_skipped", experiment_id=experiment_id, reason="pointer damaged")
+            return None
         named = rollout_of(pointer)
-        if pointer is None or named is None or named.rollout_id != record.rollout_id:
-            now = "unset or damaged" if pointer is None else f"{pointer.serving_version}"
+        if named is None or named.rollout_id != record.rollout_id:
             await self._end_unlooked(
-                stored, f"the pointer no longer names rollout {record.rollout_id} (now {now})"
+                stored,
+                f"the pointer no longer names rollout {record.rollout_id} (now "
+                f"{pointer.serving_version} alone or with another challenger)",
             )
             return None
         rejection = first_rejection(experiment.reviews)

@@ -166,6 +166,29 @@ def test_rule_floors_are_options(tmp_path: Path) -> None:
         assert exited.value.code == 2
 
 
+def test_rollout_options(tmp_path: Path) -> None:
+    """--impressions (repeatable) and --rollout-tick-seconds reach the config (defaults:
+    none, 1 s); a tick of 0 exits 2."""
+    required = [
+        "--artifacts", str(tmp_path), "--credentials", str(tmp_path / "p.json"),
+        "--pointer-signing-key", str(tmp_path / "key.pem"),
+        "--etcd-user", "u", "--etcd-password-file", str(tmp_path / "pw"),
+    ]  # fmt: skip
+    (tmp_path / "pw").write_text("secret\n")
+    parser = build_parser()
+    config = config_from(parser.parse_args(required), parser)
+    assert (config.impressions, config.rollout_tick_seconds) == ((), 1.0)
+    logs = ["--impressions", "a.jsonl", "--impressions", "b.jsonl"]
+    config = config_from(
+        parser.parse_args([*required, *logs, "--rollout-tick-seconds", "0.5"]), parser
+    )
+    assert config.impressions == (Path("a.jsonl"), Path("b.jsonl"))
+    assert config.rollout_tick_seconds == 0.5
+    with pytest.raises(SystemExit) as exited:
+        config_from(parser.parse_args([*required, "--rollout-tick-seconds", "0"]), parser)
+    assert exited.value.code == 2
+
+
 def test_etcd_tls_options_give_the_control_plane_its_etcd_certificates(tmp_path: Path) -> None:
     """--etcd-tls-* is what the control plane presents to etcd while --tls-* serves
     gRPC; without them etcd gets the --tls-* files."""

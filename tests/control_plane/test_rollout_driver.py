@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 
@@ -280,3 +282,27 @@ def test_a_rollout_the_pointer_no_longer_names_is_stopped_at_its_next_look(
     record = rig.rollout(experiment_id).rollout
     assert record.status == records_pb2.ROLLOUT_STATUS_STOPPED
     assert "no longer names rollout" in record.ended_reason
+
+
+def test_the_control_plane_looks_by_itself(control_plane: ControlPlaneHarness) -> None:
+    """The server's own driver (a task of the server, ticking each second) looks at a
+    stage due every 0.2 s: a forced sample-ratio mismatch is stopped with no test driver."""
+    cp = control_plane
+    rig = RolloutRig(cp)
+    frequent = plan()
+    frequent.look_interval_seconds = 0.2
+    experiment_id, rollout_id = _started(cp, frequent)
+    rig.front_counts(
+        rollout_id,
+        0,
+        ArmTally(requests=1000, users=500),
+        ArmTally(requests=1000, users=500),
+    )
+    deadline = time.monotonic() + 20
+    while rig.rollout(experiment_id).rollout.status == records_pb2.ROLLOUT_STATUS_RUNNING:
+        assert time.monotonic() < deadline, "the control plane never looked"
+        time.sleep(0.2)
+    shown = rig.rollout(experiment_id)
+    assert shown.rollout.status == records_pb2.ROLLOUT_STATUS_STOPPED
+    assert [look.decision for look in shown.looks] == ["stop"]
+    assert not cp.pointer().HasField("rollout")
