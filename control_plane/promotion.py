@@ -3,16 +3,18 @@
 An experiment may be promoted when its evaluation's evidence, judged again
 with the experiment's recorded rule (`verdicts.derive_verdict`, as
 RecordEvaluation judged it), derives PASS, no reviewer
-rejected it, enough distinct reviewers approved it, and the pointer still has
-the mod_revision the evaluation was measured against. The move is one etcd
-transaction that compares exactly that: pointer mod_revision == the
-evaluation's champion_pointer_revision, the evaluation unchanged, no
-promotion recorded, no review written since the checks read them, and the
-audit head unmoved. It writes the new pointer, the replaced pointer into the
-history, the promotion record and the audit entry together.
+rejected it, enough distinct reviewers approved it, and the champion is the one
+the evaluation was measured against (`promotable.promotable`: the pointer's
+revision then is one of the current champion's records, which differ only in the
+challenger a shadow or a staged rollout named beside it, `champion_lineage`). The
+move is one etcd transaction that compares the pointer's mod_revision with the
+one those checks read, the evaluation unchanged, no promotion recorded, no review
+written since the checks read them, and the audit head unmoved. It writes the new
+pointer, the replaced pointer into the history, the promotion record and the audit
+entry together.
 
 When the transaction fails because the pointer moved, the promotion is
-refused: the evaluation no longer measures the current champion. It is
+refused: the champion may have changed since the checks. It is
 retried only when the audit head moved (AuditLog does that) or a review
 arrived (the checks run again on fresh records). A refused promotion reaches
 the caller as FAILED_PRECONDITION with the reason. Every refusal, those and any
