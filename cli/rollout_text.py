@@ -16,6 +16,7 @@ def rollout_headline(rollout: Any) -> str:
     from recmesh.api.controlplane.v1 import records_pb2
 
     status = enum_word(records_pb2.RolloutStatus.Name(rollout.status), "ROLLOUT_STATUS_")
+    status = status.replace("_", " ")
     stages = ",".join(f"{share:g}" for share in rollout.plan.stages)
     share = rollout.plan.stages[rollout.stage] if rollout.plan.stages else 0.0
     text = (

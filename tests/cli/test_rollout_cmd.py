@@ -94,3 +94,28 @@ def test_status_of_an_experiment_without_a_rollout_is_not_found(
     experiment = cp.approved_experiment(cp.challenger_a)
     assert main(["rollout", "status", experiment.experiment_id, *cp.cli_args("alice")]) == 1
     assert capsys.readouterr().err.startswith("NOT_FOUND: experiment ")
+
+
+def test_watch_ends_with_the_rollout(
+    control_plane: ControlPlaneHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--watch on a rollout that has ended prints its looks and the final headline once."""
+    cp = control_plane
+    experiment = cp.approved_experiment(cp.challenger_a)
+    exp = experiment.experiment_id
+    assert main(["promote", exp, *_STAGED, *cp.cli_args("olga")]) == 0
+    rollout_id = cp.pointer().rollout.rollout_id
+    rig = RolloutRig(cp)
+    rig.front_counts(
+        rollout_id,
+        0,
+        ArmTally(requests=2000, slow=20, users=950),
+        ArmTally(requests=100, slow=30, users=50),
+    )
+    assert rig.look(exp) == "rollback"
+    capsys.readouterr()
+    assert main(["rollout", "status", exp, "--watch", *cp.cli_args("alice")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith(f"rollout {rollout_id}: rolled back, stage 0")
+    assert "latency_p99 breached" in lines[-1]
+    assert any("latency_p99 BREACHED" in line for line in lines)

@@ -136,3 +136,31 @@ def test_non_operators_may_not_start_a_shadow(control_plane: ControlPlaneHarness
         metadata=cp.auth("alice"),
     )
     assert code_of(error) == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_rollback_during_a_shadow_keeps_the_champion(control_plane: ControlPlaneHarness) -> None:
+    """Without a target, a rollback drops the challenger and keeps the champion."""
+    cp = control_plane
+    before = cp.pointer()
+    experiment = cp.approved_experiment(cp.challenger_a)
+    _start(cp, experiment.experiment_id)
+    response = cp.stub.Rollback(pb.RollbackRequest(reason="cpu"), metadata=cp.auth("olga"))
+    assert response.pointer.serving_version == before.serving_version
+    assert not response.pointer.HasField("rollout")
+
+
+def test_records_that_only_named_a_challenger_are_no_rollback_target(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """Baseline -> A promoted; a shadow of B started and stopped beside A; a rollback
+    goes back to the baseline, not to one of A's own records."""
+    cp = control_plane
+    baseline = cp.pointer().serving_version
+    first = cp.approved_experiment(cp.challenger_a)
+    cp.promote(first.experiment_id)
+    second = cp.approved_experiment(cp.challenger_b)
+    _start(cp, second.experiment_id)
+    _stop(cp, second.experiment_id)
+    response = cp.stub.Rollback(pb.RollbackRequest(reason="regret"), metadata=cp.auth("olga"))
+    assert response.pointer.serving_version == baseline
+    assert response.previous_version == first.spec.challenger_version
