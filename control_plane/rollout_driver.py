@@ -102,6 +102,10 @@ class RolloutDriver:
                 await self.look_at_due()
             except RecmeshError as exc:
                 log.warning("rollout_tick_failed", error=str(exc), code=exc.code.name)
+            except Exception:
+                # A programmer error: say so loudly; the task ends with it.
+                log.exception("rollout_driver_failed")
+                raise
             await self._sleep(self._tick_seconds)
 
     async def look_at_due(self) -> dict[str, Decision]:
@@ -109,9 +113,21 @@ class RolloutDriver:
         done: dict[str, Decision] = {}
         for stored in await self._rollouts.active():
             record = stored.record
-            if record.status != records_pb2.ROLLOUT_STATUS_RUNNING or not await self._due(record):
+            if record.status != records_pb2.ROLLOUT_STATUS_RUNNING:
                 continue
-            decision = await self.look(record.experiment_id)
+            try:
+                if not await self._due(record):
+                    continue
+                decision = await self.look(record.experiment_id)
+            except RecmeshError as exc:
+                # One rollout's damaged record must not keep the others from their looks.
+                log.warning(
+                    "look_failed",
+                    experiment_id=record.experiment_id,
+                    error=str(exc),
+                    code=exc.code.name,
+                )
+                continue
             if decision is not None:
                 done[record.experiment_id] = decision
         return done

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import structlog
 
 from control_plane.store.codec import decode
+from control_plane.store.errors import CorruptRecordError
 from control_plane.store.etcd_kv import EtcdKV
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
@@ -49,12 +50,19 @@ class RolloutReader:
         return StoredRollout(decode(stored, records_pb2.RolloutRecord), stored.mod_revision)
 
     async def active(self) -> list[StoredRollout]:
-        """Every running or paused rollout, in experiment id order."""
-        stored = await self._kv.list(self._keys.rollouts_prefix)
-        found = [
-            StoredRollout(decode(v, records_pb2.RolloutRecord), v.mod_revision) for v in stored
-        ]
-        return [rollout for rollout in found if rollout.active]
+        """Every running or paused rollout, in experiment id order. A record that does not
+        parse (written behind the control plane) is logged and left out, so it cannot keep
+        the other rollouts from their looks; GetRollout of it reports the damage."""
+        found = []
+        for value in await self._kv.list(self._keys.rollouts_prefix):
+            try:
+                record = decode(value, records_pb2.RolloutRecord)
+            except CorruptRecordError as exc:
+                log.warning("rollout_record_damaged", key=value.key, problem=str(exc))
+                continue
+            if record.status in ACTIVE:
+                found.append(StoredRollout(record, value.mod_revision))
+        return found
 
     async def looks(self, experiment_id: str) -> list[records_pb2.RolloutLook]:
         """Every look at the experiment's rollout, oldest first."""

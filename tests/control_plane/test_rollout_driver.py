@@ -306,3 +306,22 @@ def test_the_control_plane_looks_by_itself(control_plane: ControlPlaneHarness) -
     assert shown.rollout.status == records_pb2.ROLLOUT_STATUS_STOPPED
     assert [look.decision for look in shown.looks] == ["stop"]
     assert not cp.pointer().HasField("rollout")
+
+
+def test_a_damaged_rollout_record_does_not_stop_the_others_looks(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """Garbage under another experiment's rollout key is left out; the running rollout,
+    due after its look interval, is looked at."""
+    cp = control_plane
+    rig = RolloutRig(cp)
+    experiment_id, rollout_id = _started(cp)
+    cp.etcd_put(cp.keys.rollout("exp-garbage"), b"not a record")
+    rig.front_counts(rollout_id, 0, HEALTHY_CHAMPION, HEALTHY_CHALLENGER)
+
+    async def due(wired: Wired) -> dict[str, str]:
+        return {k: v.value for k, v in (await wired.driver.look_at_due()).items()}
+
+    assert rig.run(due) == {}  # the first look is due an hour after the stage started
+    rig.clock.advance(3700)
+    assert rig.run(due) == {experiment_id: "advance"}
