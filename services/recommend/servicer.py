@@ -32,11 +32,11 @@ from recmesh.rollout.arm_counts import CHAMPION
 from recmesh.telemetry.metrics import ServerMetrics
 from services.common.coalesced_downstream import NO_BATCHING, BatchingOptions
 from services.common.downstream import Downstream, DownstreamPolicy
-from services.common.versions import LoadedVersion, VersionRegistry
+from services.common.versions import LoadedVersion
 from services.recommend.admission import Admission
 from services.recommend.answer import Answer, reason_label
 from services.recommend.arm_counter import ArmCounter
-from services.recommend.arms import ArmChoice, ArmChooser
+from services.recommend.arms import ArmChoice, ArmChooser, RolloutVersions
 from services.recommend.budget import BudgetPolicy
 from services.recommend.flow import RecommendFlow
 from services.recommend.front_bundle import FrontBundle
@@ -52,7 +52,7 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
     def __init__(
         self,
         *,
-        versions: VersionRegistry[FrontBundle],
+        versions: RolloutVersions,
         candidates: Downstream[candidates_pb2_grpc.CandidatesServiceAsyncStub],
         ranking: Downstream[ranking_pb2_grpc.RankingServiceAsyncStub],
         impressions: ImpressionLog,
@@ -70,7 +70,6 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
         """`admission` counts the calls in flight (a new one of `max_in_flight` when not
         given; the shadow scorer reads the same); without `counter` a staged rollout's
         arms are not counted, without `shadows` a SHADOW rollout shadows nothing."""
-        self._versions = versions
         self._arms = ArmChooser(versions)
         self._impressions = impressions
         self._metrics = metrics
