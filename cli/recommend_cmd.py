@@ -78,6 +78,7 @@ def run_recommend(args: argparse.Namespace) -> int:
                         for item in response.items
                     ],
                     "serving_version": response.serving_version,
+                    "arm": response.arm,
                     "degraded": response.degraded,
                     "degraded_reason": reason,
                     "degraded_detail": response.degraded_detail,
@@ -87,7 +88,12 @@ def run_recommend(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"recommendations for user {args.user_id} (serving version {response.serving_version})")
+    # During a staged rollout the answer names its arm: which of the two versions a user
+    # sees is the stage's to decide, and the reader should know.
+    arm = f", {response.arm} arm of a staged rollout" if response.arm else ""
+    print(
+        f"recommendations for user {args.user_id} (serving version {response.serving_version}{arm})"
+    )
     for rank, item in enumerate(response.items, start=1):
         # The dataset's own id when its ids are strings (a track URI), else the integer id.
         label = item.title or item.external_id or str(item.item_id)
