@@ -47,7 +47,8 @@ def test_a_user_keeps_their_arm_within_a_stage_across_stages_and_restarts(
 ) -> None:
     """5 % stage: each user gets the arm of their bucket on every request, the answer's
     arm and serving version agree; 25 % stage: every 5 % challenger user is still one;
-    a restarted front gives every user the same arm; the impressions and spans name the
+    a restarted front, and a pause and resume of the stage, give every user the same arm;
+    the impressions and spans name the
     arm and the stage; etcd holds each stage's counts, summed per arm over both fronts,
     equal to the answers the impressions record."""
     champion, challenger = serving_versions.xgboost, serving_versions.baseline
@@ -105,6 +106,15 @@ def test_a_user_keeps_their_arm_within_a_stage_across_stages_and_restarts(
                 assert {u for u, a in at_5.items() if a == CHALLENGER} <= {
                     u for u, r in responses.items() if r.serving_version == challenger.version_id
                 }
+                # Paused (the record names the champion alone), then resumed.
+                await write_rollout_pointer(etcd_server, champion, None)
+                await _until_arm(address, newcomer, "")
+                paused = await _responses(address)
+                assert {r.serving_version for r in paused.values()} == {champion.version_id}
+                assert _arms(paused) == dict.fromkeys(USERS, "")
+                await write_rollout_pointer(etcd_server, champion, stage1)
+                await _until_arm(address, newcomer, CHALLENGER)
+                assert _arms(await _responses(address)) == at_25
         # Both fronts are stopped: each wrote its last counts, every impression is out.
         staged = [r for r in impression_lines(impressions) if r.get("rollout") == "staged"]
         assert staged
