@@ -48,9 +48,9 @@ def test_a_user_keeps_their_arm_within_a_stage_across_stages_and_restarts(
     """5 % stage: each user gets the arm of their bucket on every request, the answer's
     arm and serving version agree; 25 % stage: every 5 % challenger user is still one;
     a restarted front, and a pause and resume of the stage, give every user the same arm;
-    the impressions and spans name the
-    arm and the stage; etcd holds each stage's counts, summed per arm over both fronts,
-    equal to the answers the impressions record."""
+    the impressions and spans name the arm and the stage; etcd holds each stage's
+    counts, summed per arm over both fronts, equal to the answers the impressions
+    record."""
     champion, challenger = serving_versions.xgboost, serving_versions.baseline
     at_5, at_25 = _expected(0.05), _expected(0.25)
     assert (
