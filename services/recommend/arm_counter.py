@@ -3,7 +3,9 @@
 Every request answered in a staged rollout is counted for its arm
 (recmesh/rollout/arm_counts.py): requests, errors (the front answered with a
 non-OK status after choosing the arm), degraded answers, answers slower than the
-rollout's `latency_threshold_ms` (when it is > 0) and distinct users. Counts are
+rollout's `latency_threshold_ms` (when it is > 0) and distinct users (a user of the
+stage share answered by the champion while the challenger loads is counted for
+neither arm: services/recommend/arms.py). Counts are
 cumulative since this front first answered in the stage; a record naming another
 rollout or stage starts new counts, and the finished stage's last counts are still
 written once (`pending`). The writer (services/recommend/arm_counts_writer.py)

@@ -45,12 +45,16 @@ class ArmChoice:
     `version` answers it; `rollout` is the record's rollout (None: the champion
     alone); `arm` is "champion" or "challenger" in a STAGED rollout, "" otherwise;
     `shadow` is the challenger to rank the request with after answering (SHADOW
-    mode, the user in the share, the challenger loaded), else None."""
+    mode, the user in the share, the challenger loaded), else None. `waiting`: a
+    user of the stage share answered by the champion because the challenger is not
+    loaded yet; such answers are not counted for either arm (the counts compare the
+    arms the cohorts assigned, so the control plane's sample-ratio check holds)."""
 
     version: LoadedVersion[FrontBundle]
     rollout: records_pb2.Rollout | None = None
     arm: str = ""
     shadow: LoadedVersion[FrontBundle] | None = None
+    waiting: bool = False
 
     @property
     def staged(self) -> bool:
@@ -99,7 +103,7 @@ class ArmChooser:
         challenger = self._versions.challenger_version()
         if challenger is None:
             self._log_waiting(rollout)
-            return ArmChoice(champion, rollout, CHAMPION if staged else "")
+            return ArmChoice(champion, rollout, CHAMPION if staged else "", waiting=staged)
         if staged:
             return ArmChoice(challenger, rollout, CHALLENGER)
         return ArmChoice(champion, rollout, "", shadow=challenger)

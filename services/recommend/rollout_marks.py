@@ -4,6 +4,9 @@ A staged rollout's answer says which arm answered and in which stage:
 
     {"arm": "champion" | "challenger", "rollout": "staged", "rollout_id": "r-1", "stage": 1}
 
+plus `"waiting": true` when a user of the stage share was answered by the champion
+because the challenger was not loaded yet (not counted for either arm).
+
 A shadowed request leaves two records with the same request_id, the champion's
 answer and the challenger's list, each saying how long its arm took to rank and
 whether it failed (a failed or degraded challenger has no items):
@@ -20,13 +23,16 @@ from recmesh.api.controlplane.v1 import records_pb2
 from services.recommend.arms import SHADOW, STAGED
 
 
-def staged_marks(rollout: records_pb2.Rollout, arm: str) -> dict[str, Any]:
-    return {
+def staged_marks(rollout: records_pb2.Rollout, arm: str, waiting: bool) -> dict[str, Any]:
+    marks: dict[str, Any] = {
         "arm": arm,
         "rollout": STAGED,
         "rollout_id": rollout.rollout_id,
         "stage": int(rollout.stage),
     }
+    if waiting:
+        marks["waiting"] = True
+    return marks
 
 
 def shadow_marks(

@@ -127,7 +127,7 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
             response.arm = choice.arm
             span.set_attribute("recmesh.arm", choice.arm)
             span.set_attribute("recmesh.stage", int(rollout.stage))
-            marks = staged_marks(rollout, choice.arm)
+            marks = staged_marks(rollout, choice.arm, choice.waiting)
             self._count(choice, request.user_id, started, error=False, degraded=answer.degraded)
         elif rollout is not None and choice.shadow is not None:
             marks = self._shadow_after(
@@ -139,7 +139,7 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
     def _count(
         self, choice: ArmChoice, user_id: str, started: float, *, error: bool, degraded: bool
     ) -> None:
-        if self._counter is None or choice.rollout is None:
+        if self._counter is None or choice.rollout is None or choice.waiting:
             return
         self._counter.count(
             choice.rollout,

@@ -63,11 +63,13 @@ def test_a_staged_rollout_sends_the_stage_share_to_the_challenger() -> None:
 
 
 def test_a_staged_user_waits_on_the_champion_until_the_challenger_loads() -> None:
-    """Marked "champion", logged once per rollout."""
+    """Marked "champion" and waiting (counted for neither arm), logged once per rollout."""
     chooser = ArmChooser(Versions(_rollout(records_pb2.ROLLOUT_MODE_STAGED, 1.0), None))
     with capture_logs() as logs:
         choices = [chooser.choose(user) for user in USERS[:5]]
-    assert {(c.version.version_id, c.arm) for c in choices} == {("sv-a", "champion")}
+    assert {(c.version.version_id, c.arm, c.waiting) for c in choices} == {
+        ("sv-a", "champion", True)
+    }
     assert [e["event"] for e in logs] == ["rollout_challenger_not_loaded"]
 
 
