@@ -170,7 +170,8 @@ async def create_server(
             downstream_policy=config.downstream_policy,
             admission=admission,
             counter=counter,
-            shadows=shadows,
+            # Nothing would keep a shadow's list with the impression log off.
+            shadows=shadows if config.common.telemetry.impressions else None,
         )
         servicers.append(servicer)
         recommend_pb2_grpc.add_RecommendServiceServicer_to_server(servicer, server)
