@@ -67,6 +67,7 @@ bench-smoke: setup
 	$(PY) -m bench.cold_work --calls 20 --smoke
 	$(PY) -m bench.scoring --smoke
 	$(PY) -m bench.telemetry_cost --smoke
+	$(PY) -m bench.shadow_cost --smoke
 
 bench-promotion: setup
 	$(PY) -m bench.promotion

@@ -115,6 +115,9 @@ def _plaintext_specs(
                 credentials_file,
                 "--span-file",
                 str(layout.span_file),
+                # The front's impression log: GetShadowReport computes the diff from it.
+                "--impressions",
+                str(layout.impressions),
             ),
             layout.logs / "control_plane.log",
         ),
