@@ -1,4 +1,5 @@
-"""`recmesh audit [--verify] [--after N] [--limit N]`: the hash-chained audit log."""
+"""`recmesh audit [--verify] [--after N] [--limit N] [--action A]`: the hash-chained audit
+log."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ def add_parser(subparsers: Any) -> None:
     )
     audit.add_argument("--after", type=int, default=0, help="only entries after this sequence")
     audit.add_argument("--limit", type=int, default=0, help="at most this many entries")
+    audit.add_argument(
+        "--action",
+        action="append",
+        default=[],
+        help="only entries of this action, e.g. rollout_rolled_back (repeatable)",
+    )
     add_client_arguments(audit, default_as="alice")
     audit.set_defaults(handler=run_audit)
 
@@ -54,8 +61,9 @@ def run_audit(args: argparse.Namespace) -> int:
             metadata=client.metadata,
             timeout=client.timeout,
         )
+        entries = [e for e in response.entries if not args.action or e.action in args.action]
         if args.json:
-            print_json({"entries": [message_dict(entry) for entry in response.entries]})
+            print_json({"entries": [message_dict(entry) for entry in entries]})
             return 0
         print_table(
             ("SEQ", "AT", "ACTOR", "ACTION", "SUBJECT", "DETAILS"),
@@ -68,7 +76,7 @@ def run_audit(args: argparse.Namespace) -> int:
                     entry.subject,
                     " ".join(f"{k}={v}" for k, v in sorted(entry.details.items())),
                 )
-                for entry in response.entries
+                for entry in entries
             ],
         )
         return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from typing import Any
 
@@ -66,6 +67,13 @@ def run_replay(args: argparse.Namespace) -> int:
 async def _replay(args: argparse.Namespace, users: list[str], tls: Any) -> dict[str, Any]:
     from cli.replay_traffic import replay
 
+    # Interrupted (Ctrl-C, or a script ending its background traffic), the command stops
+    # sending, waits for the answers on their way and still prints what it saw.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
     channel = (
         grpc.aio.insecure_channel(args.address)
         if tls is None
@@ -80,5 +88,6 @@ async def _replay(args: argparse.Namespace, users: list[str], tls: Any) -> dict[
             k=args.k,
             timeout_s=args.timeout,
             seed=args.seed,
+            stop=stop,
         )
     return tally.as_dict()

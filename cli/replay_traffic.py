@@ -1,7 +1,9 @@
 """Open-loop Recommend traffic for `recmesh replay`: a fixed rate, whatever the answers take.
 
 Requests start on a schedule (one every 1/rps seconds), not when the previous answer
-arrives, so a slow arm cannot slow the traffic that measures it. Users are taken in a
+arrives, so a slow arm cannot slow the traffic that measures it. `stop` (set on SIGINT or
+SIGTERM by the command) ends the schedule early; the requests already sent are awaited,
+so the tally is whole. Users are taken in a
 seeded random order, cycling, so a stage sees a stable mix. The tally counts answers
 per arm, degraded answers, failures by status, and latency quantiles.
 """
@@ -9,6 +11,7 @@ per arm, degraded answers, failures by status, and latency quantiles.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
@@ -77,8 +80,11 @@ async def replay(
     k: int,
     timeout_s: float,
     seed: int,
+    stop: asyncio.Event | None = None,
 ) -> TrafficTally:
-    """Sends `rps` Recommend requests a second for `duration_s` seconds."""
+    """Sends `rps` Recommend requests a second for `duration_s` seconds, or until `stop`
+    is set."""
+    stop = stop or asyncio.Event()
     stub = recommend_pb2_grpc.RecommendServiceStub(channel)
     order = list(users)
     random.Random(seed).shuffle(order)
@@ -105,7 +111,10 @@ async def replay(
         due = start + n / rps
         delay = due - time.perf_counter()
         if delay > 0:
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            break
         tally.sent += 1
         tasks.append(asyncio.create_task(one(order[n % len(order)])))
     await asyncio.gather(*tasks)

@@ -25,6 +25,24 @@ def test_audit_lists_every_state_change(
     assert [e["action"] for e in entries] == ["register_model", "init_pointer", "register_model"]
 
 
+def test_audit_lists_only_the_actions_asked_for(
+    control_plane: ControlPlaneHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--action keeps the entries of the named actions, in order; an action nobody took
+    lists nothing."""
+    control_plane.register(control_plane.challenger_a)
+    assert (
+        main(["audit", "--json", "--action", "register_model", *control_plane.cli_args("bob")]) == 0
+    )
+    entries = json.loads(capsys.readouterr().out)["entries"]
+    assert [e["action"] for e in entries] == ["register_model", "register_model"]
+    assert (
+        main(["audit", "--json", "--action", "rollout_rolled_back", *control_plane.cli_args("bob")])
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["entries"] == []
+
+
 def test_verify_passes_on_an_untouched_log(
     control_plane: ControlPlaneHarness, capsys: pytest.CaptureFixture[str]
 ) -> None:
