@@ -2,16 +2,24 @@
 
 1. fetch MovieLens 100K and start the mesh (`recmesh up`, in the background)
 2. recommendations from the baseline serving version
-3. an experiment whose XGBoost challenger passes; bob approves, olga promotes
-4. recommendations from the new version (none of them rated by the user already), and
+3. two challengers that pass offline, both approved by bob: the XGBoost challenger, and a
+   far larger (slower) ranker that declares no offline latency budget
+4. the XGBoost challenger in shadow on live traffic: the quality diff of the two lists,
+   attached to the experiment
+5. a staged rollout of the slow challenger that rolls itself back on its live latency
+   guardrail, with the audit entry naming the figures
+6. a staged rollout of the XGBoost challenger that completes (stages of 10 % and 50 %
+   of users, then everyone)
+7. recommendations from the new version (none of them rated by the user already), and
    the trace of one request
-5. fresh data through the gate: the user consumes three recommended items, a refresh
+8. fresh data through the gate: the user consumes three recommended items, a refresh
    of the serving model with the new data serves under the refresh policy, and the
    three are no longer recommended
-6. a deliberately weak challenger: its promotion is refused, with the reason
-7. one rollback, the pointer, the audit log verified
-8. where the reports are; everything stopped
-Every step is a real `recmesh` command, printed before it runs.
+9. a deliberately weak challenger: its promotion is refused, with the reason
+10. one rollback, the pointer, the audit log verified
+11. where the reports are; everything stopped
+Every step is a real `recmesh` command, printed before it runs; traffic comes from
+`recmesh replay` (open-loop Recommend calls over ml-100k's users).
 """
 
 from __future__ import annotations
@@ -40,18 +48,24 @@ def banner(text: str) -> None:
     print(f"\n=== {text}", flush=True)
 
 
-def run(*args: str, expect_ok: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, expect_ok: bool = True, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
     """Runs `recmesh ARGS`, printing its output; its stderr (progress, errors) streams live
     except for an expected refusal, whose message is checked."""
     print(f"$ recmesh {' '.join(args)}", flush=True)
-    done = subprocess.run(
-        [RECMESH, *args],
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=None if expect_ok else subprocess.PIPE,
-        env=ENV,
-        cwd=ROOT,
-    )
+    try:
+        done = subprocess.run(
+            [RECMESH, *args],
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=None if expect_ok else subprocess.PIPE,
+            env=ENV,
+            cwd=ROOT,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise DemoError(f"`recmesh {' '.join(args)}` did not end within {timeout:.0f} s") from exc
     if done.stdout:
         print(done.stdout.rstrip(), flush=True)
     if done.stderr:
@@ -127,7 +141,7 @@ def main() -> int:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1
     finally:
-        banner("8. stopping everything")
+        banner("11. stopping everything")
         up.send_signal(signal.SIGTERM)
         try:
             up.wait(60)
@@ -142,16 +156,59 @@ def loop() -> int:
     run("pointer")
     run("recommend", "196", "-k", "10")
 
-    banner("3. an XGBoost challenger: train, evaluate against the champion, record")
+    banner("3. two challengers, evaluated against the champion and approved")
     good = run_json(
         "experiment", "run", "experiments/xgb-challenger.yaml", "--as", "alice", *REPORTS
     )
     if good["verdict"] != "PASS":
         raise DemoError(f"the XGBoost challenger did not pass: {good['reasons']}")
     run("review", good["experiment_id"], "--approve", "--comment", "metrics hold", "--as", "bob")
-    run("promote", good["experiment_id"], "--as", "olga")
+    slow = run_json(
+        "experiment", "run", "experiments/slow-challenger.yaml", "--as", "alice", *REPORTS
+    )
+    if slow["verdict"] != "PASS":
+        raise DemoError(f"the slow challenger did not pass offline: {slow['reasons']}")
+    run("review", slow["experiment_id"], "--approve", "--comment", "offline ok", "--as", "bob")
 
-    banner("4. recommendations from the new version, and one request's trace")
+    banner("4. the XGBoost challenger in shadow: ranked beside the champion, never shown")
+    run("shadow", "start", good["experiment_id"], "--share", "0.5", "--as", "olga")
+    wait_for_rollout_load(good["challenger_version"])
+    run("replay", "--rps", "40", "--duration", "15")
+    shadow_dir = STATE / "reports" / "shadow" / good["experiment_id"]
+    run("shadow", "report", good["experiment_id"], "--out", str(shadow_dir), "--attach",
+        "--as", "alice")  # fmt: skip
+    run("shadow", "stop", good["experiment_id"], "--reason", "diff attached", "--as", "olga")
+
+    banner("5. a staged rollout that rolls itself back: the slow challenger, live")
+    threshold = latency_threshold_ms()
+    latency_guardrail = f"latency_p99:0.05:threshold_ms={threshold:g}"
+    with background_traffic(rps=40, seconds=90):
+        run(
+            "promote", slow["experiment_id"], "--stages", "0.2,1", "--hold", "15s",
+            "--min-requests", "50", "--guardrail", "error_rate:0.02",
+            "--guardrail", latency_guardrail, "--look-interval", "1s", "--as", "olga",
+        )  # fmt: skip
+        run("rollout", "status", slow["experiment_id"], "--watch", timeout=80)
+    ended = rollout_status(slow["experiment_id"])
+    if ended != "ROLLOUT_STATUS_ROLLED_BACK":
+        raise DemoError(f"the slow challenger's rollout ended {ended}, not rolled back")
+    run("audit", "--action", "rollout_rolled_back")
+
+    banner("6. a staged rollout that completes: the XGBoost challenger")
+    with background_traffic(rps=40, seconds=120):
+        run(
+            "promote", good["experiment_id"], "--stages", "0.1,0.5,1", "--hold", "8s",
+            "--min-requests", "30", "--guardrail", "error_rate:0.02",
+            "--guardrail", "degraded_rate:0.02", "--guardrail", latency_guardrail,
+            "--shadow-bound", "error_rate:max:0.02", "--look-interval", "1s",
+            "--as", "olga",
+        )  # fmt: skip
+        run("rollout", "status", good["experiment_id"], "--watch", timeout=110)
+    ended = rollout_status(good["experiment_id"])
+    if ended != "ROLLOUT_STATUS_COMPLETED":
+        raise DemoError(f"the XGBoost challenger's rollout ended {ended}, not completed")
+
+    banner("7. recommendations from the new version, and one request's trace")
     wait_for_version(good["challenger_version"])
     run("recommend", "196", "-k", "10")
     answer = run_json("recommend", "196", "-k", "10")
@@ -162,7 +219,7 @@ def loop() -> int:
     print(f"none of the {len(shown)} items was rated by user 196 in ml-100k", flush=True)
     run("trace", answer["trace_id"], "--span-file", str(STATE / "spans.jsonl"))
 
-    banner("5. fresh data through the gate: what user 196 just watched")
+    banner("8. fresh data through the gate: what user 196 just watched")
     consumed = shown[:3]
     # ml-100k ends in April 1998: the interactions happen a minute after its last one,
     # so that time-decayed popularity still sees the dataset as recent.
@@ -178,7 +235,7 @@ def loop() -> int:
         raise DemoError(f"items user 196 just consumed are still recommended: {again}")
     print(f"items {consumed} are consumed now and no longer recommended", flush=True)
 
-    banner("6. a deliberately weak challenger: its promotion is refused")
+    banner("9. a deliberately weak challenger: its promotion is refused")
     weak = run_json(
         "experiment", "run", "experiments/weak-challenger.yaml", "--as", "alice", *REPORTS
     )
@@ -188,16 +245,92 @@ def loop() -> int:
     if "FAILED_PRECONDITION" not in refused.stderr:
         raise DemoError("the refusal did not say FAILED_PRECONDITION")
 
-    banner("7. one rollback, the pointer, the audit log")
+    banner("10. one rollback, the pointer, the audit log")
     run("rollback", "--reason", "demo: show that rollback is one call", "--as", "olga")
     run("pointer")
     run("audit")
     run("audit", "--verify")
 
     banner("reports")
-    for result in (good, weak):
+    for result in (good, slow, weak):
         print(f"{result['experiment_id']} ({result['verdict']}): {result['report_path']}")
+    print(f"shadow diff of {good['experiment_id']}: {shadow_dir / 'shadow-report.html'}")
     return 0
+
+
+def wait_for_rollout_load(version: str, timeout: float = 60.0) -> None:
+    """Waits until the front has loaded the challenger beside the champion (a shadow
+    started before it loads is skipped for those requests, by design)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = subprocess.run(
+            [RECMESH, "replay", "--users", "1-20", "--rps", "20", "--duration", "1", "--json"],
+            text=True,
+            capture_output=True,
+            env=ENV,
+            cwd=ROOT,
+        )
+        if done.returncode == 0 and version in rollout_log_versions():
+            return
+        time.sleep(0.5)
+    raise DemoError(f"the front did not load {version} beside the champion in {timeout:.0f} s")
+
+
+def rollout_log_versions() -> set[str]:
+    """The serving versions the impression log has seen."""
+    path = STATE / "impressions.jsonl"
+    if not path.exists():
+        return set()
+    lines = path.read_text().splitlines()[-200:]
+    return {json.loads(line).get("serving_version", "") for line in lines if line.strip()}
+
+
+def latency_threshold_ms() -> float:
+    """The plan's latency threshold: the champion's p99 under the demo's traffic, measured
+    now, doubled and rounded up to a bucket edge of the front's latency histogram (the
+    guardrail compares each arm's share of requests slower than it)."""
+    measured = run_json("replay", "--rps", "40", "--duration", "5")
+    edges = (10.0, 25.0, 50.0, 100.0, 250.0, 500.0)
+    wanted = 2.0 * float(measured["p99_ms"])
+    threshold = next((edge for edge in edges if edge >= wanted), edges[-1])
+    print(f"champion p99 {measured['p99_ms']} ms: latency threshold {threshold:g} ms", flush=True)
+    return threshold
+
+
+def rollout_status(experiment_id: str) -> str:
+    status: str = run_json("rollout", "status", experiment_id)["rollout"]["status"]
+    return status
+
+
+class background_traffic:  # noqa: N801 - used as a statement: `with background_traffic(...)`
+    """`recmesh replay` in the background for the body of a with statement."""
+
+    def __init__(self, rps: float, seconds: float) -> None:
+        self._args = ["replay", "--rps", f"{rps:g}", "--duration", f"{seconds:g}"]
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> None:
+        print(f"$ recmesh {' '.join(self._args)} &", flush=True)
+        self._process = subprocess.Popen(
+            [RECMESH, *self._args],
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=ENV,
+            cwd=ROOT,
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGINT)
+        try:
+            out, _ = self._process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            out, _ = self._process.communicate()
+        print("(background traffic stopped)", flush=True)
+        if out and "Traceback" not in out:
+            print(out.rstrip(), flush=True)
 
 
 def dataset_end() -> int:
