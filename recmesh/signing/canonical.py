@@ -4,8 +4,9 @@ A domain line, then a JSON object of every stored field of the record except the
 signature: `audit_entry_hash`, `evaluation_sha256`, `experiment_id`,
 `manifest_sha256`, `reason`, `replaces_revision`, `sequence`, `serving_version`,
 `set_at` (RFC 3339, "" when unset) and `set_by`, and `rollout` (an object of every
-field of the Rollout, enums by name) only when the record names one, so a record
-without a rollout signs exactly as before; keys sorted, no whitespace, UTF-8.
+field of the Rollout, the mode as its number, so a value this build has no name for
+still signs, and verifies or fails as any other) only when the record names one, so a
+record without a rollout signs exactly as before; keys sorted, no whitespace, UTF-8.
 The proto JSON the record is stored as is not canonical (field order and number
 formats are the library's), so it is never what is signed.
 """
@@ -44,7 +45,7 @@ def _rollout_body(rollout: records_pb2.Rollout) -> dict[str, object]:
         "challenger_version": rollout.challenger_version,
         "experiment_id": rollout.experiment_id,
         "latency_threshold_ms": rollout.latency_threshold_ms,
-        "mode": records_pb2.RolloutMode.Name(rollout.mode),
+        "mode": int(rollout.mode),
         "rollout_id": rollout.rollout_id,
         "share": rollout.share,
         "stage": rollout.stage,

@@ -34,6 +34,19 @@ def _record(key: PointerKey) -> records_pb2.ServingPointer:
     return key.signer.sign(pointer)
 
 
+def _rollout(mode: int) -> records_pb2.Rollout:
+    return records_pb2.Rollout(
+        rollout_id="r1",
+        experiment_id="e1",
+        challenger_version="v2",
+        challenger_manifest_sha256="ab" * 32,
+        mode=mode,  # type: ignore[arg-type]
+        share=0.05,
+        stage=0,
+        latency_threshold_ms=40.0,
+    )
+
+
 def test_canonical_bytes_are_the_documented_form() -> None:
     """A domain line, then every signed field in a sorted JSON object without whitespace;
     the revision (filled in when read) and the signature are not part of it."""
@@ -113,18 +126,7 @@ def test_changing_any_field_of_the_rollout_breaks_the_signature(field: FieldDesc
     later stage) is bad_signature."""
     key = PointerKey.generate()
     pointer = _record(key)
-    pointer.rollout.CopyFrom(
-        records_pb2.Rollout(
-            rollout_id="r1",
-            experiment_id="e1",
-            challenger_version="v2",
-            challenger_manifest_sha256="ab" * 32,
-            mode=records_pb2.ROLLOUT_MODE_STAGED,
-            share=0.05,
-            stage=0,
-            latency_threshold_ms=40.0,
-        )
-    )
+    pointer.rollout.CopyFrom(_rollout(records_pb2.ROLLOUT_MODE_STAGED))
     signed = key.signer.sign(pointer)
     verify_pointer(signed, key.ring)
     name = field.name
@@ -171,3 +173,26 @@ def test_a_ring_of_two_keys_accepts_records_of_either() -> None:
     ring = PublicKeyRing({**old.ring.keys, **new.ring.keys})
     assert verify_pointer(_record(old), ring) == old.signer.key_id
     assert verify_pointer(_record(new), ring) == new.signer.key_id
+
+
+def _with_rollout(mode: int) -> records_pb2.ServingPointer:
+    pointer = _record(PointerKey.generate())
+    pointer.rollout.CopyFrom(_rollout(mode))
+    return pointer
+
+
+def test_the_rollout_mode_is_signed_as_its_number() -> None:
+    """The rollout object carries the mode as the enum's number, not its name."""
+    canonical = canonical_pointer_bytes(_with_rollout(records_pb2.ROLLOUT_MODE_STAGED))
+    assert b'"mode":2,' in canonical
+
+
+def test_a_rollout_mode_this_build_does_not_know_is_refused_not_raised() -> None:
+    """A record whose mode has no name here (a newer writer, or a tampered value) is
+    refused as bad_signature by verification instead of raising ValueError."""
+    key = PointerKey.generate()
+    signed = key.signer.sign(_with_rollout(records_pb2.ROLLOUT_MODE_STAGED))
+    signed.rollout.mode = 7  # type: ignore[assignment]
+    with pytest.raises(UntrustedPointerError) as caught:
+        verify_pointer(signed, key.ring)
+    assert caught.value.reason == BAD_SIGNATURE
