@@ -18,6 +18,7 @@ from services.common.options import (
     common_options,
     replica_addresses,
 )
+from services.recommend.arms import DEFAULT_WARMUP_S
 from services.recommend.server import (
     COMPONENT,
     DEFAULT_MAX_IN_FLIGHT,
@@ -56,9 +57,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="shadow scoring is shed while the front process used more than this "
         "fraction of one core over the last second (default %(default)s; 0 sheds all)",
     )
+    parser.add_argument(
+        "--rollout-warmup-seconds",
+        type=float,
+        default=DEFAULT_WARMUP_S,
+        help="a staged rollout's arms are counted only once the front has held the "
+        "challenger this long (default %(default)s; the other services load it too)",
+    )
     args = parser.parse_args(argv)
     if args.shadow_cpu_budget < 0:
         parser.error("--shadow-cpu-budget must be >= 0")
+    if args.rollout_warmup_seconds < 0:
+        parser.error("--rollout-warmup-seconds must be >= 0")
     config = RecommendConfig(
         common=common_options(args, parser),
         candidates_addresses=replica_addresses(args.candidates, "--candidates", parser),
@@ -69,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_in_flight=args.max_in_flight,
         batching=batching_options(args, parser),
         shadow=ShadowPolicy(cpu_budget=args.shadow_cpu_budget),
+        rollout_warmup_s=args.rollout_warmup_seconds,
     )
     return run_service(
         COMPONENT, config.common, lambda tp, metrics: create_server(config, tp, metrics)

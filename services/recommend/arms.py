@@ -7,6 +7,16 @@ services/common/versions.py). `ArmChooser.choose` reads it once per request:
   are answered by the challenger, every other user by the champion; both are an
   arm of the rollout (`ArmChoice.arm`). While the challenger is not loaded yet the
   champion answers everyone, marked "champion" (logged once per rollout).
+- Counting (`ArmChoice.counted`): a front counts nothing for a rollout, in either
+  arm, until it has held the challenger for `warmup_s` (--rollout-warmup-seconds,
+  default 3 s). Before that, a stage-share user may be answered by the champion
+  (`waiting`: the challenger is not loaded here) and the challenger's first
+  requests may wait for ranking and candidates to load it, so counting only one
+  arm would skew the sample-ratio check and counting the challenger would charge
+  it with a load. A user's arm hangs on the hash alone, never on time, so leaving
+  out whole periods keeps the two arms comparable. The clock starts when this
+  front first finds the challenger loaded for the rollout (a restarted front
+  warms up again; a new stage of the same rollout does not).
 - SHADOW: the champion answers; the users of the shadow share
   (`Cohorts(experiment, SHADOW)`) are ranked by the challenger as well, after the
   answer (`ArmChoice.shadow`). No shadow while the challenger is not loaded.
@@ -20,6 +30,8 @@ serves the champion alone (logged once), never failing a request.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,6 +49,9 @@ log = structlog.get_logger("recmesh.recommend.arms")
 STAGED = "staged"
 SHADOW = "shadow"
 
+#: Seconds a front holds a rollout's challenger before it counts the rollout's arms.
+DEFAULT_WARMUP_S = 3.0
+
 
 @dataclass(frozen=True)
 class ArmChoice:
@@ -48,13 +63,16 @@ class ArmChoice:
     mode, the user in the share, the challenger loaded), else None. `waiting`: a
     user of the stage share answered by the champion because the challenger is not
     loaded yet; such answers are not counted for either arm (the counts compare the
-    arms the cohorts assigned, so the control plane's sample-ratio check holds)."""
+    arms the cohorts assigned, so the control plane's sample-ratio check holds).
+    `counted`: a STAGED answer the front counts for its arm (the challenger held
+    here for the warm-up; see the module docstring)."""
 
     version: LoadedVersion[FrontBundle]
     rollout: records_pb2.Rollout | None = None
     arm: str = ""
     shadow: LoadedVersion[FrontBundle] | None = None
     waiting: bool = False
+    counted: bool = False
 
     @property
     def staged(self) -> bool:
@@ -84,10 +102,22 @@ class RolloutVersions(Protocol):
 class ArmChooser:
     """Chooses each request's arm from the registry's champion and rollout."""
 
-    def __init__(self, versions: RolloutVersions) -> None:
+    def __init__(
+        self,
+        versions: RolloutVersions,
+        *,
+        warmup_s: float = DEFAULT_WARMUP_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if warmup_s < 0:
+            raise ValueError(f"the rollout warm-up is >= 0 s, not {warmup_s!r}")
         self._versions = versions
+        self._warmup_s = warmup_s
+        self._clock = clock
         self._cohorts: _RolloutCohorts | None = None
         self._waiting_logged: set[str] = set()
+        # (rollout id, challenger version) -> when this front first held it loaded.
+        self._held_since: dict[tuple[str, str], float] = {}
 
     def choose(self, user_id: str) -> ArmChoice:
         """The arm of this user now; UnavailableError when no version is loaded."""
@@ -98,15 +128,31 @@ class ArmChooser:
         cohorts = self._cohorts_of(rollout)
         selected = cohorts is not None and cohorts.selects(user_id, rollout.share)
         staged = rollout.mode == records_pb2.ROLLOUT_MODE_STAGED
-        if not selected:
-            return ArmChoice(champion, rollout, CHAMPION if staged else "")
         challenger = self._versions.challenger_version()
+        counted = staged and self._warm(rollout, challenger)
+        if not selected:
+            return ArmChoice(champion, rollout, CHAMPION if staged else "", counted=counted)
         if challenger is None:
             self._log_waiting(rollout)
             return ArmChoice(champion, rollout, CHAMPION if staged else "", waiting=staged)
         if staged:
-            return ArmChoice(challenger, rollout, CHALLENGER)
+            return ArmChoice(challenger, rollout, CHALLENGER, counted=counted)
         return ArmChoice(champion, rollout, "", shadow=challenger)
+
+    def _warm(
+        self, rollout: records_pb2.Rollout, challenger: LoadedVersion[FrontBundle] | None
+    ) -> bool:
+        """Whether this front has held the rollout's challenger for the warm-up."""
+        if challenger is None:
+            return False
+        key = (rollout.rollout_id, challenger.version_id)
+        now = self._clock()
+        since = self._held_since.get(key)
+        if since is None:
+            # One rollout at a time: forget the others' clocks.
+            self._held_since = {key: now}
+            since = now
+        return now - since >= self._warmup_s
 
     def _cohorts_of(self, rollout: records_pb2.Rollout) -> Cohorts | None:
         # A new stage keeps the rollout id and changes the share: check it again.

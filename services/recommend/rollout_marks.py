@@ -5,7 +5,9 @@ A staged rollout's answer says which arm answered and in which stage:
     {"arm": "champion" | "challenger", "rollout": "staged", "rollout_id": "r-1", "stage": 1}
 
 plus `"waiting": true` when a user of the stage share was answered by the champion
-because the challenger was not loaded yet (not counted for either arm).
+because the challenger was not loaded yet, or `"warming_up": true` when the front
+had held the challenger for less than its warm-up (services/recommend/arms.py);
+neither is counted for either arm.
 
 A shadowed request leaves two records with the same request_id, the champion's
 answer and the challenger's list, each saying how long its arm took to rank and
@@ -23,7 +25,9 @@ from recmesh.api.controlplane.v1 import records_pb2
 from services.recommend.arms import SHADOW, STAGED
 
 
-def staged_marks(rollout: records_pb2.Rollout, arm: str, waiting: bool) -> dict[str, Any]:
+def staged_marks(
+    rollout: records_pb2.Rollout, arm: str, waiting: bool, counted: bool
+) -> dict[str, Any]:
     marks: dict[str, Any] = {
         "arm": arm,
         "rollout": STAGED,
@@ -32,6 +36,8 @@ def staged_marks(rollout: records_pb2.Rollout, arm: str, waiting: bool) -> dict[
     }
     if waiting:
         marks["waiting"] = True
+    elif not counted:
+        marks["warming_up"] = True
     return marks
 
 

@@ -36,7 +36,7 @@ from services.common.versions import LoadedVersion
 from services.recommend.admission import Admission
 from services.recommend.answer import Answer, reason_label
 from services.recommend.arm_counter import ArmCounter
-from services.recommend.arms import ArmChoice, ArmChooser, RolloutVersions
+from services.recommend.arms import DEFAULT_WARMUP_S, ArmChoice, ArmChooser, RolloutVersions
 from services.recommend.budget import BudgetPolicy
 from services.recommend.flow import RecommendFlow
 from services.recommend.front_bundle import FrontBundle
@@ -66,11 +66,14 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
         admission: Admission | None = None,
         counter: ArmCounter | None = None,
         shadows: ShadowScorer | None = None,
+        rollout_warmup_s: float = DEFAULT_WARMUP_S,
     ) -> None:
         """`admission` counts the calls in flight (a new one of `max_in_flight` when not
         given; the shadow scorer reads the same); without `counter` a staged rollout's
-        arms are not counted, without `shadows` a SHADOW rollout shadows nothing."""
-        self._arms = ArmChooser(versions)
+        arms are not counted, without `shadows` a SHADOW rollout shadows nothing;
+        `rollout_warmup_s`: how long the front holds a challenger before it counts
+        the rollout's arms (services/recommend/arms.py)."""
+        self._arms = ArmChooser(versions, warmup_s=rollout_warmup_s)
         self._impressions = impressions
         self._metrics = metrics
         self._counter = counter
@@ -104,7 +107,7 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
             answer = await self._flow.answer(request, version, time_remaining)
             response = _response(version, answer, uuid.uuid4().hex, trace_id)
         except Exception:
-            if choice.rollout is not None and choice.staged:
+            if choice.counted:
                 self._count(choice, request.user_id, started, error=True, degraded=False)
             raise
         span.set_attribute("recmesh.serving_version", version.version_id)
@@ -127,7 +130,7 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
             response.arm = choice.arm
             span.set_attribute("recmesh.arm", choice.arm)
             span.set_attribute("recmesh.stage", int(rollout.stage))
-            marks = staged_marks(rollout, choice.arm, choice.waiting)
+            marks = staged_marks(rollout, choice.arm, choice.waiting, choice.counted)
             self._count(choice, request.user_id, started, error=False, degraded=answer.degraded)
         elif rollout is not None and choice.shadow is not None:
             marks = self._shadow_after(
@@ -139,7 +142,7 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
     def _count(
         self, choice: ArmChoice, user_id: str, started: float, *, error: bool, degraded: bool
     ) -> None:
-        if self._counter is None or choice.rollout is None or choice.waiting:
+        if self._counter is None or choice.rollout is None or not choice.counted:
             return
         self._counter.count(
             choice.rollout,

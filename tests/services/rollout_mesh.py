@@ -92,10 +92,12 @@ async def own_front(
     max_in_flight: int = 32,
     state_dir: Path | None = None,
     candidates_address: str | None = None,
+    rollout_warmup_s: float = 0.0,
 ) -> AsyncIterator[tuple[ServerHandle, ServerMetrics]]:
     """A Recommend front over `mesh`'s candidates (or `candidates_address`) and ranking
-    with the test's shadow policy and in-flight limit, its spans in the mesh's exporter;
-    stopped after."""
+    with the test's shadow policy, in-flight limit and rollout warm-up (none unless
+    given: the mesh's services load the challenger before the test's requests), its
+    spans in the mesh's exporter; stopped after."""
     provider = TracerProvider(resource=Resource.create({"service.name": "recmesh-recommend"}))
     provider.add_span_processor(SimpleSpanProcessor(mesh.spans))
     metrics = ServerMetrics("recommend")
@@ -107,6 +109,7 @@ async def own_front(
             impressions_path=impressions,
             max_in_flight=max_in_flight,
             shadow=shadow,
+            rollout_warmup_s=rollout_warmup_s,
         ),
         provider,
         metrics,

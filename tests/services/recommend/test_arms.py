@@ -53,7 +53,7 @@ def test_without_a_rollout_the_champion_answers_unmarked() -> None:
 
 def test_a_staged_rollout_sends_the_stage_share_to_the_challenger() -> None:
     """Exactly the users whose ROLLOUT bucket is below the share get the challenger."""
-    chooser = ArmChooser(Versions(_rollout(records_pb2.ROLLOUT_MODE_STAGED, 0.25)))
+    chooser = ArmChooser(Versions(_rollout(records_pb2.ROLLOUT_MODE_STAGED, 0.25)), warmup_s=0.0)
     expected = Cohorts(CohortSalt("exp-1", Purpose.ROLLOUT)).selected(USERS, 0.25)
     for user, selected in zip(USERS, expected.tolist(), strict=True):
         choice = chooser.choose(user)
@@ -90,3 +90,48 @@ def test_a_record_with_an_invalid_share_serves_the_champion_alone() -> None:
         arms = {chooser.choose(user).arm for user in USERS[:20]}
     assert arms == {"champion"}
     assert [e["event"] for e in logs] == ["rollout_unusable"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_neither_arm_is_counted_until_the_challenger_was_held_for_the_warm_up() -> None:
+    """While the challenger loads and for warmup_s after, no answer of the stage is
+    counted, in either arm (a load overlapping a look never leaves the challenger arm
+    short); then both arms are, and their users split by the share alone."""
+    clock = Clock()
+    versions = Versions(_rollout(records_pb2.ROLLOUT_MODE_STAGED, 0.25), None)
+    chooser = ArmChooser(versions, warmup_s=3.0, clock=clock)
+    loading = [chooser.choose(user) for user in USERS]
+    assert not any(c.counted for c in loading)
+    assert {c.arm for c in loading} == {"champion"}
+    versions.challenger = CHALLENGER
+    clock.now += 1.0
+    warming = [chooser.choose(user) for user in USERS]
+    clock.now += 2.9
+    assert not any(c.counted for c in warming + [chooser.choose(u) for u in USERS])
+    clock.now += 0.1
+    warm = [chooser.choose(user) for user in USERS]
+    assert all(c.counted for c in warm)
+    expected = Cohorts(CohortSalt("exp-1", Purpose.ROLLOUT)).selected(USERS, 0.25)
+    assert [c.arm == "challenger" for c in warm] == expected.tolist()
+
+
+def test_a_new_stage_of_a_warm_rollout_is_counted_at_once() -> None:
+    """The warm-up follows the challenger held, not the stage: a larger share of the
+    same rollout counts from its first request."""
+    clock = Clock()
+    versions = Versions(_rollout(records_pb2.ROLLOUT_MODE_STAGED, 0.05))
+    chooser = ArmChooser(versions, warmup_s=3.0, clock=clock)
+    assert not chooser.choose("1").counted
+    clock.now += 3.0
+    assert chooser.choose("1").counted
+    grown = _rollout(records_pb2.ROLLOUT_MODE_STAGED, 0.25)
+    grown.stage = 1
+    versions.rollout = grown
+    assert chooser.choose("1").counted

@@ -77,7 +77,7 @@ def test_a_request_failing_after_its_arm_was_chosen_counts_as_that_arms_error(
     monkeypatch.setattr(RecommendFlow, "answer", broken)
 
     async def main() -> None:
-        counter = ArmCounter("f-1")
+        counter = ArmCounter("f-1", lambda: None)
         candidates = _downstream("candidates", candidates_pb2_grpc.CandidatesServiceStub)
         ranking = _downstream("ranking", ranking_pb2_grpc.RankingServiceStub)
         servicer = RecommendServicer(
@@ -90,6 +90,7 @@ def test_a_request_failing_after_its_arm_was_chosen_counts_as_that_arms_error(
             max_candidates=10,
             max_in_flight=4,
             counter=counter,
+            rollout_warmup_s=0.0,
         )
         try:
             with pytest.raises(RuntimeError, match="broken for sv-b"):
