@@ -22,6 +22,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from opentelemetry.trace import TracerProvider
 
 from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.api.recommend.v1 import (
     interactions_pb2,
@@ -45,6 +46,7 @@ from services.common.versions import VersionRegistry
 from services.recommend.admission import Admission
 from services.recommend.arm_counter import ArmCounter
 from services.recommend.arm_counts_writer import ArmCountsWriter, EtcdPut
+from services.recommend.arms import DEFAULT_WARMUP_S
 from services.recommend.budget import BudgetPolicy
 from services.recommend.flow import RecommendFlow
 from services.recommend.front_bundle import FrontBundle, load_front_bundle
@@ -80,6 +82,9 @@ class RecommendConfig:
     batching: BatchingOptions = field(default_factory=BatchingOptions)
     # How much shadow scoring the front allows (--shadow-cpu-budget).
     shadow: ShadowPolicy = field(default_factory=ShadowPolicy)
+    # Seconds the front holds a rollout's challenger before counting its arms
+    # (--rollout-warmup-seconds; services/recommend/arms.py).
+    rollout_warmup_s: float = DEFAULT_WARMUP_S
 
 
 async def create_server(
@@ -130,7 +135,13 @@ async def create_server(
     log_writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interaction-log")
     servicers: list[RecommendServicer] = []
     shadow_scorers: list[ShadowScorer] = []
-    counter = ArmCounter(f"{COMPONENT}-{uuid.uuid4().hex[:12]}")
+    registries: list[VersionRegistry[FrontBundle]] = []
+
+    def named_rollout() -> records_pb2.Rollout | None:
+        # The counter frees a stage's counts once the record no longer names it.
+        return registries[0].rollout if registries else None
+
+    counter = ArmCounter(f"{COMPONENT}-{uuid.uuid4().hex[:12]}", named_rollout)
     put_counts = EtcdPut(
         list(config.common.etcd_endpoints),
         tls=config.common.etcd_tls,
@@ -139,6 +150,7 @@ async def create_server(
     counts_writer = ArmCountsWriter(counter, KeySchema(config.common.etcd_prefix), put_counts)
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[FrontBundle]) -> None:
+        registries.append(registry)
         admission = Admission(config.max_in_flight)
         shadows = ShadowScorer(
             flow=RecommendFlow(
@@ -172,6 +184,7 @@ async def create_server(
             counter=counter,
             # Nothing would keep a shadow's list with the impression log off.
             shadows=shadows if config.common.telemetry.impressions else None,
+            rollout_warmup_s=config.rollout_warmup_s,
         )
         servicers.append(servicer)
         recommend_pb2_grpc.add_RecommendServiceServicer_to_server(servicer, server)

@@ -34,7 +34,7 @@ def test_a_failed_write_is_logged_and_written_at_the_next_tick() -> None:
     the front's key of the stage."""
 
     async def main() -> None:
-        counter = ArmCounter("f-1")
+        counter = ArmCounter("f-1", lambda: STAGE)
         put = FlakyPut(failures=1)
         writer = ArmCountsWriter(counter, KeySchema(), put)
         counter.count(STAGE, "challenger", "u1", error=False, degraded=False, latency_ms=1)
