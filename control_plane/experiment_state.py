@@ -33,6 +33,10 @@ class ExperimentRecords:
     #: The pointer revisions at which the current champion served
     #: (`champion_lineage.champion_revisions`); None: the pointer's own revision only.
     champion_revisions: frozenset[int] | None = None
+    #: The experiment's staged rollout (None: it never had one) and its key's
+    #: mod_revision (0 without one), the guard of a decision that read it.
+    rollout: records_pb2.RolloutRecord | None = None
+    rollout_mod_revision: int = 0
 
     def champion_served_at(self, revision: int) -> bool:
         """Whether the champion now serving is the one the pointer named at `revision`

@@ -3,9 +3,10 @@ a staged Promote share.
 
 All of them need the same evidence before a challenger answers, or is even ranked for,
 real users: the promotion rule (`promotion.promotion_refusal`: PASS derived from the
-evidence, no rejection, enough approvals, champion unchanged since the evaluation, not
-promoted yet), then the registered challenger model being the one evaluated on the
-experiment's data and keeping every log row the champion serves.
+evidence, no rejection, no staged rollout of it that did not complete, enough approvals,
+champion unchanged since the evaluation, not promoted yet), then the registered
+challenger model being the one evaluated on the experiment's data and keeping every log
+row the champion serves.
 """
 
 from __future__ import annotations

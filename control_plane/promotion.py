@@ -8,7 +8,9 @@ the evaluation was measured against (`promotable.promotable`: the pointer's
 revision then is one of the current champion's records, which differ only in the
 challenger a shadow or a staged rollout named beside it, `champion_lineage`). The
 move is one etcd transaction that compares the pointer's mod_revision with the
-one those checks read, the evaluation unchanged, no promotion recorded, no review
+one those checks read, the evaluation unchanged, no promotion recorded, the
+experiment's rollout record unchanged (a staged rollout that did not complete
+refuses the promotion, `promotion_rule.unfinished_rollout`), no review
 written since the checks read them, and the audit head unmoved. It writes the new
 pointer, the replaced pointer into the history, the promotion record and the audit
 entry together.
@@ -99,6 +101,7 @@ class Promoter:
                 KeyAt(keys.pointer, previous.revision),
                 KeyAt(keys.evaluation(experiment_id), records.evaluation_mod_revision),
                 KeyAbsent(keys.promotion(experiment_id)),
+                KeyAt(keys.rollout(experiment_id), records.rollout_mod_revision),
                 NothingCreatedAfter(keys.reviews_prefix(experiment_id), records.revision),
             ]
             puts = [Put(keys.promotion(experiment_id), encode(record))]

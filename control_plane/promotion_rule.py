@@ -23,8 +23,9 @@ def promotion_refusal(records: ExperimentRecords) -> str | None:
     Checked in this order: evaluation recorded, its evidence derives PASS under the
     experiment's rule (the stored verdict is not trusted: an evaluation recorded before
     verdicts were derived, or written behind the control plane, carries no evidence or
-    evidence that says otherwise), not rejected, enough approvals, champion unchanged
-    since the evaluation, not promoted yet. Raises CorruptRecordError (DATA_LOSS) for a
+    evidence that says otherwise), not rejected, no staged rollout that did not complete
+    (`unfinished_rollout`), enough approvals, champion unchanged since the evaluation,
+    not promoted yet. Raises CorruptRecordError (DATA_LOSS) for a
     recorded rule that cannot be applied.
     """
     experiment_id = records.experiment.experiment_id
@@ -54,6 +55,10 @@ def promotion_refusal(records: ExperimentRecords) -> str | None:
     rejection = first_rejection(records.reviews)
     if rejection is not None:
         return f"experiment {experiment_id} was rejected by {rejection.author}: {rejection.comment}"
+    if records.rollout is not None:
+        unfinished = unfinished_rollout(experiment_id, records.rollout)
+        if unfinished is not None:
+            return unfinished
     approved = len(approvers(records.reviews))
     needed = approvals_required(records.experiment)
     if approved < needed:
@@ -64,6 +69,38 @@ def promotion_refusal(records: ExperimentRecords) -> str | None:
     if records.promotion_exists:
         return f"experiment {experiment_id} was already promoted"
     return None
+
+
+def unfinished_rollout(experiment_id: str, rollout: records_pb2.RolloutRecord) -> str | None:
+    """Why the experiment's staged rollout keeps it from going live another way, or None
+    when it completed (then the promotion record says it was promoted).
+
+    A running or paused rollout promotes by itself through its plan; one that was rolled
+    back or stopped found, or could not rule out, harm on live traffic, and its
+    evaluation cannot vouch for the challenger again: an unstaged Promote would put it in
+    front of every user at once. A new attempt needs a new experiment.
+    """
+    status = rollout.status
+    if status == records_pb2.ROLLOUT_STATUS_COMPLETED:
+        return None
+    where = f"experiment {experiment_id}'s staged rollout {rollout.rollout_id}"
+    if status in (records_pb2.ROLLOUT_STATUS_RUNNING, records_pb2.ROLLOUT_STATUS_PAUSED):
+        state = "running" if status == records_pb2.ROLLOUT_STATUS_RUNNING else "paused"
+        return (
+            f"{where} is {state} at stage {rollout.stage}: it promotes by itself when its "
+            "stages hold (`recmesh rollout status "
+            f"{experiment_id}`); resume it and let it finish, or end it with `recmesh "
+            "rollback`; a new attempt after that needs a new experiment"
+        )
+    ended = {
+        records_pb2.ROLLOUT_STATUS_ROLLED_BACK: "was rolled back",
+        records_pb2.ROLLOUT_STATUS_STOPPED: "was stopped",
+    }.get(status, f"ended with status {status}")
+    return (
+        f"{where} {ended}: {rollout.ended_reason or 'no reason recorded'}; its evaluation "
+        "cannot send this challenger live again: a new attempt needs a new experiment "
+        "(and a new evaluation)"
+    )
 
 
 def champion_changed(

@@ -145,6 +145,7 @@ class ShadowBook:
                 KeyAt(keys.pointer, champion.revision),
                 KeyAt(keys.evaluation(experiment_id), checked.records.evaluation_mod_revision),
                 KeyAbsent(keys.promotion(experiment_id)),
+                KeyAt(keys.rollout(experiment_id), checked.records.rollout_mod_revision),
                 NothingCreatedAfter(keys.reviews_prefix(experiment_id), checked.records.revision),
             ]
             try:

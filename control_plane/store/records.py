@@ -71,6 +71,7 @@ class RecordReader:
                 keys.experiment(experiment_id),
                 keys.evaluation(experiment_id),
                 keys.promotion(experiment_id),
+                keys.rollout(experiment_id),
                 keys.pointer,
             ],
             prefixes=[keys.reviews_prefix(experiment_id), keys.pointer_history_prefix],
@@ -83,6 +84,7 @@ class RecordReader:
                 f"experiment {experiment_id!r} does not exist (see `recmesh experiment list`)"
             )
         evaluation = reading.find(keys.evaluation(experiment_id))
+        rollout = reading.find(keys.rollout(experiment_id))
         pointer = self.pointer_reading(reading).pointer
         return ExperimentRecords(
             experiment=decode(stored, records_pb2.Experiment),
@@ -95,6 +97,8 @@ class RecordReader:
             champion_revisions=None
             if pointer is None
             else champion_revisions(pointer, self._replaced(reading)),
+            rollout=None if rollout is None else decode(rollout, records_pb2.RolloutRecord),
+            rollout_mod_revision=0 if rollout is None else rollout.mod_revision,
         )
 
     async def experiments(self) -> list[ExperimentRecords]:

@@ -325,3 +325,49 @@ def test_a_damaged_rollout_record_does_not_stop_the_others_looks(
     assert rig.run(due) == {}  # the first look is due an hour after the stage started
     rig.clock.advance(3700)
     assert rig.run(due) == {experiment_id: "advance"}
+
+
+def test_a_rolled_back_rollout_refuses_promote_and_shadow(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """After the driver rolled the stage back, neither an unstaged Promote nor a shadow of
+    the same experiment is allowed: the refusal says it was rolled back and that a new
+    attempt needs a new experiment; the champion stays."""
+    cp = control_plane
+    rig = RolloutRig(cp)
+    before = cp.pointer()
+    experiment_id, rollout_id = _started(cp)
+    rig.front_counts(rollout_id, 0, HEALTHY_CHAMPION, ArmTally(requests=100, slow=30, users=50))
+    rig.clock.advance(5)
+    assert rig.look(experiment_id) == "rollback"
+    error = rpc_error(cp.promote, experiment_id)
+    assert code_of(error) == grpc.StatusCode.FAILED_PRECONDITION
+    assert f"staged rollout {rollout_id} was rolled back: latency_p99 breached" in details_of(error)
+    assert "a new attempt needs a new experiment" in details_of(error)
+    assert cp.audit_entries()[-1].action == "promote_refused"
+    error = rpc_error(
+        cp.stub.StartShadow,
+        pb.StartShadowRequest(experiment_id=experiment_id, share=0.2),
+        metadata=cp.auth("olga"),
+    )
+    assert code_of(error) == grpc.StatusCode.FAILED_PRECONDITION
+    assert "was rolled back" in details_of(error)
+    assert cp.pointer().serving_version == before.serving_version
+
+
+def test_an_unstaged_promote_during_its_own_staged_rollout_is_refused(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """While the experiment's rollout runs (or is paused), Promote without a plan would
+    skip the stages: refused, naming the rollout and what to do; the stage stays."""
+    cp = control_plane
+    experiment_id, rollout_id = _started(cp)
+    error = rpc_error(cp.promote, experiment_id)
+    assert code_of(error) == grpc.StatusCode.FAILED_PRECONDITION
+    assert f"staged rollout {rollout_id} is running at stage 0" in details_of(error)
+    cp.stub.PauseRollout(
+        pb.PauseRolloutRequest(experiment_id=experiment_id), metadata=cp.auth("olga")
+    )
+    error = rpc_error(cp.promote, experiment_id)
+    assert f"staged rollout {rollout_id} is paused at stage 0" in details_of(error)
+    assert cp.pointer().rollout.rollout_id == rollout_id
