@@ -1,8 +1,9 @@
 """A staged promotion's plan, checked and completed before it is recorded.
 
 The plan is recorded in the RolloutRecord before the first stage starts, with every
-default filled in (the sequential method, the SRM alpha, the look interval), so a
-later control plane with other defaults cannot reinterpret a running rollout.
+default filled in (the sequential method, the SRM alpha, the look interval, and the
+error_rate and degraded_rate guardrails when the plan omits them), so a later control
+plane with other defaults cannot reinterpret a running rollout.
 
 Stages are the challenger's share of users, strictly increasing, the last 1. A stage
 compares the challenger arm with the concurrent champion arm, so the last stage
@@ -27,6 +28,14 @@ GUARDRAIL_KINDS: dict[str, GuardrailKind] = {
     "degraded_rate": GuardrailKind.RATE,
     "latency_p99": GuardrailKind.LATENCY_EXCEEDANCE,
 }
+#: Guardrails every plan evaluates: a challenger that fails, or answers without ranking
+#: (degraded, not an error), must never complete a rollout because its plan named only
+#: latency. A plan that omits one gets it with the defaults below, recorded in the plan.
+REQUIRED_GUARDRAILS = ("error_rate", "degraded_rate")
+#: The margin (rate difference, challenger minus champion) and alpha of a required
+#: guardrail the plan omits.
+DEFAULT_REQUIRED_MARGIN = 0.01
+DEFAULT_REQUIRED_ALPHA = 0.05
 #: How often a running stage is looked at when the plan does not say.
 DEFAULT_LOOK_INTERVAL_SECONDS = 10.0
 BOUND_SIDES = ("min", "max")
@@ -58,6 +67,16 @@ def validated_plan(plan: records_pb2.RolloutPlan) -> records_pb2.RolloutPlan:
             raise InvalidArgumentError(f"guardrail {guardrail.name} is named twice")
         names.add(guardrail.name)
         _check_guardrail(guardrail)
+    for name in REQUIRED_GUARDRAILS:
+        if name not in names:
+            checked.guardrails.append(
+                records_pb2.LiveGuardrail(
+                    name=name,
+                    margin=DEFAULT_REQUIRED_MARGIN,
+                    alpha=DEFAULT_REQUIRED_ALPHA,
+                    method=MIXTURE_CS,
+                )
+            )
     for bound in plan.shadow_bounds:
         _check_bound(bound)
     return checked

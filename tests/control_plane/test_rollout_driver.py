@@ -371,3 +371,26 @@ def test_an_unstaged_promote_during_its_own_staged_rollout_is_refused(
     error = rpc_error(cp.promote, experiment_id)
     assert f"staged rollout {rollout_id} is paused at stage 0" in details_of(error)
     assert cp.pointer().rollout.rollout_id == rollout_id
+
+
+def test_a_challenger_that_only_degrades_is_rolled_back_on_degraded_rate(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """The plan names latency_p99 and error_rate only; the challenger answers every
+    request degraded (never ranks, never errs): the degraded_rate guardrail the control
+    plane added is breached and the stage rolls back; rollout_start listed it."""
+    cp = control_plane
+    rig = RolloutRig(cp)
+    experiment_id, rollout_id = _started(cp)
+    start = next(e for e in cp.audit_entries() if e.action == "rollout_start")
+    assert "degraded_rate:0.01 alpha=0.05" in start.details["guardrails"]
+    rig.front_counts(
+        rollout_id,
+        0,
+        HEALTHY_CHAMPION,
+        ArmTally(requests=200, errors=0, degraded=200, slow=0, users=50),
+    )
+    rig.clock.advance(5)
+    assert rig.look(experiment_id) == "rollback"
+    entry = cp.audit_entries()[-1]
+    assert (entry.action, entry.details["breached"]) == ("rollout_rolled_back", "degraded_rate")

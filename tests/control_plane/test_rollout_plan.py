@@ -41,7 +41,7 @@ def test_defaults_are_recorded() -> None:
             ]
         )
     )
-    assert [g.method for g in plan.guardrails] == [MIXTURE_CS, MIXTURE_CS]
+    assert [g.method for g in plan.guardrails] == [MIXTURE_CS] * 3
     assert plan.srm_alpha == 0.001
     assert plan.look_interval_seconds == DEFAULT_LOOK_INTERVAL_SECONDS
     assert latency_threshold_ms(plan) == 40.0
@@ -100,3 +100,27 @@ def test_invalid_plans_are_refused_with_what_to_fix(
     with pytest.raises(InvalidArgumentError) as caught:
         validated_plan(_plan(**fields))
     assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_error_and_degraded_rate_are_always_guarded() -> None:
+    """A plan naming only latency, or no guardrail at all, gets error_rate and
+    degraded_rate with the recorded defaults (margin 0.01, alpha 0.05, the default
+    method); a plan's own error_rate is kept as it is."""
+    bare = validated_plan(_plan())
+    assert [(g.name, g.margin, g.alpha, g.method) for g in bare.guardrails] == [
+        ("error_rate", 0.01, 0.05, MIXTURE_CS),
+        ("degraded_rate", 0.01, 0.05, MIXTURE_CS),
+    ]
+    own = validated_plan(
+        _plan(
+            guardrails=[
+                _guardrail(name="latency_p99", margin=0.02, threshold_ms=40.0),
+                _guardrail(margin=0.005, alpha=0.01),
+            ]
+        )
+    )
+    assert [(g.name, g.margin, g.alpha) for g in own.guardrails] == [
+        ("latency_p99", 0.02, 0.05),
+        ("error_rate", 0.005, 0.01),
+        ("degraded_rate", 0.01, 0.05),
+    ]

@@ -93,7 +93,7 @@ def test_start_records_the_plan_and_names_the_challenger_at_the_first_share(
     record = response.rollout
     assert record.status == records_pb2.ROLLOUT_STATUS_RUNNING
     assert (record.stage, record.started_by) == (0, "olga")
-    assert [g.method for g in record.plan.guardrails] == [MIXTURE_CS, MIXTURE_CS]
+    assert [g.method for g in record.plan.guardrails] == [MIXTURE_CS] * 3
     assert record.plan.srm_alpha == 0.001
     stored = cp.etcd_get(cp.keys.pointer)
     assert stored is not None
@@ -108,7 +108,8 @@ def test_start_records_the_plan_and_names_the_challenger_at_the_first_share(
     assert (entry.action, entry.subject) == ("rollout_start", experiment.experiment_id)
     assert entry.details["stages"] == "0.05,0.25,1"
     assert entry.details["guardrails"] == (
-        "latency_p99:0.02:threshold_ms=40 alpha=0.05; error_rate:0.01 alpha=0.05"
+        "latency_p99:0.02:threshold_ms=40 alpha=0.05; error_rate:0.01 alpha=0.05; "
+        "degraded_rate:0.01 alpha=0.05"
     )
     shown = cp.stub.GetExperiment(
         pb.GetExperimentRequest(experiment_id=experiment.experiment_id),
