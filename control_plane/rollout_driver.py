@@ -22,7 +22,11 @@ and its look is dropped (`ConflictError`, logged). What each writes:
 
 A rollout whose challenger the pointer no longer names (an unstaged promotion, a
 refresh or a rollback wrote over it) or whose experiment a reviewer rejected is
-stopped without a look; while the pointer is damaged, nothing is looked at.
+stopped without a look; while the pointer is damaged, nothing is looked at. An advance
+and a completion guard on no review created after the reading they checked for a
+rejection (the completion reads the reviews again for its approvals and stops the
+rollout when that reading holds a rejection), so a rejection landing between the look
+and the write never advances or promotes.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import structlog
 from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.clock import Clock, timestamp
 from control_plane.config import DEFAULT_ROLLOUT_TICK_SECONDS
-from control_plane.experiment_state import approvers, first_rejection
+from control_plane.experiment_state import ExperimentRecords, approvers, first_rejection
 from control_plane.pointer_writer import PointerWriter, record_sha256
 from control_plane.rollout_look import Decision, LookOutcome, stage_share, take_look
 from control_plane.rollout_pointer import champion_with, rollout_of
@@ -68,6 +72,9 @@ class PendingLook:
     rollout: StoredRollout
     pointer: records_pb2.ServingPointer
     outcome: LookOutcome
+    #: The experiment's records the look read (no rejection among its reviews): a
+    #: decision that moves the pointer guards on no review created after their revision.
+    experiment: ExperimentRecords
 
 
 class RolloutDriver:
@@ -177,7 +184,7 @@ class RolloutDriver:
             return None
         counts = await self._rollouts.front_counts(record.rollout_id, record.stage)
         outcome = take_look(record, sum_counts(counts), self._clock())
-        return PendingLook(stored, pointer, outcome)
+        return PendingLook(stored, pointer, outcome, experiment)
 
     async def apply(self, pending: PendingLook) -> Decision:
         """Writes the look and its decision in one guarded transaction; ConflictError when
@@ -202,7 +209,8 @@ class RolloutDriver:
         elif decision is Decision.ADVANCE:
             await self._advance(pending, record, guards, look_put)
         elif decision is Decision.COMPLETE:
-            await self._complete(pending, record, guards, look_put)
+            if not await self._complete(pending, record, guards, look_put):
+                return Decision.STOP
         else:
             await self._end(pending, record, guards, look_put)
         log.info(
@@ -254,13 +262,18 @@ class RolloutDriver:
                 "reason": look.reason,
             },
         )
+        # A reviewer's rejection after the look read the reviews fails the transaction;
+        # the next look sees it and stops the rollout.
+        reviews = NothingCreatedAfter(
+            self._keys.reviews_prefix(record.experiment_id), pending.experiment.revision
+        )
         await self._keep_champion(
             draft,
             current,
             rollout,
             f"staged promotion of experiment {record.experiment_id}: stage {record.stage} at "
             f"{rollout.share:g}",
-            guards,
+            [*guards, reviews],
             [look_put, Put(self._keys.rollout(record.experiment_id), encode(record))],
         )
 
@@ -291,11 +304,24 @@ class RolloutDriver:
         record: records_pb2.RolloutRecord,
         guards: list[Guard],
         look_put: Put,
-    ) -> None:
+    ) -> bool:
+        """Promotes the challenger; False when the experiment's records, read again for the
+        approvals, hold a rejection: then the rollout is stopped instead (audited)."""
         keys = self._keys
         current = pending.pointer
         experiment_id = record.experiment_id
         experiment = await self._records.experiment(experiment_id)
+        rejection = first_rejection(experiment.reviews)
+        if rejection is not None:
+            # The transaction below guards on no review after this reading, so a
+            # rejection in it must be acted on here, not promoted over.
+            await self._end_unlooked(
+                pending.rollout,
+                f"experiment {experiment_id} was rejected by {rejection.author}: "
+                f"{rejection.comment}",
+                pointer=current,
+            )
+            return False
         evaluation = experiment.evaluation
         assert evaluation is not None  # a rollout starts only after a PASS evaluation
         look = pending.outcome.look
@@ -347,6 +373,7 @@ class RolloutDriver:
             ],
             evaluation_sha256=record_sha256(encode(evaluation)),
         )
+        return True
 
     async def _end(
         self,

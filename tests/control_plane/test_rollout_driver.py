@@ -394,3 +394,68 @@ def test_a_challenger_that_only_degrades_is_rolled_back_on_degraded_rate(
     assert rig.look(experiment_id) == "rollback"
     entry = cp.audit_entries()[-1]
     assert (entry.action, entry.details["breached"]) == ("rollout_rolled_back", "degraded_rate")
+
+
+def _reject(cp: ControlPlaneHarness, experiment_id: str) -> None:
+    cp.review(experiment_id, "erin", records_pb2.REVIEW_VERDICT_REJECT, "saw a regression")
+
+
+def test_a_rejection_between_the_look_and_the_completion_stops_instead_of_promoting(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """The look decides complete; a reviewer rejects before it is written: the champion
+    stays, the rollout is STOPPED with the rejection as reason, audited, no promotion."""
+    cp = control_plane
+    rig = RolloutRig(cp)
+    before = cp.pointer()
+    experiment_id, rollout_id = _started(cp, plan(stages=(0.05, 1.0)))
+    rig.front_counts(rollout_id, 0, HEALTHY_CHAMPION, HEALTHY_CHALLENGER)
+    rig.clock.advance(35)
+
+    async def race(wired: Wired) -> str:
+        pending = await wired.driver.prepare(experiment_id)
+        assert pending is not None
+        assert pending.outcome.decision.value == "complete"
+        _reject(cp, experiment_id)
+        return (await wired.driver.apply(pending)).value
+
+    assert rig.run(race) == "stop"
+    pointer = cp.pointer()
+    assert pointer.serving_version == before.serving_version
+    assert not pointer.HasField("rollout")
+    record = rig.rollout(experiment_id).rollout
+    assert record.status == records_pb2.ROLLOUT_STATUS_STOPPED
+    assert (
+        record.ended_reason == f"experiment {experiment_id} was rejected by erin: saw a regression"
+    )
+    entry = cp.audit_entries()[-1]
+    assert (entry.action, entry.actor) == ("rollout_stopped", DRIVER_ACTOR)
+    assert "promote" not in [e.action for e in cp.audit_entries()]
+
+
+def test_a_rejection_between_the_look_and_the_advance_fails_it_and_the_next_look_stops(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """The advance's transaction guards on no review after the look's reading: a
+    rejection in between fails it (the stage stays), and the next look stops the rollout."""
+    cp = control_plane
+    rig = RolloutRig(cp)
+    experiment_id, rollout_id = _started(cp)
+    rig.front_counts(rollout_id, 0, HEALTHY_CHAMPION, HEALTHY_CHALLENGER)
+    rig.clock.advance(35)
+
+    async def race(wired: Wired) -> None:
+        pending = await wired.driver.prepare(experiment_id)
+        assert pending is not None
+        assert pending.outcome.decision.value == "advance"
+        _reject(cp, experiment_id)
+        with pytest.raises(ConflictError):
+            await wired.driver.apply(pending)
+
+    rig.run(race)
+    assert cp.pointer().rollout.stage == 0
+    assert rig.look(experiment_id) is None
+    record = rig.rollout(experiment_id).rollout
+    assert record.status == records_pb2.ROLLOUT_STATUS_STOPPED
+    assert "rejected by erin" in record.ended_reason
+    assert not cp.pointer().HasField("rollout")
