@@ -35,6 +35,7 @@ from control_plane.pointer_writer import PointerWriter, record_sha256
 from control_plane.promotable import promotable
 from control_plane.promotion_rule import champion_changed
 from control_plane.refusals import audited
+from control_plane.rollout_pointer import rollout_in_the_way, rollout_of
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
@@ -86,6 +87,9 @@ class Promoter:
             checked = await promotable(self._records, experiment_id)
             records, evaluation, previous = checked.records, checked.evaluation, checked.champion
             challenger = checked.challenger
+            in_the_way = rollout_in_the_way(previous, experiment_id)
+            if in_the_way is not None:
+                raise FailedPreconditionError(in_the_way)
             pointer = records_pb2.ServingPointer(
                 serving_version=challenger.version_id,
                 manifest_sha256=challenger.manifest_sha256,
@@ -105,17 +109,19 @@ class Promoter:
                 NothingCreatedAfter(keys.reviews_prefix(experiment_id), records.revision),
             ]
             puts = [Put(keys.promotion(experiment_id), encode(record))]
+            details = {
+                "from": previous.serving_version,
+                "to": challenger.version_id,
+                "evaluated_pointer_revision": str(evaluation.champion_pointer_revision),
+                "approved_by": ",".join(approvers(records.reviews)),
+            }
+            shadow = rollout_of(previous)
+            if shadow is not None:  # its own shadow (rollout_in_the_way let it through)
+                details["ended_shadow"] = shadow.rollout_id
             draft = AuditDraft(
-                actor=actor,
-                action="promote",
-                subject=experiment_id,
-                details={
-                    "from": previous.serving_version,
-                    "to": challenger.version_id,
-                    "evaluated_pointer_revision": str(evaluation.champion_pointer_revision),
-                    "approved_by": ",".join(approvers(records.reviews)),
-                },
+                actor=actor, action="promote", subject=experiment_id, details=details
             )
+
             try:
                 pointer = await self._writer.move(
                     draft,

@@ -5,7 +5,9 @@ champion's model with a snapshot of newer data and sends the probe it measured.
 The gate then, with no experiment and no review:
 
 1. reads the policy (none recorded: refused) and the pointer, which must still
-   name the version refreshed at the revision the refresher read;
+   name the version refreshed at the revision the refresher read, and no shadow or
+   staged rollout beside it (the refresh would end it unrecorded: stop the shadow, or
+   roll back or let the rollout finish, first);
 2. verifies the bundle in the artifact store like a registration does;
 3. checks the policy's rules (`refresh_rules`): the champion's model unchanged,
    a snapshot that only adds (compared here, from both snapshots in the store,
@@ -30,6 +32,7 @@ from control_plane.model_registry import ModelRegistry
 from control_plane.pointer_writer import PointerWriter
 from control_plane.refresh_rules import model_refusal, probe_refusal, snapshot_refusal
 from control_plane.refusals import audited
+from control_plane.rollout_pointer import rollout_in_the_way
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
@@ -91,6 +94,10 @@ class RefreshGate:
             or pointer.revision != request.base_pointer_revision
         ):
             raise await self._refuse(base, actor, _champion_moved(request, pointer))
+        in_the_way = rollout_in_the_way(pointer)
+        if in_the_way is not None:
+            # The move below guards on this pointer revision, so this holds when it commits.
+            raise await self._refuse(base, actor, in_the_way)
         champion = await self._records.model(base)
         refreshed = await asyncio.to_thread(
             self._models.verified_model, manifest_sha256, request.lineage

@@ -20,13 +20,14 @@ and its look is dropped (`ConflictError`, logged). What each writes:
 - stop: the champion alone, status STOPPED, audit `rollout_stopped` with the counts
   and the p-value of the sample-ratio check.
 
-A rollout whose challenger the pointer no longer names (an unstaged promotion, a
-refresh or a rollback wrote over it) or whose experiment a reviewer rejected is
-stopped without a look; while the pointer is damaged, nothing is looked at. An advance
-and a completion guard on no review created after the reading they checked for a
-rejection (the completion reads the reviews again for its approvals and stops the
-rollout when that reading holds a rejection), so a rejection landing between the look
-and the write never advances or promotes.
+A rollout, running or paused, whose challenger the pointer no longer names (a
+record written over it by a control plane that did not refuse: Promote and refresh
+refuse while a rollout is active) or whose experiment a reviewer rejected is
+stopped without a look, audited (`rollout_stopped`); while the pointer is damaged,
+nothing is looked at. An advance and a completion guard on no review created after
+the reading they checked for a rejection (the completion reads the reviews again for
+its approvals and stops the rollout when that reading holds a rejection), so a
+rejection landing between the look and the write never advances or promotes.
 """
 
 from __future__ import annotations
@@ -120,9 +121,12 @@ class RolloutDriver:
         done: dict[str, Decision] = {}
         for stored in await self._rollouts.active():
             record = stored.record
-            if record.status != records_pb2.ROLLOUT_STATUS_RUNNING:
-                continue
             try:
+                if record.status == records_pb2.ROLLOUT_STATUS_PAUSED:
+                    # No look while paused, but a rejection or a pointer that no longer
+                    # names it still ends it: nothing else would ever close its record.
+                    await self.check_paused(record.experiment_id)
+                    continue
                 if not await self._due(record):
                     continue
                 decision = await self.look(record.experiment_id)
@@ -165,6 +169,33 @@ class RolloutDriver:
             # name the rollout; nothing is decided until a rollback repairs the pointer.
             log.warning("look_skipped", experiment_id=experiment_id, reason="pointer damaged")
             return None
+        if await self._ended_elsewhere(stored, experiment, pointer):
+            return None
+        counts = await self._rollouts.front_counts(record.rollout_id, record.stage)
+        outcome = take_look(record, sum_counts(counts), self._clock())
+        return PendingLook(stored, pointer, outcome, experiment)
+
+    async def check_paused(self, experiment_id: str) -> bool:
+        """Stops the paused rollout (audited, `rollout_stopped`) when its experiment was
+        rejected or the pointer no longer names it; whether it did."""
+        stored = await self._rollouts.rollout(experiment_id)
+        if stored is None or stored.record.status != records_pb2.ROLLOUT_STATUS_PAUSED:
+            return False
+        experiment = await self._records.experiment(experiment_id)
+        pointer = experiment.pointer
+        # A damaged pointer decides nothing, as for a running rollout.
+        return pointer is not None and await self._ended_elsewhere(stored, experiment, pointer)
+
+    async def _ended_elsewhere(
+        self,
+        stored: StoredRollout,
+        experiment: ExperimentRecords,
+        pointer: records_pb2.ServingPointer,
+    ) -> bool:
+        """Stops the rollout without a look when the (verified) pointer no longer names it
+        or a reviewer rejected the experiment; whether it did."""
+        record = stored.record
+        experiment_id = record.experiment_id
         named = rollout_of(pointer)
         if named is None or named.rollout_id != record.rollout_id:
             await self._end_unlooked(
@@ -172,7 +203,7 @@ class RolloutDriver:
                 f"the pointer no longer names rollout {record.rollout_id} (now "
                 f"{pointer.serving_version} alone or with another challenger)",
             )
-            return None
+            return True
         rejection = first_rejection(experiment.reviews)
         if rejection is not None:
             await self._end_unlooked(
@@ -181,10 +212,8 @@ class RolloutDriver:
                 f"{rejection.comment}",
                 pointer=pointer,
             )
-            return None
-        counts = await self._rollouts.front_counts(record.rollout_id, record.stage)
-        outcome = take_look(record, sum_counts(counts), self._clock())
-        return PendingLook(stored, pointer, outcome, experiment)
+            return True
+        return False
 
     async def apply(self, pending: PendingLook) -> Decision:
         """Writes the look and its decision in one guarded transaction; ConflictError when

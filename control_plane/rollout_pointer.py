@@ -75,3 +75,35 @@ def rollout_of(
 def mode_name(mode: records_pb2.RolloutMode.ValueType) -> str:
     """ "shadow" or "staged", as messages and audit details say it."""
     return records_pb2.RolloutMode.Name(mode).removeprefix("ROLLOUT_MODE_").lower()
+
+
+def rollout_in_the_way(
+    pointer: records_pb2.ServingPointer, experiment_id: str | None = None
+) -> str | None:
+    """Why a write that replaces the champion (an unstaged Promote, a data refresh, a staged
+    Promote) must wait for the challenger the pointer names, or None when nothing is in
+    the way.
+
+    Such a write names no rollout, so it would end a shadow without `shadow_stop` and a
+    staged rollout without closing its record. A staged rollout of any experiment is in
+    the way; a shadow is, unless it is `experiment_id`'s own (its promotion ends it,
+    named in the audit entry). The caller's transaction guards on the pointer revision it
+    read, so the answer holds when it commits.
+    """
+    running = rollout_of(pointer)
+    if running is None:
+        return None
+    if running.mode == records_pb2.ROLLOUT_MODE_SHADOW:
+        if running.experiment_id == experiment_id:
+            return None
+        return (
+            f"experiment {running.experiment_id}'s challenger {running.challenger_version} is "
+            f"in shadow (rollout {running.rollout_id}); stop the shadow first: recmesh shadow "
+            f"stop {running.experiment_id}"
+        )
+    return (
+        f"experiment {running.experiment_id}'s staged rollout {running.rollout_id} is in "
+        f"progress (stage {running.stage}, {running.share:g} of users on "
+        f"{running.challenger_version}); roll back or let the rollout finish: `recmesh "
+        f"rollout status {running.experiment_id}` shows it, `recmesh rollback` ends it"
+    )

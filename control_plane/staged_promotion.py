@@ -29,6 +29,7 @@ from control_plane.rollout_pointer import (
     champion_with,
     mode_name,
     new_rollout_id,
+    rollout_in_the_way,
     rollout_of,
 )
 from control_plane.shadow_bounds import shadow_bounds_refusal
@@ -94,11 +95,9 @@ class StagedPromoter:
             checked = await promotable(self._records, experiment_id)
             champion = checked.champion
             running = rollout_of(champion)
-            if running is not None and running.mode == records_pb2.ROLLOUT_MODE_STAGED:
-                raise FailedPreconditionError(
-                    f"experiment {running.experiment_id}'s staged rollout {running.rollout_id} "
-                    "is running; let it end, or roll back, before starting another"
-                )
+            in_the_way = rollout_in_the_way(champion, experiment_id)
+            if in_the_way is not None:
+                raise FailedPreconditionError(in_the_way)
             earlier = await self._rollouts.rollout(experiment_id)
             if earlier is not None:
                 status = records_pb2.RolloutStatus.Name(earlier.record.status)

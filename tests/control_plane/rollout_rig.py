@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from control_plane.audit_log import AuditLog
+from control_plane.audit_log import AuditDraft, AuditLog
 from control_plane.pointer_writer import PointerWriter
 from control_plane.rollout_control import RolloutControl
 from control_plane.rollout_driver import RolloutDriver
+from control_plane.rollout_pointer import champion_with
 from control_plane.store.etcd_kv import EtcdKV
 from control_plane.store.records import RecordReader
 from control_plane.store.rollout_records import RolloutReader
@@ -42,6 +43,8 @@ class MovableClock:
 class Wired:
     driver: RolloutDriver
     control: RolloutControl
+    writer: PointerWriter
+    records: RecordReader
 
 
 class RolloutRig:
@@ -63,7 +66,7 @@ class RolloutRig:
                 writer = PointerWriter(cp.keys, audit, cp.signer())
                 driver = RolloutDriver(cp.keys, kv, records, rollouts, audit, writer, self.clock)
                 control = RolloutControl(cp.keys, rollouts, audit, self.clock)
-                return await use(Wired(driver, control))
+                return await use(Wired(driver, control, writer, records))
             finally:
                 await kv.close()
 
@@ -77,6 +80,25 @@ class RolloutRig:
             return None if decision is None else decision.value
 
         return self.run(use)
+
+    def write_champion_alone(self) -> None:
+        """A signed record of the champion alone over whatever the pointer names, written
+        with no refusal and no rollout bookkeeping (as a control plane before Promote and
+        refresh refused during a rollout did)."""
+
+        async def use(wired: Wired) -> None:
+            current = await wired.records.pointer()
+            assert current is not None
+            await wired.writer.move(
+                AuditDraft(actor="olga", action="promote", subject="elsewhere"),
+                champion_with(current, None, actor="olga", clock=self.clock, reason="over it"),
+                replaces=current,
+                replaces_revision=current.revision,
+                guards=[],
+                evaluation_sha256=current.evaluation_sha256,
+            )
+
+        self.run(use)
 
     def front_counts(
         self,

@@ -271,12 +271,11 @@ def test_a_rollback_during_a_rollout_stops_it_and_keeps_the_champion(
 def test_a_rollout_the_pointer_no_longer_names_is_stopped_at_its_next_look(
     control_plane: ControlPlaneHarness,
 ) -> None:
-    """Another experiment promoted at once over the rollout: the driver stops it."""
+    """A record written over the rollout without closing it: the driver stops it."""
     cp = control_plane
     rig = RolloutRig(cp)
     experiment_id, _ = _started(cp)
-    other = cp.approved_experiment(cp.challenger_b)
-    cp.promote(other.experiment_id)
+    rig.write_champion_alone()
     rig.clock.advance(5)
     assert rig.look(experiment_id) is None
     record = rig.rollout(experiment_id).rollout
@@ -459,3 +458,72 @@ def test_a_rejection_between_the_look_and_the_advance_fails_it_and_the_next_look
     assert record.status == records_pb2.ROLLOUT_STATUS_STOPPED
     assert "rejected by erin" in record.ended_reason
     assert not cp.pointer().HasField("rollout")
+
+
+def test_promoting_another_experiment_during_a_staged_rollout_is_refused(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """An unstaged Promote of another experiment would end the rollout without closing
+    its record: refused, audited, with what to do; the rollout keeps running."""
+    cp = control_plane
+    experiment_id, rollout_id = _started(cp)
+    other = cp.approved_experiment(cp.challenger_b)
+    error = rpc_error(cp.promote, other.experiment_id)
+    assert code_of(error) == grpc.StatusCode.FAILED_PRECONDITION
+    assert f"experiment {experiment_id}'s staged rollout {rollout_id} is in progress" in (
+        details_of(error)
+    )
+    assert "roll back or let the rollout finish" in details_of(error)
+    assert cp.audit_entries()[-1].action == "promote_refused"
+    assert cp.pointer().rollout.rollout_id == rollout_id
+    assert RolloutRig(cp).rollout(experiment_id).rollout.status == (
+        records_pb2.ROLLOUT_STATUS_RUNNING
+    )
+
+
+def _pause(cp: ControlPlaneHarness, experiment_id: str) -> None:
+    cp.stub.PauseRollout(
+        pb.PauseRolloutRequest(experiment_id=experiment_id), metadata=cp.auth("olga")
+    )
+
+
+def test_a_paused_rollout_whose_experiment_is_rejected_is_stopped(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """Paused rollouts get no look, but the driver's tick still stops one whose
+    experiment a reviewer rejected: champion alone, STOPPED, audited."""
+    cp = control_plane
+    rig = RolloutRig(cp)
+    experiment_id, _ = _started(cp)
+    _pause(cp, experiment_id)
+    _reject(cp, experiment_id)
+
+    async def due(wired: Wired) -> dict[str, str]:
+        return {k: v.value for k, v in (await wired.driver.look_at_due()).items()}
+
+    assert rig.run(due) == {}
+    record = rig.rollout(experiment_id).rollout
+    assert record.status == records_pb2.ROLLOUT_STATUS_STOPPED
+    assert "rejected by erin" in record.ended_reason
+    assert not cp.pointer().HasField("rollout")
+    assert cp.audit_entries()[-1].action == "rollout_stopped"
+
+
+def test_a_paused_rollout_the_pointer_no_longer_names_is_stopped(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """A paused rollout written over without being closed is stopped at the next tick."""
+    cp = control_plane
+    rig = RolloutRig(cp)
+    experiment_id, rollout_id = _started(cp)
+    _pause(cp, experiment_id)
+    rig.write_champion_alone()
+
+    async def tick(wired: Wired) -> None:
+        await wired.driver.look_at_due()
+
+    rig.run(tick)
+    record = rig.rollout(experiment_id).rollout
+    assert record.status == records_pb2.ROLLOUT_STATUS_STOPPED
+    assert f"no longer names rollout {rollout_id}" in record.ended_reason
+    assert cp.audit_entries()[-1].action == "rollout_stopped"

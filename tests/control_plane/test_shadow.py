@@ -11,6 +11,7 @@ from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.pointer_codec import decode_pointer
 from recmesh.signing.verify import verify_pointer
 from tests.control_plane.harness import ControlPlaneHarness, code_of, details_of, rpc_error
+from tests.control_plane.rollout_rig import plan
 
 
 def _start(cp: ControlPlaneHarness, experiment_id: str, share: float = 0.2) -> Any:
@@ -164,3 +165,29 @@ def test_records_that_only_named_a_challenger_are_no_rollback_target(
     response = cp.stub.Rollback(pb.RollbackRequest(reason="regret"), metadata=cp.auth("olga"))
     assert response.pointer.serving_version == baseline
     assert response.previous_version == first.spec.challenger_version
+
+
+def test_promoting_another_experiment_during_a_shadow_is_refused(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """The shadow would end without `shadow_stop`: Promote and a staged Promote of
+    another experiment are refused with the command that stops it; its own promotion
+    ends it and names it in the entry."""
+    cp = control_plane
+    experiment = cp.approved_experiment(cp.challenger_a)
+    _start(cp, experiment.experiment_id)
+    other = cp.approved_experiment(cp.challenger_b)
+    error = rpc_error(cp.promote, other.experiment_id)
+    assert code_of(error) == grpc.StatusCode.FAILED_PRECONDITION
+    assert f"stop the shadow first: recmesh shadow stop {experiment.experiment_id}" in details_of(
+        error
+    )
+    error = rpc_error(
+        cp.stub.Promote,
+        pb.PromoteRequest(experiment_id=other.experiment_id, plan=plan()),
+        metadata=cp.auth("olga"),
+    )
+    assert "stop the shadow first" in details_of(error)
+    assert cp.pointer().rollout.experiment_id == experiment.experiment_id
+    cp.promote(experiment.experiment_id)
+    assert cp.audit_entries()[-1].details["ended_shadow"].startswith("r-")
