@@ -14,6 +14,10 @@ carrying its own trace context and deadline) and their scores in one
 `RankingModel.score` call per model over all their rows, then top k per item. A
 features failure of one item (or of the whole call) answers that item (or every
 item) UNAVAILABLE with the features ErrorInfo, as Rank does.
+
+A Rank the front marks as a shadow call (services/common/shadow_calls.py) is shed
+while champion calls are in flight and scores off the event loop
+(services/ranking/shadow_lane.py); a champion Rank scores on the loop as always.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from services.common.downstream_errors import (
     MalformedReplyError,
     parsed,
 )
+from services.common.shadow_calls import is_shadow_call
 from services.common.versions import VersionRegistry
 from services.ranking.errors import FeaturesUnavailableError
 from services.ranking.features_client import FeaturesClient
@@ -65,6 +70,7 @@ from services.ranking.features_reply import (
     counts_against_replica,
     decode_features,
 )
+from services.ranking.shadow_lane import ShadowLane
 
 SCORER_XGBOOST = "xgboost"
 SCORER_SOURCE_ORDER = "source-order"
@@ -187,8 +193,12 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
         default_timeout_s: float = 0.5,
         tracer_provider: TracerProvider | None = None,
         features_client: FeaturesClient | None = None,
+        shadow_lane: ShadowLane | None = None,
     ) -> None:
+        """`shadow_lane` counts champion calls and runs shadow scoring (a lane with the
+        default threshold when not given)."""
         self._versions = versions
+        self._shadow_lane = shadow_lane or ShadowLane()
         self._features = features
         # Rank's own features call (RankBatch calls self._features itself).
         self._features_client = features_client or FeaturesClient(features)
@@ -201,6 +211,21 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
     async def Rank(
         self, request: ranking_pb2.RankRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> ranking_pb2.RankResponse:
+        if is_shadow_call(context.invocation_metadata()):
+            self._shadow_lane.admit()
+            return await self._rank(request, context, shadow=True)
+        with self._shadow_lane.champion():
+            return await self._rank(request, context, shadow=False)
+
+    async def _rank(
+        self,
+        request: ranking_pb2.RankRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        *,
+        shadow: bool,
+    ) -> ranking_pb2.RankResponse:
+        """A shadow call scores off the event loop, after checking again that no champion
+        calls came meanwhile (services/ranking/shadow_lane.py)."""
         candidates = checked_candidates(request)
         version = (await self._versions.get(request.serving_version)).value
         span = trace.get_current_span()
@@ -217,9 +242,21 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
             len(candidates),
             self._default_timeout_s if remaining is None else remaining,
         )
-        return ranked(request, candidates, model.score(matrix), k)
+        if not shadow:
+            return ranked(request, candidates, model.score(matrix), k)
+        self._shadow_lane.admit()
+        return ranked(request, candidates, await self._shadow_lane.score(model, matrix), k)
 
     async def RankBatch(
+        self,
+        request: ranking_pb2.RankBatchRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> ranking_pb2.RankBatchResponse:
+        # Only the front's champion flow batches: every item is a champion call.
+        with self._shadow_lane.champion(len(request.items)):
+            return await self._rank_batch(request, context)
+
+    async def _rank_batch(
         self,
         request: ranking_pb2.RankBatchRequest,
         context: grpc.aio.ServicerContext[Any, Any],

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeAlias
 
@@ -35,6 +35,7 @@ from services.common.coalesced_downstream import (
 )
 from services.common.downstream import Downstream, DownstreamPolicy
 from services.common.downstream_errors import DownstreamCallError, DownstreamError, parsed
+from services.common.shadow_calls import SHADOW_METADATA, is_shadow_shed
 from services.common.versions import LoadedVersion
 from services.recommend.admission import Admission, Overload
 from services.recommend.answer import (
@@ -48,6 +49,11 @@ from services.recommend.budget import BudgetPolicy, HopBudget, plan_budget
 from services.recommend.candidates_reply import FoundCandidates, decode_found
 from services.recommend.front_bundle import FrontBundle
 from services.recommend.ranked_reply import decode_ranked
+
+
+class DownstreamShedShadowError(Exception):
+    """A downstream refused a shadow flow's call because it was busy with champion calls
+    (services/common/shadow_calls.py): the shadow is shed, not a challenger failure."""
 
 
 class Fallback(enum.Enum):
@@ -200,19 +206,29 @@ class RecommendFlow:
         batching: BatchingOptions = NO_BATCHING,
         tracer: trace.Tracer | None = None,
         downstream_policy: DownstreamPolicy | None = None,
+        shadow: bool = False,
     ) -> None:
+        """`shadow`: the flow of the front's shadow scoring: its downstream calls are
+        marked shadow calls, never batched, and a call a downstream shed on purpose
+        ends the flow with DownstreamShedShadowError instead of a degraded answer."""
+        if shadow and batching.enabled:
+            raise ValueError("the shadow flow never batches its downstream calls")
+        self._shadow = shadow
+        candidates_rpc, rank_rpc = (
+            (SHADOW_CANDIDATES_RPC, SHADOW_RANK_RPC) if shadow else (CANDIDATES_RPC, RANK_RPC)
+        )
         self._candidates: CoalescedDownstream[
             candidates_pb2_grpc.CandidatesServiceAsyncStub,
             candidates_pb2.GetCandidatesRequest,
             candidates_pb2.GetCandidatesResponse,
             FoundCandidates,
-        ] = CoalescedDownstream(candidates, CANDIDATES_RPC, batching, tracer, downstream_policy)
+        ] = CoalescedDownstream(candidates, candidates_rpc, batching, tracer, downstream_policy)
         self._ranking: CoalescedDownstream[
             ranking_pb2_grpc.RankingServiceAsyncStub,
             ranking_pb2.RankRequest,
             ranking_pb2.RankResponse,
             Answer,
-        ] = CoalescedDownstream(ranking, RANK_RPC, batching, tracer, downstream_policy)
+        ] = CoalescedDownstream(ranking, rank_rpc, batching, tracer, downstream_policy)
         self._admission = admission
         self._policy = policy
         self._max_candidates = max_candidates
@@ -254,6 +270,8 @@ class RecommendFlow:
                 try:
                     outcome = await step(call)
                 except DownstreamError as error:
+                    if self._shadow and is_shadow_shed(error):
+                        raise DownstreamShedShadowError(f"{stage.name}: {error}") from error
                     return _fail_open(stage, call, stage.reason_for(error), {"error": error})
                 if isinstance(outcome, Answer):
                     return outcome
@@ -353,6 +371,22 @@ async def _rank_unary(
     return await stub.Rank(request, timeout=timeout)
 
 
+async def _get_candidates_shadow(
+    stub: candidates_pb2_grpc.CandidatesServiceAsyncStub,
+    request: candidates_pb2.GetCandidatesRequest,
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> candidates_pb2.GetCandidatesResponse | None:
+    return await stub.GetCandidates(request, timeout=timeout, metadata=SHADOW_METADATA)
+
+
+async def _rank_shadow(
+    stub: ranking_pb2_grpc.RankingServiceAsyncStub,
+    request: ranking_pb2.RankRequest,
+    timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
+) -> ranking_pb2.RankResponse | None:
+    return await stub.Rank(request, timeout=timeout, metadata=SHADOW_METADATA)
+
+
 CANDIDATES_RPC: BatchRpc[
     candidates_pb2_grpc.CandidatesServiceAsyncStub,
     candidates_pb2.GetCandidatesRequest,
@@ -379,3 +413,9 @@ RANK_RPC: BatchRpc[
         ranking_pb2.RankBatchResponse,
     ),
 )
+
+# The shadow flow's calls: unary only (it never batches), marked as shadow calls so a
+# busy downstream sheds them and runs their heavy work off its loop
+# (services/common/shadow_calls.py).
+SHADOW_CANDIDATES_RPC = replace(CANDIDATES_RPC, unary=_get_candidates_shadow)
+SHADOW_RANK_RPC = replace(RANK_RPC, unary=_rank_shadow)

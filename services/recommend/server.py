@@ -161,6 +161,7 @@ async def create_server(
                 max_candidates=config.max_candidates,
                 batching=NO_BATCHING,
                 downstream_policy=config.downstream_policy,
+                shadow=True,
             ),
             champion_admission=admission,
             policy=config.shadow,

@@ -16,7 +16,13 @@ delay or change an answer, so:
   budget; `admit` decides before the answer is logged, so a shed request's
   impression is a plain one and a shadowed one always gets its pair;
 - its budget is the champion's: the time the caller gave the champion (or the
-  front's default), never more.
+  front's default), never more;
+- its downstream calls are marked shadow calls (services/common/shadow_calls.py):
+  ranking runs a shadow's scoring off its event loop and refuses it while champion
+  calls are in flight there; such a shadow is counted shed (`downstream_busy`) and
+  logs no challenger record (the champion's record stays unpaired, which the
+  shadow report counts as such), so a busy downstream never reads as a challenger
+  error.
 
 A challenger that fails or degrades is logged with `error: true`, `degraded` and no
 items; a shadow that raised anything else is logged (with its traceback) the same
@@ -40,11 +46,11 @@ from services.common.versions import LoadedVersion
 from services.recommend.admission import Admission
 from services.recommend.answer import Answer, reason_label
 from services.recommend.cpu_meter import CpuMeter
-from services.recommend.flow import RecommendFlow
+from services.recommend.flow import DownstreamShedShadowError, RecommendFlow
 from services.recommend.front_bundle import FrontBundle
 from services.recommend.impressions import ImpressionLog
 from services.recommend.rollout_marks import shadow_marks
-from services.recommend.shadow_policy import ShadowPolicy
+from services.recommend.shadow_policy import DOWNSTREAM_BUSY, ShadowPolicy
 
 log = structlog.get_logger("recmesh.recommend.shadow")
 
@@ -133,6 +139,10 @@ class ShadowScorer:
         started = self._clock()
         try:
             answer: Answer | None = await self._flow.answer(request, challenger, time_remaining_s)
+        except DownstreamShedShadowError as shed:
+            self._metrics.shadow_shed.labels(self._metrics.component, DOWNSTREAM_BUSY).inc()
+            log.debug("shadow_shed", reason=DOWNSTREAM_BUSY, detail=str(shed))
+            return
         except Exception:
             log.exception("shadow_failed", request_id=champion.request_id)
             answer = None

@@ -11,7 +11,10 @@ names why a shadow is skipped, or None when it may run:
   last second (services/recommend/cpu_meter.py); a budget of 0 sheds every shadow.
 
 The checks run in that order, cheapest first; a shed shadow is counted by reason
-(`recmesh_shadow_shed_total{reason}`) and never retried.
+(`recmesh_shadow_shed_total{reason}`) and never retried. A shadow the front admitted
+may still be shed downstream: ranking refuses a shadow call while it has champion
+calls in flight (services/ranking/shadow_lane.py), counted as `downstream_busy`
+(services/recommend/shadow.py), never as a challenger error.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from dataclasses import dataclass
 BUSY = "busy"
 IN_FLIGHT = "in_flight"
 CPU_BUDGET = "cpu_budget"
-SHED_REASONS = (BUSY, IN_FLIGHT, CPU_BUDGET)
+DOWNSTREAM_BUSY = "downstream_busy"
+SHED_REASONS = (BUSY, IN_FLIGHT, CPU_BUDGET, DOWNSTREAM_BUSY)
 
 
 @dataclass(frozen=True)
