@@ -25,9 +25,13 @@ A pointer record may name a challenger beside the champion (`ServingPointer.roll
 in shadow or a staged rollout). The registry then loads it in a second registry of
 its own (`challenger`), in its own load thread, and `get` hands it to requests that
 name it; `challenger_version()` is what the front answers or shadows with. When the
-record stops naming it, that registry lets it go; when the record makes it the
-champion (a completed rollout), the champion registry adopts the loaded challenger
-instead of loading it again.
+record stops naming it (a rollback, a stopped shadow), that registry lets it go but
+the registry keeps it as the released challenger, like the champion's previous
+version: `get` still hands it to the requests that name it (an answer in flight at
+a rollback completes) until none has asked for it for `lag_window_s`; the front
+never chooses it again. When the record makes it the champion (a completed
+rollout), the champion registry adopts the loaded challenger instead of loading it
+again.
 """
 
 from __future__ import annotations
@@ -139,6 +143,8 @@ class VersionRegistry(Generic[T]):
         self._changed = asyncio.Event()
         self._rollout: records_pb2.Rollout | None = None
         self._challenger: VersionRegistry[T] | None = None
+        # The challenger a record stopped naming, and when a request last asked for it.
+        self._released: tuple[LoadedVersion[T], float] | None = None
         if follows_rollout:
             self._challenger = VersionRegistry(
                 f"{component}-challenger",
@@ -234,6 +240,7 @@ class VersionRegistry(Generic[T]):
             pointer.serving_version, pointer.manifest_sha256, pointer.revision, since
         )
         self._events.pointer_named(pointer.serving_version)
+        self._expire_released()
         self._follow_rollout(pointer)
         self._pursue(self._pointer)
         self._notify()
@@ -258,6 +265,8 @@ class VersionRegistry(Generic[T]):
         ):
             self._abandon_job()
             self._switch(adopted, how="adopted from the rollout")
+        elif adopted is not None:
+            self._released = (adopted, self._clock())
         side.release()
 
     async def _read_challenger_pointer(self) -> records_pb2.ServingPointer | None:
@@ -281,6 +290,9 @@ class VersionRegistry(Generic[T]):
         rollout, side = self._rollout, self._challenger
         if side is not None and rollout is not None and rollout.challenger_version == version_id:
             return await side.get(version_id)
+        released = self._released_version(version_id)
+        if released is not None:
+            return released
         job = self._job
         if job is None or job.version_id != version_id:
             try:
@@ -356,6 +368,26 @@ class VersionRegistry(Generic[T]):
         self._executor.shutdown()
         if self._challenger is not None:
             await self._challenger.close()
+
+    def _released_version(self, version_id: str) -> LoadedVersion[T] | None:
+        """The released challenger when it is `version_id` and a request asked for it
+        within the lag window (this ask counts); once past, it is let go for good."""
+        self._expire_released()
+        released = self._released
+        if released is None or released[0].version_id != version_id:
+            return None
+        self._released = (released[0], self._clock())
+        return released[0]
+
+    def _expire_released(self) -> None:
+        released = self._released
+        if released is not None and self._clock() - released[1] > self._policy.lag_window_s:
+            log.info(
+                "released_challenger_dropped",
+                component=self._component,
+                version=released[0].version_id,
+            )
+            self._released = None
 
     def _asked(self, loaded: LoadedVersion[T]) -> LoadedVersion[T]:
         self._asked_at[loaded.version_id] = self._clock()

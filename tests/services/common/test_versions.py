@@ -306,7 +306,8 @@ def test_get_hands_the_challenger_to_requests_that_name_it() -> None:
 
 def test_the_challenger_is_released_when_the_record_drops_it() -> None:
     """A record without the rollout (a stopped shadow, a rollback) lets the challenger go:
-    no rollout, no challenger, and a request naming it is refused."""
+    no rollout, no challenger for new requests; once no request has asked for it for
+    the lag window, a request naming it is refused."""
 
     async def scenario(s: RegistrySetup) -> None:
         await s.registry.on_pointer(
@@ -318,9 +319,35 @@ def test_the_challenger_is_released_when_the_record_drops_it() -> None:
         assert s.registry.rollout is None
         assert _challenger(s) is None
         assert any(e["event"] == "serving_version_released" for e in logs)
+        s.time.advance(POLICY.lag_window_s + 1)
         with pytest.raises(FailedPreconditionError, match="sv-b"):
             await s.registry.get("sv-b")
         assert s.current() == "sv-a"
+
+    run_scenario(scenario)
+
+
+def test_a_request_in_flight_at_a_rollback_still_gets_the_released_challenger() -> None:
+    """Right after the record drops the challenger, a request that was sent for it (an
+    answer in flight at the rollback) still gets it, without a reload; each ask keeps
+    it for another lag window, and a window without any ask lets it go."""
+
+    async def scenario(s: RegistrySetup) -> None:
+        await s.registry.on_pointer(
+            _with_rollout("sv-a", 1, "sv-b", records_pb2.ROLLOUT_MODE_STAGED)
+        )
+        await wait_until(lambda: _challenger(s) == "sv-b")
+        await s.registry.on_pointer(pointer("sv-a", 2))
+        assert (await s.registry.get("sv-b")).value == "loaded:sv-b-sha"
+        s.time.advance(POLICY.lag_window_s * 0.75)
+        assert (await s.registry.get("sv-b")).value == "loaded:sv-b-sha"
+        s.time.advance(POLICY.lag_window_s * 0.75)
+        assert (await s.registry.get("sv-b")).value == "loaded:sv-b-sha"
+        assert sorted(s.loader.calls) == ["sv-a-sha", "sv-b-sha"]
+        assert _challenger(s) is None
+        s.time.advance(POLICY.lag_window_s + 1)
+        with pytest.raises(FailedPreconditionError, match="sv-b"):
+            await s.registry.get("sv-b")
 
     run_scenario(scenario)
 
