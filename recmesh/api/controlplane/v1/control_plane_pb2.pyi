@@ -1117,19 +1117,29 @@ class AttachShadowReportRequest(_message.Message):
     EXPERIMENT_ID_FIELD_NUMBER: _builtins.int
     SUMMARY_JSON_FIELD_NUMBER: _builtins.int
     REPORT_SHA256_FIELD_NUMBER: _builtins.int
+    K_FIELD_NUMBER: _builtins.int
     experiment_id: _builtins.str
     summary_json: _builtins.str
+    """Empty: the control plane computes the report from its --impressions logs (as
+    GetShadowReport does) and attaches it as SHADOW_REPORT_SOURCE_CONTROL_PLANE, the only
+    kind a staged plan's shadow bounds accept. Otherwise the caller's summary, attached
+    as SHADOW_REPORT_SOURCE_CALLER (evidence reviewers see, not usable for bounds).
+    """
     report_sha256: _builtins.str
+    """The HTML report's sha256 with a caller's summary; ignored when computed here."""
+    k: _builtins.int
+    """The list depth compared when computed here (0: 10)."""
     def __init__(
         self,
         *,
         experiment_id: _builtins.str = ...,
         summary_json: _builtins.str = ...,
         report_sha256: _builtins.str = ...,
+        k: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["experiment_id", b"experiment_id", "report_sha256", b"report_sha256", "summary_json", b"summary_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["experiment_id", b"experiment_id", "k", b"k", "report_sha256", b"report_sha256", "summary_json", b"summary_json"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -226,6 +226,30 @@ ROLLOUT_STATUS_STOPPED: RolloutStatus.ValueType  # 5
 """A sample-ratio mismatch, a rollback or a promotion elsewhere ended it."""
 Global___RolloutStatus: _TypeAlias = RolloutStatus  # noqa: Y015
 
+class _ShadowReportSource:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ShadowReportSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ShadowReportSource.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SHADOW_REPORT_SOURCE_UNSPECIFIED: _ShadowReportSource.ValueType  # 0
+    """Attached before the source was recorded: treated as the caller's."""
+    SHADOW_REPORT_SOURCE_CONTROL_PLANE: _ShadowReportSource.ValueType  # 1
+    """Computed by the control plane from its own impression logs (--impressions)."""
+    SHADOW_REPORT_SOURCE_CALLER: _ShadowReportSource.ValueType  # 2
+    """Supplied by the caller: shown to reviewers, never used for a plan's shadow bounds."""
+
+class ShadowReportSource(_ShadowReportSource, metaclass=_ShadowReportSourceEnumTypeWrapper):
+    """Who computed an attached shadow report."""
+
+SHADOW_REPORT_SOURCE_UNSPECIFIED: ShadowReportSource.ValueType  # 0
+"""Attached before the source was recorded: treated as the caller's."""
+SHADOW_REPORT_SOURCE_CONTROL_PLANE: ShadowReportSource.ValueType  # 1
+"""Computed by the control plane from its own impression logs (--impressions)."""
+SHADOW_REPORT_SOURCE_CALLER: ShadowReportSource.ValueType  # 2
+"""Supplied by the caller: shown to reviewers, never used for a plan's shadow bounds."""
+Global___ShadowReportSource: _TypeAlias = ShadowReportSource  # noqa: Y015
+
 @_typing.final
 class ArtifactRef(_message.Message):
     """One content-addressed file of a serving version."""
@@ -1128,7 +1152,8 @@ Global___LiveGuardrail: _TypeAlias = LiveGuardrail  # noqa: Y015
 @_typing.final
 class ShadowDiffBound(_message.Message):
     """A bound on a statistic of the shadow diff report attached to the experiment,
-    checked before a staged rollout starts.
+    checked before a staged rollout starts, against a report the control plane computed
+    for the experiment's challenger (SHADOW_REPORT_SOURCE_CONTROL_PLANE) only.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -1137,10 +1162,13 @@ class ShadowDiffBound(_message.Message):
     SIDE_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
     statistic: _builtins.str
-    """A key of the report summary's "overall" block, such as "overlap_at_k" or "rbo"."""
+    """A top-level key of the report's flat JSON summary, such as "overlap", "rbo",
+    "novel_item_share" or "error_rate".
+    """
     side: _builtins.str
-    """The bound applies to the statistic's interval: "min" needs ci_low >= value,
-    "max" needs ci_high <= value.
+    """An interval statistic ({value, low, high}) or a difference between arms
+    ({champion, challenger, delta, low, high}) is judged by its interval: "min" needs
+    low >= value, "max" needs high <= value. A plain number is judged by itself.
     """
     value: _builtins.float
     def __init__(
@@ -1171,6 +1199,7 @@ class RolloutPlan(_message.Message):
     LOOK_INTERVAL_SECONDS_FIELD_NUMBER: _builtins.int
     SRM_ALPHA_FIELD_NUMBER: _builtins.int
     SHADOW_BOUNDS_FIELD_NUMBER: _builtins.int
+    SRM_METHOD_FIELD_NUMBER: _builtins.int
     hold_seconds: _builtins.float
     """How long each stage is held (while running) before it may advance."""
     min_requests_per_arm: _builtins.int
@@ -1179,6 +1208,10 @@ class RolloutPlan(_message.Message):
     """How often the control plane looks at the measurements."""
     srm_alpha: _builtins.float
     """The sample-ratio-mismatch check's alpha (0: 0.001)."""
+    srm_method: _builtins.str
+    """The sample-ratio check's method (recmesh.rollout.srm.METHOD), recorded with the plan
+    (empty in plans recorded before it was; those are checked with the current method).
+    """
     @_builtins.property
     def stages(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
         """The challenger's share of users per stage, strictly increasing, the last 1."""
@@ -1197,10 +1230,11 @@ class RolloutPlan(_message.Message):
         look_interval_seconds: _builtins.float = ...,
         srm_alpha: _builtins.float = ...,
         shadow_bounds: _abc.Iterable[Global___ShadowDiffBound] | None = ...,
+        srm_method: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["guardrails", b"guardrails", "hold_seconds", b"hold_seconds", "look_interval_seconds", b"look_interval_seconds", "min_requests_per_arm", b"min_requests_per_arm", "shadow_bounds", b"shadow_bounds", "srm_alpha", b"srm_alpha", "stages", b"stages"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["guardrails", b"guardrails", "hold_seconds", b"hold_seconds", "look_interval_seconds", b"look_interval_seconds", "min_requests_per_arm", b"min_requests_per_arm", "shadow_bounds", b"shadow_bounds", "srm_alpha", b"srm_alpha", "srm_method", b"srm_method", "stages", b"stages"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1396,12 +1430,22 @@ class ShadowReportSummary(_message.Message):
     REPORT_SHA256_FIELD_NUMBER: _builtins.int
     ATTACHED_BY_FIELD_NUMBER: _builtins.int
     ATTACHED_AT_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    CHALLENGER_VERSION_FIELD_NUMBER: _builtins.int
+    ROLLOUT_ID_FIELD_NUMBER: _builtins.int
     experiment_id: _builtins.str
     summary_json: _builtins.str
-    """The report's JSON summary (offline.shadow.report), as written."""
+    """The report's JSON summary (offline.shadow.report), as written: a flat object."""
     report_sha256: _builtins.str
     """Hex sha256 of the HTML report it summarises."""
     attached_by: _builtins.str
+    source: Global___ShadowReportSource.ValueType
+    challenger_version: _builtins.str
+    """CONTROL_PLANE only: the challenger compared with the champion, and the rollout id
+    of the experiment's shadow the impressions came from ("" when no pointer record
+    named one).
+    """
+    rollout_id: _builtins.str
     @_builtins.property
     def attached_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -1412,10 +1456,13 @@ class ShadowReportSummary(_message.Message):
         report_sha256: _builtins.str = ...,
         attached_by: _builtins.str = ...,
         attached_at: _timestamp_pb2.Timestamp | None = ...,
+        source: Global___ShadowReportSource.ValueType = ...,
+        challenger_version: _builtins.str = ...,
+        rollout_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["attached_at", b"attached_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attached_at", b"attached_at", "attached_by", b"attached_by", "experiment_id", b"experiment_id", "report_sha256", b"report_sha256", "summary_json", b"summary_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attached_at", b"attached_at", "attached_by", b"attached_by", "challenger_version", b"challenger_version", "experiment_id", b"experiment_id", "report_sha256", b"report_sha256", "rollout_id", b"rollout_id", "source", b"source", "summary_json", b"summary_json"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
