@@ -444,6 +444,7 @@ class RolloutDriver:
             action = "rollout_stopped"
             details["srm_p_value"] = f"{outcome.srm.p_value:.3g}"
             details["srm_alpha"] = f"{outcome.srm.alpha:g}"
+            details["srm_method"] = outcome.srm.method
         details["reason"] = look.reason
         record.ended_reason = look.reason
         await self._keep_champion(

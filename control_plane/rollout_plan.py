@@ -1,7 +1,7 @@
 """A staged promotion's plan, checked and completed before it is recorded.
 
 The plan is recorded in the RolloutRecord before the first stage starts, with every
-default filled in (the sequential method, the SRM alpha, the look interval, and the
+default filled in (the sequential methods, the SRM alpha, the look interval, and the
 error_rate and degraded_rate guardrails when the plan omits them), so a later control
 plane with other defaults cannot reinterpret a running rollout.
 
@@ -20,6 +20,7 @@ import math
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.rollout.guardrails import METHODS, MIXTURE_CS, GuardrailKind, GuardrailPlan
 from recmesh.rollout.srm import DEFAULT_SRM_ALPHA
+from recmesh.rollout.srm import METHOD as SRM_METHOD
 from recmesh.rpc.errors import InvalidArgumentError
 
 #: Guardrail name -> what it counts in each arm.
@@ -61,6 +62,10 @@ def validated_plan(plan: records_pb2.RolloutPlan) -> records_pb2.RolloutPlan:
         checked.srm_alpha = DEFAULT_SRM_ALPHA
     elif not 0 < plan.srm_alpha < 1:
         raise InvalidArgumentError(f"srm_alpha must lie in (0, 1), got {plan.srm_alpha:g}")
+    if not plan.srm_method:
+        checked.srm_method = SRM_METHOD
+    elif plan.srm_method != SRM_METHOD:
+        raise InvalidArgumentError(f"unknown srm_method {plan.srm_method!r} (known: {SRM_METHOD})")
     names: set[str] = set()
     for guardrail in checked.guardrails:
         if guardrail.name in names:

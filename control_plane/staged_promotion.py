@@ -147,6 +147,7 @@ class StagedPromoter:
                 "min_requests_per_arm": str(plan.min_requests_per_arm),
                 "look_interval_seconds": f"{plan.look_interval_seconds:g}",
                 "srm_alpha": f"{plan.srm_alpha:g}",
+                "srm_method": plan.srm_method,
                 "guardrails": "; ".join(describe_guardrail(g) for g in plan.guardrails),
                 "shadow_bounds": "; ".join(
                     f"{b.statistic} {b.side} {b.value:g}" for b in plan.shadow_bounds

@@ -12,6 +12,7 @@ from control_plane.store.errors import ConflictError
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.rollout.arm_counts import ArmTally
+from recmesh.rollout.srm import METHOD as SRM_METHOD
 from tests.control_plane.harness import ControlPlaneHarness, code_of, details_of, rpc_error
 from tests.control_plane.rollout_rig import (
     RolloutRig,
@@ -111,6 +112,8 @@ def test_a_sample_ratio_mismatch_stops_the_stage(control_plane: ControlPlaneHarn
     entry = cp.audit_entries()[-1]
     assert entry.action == "rollout_stopped"
     assert float(entry.details["srm_p_value"]) < 0.001
+    assert entry.details["srm_method"] == SRM_METHOD
+    assert SRM_METHOD in record.ended_reason
     assert "users=500" in entry.details["champion_counts"]
 
 

@@ -11,6 +11,7 @@ from control_plane.rollout_plan import (
 )
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.rollout.guardrails import MIXTURE_CS
+from recmesh.rollout.srm import METHOD as SRM_METHOD
 from recmesh.rpc.errors import InvalidArgumentError
 
 
@@ -43,6 +44,7 @@ def test_defaults_are_recorded() -> None:
     )
     assert [g.method for g in plan.guardrails] == [MIXTURE_CS] * 3
     assert plan.srm_alpha == 0.001
+    assert plan.srm_method == SRM_METHOD
     assert plan.look_interval_seconds == DEFAULT_LOOK_INTERVAL_SECONDS
     assert latency_threshold_ms(plan) == 40.0
 
@@ -58,6 +60,7 @@ def test_defaults_are_recorded() -> None:
         ({"hold_seconds": -1.0}, "hold_seconds must be 0 or more, got -1"),
         ({"min_requests_per_arm": 0}, "min_requests_per_arm must be at least 1"),
         ({"srm_alpha": 1.5}, "srm_alpha must lie in (0, 1), got 1.5"),
+        ({"srm_method": "chi-square"}, "unknown srm_method 'chi-square'"),
         ({"look_interval_seconds": -5.0}, "look_interval_seconds must be positive, got -5"),
         (
             {"guardrails": [_guardrail(name="p50")]},

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.special import betaln
 from scipy.stats import chi2
 
 from recmesh.rollout.cohorts import Cohorts, CohortSalt, Purpose
-from recmesh.rollout.srm import DEFAULT_SRM_ALPHA, check_sample_ratio
+from recmesh.rollout.srm import (
+    CONCENTRATION,
+    DEFAULT_SRM_ALPHA,
+    METHOD,
+    check_sample_ratio,
+    log_bayes_factor,
+)
 
 
 def test_a_forced_mismatch_is_flagged() -> None:
@@ -37,21 +44,55 @@ def test_the_cohorts_own_split_passes() -> None:
     assert not check_sample_ratio(0.05, 50_000 - challenger, challenger).mismatch
 
 
-def test_the_p_value_is_the_chi_square_goodness_of_fit() -> None:
-    """p matches the chi-square statistic with one degree of freedom, computed by hand."""
+def test_the_p_value_is_one_over_the_beta_binomial_bayes_factor() -> None:
+    """p = 1/BF, with BF the Beta(c*p0, c*(1-p0)) mixture of binomial likelihoods over
+    the binomial likelihood at the share, computed by hand."""
     champion, challenger, share = 900, 130, 0.1
     total = champion + challenger
-    expected = np.array([total * (1 - share), total * share])
-    statistic = float((((np.array([champion, challenger]) - expected) ** 2) / expected).sum())
+    a, b = CONCENTRATION * share, CONCENTRATION * (1 - share)
+    log_bf = (
+        betaln(a + challenger, b + champion)
+        - betaln(a, b)
+        - challenger * np.log(share)
+        - champion * np.log(1 - share)
+    )
     check = check_sample_ratio(share, champion, challenger)
-    assert check.p_value == pytest.approx(float(chi2.sf(statistic, df=1)))
+    assert check.p_value == pytest.approx(min(1.0, float(np.exp(-log_bf))))
+    assert check.method == METHOD
+    assert METHOD in check.message
+    assert total == check.total
 
 
 def test_the_alpha_decides() -> None:
     """The same counts pass at a small alpha and fail at a larger one."""
-    champion, challenger = 9_420, 580  # 5.8 % on 5 %: p = 2.4e-4
-    assert check_sample_ratio(0.05, champion, challenger, alpha=0.0001).mismatch is False
+    champion, challenger = 18_800, 1_200  # 6 % on 5 %: p = 1/BF ~ 4e-8
+    assert check_sample_ratio(0.05, champion, challenger, alpha=1e-9).mismatch is False
     assert check_sample_ratio(0.05, champion, challenger, alpha=0.001).mismatch is True
+
+
+def test_a_real_mismatch_stops() -> None:
+    """No challenger user among 400 at share 0.5, and 5.8 % of 40,000 at 5 %, stop."""
+    assert check_sample_ratio(0.5, champion=400, challenger=0).mismatch
+    assert check_sample_ratio(0.05, champion=37_680, challenger=2_320).mismatch
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.001])
+def test_repeated_looks_at_a_healthy_stage_stop_at_most_alpha_of_them(alpha: float) -> None:
+    """4,000 simulated stages with no mismatch (share 0.05, 40 new users per look), each
+    looked at 360 times: the share ever stopped is at most alpha (Ville's inequality);
+    a chi-square at the same alpha repeated at every look stops more than alpha."""
+    rng = np.random.default_rng(19)
+    streams, looks, per_look, share = 4_000, 360, 40, 0.05
+    arrivals = rng.binomial(per_look, share, size=(streams, looks))
+    challenger = np.cumsum(arrivals, axis=1)
+    total = per_look * np.arange(1, looks + 1)
+    log_bf = log_bayes_factor(share, total[None, :], challenger)
+    stopped = (log_bf >= np.log(1 / alpha)).any(axis=1).mean()
+    assert stopped <= alpha
+    expected = total * share
+    statistic = (challenger - expected) ** 2 / (expected * (1 - share))
+    fixed = (chi2.sf(statistic, df=1) < alpha).any(axis=1).mean()
+    assert fixed > alpha
 
 
 def test_no_requests_is_no_evidence() -> None:
