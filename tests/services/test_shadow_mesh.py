@@ -5,6 +5,7 @@ answer degrades (services/recommend/shadow.py)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import grpc
@@ -51,6 +52,16 @@ async def _answers(front: str, users: list[str]) -> dict[str, Answer]:
     return {user: _answer(r) for user, r in (await _responses(front, users)).items()}
 
 
+async def _timed(front: str, users: list[str], latencies: list[float]) -> dict[str, Answer]:
+    """The users' answers one after another, each one's latency appended."""
+    answers: dict[str, Answer] = {}
+    for user in users:
+        started = time.perf_counter()
+        answers[user] = _answer(await recommend(front, user))
+        latencies.append(time.perf_counter() - started)
+    return answers
+
+
 def test_shadow_scoring_never_changes_an_answer_and_logs_both_lists(
     etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
 ) -> None:
@@ -89,34 +100,63 @@ def test_shadow_scoring_never_changes_an_answer_and_logs_both_lists(
 def test_under_overload_shadow_work_is_shed_before_any_answer_degrades(
     etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
 ) -> None:
-    """Six concurrent callers against a front admitting eight: shadows are shed as busy
-    (more than a quarter of the limit in flight), no answer degrades and every answer
-    equals the unshadowed one; with a CPU budget of 0 every shadow is shed."""
+    """Candidates serves two calls at a time, 20 ms each, and six callers keep the
+    front's champion requests in flight far above the busy threshold (a quarter of
+    eight): the shadows are shed as busy, no answer degrades or changes, and the
+    champion's latency is what it is without shadows. The control, the same load with
+    the busy check off, runs the shadows: their candidates calls queue beside the
+    champion's and every answer is slower. With a CPU budget of 0 every shadow is shed."""
     champion, challenger = serving_versions.xgboost, serving_versions.baseline
-    busy_policy = ShadowPolicy(cpu_budget=64.0, max_in_flight=64, busy_fraction=0.25)
+    shed_when_busy = ShadowPolicy(cpu_budget=64.0, max_in_flight=64, busy_fraction=0.25)
+    never_busy = ShadowPolicy(cpu_budget=64.0, max_in_flight=64, busy_fraction=1.0)
+    rounds, callers = 4, 6
 
     async def main() -> None:
         await write_rollout_pointer(etcd_server, champion, None)
         async with running_mesh(
             etcd_server, serving_versions.store_dir, tmp_path / "m.jsonl"
         ) as mesh:
-            async with own_front(
-                etcd_server,
-                serving_versions,
-                mesh,
-                tmp_path / "busy.jsonl",
-                shadow=busy_policy,
-                max_in_flight=8,
-            ) as (front, metrics):
-                address = f"127.0.0.1:{front.port}"
-                before = await _start_shadowing(etcd_server, address, metrics, champion, challenger)
-                for _ in range(5):
-                    rounds = await asyncio.gather(
-                        *(_answers(address, USERS[i::6]) for i in range(6))
+            channel = grpc.aio.insecure_channel(f"127.0.0.1:{mesh.candidates.port}")
+            real = candidates_pb2_grpc.CandidatesServiceStub(channel)
+            capacity = asyncio.Semaphore(2)
+
+            async def slow_candidates(
+                request: candidates_pb2.GetCandidatesRequest, context: Context
+            ) -> candidates_pb2.GetCandidatesResponse:
+                async with capacity:
+                    await asyncio.sleep(0.02)
+                    return await real.GetCandidates(request, timeout=context.time_remaining())
+
+            async def under_load(
+                policy: ShadowPolicy, log: str
+            ) -> tuple[float, ServerMetrics, int, dict[str, Answer]]:
+                """The mean latency of the champion's answers under the callers' load,
+                the front's metrics, how many requests it answered and the answers."""
+                async with own_front(
+                    etcd_server,
+                    serving_versions,
+                    mesh,
+                    tmp_path / log,
+                    shadow=policy,
+                    max_in_flight=8,
+                    candidates_address=candidates_at,
+                ) as (front, metrics):
+                    address = f"127.0.0.1:{front.port}"
+                    before = await _start_shadowing(
+                        etcd_server, address, metrics, champion, challenger
                     )
-                    during = {user: a for answers in rounds for user, a in answers.items()}
-                    assert during == before
-                assert shadow_metric(metrics, "shed", "reason", BUSY) > 0
+                    latencies: list[float] = []
+                    for _ in range(rounds):
+                        answered = await asyncio.gather(
+                            *(_timed(address, USERS[i::callers], latencies) for i in range(callers))
+                        )
+                        during = {user: a for answers in answered for user, a in answers.items()}
+                        assert during == before
+                    return sum(latencies) / len(latencies), metrics, len(latencies), before
+
+            async with channel, fake_candidates(slow_candidates) as candidates_at:
+                shed = await under_load(shed_when_busy, "busy.jsonl")
+                control = await under_load(never_busy, "control.jsonl")
             async with own_front(
                 etcd_server,
                 serving_versions,
@@ -126,13 +166,23 @@ def test_under_overload_shadow_work_is_shed_before_any_answer_degrades(
             ) as (front, metrics):
                 address = f"127.0.0.1:{front.port}"
                 await wait_for_version(address, champion.version_id)
-                assert await _answers(address, USERS) == before
+                assert await _answers(address, USERS) == shed[3]
                 assert shadow_metric(metrics, "shed", "reason", CPU_BUDGET) >= len(USERS)
                 assert shadow_metric(metrics, "ran", "outcome", "ok") == 0
                 assert shadow_metric(metrics, "ran", "outcome", "error") == 0
         unshadowed = impression_lines(tmp_path / "cpu.jsonl")
         assert unshadowed
         assert all("arm" not in line for line in unshadowed)
+        shed_mean, shed_metrics, requests, _ = shed
+        control_mean, control_metrics, _, _ = control
+        busy = shadow_metric(shed_metrics, "shed", "reason", BUSY)
+        # Only the tail of each round (fewer callers left than the threshold) may shadow.
+        assert busy >= requests * 0.75
+        assert shadow_metric(shed_metrics, "ran", "outcome", "error") == 0
+        assert shadow_metric(control_metrics, "shed", "reason", BUSY) == 0
+        assert shadow_metric(control_metrics, "ran", "outcome", "ok") >= requests * 0.75
+        # Measured here: about 74 ms with shedding, 125 ms without.
+        assert control_mean > 1.3 * shed_mean, (shed_mean, control_mean)
 
     asyncio.run(main())
 
