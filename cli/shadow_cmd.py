@@ -5,7 +5,10 @@ quality diff of what it would have shown.
 (training-side code, `offline.shadow`), else asks the control plane (GetShadowReport,
 computed from the logs it was started with); either way it writes the HTML page and the
 JSON summary under --out and prints the headline figures. --attach records the summary
-on the experiment (AttachShadowReport) as evidence reviewers see.
+on the experiment (AttachShadowReport) as evidence reviewers see: without --impressions
+the control plane computes and attaches it in one call, the only kind of report a
+staged plan's shadow bounds accept; with --impressions the local summary is attached as
+supplied by the caller (shown to reviewers, not usable for bounds).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 from cli.controlplane_client import ControlPlaneClient, add_client_arguments, run_with_client
 from cli.output import message_dict, print_json
 from cli.pointer_cmd import pointer_dict
-from cli.shadow_text import shadow_lines
+from cli.shadow_text import attached_source, shadow_lines
 from recmesh.rollout.report_files import REPORT_FILE, SUMMARY_FILE
 
 
@@ -60,7 +63,10 @@ def add_parser(subparsers: Any) -> None:
         "--out", type=Path, default=None, help="where to write (default reports/shadow/EXP)"
     )
     report.add_argument(
-        "--attach", action="store_true", help="attach the summary to the experiment as evidence"
+        "--attach",
+        action="store_true",
+        help="attach the summary to the experiment as evidence (computed by the control plane "
+        "unless --impressions: only that kind meets a staged plan's shadow bounds)",
     )
     add_client_arguments(report, default_as=None)
     report.set_defaults(handler=run_report)
@@ -119,33 +125,43 @@ def run_report(args: argparse.Namespace) -> int:
     out: Path = args.out or Path("reports") / "shadow" / args.experiment_id
 
     def body(client: ControlPlaneClient) -> int:
+        attached = None
         if args.impressions:
             computed = _compute_here(client, args)
             if computed is None:
                 return 1
             summary_json, html = computed
+            if args.attach:
+                attached = client.stub.AttachShadowReport(
+                    pb.AttachShadowReportRequest(
+                        experiment_id=args.experiment_id,
+                        summary_json=summary_json,
+                        report_sha256=hashlib.sha256(html).hexdigest(),
+                    ),
+                    metadata=client.metadata,
+                    timeout=client.timeout,
+                ).summary
+        elif args.attach:
+            # Computed and attached by the control plane in one call, so what is attached
+            # is what its logs say (the kind a staged plan's shadow bounds accept).
+            response = client.stub.AttachShadowReport(
+                pb.AttachShadowReportRequest(experiment_id=args.experiment_id, k=args.k),
+                metadata=client.metadata,
+                timeout=max(client.timeout, 300.0),
+            )
+            attached = response.summary
+            summary_json, html = attached.summary_json, response.report_html
         else:
-            response = client.stub.GetShadowReport(
+            report = client.stub.GetShadowReport(
                 pb.GetShadowReportRequest(experiment_id=args.experiment_id, k=args.k),
                 metadata=client.metadata,
                 timeout=max(client.timeout, 300.0),
             )
-            summary_json, html = response.summary_json, response.report_html
+            summary_json, html = report.summary_json, report.report_html
         out.mkdir(parents=True, exist_ok=True)
         (out / SUMMARY_FILE).write_text(summary_json, encoding="utf-8")
         (out / REPORT_FILE).write_bytes(html)
         sha256 = hashlib.sha256(html).hexdigest()
-        attached = None
-        if args.attach:
-            attached = client.stub.AttachShadowReport(
-                pb.AttachShadowReportRequest(
-                    experiment_id=args.experiment_id,
-                    summary_json=summary_json,
-                    report_sha256=sha256,
-                ),
-                metadata=client.metadata,
-                timeout=client.timeout,
-            ).summary
         summary = json.loads(summary_json)
         if args.json:
             print_json(
@@ -160,7 +176,10 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"shadow report of {args.experiment_id}: {out / REPORT_FILE}")
         print("\n".join(shadow_lines(summary)))
         if attached is not None:
-            print(f"  attached    by {attached.attached_by} (report sha256 {sha256[:12]})")
+            print(
+                f"  attached    by {attached.attached_by} (report sha256 {sha256[:12]}, "
+                f"{attached_source(attached)})"
+            )
         return 0
 
     return run_with_client(args, body)

@@ -47,11 +47,25 @@ def shadow_lines(summary: dict[str, Any], indent: str = "  ") -> list[str]:
     return lines
 
 
+def attached_source(attached: Any) -> str:
+    """Who computed an attached ShadowReportSummary, and whether it may meet shadow bounds."""
+    from recmesh.api.controlplane.v1 import records_pb2
+
+    if attached.source == records_pb2.SHADOW_REPORT_SOURCE_CONTROL_PLANE:
+        rollout = f", shadow {attached.rollout_id}" if attached.rollout_id else ""
+        return (
+            f"computed by the control plane for {attached.challenger_version}{rollout}; "
+            "usable for shadow bounds"
+        )
+    return "supplied by the caller; not usable for shadow bounds"
+
+
 def attached_report_lines(attached: Any) -> list[str]:
-    """An attached ShadowReportSummary: who attached which page, and its headline figures."""
+    """An attached ShadowReportSummary: who attached which page, who computed it, and its
+    headline figures."""
     head = (
         f"  shadow      report {attached.report_sha256[:12]} attached by {attached.attached_by} "
-        f"at {when(attached.attached_at)}"
+        f"at {when(attached.attached_at)} ({attached_source(attached)})"
     )
     try:
         summary = json.loads(attached.summary_json)

@@ -264,13 +264,13 @@ class ControlPlaneServicer(control_plane_pb2_grpc.ControlPlaneServiceServicer):
     async def AttachShadowReport(
         self, request: pb.AttachShadowReportRequest, context: Context
     ) -> pb.AttachShadowReportResponse:
-        summary = await self._shadow_reports.attach(
+        return await self._shadow_reports.attach(
             request.experiment_id,
             request.summary_json,
             request.report_sha256,
             self._caller(context),
+            request.k,
         )
-        return pb.AttachShadowReportResponse(summary=summary)
 
     async def GetRollout(
         self, request: pb.GetRolloutRequest, context: Context

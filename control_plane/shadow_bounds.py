@@ -1,7 +1,12 @@
 """The shadow-diff bounds a staged plan declares, checked against the attached report.
 
-A bound names a statistic of the shadow report's summary (offline.shadow.report.summary,
-attached with AttachShadowReport) and a side. An interval statistic ({value, low, high},
+Only a report the control plane computed itself (AttachShadowReport with an empty
+summary: SHADOW_REPORT_SOURCE_CONTROL_PLANE) for the experiment's challenger counts: a
+summary the caller supplied is whatever the caller wrote, so it cannot let a rollout
+start.
+
+A bound names a top-level key of the report's flat summary (offline.shadow.report,
+such as overlap or rbo) and a side. An interval statistic ({value, low, high},
 such as overlap or rbo) or a difference between arms ({champion, challenger, delta, low,
 high}, such as error_rate or hit_rate) is judged by its interval: "min" needs low >= the
 bound, "max" needs high <= it, so the whole interval must clear the bound. A plain
@@ -20,16 +25,36 @@ from recmesh.api.controlplane.v1 import records_pb2
 def shadow_bounds_refusal(
     bounds: Sequence[records_pb2.ShadowDiffBound],
     report: records_pb2.ShadowReportSummary | None,
+    experiment_id: str,
+    challenger_version: str,
 ) -> str | None:
     """Why the plan's shadow bounds refuse the rollout, or None when every one holds (or
-    the plan has none). Names the statistic and the figures."""
+    the plan has none). Names the statistic and the figures, or why the attached report
+    cannot be used."""
     if not bounds:
         return None
+    wanted = ", ".join(f"{b.statistic} {b.side} {b.value:g}" for b in bounds)
+    compute = (
+        f"have the control plane compute and attach it: `recmesh shadow report "
+        f"{experiment_id} --attach` (without --impressions)"
+    )
     if report is None:
-        wanted = ", ".join(f"{b.statistic} {b.side} {b.value:g}" for b in bounds)
         return (
             f"the plan bounds the shadow diff ({wanted}) but no shadow report is attached to "
-            "the experiment; run `recmesh shadow report EXP --attach` first"
+            f"the experiment; {compute}"
+        )
+    if report.source != records_pb2.SHADOW_REPORT_SOURCE_CONTROL_PLANE:
+        return (
+            f"the plan bounds the shadow diff ({wanted}) but the attached report was "
+            f"supplied by {report.attached_by or 'its caller'}, not computed by the control "
+            f"plane, so it cannot vouch for the bounds; {compute}"
+        )
+    if report.experiment_id != experiment_id or report.challenger_version != challenger_version:
+        return (
+            f"the attached shadow report compares challenger "
+            f"{report.challenger_version or '(none recorded)'} of experiment "
+            f"{report.experiment_id}, not experiment {experiment_id}'s challenger "
+            f"{challenger_version}; {compute}"
         )
     try:
         summary = json.loads(report.summary_json)

@@ -7,15 +7,21 @@ is training-side code (`offline.shadow`), which the control plane process never 
 it runs `python -m offline.shadow` as a child process, under a time limit, and returns
 what it wrote.
 
-AttachShadowReport stores the report's JSON summary (and the HTML page's sha256) under
-`shadow_reports/{experiment}`, where GetExperiment shows it to reviewers and a staged
-plan's shadow bounds are checked against it; audited (`shadow_report_attached`, refusals
-`shadow_report_attach_refused`). Attaching again replaces it, audited again.
+AttachShadowReport stores a report's JSON summary (and the HTML page's sha256) under
+`shadow_reports/{experiment}`, where GetExperiment shows it to reviewers; audited
+(`shadow_report_attached`, refusals `shadow_report_attach_refused`). Attaching again
+replaces it, audited again. With an empty summary the control plane computes the report
+itself, as GetShadowReport does, and records it as SHADOW_REPORT_SOURCE_CONTROL_PLANE
+with the challenger compared and the rollout id of the experiment's shadow: only such a
+report can satisfy a staged plan's shadow bounds (`shadow_bounds`), since a summary the
+caller supplies says whatever the caller wrote. A caller's summary is recorded as
+SHADOW_REPORT_SOURCE_CALLER: evidence reviewers see, never a bound's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import sys
@@ -118,10 +124,24 @@ class ShadowReports:
         return control_plane_pb2.GetShadowReportResponse(summary_json=summary, report_html=html)
 
     async def attach(
-        self, experiment_id: str, summary_json: str, report_sha256: str, actor: str
-    ) -> records_pb2.ShadowReportSummary:
+        self, experiment_id: str, summary_json: str, report_sha256: str, actor: str, k: int = 0
+    ) -> control_plane_pb2.AttachShadowReportResponse:
+        """Attaches the caller's summary, or with an empty one the report computed here
+        (returned with its page); refusals audited."""
         try:
-            return await self._attach(experiment_id, summary_json, report_sha256, actor)
+            if not summary_json:
+                return await self._attach_computed(experiment_id, k, actor)
+            summary = await self._attach(
+                experiment_id,
+                records_pb2.ShadowReportSummary(
+                    experiment_id=experiment_id,
+                    summary_json=summary_json,
+                    report_sha256=report_sha256,
+                    source=records_pb2.SHADOW_REPORT_SOURCE_CALLER,
+                ),
+                actor,
+            )
+            return control_plane_pb2.AttachShadowReportResponse(summary=summary)
         except RecmeshError as exc:
             raise await audited(
                 self._audit,
@@ -132,10 +152,47 @@ class ShadowReports:
                 details={"report_sha256": report_sha256[:64]},
             ) from None
 
+    async def _attach_computed(
+        self, experiment_id: str, k: int, actor: str
+    ) -> control_plane_pb2.AttachShadowReportResponse:
+        computed = await self.compute(experiment_id, k)
+        records = await self._records.experiment(experiment_id)
+        summary = await self._attach(
+            experiment_id,
+            records_pb2.ShadowReportSummary(
+                experiment_id=experiment_id,
+                summary_json=computed.summary_json,
+                report_sha256=hashlib.sha256(computed.report_html).hexdigest(),
+                source=records_pb2.SHADOW_REPORT_SOURCE_CONTROL_PLANE,
+                challenger_version=records.experiment.spec.challenger_version,
+                rollout_id=await self._shadow_rollout_id(experiment_id),
+            ),
+            actor,
+        )
+        return control_plane_pb2.AttachShadowReportResponse(
+            summary=summary, report_html=computed.report_html
+        )
+
+    async def _shadow_rollout_id(self, experiment_id: str) -> str:
+        """The rollout id of the experiment's newest shadow among the pointer records, ""
+        when none named one."""
+        history = await self._records.pointer_history()
+        newest_first = [history.current, *reversed(history.replaced)]
+        for pointer in newest_first:
+            if (
+                pointer is not None
+                and pointer.HasField("rollout")
+                and pointer.rollout.mode == records_pb2.ROLLOUT_MODE_SHADOW
+                and pointer.rollout.experiment_id == experiment_id
+            ):
+                return pointer.rollout.rollout_id
+        return ""
+
     async def _attach(
-        self, experiment_id: str, summary_json: str, report_sha256: str, actor: str
+        self, experiment_id: str, summary: records_pb2.ShadowReportSummary, actor: str
     ) -> records_pb2.ShadowReportSummary:
         require(experiment_id, "experiment_id")
+        summary_json, report_sha256 = summary.summary_json, summary.report_sha256
         if len(summary_json.encode()) > MAX_SUMMARY_BYTES:
             raise InvalidArgumentError(
                 f"summary_json is larger than {MAX_SUMMARY_BYTES} bytes; attach the summary "
@@ -153,19 +210,18 @@ class ShadowReports:
             )
         await self._records.experiment(experiment_id)  # NotFound for an unknown experiment
         existing = await self._rollouts.shadow_report(experiment_id)
-        summary = records_pb2.ShadowReportSummary(
-            experiment_id=experiment_id,
-            summary_json=summary_json,
-            report_sha256=report_sha256,
-            attached_by=actor,
-            attached_at=timestamp(self._clock),
-        )
+        summary.attached_by = actor
+        summary.attached_at.CopyFrom(timestamp(self._clock))
         key = self._keys.shadow_report(experiment_id)
         details = {
             "report_sha256": report_sha256,
             "requests": str(body.get("requests", "")),
             "replaced": "" if existing is None else existing.summary.report_sha256,
+            "source": source_name(summary.source),
         }
+        if summary.source == records_pb2.SHADOW_REPORT_SOURCE_CONTROL_PLANE:
+            details["challenger_version"] = summary.challenger_version
+            details["rollout_id"] = summary.rollout_id
         try:
             await self._audit.commit(
                 AuditDraft(
@@ -183,3 +239,10 @@ class ShadowReports:
                 "`recmesh experiment show` and attach again if yours is the newer one"
             ) from exc
         return summary
+
+
+def source_name(source: records_pb2.ShadowReportSource.ValueType) -> str:
+    """ "control_plane" or "caller" (an unrecorded source counts as the caller's)."""
+    if source == records_pb2.SHADOW_REPORT_SOURCE_CONTROL_PLANE:
+        return "control_plane"
+    return "caller"

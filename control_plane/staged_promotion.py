@@ -107,7 +107,10 @@ class StagedPromoter:
                 )
             report = await self._rollouts.shadow_report(experiment_id)
             refusal = shadow_bounds_refusal(
-                plan.shadow_bounds, None if report is None else report.summary
+                plan.shadow_bounds,
+                None if report is None else report.summary,
+                experiment_id,
+                checked.challenger.version_id,
             )
             if refusal is not None:
                 raise FailedPreconditionError(refusal)

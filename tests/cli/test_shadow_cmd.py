@@ -60,6 +60,7 @@ def test_report_computed_here_is_written_printed_and_attached(
     assert f"shadow report of {exp}: {out / 'shadow-report.html'}" in printed
     assert "overlap@k            0.8333 [" in printed
     assert "attached    by alice" in printed
+    assert "supplied by the caller; not usable for shadow bounds" in printed
     summary = json.loads((out / "shadow-summary.json").read_text())
     assert summary["compared"] == 2
     assert (out / "shadow-report.html").read_text().startswith("<!DOCTYPE html>")
@@ -86,6 +87,28 @@ def test_report_from_the_control_plane(
         assert printed["summary"]["requests"] == 1
         assert printed["attached"] is None
         assert (out / "shadow-report.html").exists()
+
+
+def test_attach_without_impressions_attaches_the_control_planes_own_report(
+    shared_etcd: LocalEtcd, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--attach` without --impressions: the control plane computes and attaches it (the
+    kind shadow bounds accept); the page and summary it computed are written here."""
+    log = tmp_path / "impressions.jsonl"
+    with running_control_plane(shared_etcd, tmp_path / "cp", impressions=(log,)) as cp:
+        experiment = cp.approved_experiment(cp.challenger_a)
+        write_shadow_log(
+            log, experiment.champion_version, experiment.spec.challenger_version, [([1], [2])]
+        )
+        out = tmp_path / "report"
+        argv = ["shadow", "report", experiment.experiment_id, "--out", str(out), "--attach"]
+        assert main([*argv, *cp.cli_args("alice")]) == 0
+        printed = capsys.readouterr().out
+        assert f"computed by the control plane for {experiment.spec.challenger_version}" in printed
+        assert "usable for shadow bounds" in printed
+        assert json.loads((out / "shadow-summary.json").read_text())["requests"] == 1
+        assert (out / "shadow-report.html").read_text().startswith("<!DOCTYPE html>")
+        assert cp.audit_entries()[-1].details["source"] == "control_plane"
 
 
 def test_report_without_records_says_so(

@@ -9,6 +9,7 @@ from pathlib import Path
 import grpc
 
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
+from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.local_server import LocalEtcd
 from tests.control_plane.harness import (
     ControlPlaneHarness,
@@ -17,6 +18,7 @@ from tests.control_plane.harness import (
     rpc_error,
     running_control_plane,
 )
+from tests.control_plane.rollout_rig import plan, promote_staged
 from tests.control_plane.shadow_log import write_shadow_log
 
 
@@ -97,3 +99,46 @@ def test_an_attached_summary_is_shown_with_the_experiment_and_audited(
     )
     assert code_of(error) == grpc.StatusCode.INVALID_ARGUMENT
     assert cp.audit_entries()[-1].action == "shadow_report_attach_refused"
+
+
+def test_attach_without_a_summary_computes_it_here_and_only_that_meets_bounds(
+    shared_etcd: LocalEtcd, tmp_path: Path
+) -> None:
+    """An empty summary: the control plane computes the report from its log and records
+    it as its own, with the challenger and the shadow's rollout id (audited, the page
+    returned); a staged plan bounding overlap then starts on it."""
+    log = tmp_path / "impressions.jsonl"
+    with running_control_plane(shared_etcd, tmp_path / "cp", impressions=(log,)) as cp:
+        experiment = cp.approved_experiment(cp.challenger_a)
+        experiment_id = experiment.experiment_id
+        shadow = cp.stub.StartShadow(
+            pb.StartShadowRequest(experiment_id=experiment_id, share=0.2),
+            metadata=cp.auth("olga"),
+        ).pointer.rollout
+        write_shadow_log(
+            log,
+            experiment.champion_version,
+            experiment.spec.challenger_version,
+            [([1, 2, 3], [1, 2, 3]), ([5, 6, 7], [5, 6, 7])],
+        )
+        response = cp.stub.AttachShadowReport(
+            pb.AttachShadowReportRequest(experiment_id=experiment_id, k=3),
+            metadata=cp.auth("alice"),
+        )
+        attached = response.summary
+        assert attached.source == records_pb2.SHADOW_REPORT_SOURCE_CONTROL_PLANE
+        assert attached.challenger_version == experiment.spec.challenger_version
+        assert attached.rollout_id == shadow.rollout_id
+        assert json.loads(attached.summary_json)["compared"] == 2
+        assert attached.report_sha256 == hashlib.sha256(response.report_html).hexdigest()
+        entry = cp.audit_entries()[-1]
+        assert (entry.action, entry.details["source"]) == (
+            "shadow_report_attached",
+            "control_plane",
+        )
+        assert entry.details["rollout_id"] == shadow.rollout_id
+        bounded = plan(
+            shadow_bounds=(records_pb2.ShadowDiffBound(statistic="overlap", side="min", value=0.5),)
+        )
+        started = promote_staged(cp, experiment_id, bounded)
+        assert started.rollout.status == records_pb2.ROLLOUT_STATUS_RUNNING

@@ -55,9 +55,12 @@ def test_an_invalid_plan_is_refused_with_what_to_fix(control_plane: ControlPlane
     assert details_of(error) == "the last stage must be 1 (every user), got 0.5"
 
 
-def test_shadow_bounds_need_an_attached_report(control_plane: ControlPlaneHarness) -> None:
-    """A plan bounding the shadow diff is refused while no report is attached, and when
-    the attached report's interval misses the bound (naming the statistic and figures)."""
+def test_shadow_bounds_need_a_report_the_control_plane_computed(
+    control_plane: ControlPlaneHarness,
+) -> None:
+    """A plan bounding the shadow diff is refused while no report is attached, and while
+    the attached one is a summary the caller supplied, however well it meets the bound:
+    the refusal says how to have the control plane compute it."""
     cp = control_plane
     experiment = cp.approved_experiment(cp.challenger_a)
     bounded = plan(
@@ -66,15 +69,13 @@ def test_shadow_bounds_need_an_attached_report(control_plane: ControlPlaneHarnes
     error = rpc_error(promote_staged, cp, experiment.experiment_id, bounded)
     assert code_of(error) == grpc.StatusCode.FAILED_PRECONDITION
     assert "no shadow report is attached" in details_of(error)
-    _attach(cp, experiment.experiment_id, {"overlap": {"value": 0.6, "low": 0.4, "high": 0.8}})
+    _attach(cp, experiment.experiment_id, {"overlap": {"value": 0.9, "low": 0.85, "high": 0.95}})
     error = rpc_error(promote_staged, cp, experiment.experiment_id, bounded)
-    assert details_of(error) == (
-        "shadow bound on overlap not met: 0.6 [0.4, 0.8] in the attached report, its low end "
-        "0.4 is below the minimum 0.5"
-    )
-    _attach(cp, experiment.experiment_id, {"overlap": {"value": 0.7, "low": 0.55, "high": 0.8}})
-    assert promote_staged(cp, experiment.experiment_id, bounded).rollout.status == (
-        records_pb2.ROLLOUT_STATUS_RUNNING
+    assert code_of(error) == grpc.StatusCode.FAILED_PRECONDITION
+    assert "supplied by alice, not computed by the control plane" in details_of(error)
+    assert (
+        f"`recmesh shadow report {experiment.experiment_id} --attach` (without --impressions)"
+        in details_of(error)
     )
 
 

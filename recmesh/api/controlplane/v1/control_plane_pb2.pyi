@@ -1150,16 +1150,20 @@ class AttachShadowReportResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SUMMARY_FIELD_NUMBER: _builtins.int
+    REPORT_HTML_FIELD_NUMBER: _builtins.int
+    report_html: _builtins.bytes
+    """The HTML page of a report computed here (empty for a caller's summary)."""
     @_builtins.property
     def summary(self) -> _records_pb2.ShadowReportSummary: ...
     def __init__(
         self,
         *,
         summary: _records_pb2.ShadowReportSummary | None = ...,
+        report_html: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["summary", b"summary"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report_html", b"report_html", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
