@@ -27,8 +27,17 @@ __all__ = ["build_baseline_bundle", "build_xgboost_bundle"]
 
 
 def build_xgboost_bundle(
-    dataset: Dataset, store: ArtifactStore, users: int = 200, trees: int = 20
+    dataset: Dataset,
+    store: ArtifactStore,
+    users: int = 200,
+    trees: int = 20,
+    max_depth: int = 4,
+    min_child_weight: float = 1.0,
 ) -> WrittenBundle:
+    """A real XGBoost version of `trees` trees of at most `max_depth` levels, trained on
+    the first `users` users' candidates. Ranking costs grow with the trees' count: many
+    trees trained on few users (min_child_weight 0 lets them split there) make a version
+    slow to rank and quick to train."""
     earlier, latest = per_user_time_split(dataset.interactions, 0.2)
     snapshot = build_snapshot(dataset, earlier, SnapshotConfig())
     candidates = build_candidate_pipeline(snapshot)
@@ -46,7 +55,12 @@ def build_xgboost_bundle(
         labels.append(np.isin(item_ids, held_out).astype(np.float32))
     batch = features.compute_batch(groups)
     ranker = xgb.XGBRanker(
-        objective="rank:ndcg", n_estimators=trees, max_depth=4, n_jobs=1, random_state=7
+        objective="rank:ndcg",
+        n_estimators=trees,
+        max_depth=max_depth,
+        min_child_weight=min_child_weight,
+        n_jobs=1,
+        random_state=7,
     )
     ranker.fit(batch.matrix, np.concatenate(labels), group=batch.group_sizes)
     serving_snapshot = build_snapshot(dataset, dataset.interactions, SnapshotConfig())
