@@ -343,8 +343,9 @@ class RolloutDriver:
         rejection = first_rejection(experiment.reviews)
         if rejection is not None:
             # The transaction below guards on no review after this reading, so a
-            # rejection in it must be acted on here, not promoted over.
-            await self._end_unlooked(
+            # rejection in it must be acted on here, not promoted over. A conflict
+            # reaches the caller as any other: the look is dropped, not reported done.
+            await self._stop_unlooked(
                 pending.rollout,
                 f"experiment {experiment_id} was rejected by {rejection.author}: "
                 f"{rejection.comment}",
@@ -465,8 +466,23 @@ class RolloutDriver:
         *,
         pointer: records_pb2.ServingPointer | None = None,
     ) -> None:
+        """`_stop_unlooked`, its transaction dropped (logged) when something changed: the
+        next tick decides again on fresh records."""
+        try:
+            await self._stop_unlooked(stored, reason, pointer=pointer)
+        except ConflictError as exc:
+            log.info("stop_dropped", experiment_id=stored.record.experiment_id, reason=str(exc))
+
+    async def _stop_unlooked(
+        self,
+        stored: StoredRollout,
+        reason: str,
+        *,
+        pointer: records_pb2.ServingPointer | None = None,
+    ) -> None:
         """Stops the rollout without a look; with `pointer` (still naming it) also drops
-        the challenger from the pointer."""
+        the challenger from the pointer. ConflictError when the rollout record (or the
+        pointer) changed since they were read."""
         record = records_pb2.RolloutRecord()
         record.CopyFrom(stored.record)
         record.status = records_pb2.ROLLOUT_STATUS_STOPPED
@@ -480,14 +496,10 @@ class RolloutDriver:
         )
         guards: list[Guard] = [KeyAt(keys.rollout(record.experiment_id), stored.mod_revision)]
         puts = [Put(keys.rollout(record.experiment_id), encode(record))]
-        try:
-            if pointer is None:
-                await self._audit.commit(draft, guards, puts)
-            else:
-                await self._keep_champion(draft, pointer, None, reason, guards, puts)
-        except ConflictError as exc:
-            log.info("stop_dropped", experiment_id=record.experiment_id, reason=str(exc))
-            return
+        if pointer is None:
+            await self._audit.commit(draft, guards, puts)
+        else:
+            await self._keep_champion(draft, pointer, None, reason, guards, puts)
         log.info("rollout_stopped", experiment_id=record.experiment_id, reason=reason)
 
 
