@@ -32,7 +32,7 @@ def plan_lines(plan: Any) -> list[str]:
     lines = [
         f"  plan        hold {plan.hold_seconds:g} s, at least {plan.min_requests_per_arm} "
         f"requests per arm, a look every {plan.look_interval_seconds:g} s, "
-        f"SRM alpha {plan.srm_alpha:g}"
+        f"SRM alpha {plan.srm_alpha:g}" + (f" ({plan.srm_method})" if plan.srm_method else "")
     ]
     for guardrail in plan.guardrails:
         threshold = f", slower than {guardrail.threshold_ms:g} ms" if guardrail.threshold_ms else ""

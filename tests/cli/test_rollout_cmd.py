@@ -50,6 +50,8 @@ def test_staged_promote_status_pause_resume(
     out = capsys.readouterr().out
     assert f"rollout {rollout_id}: running, stage 0 (share 0.05) of 0.05,0.25,1" in out
     assert "guardrail   latency_p99 margin 0.02, slower than 40 ms, alpha 0.05" in out
+    assert "SRM alpha 0.001 (beta-binomial-mixture-sequential/v1)" in out
+    assert "guardrail   degraded_rate margin 0.01" in out
     assert "  stage 0 (share 0.05)" in out
     assert "held 10 s: hold; held 10 s of 30 s" in out
     assert "champion    2000 requests, 0 errors, 0 degraded, 20 slow, 950 users" in out
