@@ -85,12 +85,16 @@ def unfinished_rollout(experiment_id: str, rollout: records_pb2.RolloutRecord) -
         return None
     where = f"experiment {experiment_id}'s staged rollout {rollout.rollout_id}"
     if status in (records_pb2.ROLLOUT_STATUS_RUNNING, records_pb2.ROLLOUT_STATUS_PAUSED):
-        state = "running" if status == records_pb2.ROLLOUT_STATUS_RUNNING else "paused"
+        running = status == records_pb2.ROLLOUT_STATUS_RUNNING
+        state, finish = (
+            ("running", "let it finish")
+            if running
+            else ("paused", f"resume it (`recmesh rollout resume {experiment_id}`) to finish")
+        )
         return (
             f"{where} is {state} at stage {rollout.stage}: it promotes by itself when its "
-            "stages hold (`recmesh rollout status "
-            f"{experiment_id}`); resume it and let it finish, or end it with `recmesh "
-            "rollback`; a new attempt after that needs a new experiment"
+            f"stages hold (`recmesh rollout status {experiment_id}`); {finish}, or end it "
+            "with `recmesh rollback`, after which a new attempt needs a new experiment"
         )
     ended = {
         records_pb2.ROLLOUT_STATUS_ROLLED_BACK: "was rolled back",
