@@ -1,7 +1,7 @@
 """What shadow scoring costs the champion: p50/p99 and the front's CPU, with and without it.
 
     python -m bench.shadow_cost [--rate 50] [--duration 20] [--rounds 4] [--share 0.2]
-        [--smoke]
+        [--slow-challenger] [--slow-trees 2000] [--smoke]
 
 Starts the local mesh (as bench/serving.py does) in a temporary state dir, writes two
 small XGBoost versions of ml-100k into its artifact store (testkit/bundles.py: the
@@ -12,6 +12,10 @@ arms alike, `--rounds` times each:
 
 - `none`: the record names the champion alone;
 - `shadow`: the record also names the challenger in SHADOW mode for `--share` of users;
+- with `--slow-challenger`, `slow`: the same with a slow challenger instead
+  (`--slow-trees` trees of depth 8, grown full: tens of ms per Rank, like
+  experiments/slow-challenger.yaml), whose scoring ranking runs off its event loop
+  and sheds while champion Ranks are in flight (services/ranking/shadow_lane.py);
 
 each switch followed by a warm-up (not counted) until the front answers from the
 champion and, for `shadow`, the impression log holds challenger records (every
@@ -20,8 +24,8 @@ generator (bench/loadgen.py) at `--rate`, k=10, over 300 users, for
 duration / rounds seconds, with each service's CPU from /proc before and after.
 Prints per arm (the mean over its runs): p50, p99, the front's CPU (share of a
 core and ms per answered request), the other three services' CPU per request,
-degraded answers, shadows logged; then the shadow/none ratios. The smoke run: the
-baseline as champion, a tiny challenger, 1 s per arm, one round.
+degraded answers, shadows logged; then the shadow/none ratios (and slow/none). The
+smoke run: the baseline as champion, a tiny challenger, 1 s per arm, one round.
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ from testkit.bundles import build_xgboost_bundle
 
 FOUR = ("recommend", "candidates", "features", "ranking")
 ARMS = ("none", "shadow")
+SLOW_ARM = "slow"
+#: The slow challenger's trees' depth (experiments/slow-challenger.yaml's).
+SLOW_DEPTH = 8
 
 
 class PointerWriter:
@@ -107,13 +114,16 @@ def shadow_rollout(challenger: ServingPointer, share: float) -> records_pb2.Roll
     )
 
 
-def challenger_records(impressions: Path) -> int:
+def challenger_records(impressions: Path, version_id: str = "") -> int:
+    """Challenger records ranked without failing (of `version_id` when given)."""
     if not impressions.exists():
         return 0
     return sum(
         1
         for line in impressions.read_text().splitlines()
-        if '"arm":"challenger"' in line and '"error":false' in line
+        if '"arm":"challenger"' in line
+        and '"error":false' in line
+        and (not version_id or version_id in line)
     )
 
 
@@ -127,18 +137,19 @@ def warm_up(
     champion: ServingPointer,
     impressions: Path,
     users: list[str],
-    shadow: bool,
+    shadow: ServingPointer | None,
     timeout_s: float = 60.0,
 ) -> None:
     """Light load until the front answers whole from the champion and, for a shadow
-    arm, challenger records (ranked, not failed) reach the impression log."""
+    arm, records of its challenger (ranked, not failed) reach the impression log."""
     deadline = time.monotonic() + timeout_s
-    seen = challenger_records(impressions)
+    version = shadow.version_id if shadow else ""
+    seen = challenger_records(impressions, version)
     while True:
         probe = drive(target, 20, 1.0, users)
         whole = champion.version_id in probe["serving_versions"] and not probe["degraded"]
         time.sleep(0.3)  # the impression log is flushed every 0.2 s
-        shadowed = challenger_records(impressions) > seen
+        shadowed = challenger_records(impressions, version) > seen
         if whole and (shadowed or not shadow):
             return
         if time.monotonic() > deadline:
@@ -192,8 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per arm")
     parser.add_argument("--rounds", type=int, default=4, help="alternations of the arms")
     parser.add_argument("--share", type=float, default=0.2)
+    parser.add_argument(
+        "--slow-challenger",
+        action="store_true",
+        help="a third arm: a slow challenger (trees of depth 8) in shadow",
+    )
+    parser.add_argument("--slow-trees", type=int, default=2000, help="the slow challenger's")
     parser.add_argument("--smoke", action="store_true", help="1 s per arm, one round")
     args = parser.parse_args(argv)
+    arms = (*ARMS, SLOW_ARM) if args.slow_challenger else ARMS
     rounds = 1 if args.smoke else args.rounds
     run_s = 1.0 if args.smoke else args.duration / rounds
     state = Path(tempfile.mkdtemp(prefix="recmesh-bench-shadow-"))
@@ -202,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(cache, state / "data" / "ml-100k")
     layout = MeshLayout(state)
     mesh = LocalMesh(layout, free_ports())
-    runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in ARMS}
+    runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
     try:
         mesh.start()
         try:
@@ -216,14 +234,28 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 champion = _version(build_xgboost_bundle(dataset, store))
                 challenger = _version(build_xgboost_bundle(dataset, store, users=300, trees=40))
+            challengers = {"shadow": challenger}
+            if args.slow_challenger:
+                print(f"building the slow challenger ({args.slow_trees} trees) ...", flush=True)
+                # Few users and no minimum child weight: every tree grows its full depth.
+                slow_bundle = build_xgboost_bundle(
+                    dataset,
+                    store,
+                    users=50,
+                    trees=args.slow_trees,
+                    max_depth=SLOW_DEPTH,
+                    min_child_weight=0.0,
+                )
+                challengers[SLOW_ARM] = _version(slow_bundle)
             pointers = PointerWriter(layout, mesh.ports.etcd)
             target = f"127.0.0.1:{mesh.ports.recommend}"
             users = [str(u) for u in np.unique(dataset.interactions.users)[:300]]
-            records = {"none": None, "shadow": shadow_rollout(challenger, args.share)}
+            records: dict[str, records_pb2.Rollout | None] = {"none": None}
+            records.update({arm: shadow_rollout(c, args.share) for arm, c in challengers.items()})
             for round_index in range(rounds):
-                for arm in ARMS:
+                for arm in arms:
                     pointers.write(champion, records[arm])
-                    warm_up(target, champion, layout.impressions, users, arm == "shadow")
+                    warm_up(target, champion, layout.impressions, users, challengers.get(arm))
                     run = measure(mesh, target, args.rate, run_s, users, layout.impressions)
                     runs[arm].append(run)
                     print(
@@ -236,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             mesh.stop()
     finally:
         shutil.rmtree(state, ignore_errors=True)
-    summary = {arm: summarize(runs[arm]) for arm in ARMS}
-    for arm in ARMS:
+    summary = {arm: summarize(runs[arm]) for arm in arms}
+    for arm in arms:
         s = summary[arm]
         cpu = ", ".join(f"{n} {v:.2f}" for n, v in s["cpu_ms_per_request"].items())
         print(
@@ -256,6 +288,14 @@ def main(argv: list[str] | None = None) -> int:
         f"shadow/none at a {args.share:.0%} share: p50 x{ratios['p50']:.3f}, "
         f"p99 x{ratios['p99']:.3f}, front CPU x{ratios['front_cpu']:.3f}"
     )
+    if args.slow_challenger:
+        slowed = summary[SLOW_ARM]
+        ratios["slow_p50"] = slowed["p50_ms"] / none["p50_ms"]
+        ratios["slow_p99"] = slowed["p99_ms"] / none["p99_ms"]
+        print(
+            f"slow/none ({args.slow_trees} trees of depth {SLOW_DEPTH}): "
+            f"p50 x{ratios['slow_p50']:.3f}, p99 x{ratios['slow_p99']:.3f}"
+        )
     print(json.dumps({"rate": args.rate, "share": args.share, "summary": summary, **ratios}))
     return 0
 
