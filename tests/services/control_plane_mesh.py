@@ -18,12 +18,16 @@ from control_plane.config import DEFAULT_ROLLOUT_TICK_SECONDS, ControlPlaneConfi
 from control_plane.server import create_server
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.api.controlplane.v1 import records_pb2
+from recmesh.api.recommend.v1 import recommend_pb2
+from recmesh.artifacts.location import ArtifactsLocation
+from recmesh.bundle.writer import WrittenBundle
 from recmesh.etcd.local_server import LocalEtcd
 from recmesh.etcd.users import CONTROL_PLANE_USER
 from recmesh.signing.keys import PublicKeyRing
 from testkit.promotion_flow import PromotionFlow
 from tests.control_plane.harness import TEST_PRINCIPALS
 from tests.mesh_harness import RunningMesh, running_mesh
+from tests.services.mesh_calls import recommend, wait_for_version
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,17 @@ class ControlledMesh:
         )
         return list(response.entries)
 
+    async def promote_and_serve(self, version: WrittenBundle) -> recommend_pb2.RecommendResponse:
+        """Promotes the registered version (experiment, PASS evaluation, approval, Promote)
+        and waits until the front answers with it whole; that answer for user 196."""
+        pointer = await self.flow.promote_version(version.version_id)
+        assert pointer.serving_version == version.version_id
+        await wait_for_version(self.mesh.front, version.version_id, within_s=20)
+        response = await recommend(self.mesh.front, "196")
+        assert response.serving_version == version.version_id
+        assert not response.degraded
+        return response
+
     async def promote_staged(
         self, experiment_id: str, plan: records_pb2.RolloutPlan
     ) -> pb.PromoteResponse:
@@ -67,14 +82,16 @@ class ControlledMesh:
 @asynccontextmanager
 async def control_plane_and_mesh(
     etcd: LocalEtcd,
-    artifacts: Path,
+    artifacts: ArtifactsLocation,
     champion_manifest_sha256: str,
     directory: Path,
     *,
     rollout_tick_seconds: float = DEFAULT_ROLLOUT_TICK_SECONDS,
+    state_dir: Path | None = None,
 ) -> AsyncIterator[ControlledMesh]:
     """Bootstraps the champion (signed with a key made in `directory`), starts the control
-    plane server and the mesh trusting that key, and stops both after. The control
+    plane server and the mesh trusting that key, both on `artifacts` (a directory or an
+    S3 bucket, which needs the servers' `state_dir`), and stops both after. The control
     plane's rollout driver ticks every `rollout_tick_seconds`."""
     credentials = create_credentials(directory / "credentials", TEST_PRINCIPALS)
     key = ensure_signing_key(directory / "credentials")
@@ -104,6 +121,7 @@ async def control_plane_and_mesh(
                 artifacts,
                 directory / "impressions.jsonl",
                 pointer_keys=PublicKeyRing.from_files([key.public]),
+                state_dir=state_dir,
             ) as mesh,
             grpc.aio.insecure_channel(f"127.0.0.1:{started.port}") as channel,
         ):

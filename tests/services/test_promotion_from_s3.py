@@ -8,26 +8,16 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import grpc
-
-from control_plane.auth.credentials import create_credentials
-from control_plane.bootstrap import bootstrap_baseline_async, ensure_signing_key
-from control_plane.config import ControlPlaneConfig
-from control_plane.server import create_server
 from recmesh.api.controlplane.v1 import control_plane_pb2 as pb
 from recmesh.artifacts.location import S3Location
 from recmesh.artifacts.s3_store import S3ArtifactStore
 from recmesh.artifacts.store import LocalArtifactStore
 from recmesh.bundle.writer import WrittenBundle
 from recmesh.etcd.local_server import LocalEtcd
-from recmesh.etcd.users import CONTROL_PLANE_USER
-from recmesh.signing.keys import PublicKeyRing
-from testkit.promotion_flow import PromotionFlow
-from tests.control_plane.harness import TEST_PRINCIPALS
 from tests.fixtures_serving import ServingVersions
-from tests.mesh_harness import running_mesh
 from tests.s3_fixtures import SeaweedS3
-from tests.services.mesh_calls import recommend, wait_for_version
+from tests.services.control_plane_mesh import control_plane_and_mesh
+from tests.services.mesh_calls import wait_for_version
 
 _CHUNK = 256 * 1024
 
@@ -65,63 +55,32 @@ def test_version_stored_only_in_the_bucket_is_registered_promoted_and_served(
     bucket = S3ArtifactStore(seaweed_s3.client(), s3_location)
     for data in _blobs(local, baseline).values():
         bucket.put_bytes(data)
-    credentials = create_credentials(tmp_path / "credentials", TEST_PRINCIPALS)
-    key = ensure_signing_key(tmp_path / "credentials")
-    control_plane_etcd = etcd_server.credentials(CONTROL_PLANE_USER)
 
     async def main() -> None:
-        await bootstrap_baseline_async(
-            [etcd_server.endpoint],
+        async with control_plane_and_mesh(
+            etcd_server,
             s3_location,
             baseline.manifest_sha256,
-            signing_key=key.private,
-            credentials=control_plane_etcd,
-        )
-        started = await create_server(
-            ControlPlaneConfig(
-                artifacts_dir=s3_location,
-                credentials_file=credentials.principals,
-                signing_key=key.private,
-                etcd_endpoints=(etcd_server.endpoint,),
-                etcd_credentials=control_plane_etcd,
-                port=0,
-            )
-        )
-        try:
-            async with (
-                running_mesh(
-                    etcd_server,
-                    s3_location,
-                    tmp_path / "imp.jsonl",
-                    pointer_keys=PublicKeyRing.from_files([key.public]),
-                    state_dir=tmp_path / "serving-state",
-                ) as mesh,
-                grpc.aio.insecure_channel(f"127.0.0.1:{started.port}") as channel,
-            ):
-                await wait_for_version(mesh.front, baseline.version_id)
-                flow = PromotionFlow.over(channel, credentials.client_tokens)
-                for name, data in _blobs(local, challenger).items():
-                    uploaded = await flow.stub.UploadArtifact(
-                        _upload_requests(name, data), metadata=flow.auth("alice")
-                    )
-                    assert uploaded.artifact.uri.startswith(f"s3://{s3_location.bucket}/")
-                assert await flow.register(challenger.manifest_sha256) == challenger.version_id
-                registered = await flow.stub.GetModelVersion(
-                    pb.GetModelVersionRequest(version_id=challenger.version_id),
-                    metadata=flow.auth("alice"),
+            tmp_path,
+            state_dir=tmp_path / "serving-state",
+        ) as cm:
+            mesh, flow = cm.mesh, cm.flow
+            await wait_for_version(mesh.front, baseline.version_id)
+            for name, data in _blobs(local, challenger).items():
+                uploaded = await flow.stub.UploadArtifact(
+                    _upload_requests(name, data), metadata=flow.auth("alice")
                 )
-                uris = [artifact.uri for artifact in registered.model_version.artifacts]
-                assert uris
-                assert all(uri.startswith(f"s3://{s3_location.bucket}/artifacts/") for uri in uris)
-                pointer = await flow.promote_version(challenger.version_id)
-                assert pointer.serving_version == challenger.version_id
-                await wait_for_version(mesh.front, challenger.version_id, within_s=20)
-                response = await recommend(mesh.front, "196")
-                assert response.serving_version == challenger.version_id
-                assert not response.degraded
-                assert len(response.items) == 10
-        finally:
-            await started.server.stop(0.2)
+                assert uploaded.artifact.uri.startswith(f"s3://{s3_location.bucket}/")
+            assert await flow.register(challenger.manifest_sha256) == challenger.version_id
+            registered = await flow.stub.GetModelVersion(
+                pb.GetModelVersionRequest(version_id=challenger.version_id),
+                metadata=flow.auth("alice"),
+            )
+            uris = [artifact.uri for artifact in registered.model_version.artifacts]
+            assert uris
+            assert all(uri.startswith(f"s3://{s3_location.bucket}/artifacts/") for uri in uris)
+            response = await cm.promote_and_serve(challenger)
+            assert len(response.items) == 10
 
     asyncio.run(main())
     assert bucket.exists(challenger.manifest_sha256)
