@@ -155,8 +155,8 @@ class ServerMetrics:
         )
         self.shadow_shed = Counter(
             "recmesh_shadow_shed",
-            "Shadow rankings the front skipped to keep answers first, by reason (busy, "
-            "in_flight, cpu_budget).",
+            "Shadow rankings skipped to keep answers first, by reason (busy, in_flight, "
+            "cpu_budget at the front; downstream_busy when ranking refused one).",
             ["component", "reason"],
             registry=self.registry,
         )
