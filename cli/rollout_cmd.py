@@ -45,6 +45,7 @@ def run_status(args: argparse.Namespace) -> int:
 
     def body(client: ControlPlaneClient) -> int:
         printed = 0
+        headed = False
         while True:
             response = client.stub.GetRollout(
                 pb.GetRolloutRequest(experiment_id=args.experiment_id),
@@ -55,9 +56,11 @@ def run_status(args: argparse.Namespace) -> int:
                 print_json(message_dict(response))
                 return 0
             rollout = response.rollout
-            if printed == 0:
+            if not headed:
+                # Once: a watch whose first asks find no look yet must not repeat it.
                 print(rollout_headline(rollout))
                 print("\n".join(plan_lines(rollout.plan)))
+                headed = True
             lines = look_lines(response.looks, rollout.plan.stages)
             print("\n".join(lines[printed:]), end="\n" if lines[printed:] else "")
             printed = len(lines)

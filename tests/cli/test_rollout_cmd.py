@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -121,3 +123,41 @@ def test_watch_ends_with_the_rollout(
     assert lines[-1].startswith(f"rollout {rollout_id}: rolled back, stage 0")
     assert "latency_p99 breached" in lines[-1]
     assert any("latency_p99 BREACHED" in line for line in lines)
+
+
+def test_watch_prints_the_plan_once_while_no_look_has_come(
+    control_plane: ControlPlaneHarness,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A watch that asks several times before the first look prints the headline and the
+    plan once, then the look and the final headline."""
+    cp = control_plane
+    experiment = cp.approved_experiment(cp.challenger_a)
+    exp = experiment.experiment_id
+    assert main(["promote", exp, *_STAGED, *cp.cli_args("olga")]) == 0
+    rollout_id = cp.pointer().rollout.rollout_id
+    capsys.readouterr()
+    monkeypatch.setattr("cli.rollout_cmd.WATCH_SECONDS", 0.05)
+    codes: list[int] = []
+    watcher = threading.Thread(
+        target=lambda: codes.append(
+            main(["rollout", "status", exp, "--watch", *cp.cli_args("alice")])
+        )
+    )
+    watcher.start()
+    time.sleep(0.5)  # several asks find the rollout running with no look
+    rig = RolloutRig(cp)
+    rig.front_counts(
+        rollout_id,
+        0,
+        ArmTally(requests=2000, slow=20, users=950),
+        ArmTally(requests=100, slow=30, users=50),
+    )
+    assert rig.look(exp) == "rollback"
+    watcher.join(30)
+    assert codes == [0]
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("  plan ") for line in lines) == 1
+    assert lines[0].startswith(f"rollout {rollout_id}: running, stage 0")
+    assert lines[-1].startswith(f"rollout {rollout_id}: rolled back, stage 0")
