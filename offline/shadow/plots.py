@@ -18,13 +18,24 @@ _COLOURS = {CHAMPION: "#90a4ae", CHALLENGER: "#1e88e5"}
 def agreement_histograms(diff: ShadowDiff) -> bytes:
     """Per request: overlap@k and rank-biased overlap of the two lists, side by side."""
     figure = Figure(figsize=(9.0, 3.2))
+    # overlap@k takes the values i/k: one bin centred on each, so none falls empty
+    # between two of them; RBO is continuous.
+    k = max(1, diff.k)
     measures = (
-        (f"overlap@{diff.k}", [r.overlap for r in diff.per_request if r.overlap is not None]),
-        (f"RBO (p = {diff.persistence:g})", [r.rbo for r in diff.per_request if r.rbo is not None]),
+        (
+            f"overlap@{diff.k}",
+            [r.overlap for r in diff.per_request if r.overlap is not None],
+            ((np.arange(k + 2) - 0.5) / k).tolist(),
+        ),
+        (
+            f"RBO (p = {diff.persistence:g})",
+            [r.rbo for r in diff.per_request if r.rbo is not None],
+            np.linspace(0.0, 1.0, 21).tolist(),
+        ),
     )
-    for column, (name, values) in enumerate(measures):
+    for column, (name, values, bins) in enumerate(measures):
         axes = figure.add_subplot(1, 2, column + 1)
-        axes.hist(values, bins=np.linspace(0.0, 1.0, 21).tolist(), color=_COLOURS[CHALLENGER])
+        axes.hist(values, bins=bins, color=_COLOURS[CHALLENGER])
         axes.set_xlabel(name)
         axes.set_ylabel("requests")
     return png_bytes(figure)
@@ -71,4 +82,6 @@ def arm_bars(named: Sequence[tuple[str, DeltaEstimate]]) -> bytes:
         axes.bar([1], [d.challenger], yerr=error, capsize=4, color=_COLOURS[CHALLENGER])
         axes.set_xticks([0, 1], list(ARMS))
         axes.set_title(name)
+        # Every measure here (rates, popularity) is a non-negative quantity.
+        axes.set_ylim(bottom=0.0)
     return png_bytes(figure)
