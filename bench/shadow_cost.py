@@ -15,7 +15,7 @@ arms alike, `--rounds` times each:
 - with `--slow-challenger`, `slow`: the same with a slow challenger instead
   (`--slow-trees` trees of depth 8, grown full: tens of ms per Rank, like
   experiments/slow-challenger.yaml), whose scoring ranking runs off its event loop
-  and sheds while champion Ranks are in flight (services/ranking/shadow_lane.py);
+  and sheds while champion Ranks are in flight (services/ranking/scoring_lanes.py);
 
 each switch followed by a warm-up (not counted) until the front answers from the
 champion and, for `shadow`, the impression log holds challenger records (every

@@ -15,8 +15,8 @@ from services.common.options import (
     common_options,
     replica_addresses,
 )
+from services.ranking.scoring_lanes import DEFAULT_SHED_ABOVE
 from services.ranking.server import COMPONENT, DEFAULT_PORT, RankingConfig, create_server
-from services.ranking.shadow_lane import DEFAULT_SHED_ABOVE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=DEFAULT_SHED_ABOVE,
         help="shadow Rank calls (the front's shadow scoring) are refused while more "
-        "champion Rank items than this are in flight (default %(default)s)",
+        "answering (champion or staged challenger) Rank items than this are in flight "
+        "(default %(default)s)",
     )
     args = parser.parse_args(argv)
     if args.shadow_shed_above < 0:

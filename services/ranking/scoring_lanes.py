@@ -1,17 +1,27 @@
-"""Keeps a shadow Rank from ever holding up a champion Rank.
+"""Keeps a challenger's Rank, shadow or staged, from ever holding up a champion Rank.
 
-Ranking scores on its event loop: a champion Rank's XGBoost call is short and
-runs there, with no thread hop. A challenger's model may be far slower (tens of ms a
-request for thousands of deep trees), and a shadow Rank scoring on the loop would
-make every champion call that arrives meanwhile wait. So a Rank the front marks as a
-shadow call (services/common/shadow_calls.py):
+Ranking scores on its event loop: a champion Rank's XGBoost call is short and runs
+there, with no thread hop. A challenger's model may be far slower (tens of ms a
+request for thousands of deep trees), and a challenger Rank scoring on the loop would
+make every champion call that arrives meanwhile wait. So a Rank the front marks
+(services/common/call_arms.py) scores in a lane's worker thread (`score`): XGBoost's
+predict releases the GIL, so the loop keeps serving champion calls while it runs.
+There are two lanes, one thread each:
 
-- is refused at once, RESOURCE_EXHAUSTED with the shadow-shed ErrorInfo
-  (`ShadowShedError`), while more than `shed_above` champion Rank items are in
-  flight here, checked when it arrives and again before it scores;
-- scores in the lane's one worker thread (`score`): XGBoost's predict releases the
-  GIL, so the loop keeps serving champion calls while it runs, and shadow scorings
-  queue behind each other, never beside the champion's.
+- SHADOW (thread `ranking-shadow`): a shadow Rank is refused at once,
+  RESOURCE_EXHAUSTED with the shadow-shed ErrorInfo (`ShadowShedError`), while more
+  than `shed_above` answering Rank items (champion or staged challenger) are in
+  flight here, checked when it arrives and again before it scores (`admit_shadow`).
+- CHALLENGER (thread `ranking-challenger`): a STAGED rollout's challenger Rank
+  answers a user, so it is never shed, and it counts as answering while in flight.
+  Its own thread means a shadow scoring never queues ahead of it. (The pointer names
+  one challenger in one mode, so both lanes are busy together only while a released
+  challenger's calls finish.) Challenger scorings queue behind each other, as they
+  would on the loop, never behind the champion's.
+
+One thread a lane keeps the off-loop work to one core's worth per lane on a
+two-core replica; a slow challenger's own arm waits for it, which is what its latency
+guardrail is there to see.
 """
 
 from __future__ import annotations
@@ -25,43 +35,54 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recmesh.core.ranking.model import RankingModel
-from services.common.shadow_calls import ShadowShedError
+from services.common.call_arms import CallArm, ShadowShedError
 
-#: Shadow calls are shed while more champion Rank items than this are in flight.
+#: Shadow calls are shed while more answering Rank items than this are in flight.
 DEFAULT_SHED_ABOVE = 2
 
 
-class ShadowLane:
-    """Champion Rank items in flight, and the thread shadow Ranks score in."""
+class ScoringLanes:
+    """Answering Rank items in flight, and the threads marked Ranks score in."""
 
     def __init__(self, shed_above: int = DEFAULT_SHED_ABOVE) -> None:
         if shed_above < 0:
             raise ValueError(f"shed_above is >= 0, not {shed_above!r}")
         self.shed_above = shed_above
-        self.champions_in_flight = 0
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ranking-shadow")
+        self.answering_in_flight = 0
+        self._executors = {
+            arm: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ranking-{arm.value}")
+            for arm in (CallArm.SHADOW, CallArm.CHALLENGER)
+        }
 
     @contextmanager
-    def champion(self, items: int = 1) -> Iterator[None]:
-        """Counts `items` champion Rank items in flight for the block."""
-        self.champions_in_flight += items
+    def answering(self, items: int = 1) -> Iterator[None]:
+        """Counts `items` answering (champion or challenger) Rank items in flight for
+        the block."""
+        self.answering_in_flight += items
         try:
             yield
         finally:
-            self.champions_in_flight -= items
+            self.answering_in_flight -= items
 
-    def admit(self) -> None:
-        """Raises ShadowShedError while champion calls are in flight above the limit."""
-        if self.champions_in_flight > self.shed_above:
+    def admit_shadow(self) -> None:
+        """Raises ShadowShedError while answering calls are in flight above the limit."""
+        if self.answering_in_flight > self.shed_above:
             raise ShadowShedError(
-                f"ranking sheds shadow calls: {self.champions_in_flight} champion Rank "
+                f"ranking sheds shadow calls: {self.answering_in_flight} answering Rank "
                 f"items in flight (limit {self.shed_above})"
             )
 
-    async def score(self, model: RankingModel, matrix: NDArray[np.float32]) -> NDArray[np.float32]:
-        """`model.score(matrix)` in the lane's thread, off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, model.score, matrix)
+    async def score(
+        self, arm: CallArm, model: RankingModel, matrix: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        """`model.score(matrix)` in `arm`'s lane thread, off the event loop (champion
+        calls score on the loop and have no lane: ValueError)."""
+        executor = self._executors.get(arm)
+        if executor is None:
+            raise ValueError(f"{arm.value} calls score on the loop, not in a lane")
+        return await asyncio.get_running_loop().run_in_executor(executor, model.score, matrix)
 
     def close(self) -> None:
         """Drops queued scorings (the server stops)."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for executor in self._executors.values():
+            executor.shutdown(wait=False, cancel_futures=True)

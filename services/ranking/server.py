@@ -22,8 +22,8 @@ from services.common.options import CommonOptions
 from services.common.serving_process import start_serving_process
 from services.common.versions import VersionRegistry
 from services.ranking.features_client import FeaturesClient
+from services.ranking.scoring_lanes import DEFAULT_SHED_ABOVE, ScoringLanes
 from services.ranking.servicer import RankingServicer
-from services.ranking.shadow_lane import DEFAULT_SHED_ABOVE, ShadowLane
 
 COMPONENT = "ranking"
 DEFAULT_PORT = 50054
@@ -38,8 +38,8 @@ class RankingConfig:
     features_policy: DownstreamPolicy = field(default_factory=DownstreamPolicy)
     # Coalescing of Rank's GetFeatures calls under load (on by default).
     batching: BatchingOptions = field(default_factory=BatchingOptions)
-    # Shadow Ranks are shed while more champion Rank items are in flight
-    # (--shadow-shed-above; services/ranking/shadow_lane.py).
+    # Shadow Ranks are shed while more answering (champion or staged challenger) Rank
+    # items are in flight (--shadow-shed-above; services/ranking/scoring_lanes.py).
     shadow_shed_above: int = DEFAULT_SHED_ABOVE
 
 
@@ -68,7 +68,7 @@ async def create_server(
         config.features_policy,
     )
 
-    shadow_lane = ShadowLane(config.shadow_shed_above)
+    lanes = ScoringLanes(config.shadow_shed_above)
 
     def register(server: grpc.aio.Server, registry: VersionRegistry[RankingVersion]) -> None:
         ranking_pb2_grpc.add_RankingServiceServicer_to_server(
@@ -78,13 +78,13 @@ async def create_server(
                 config.reserve,
                 tracer_provider=tracer_provider,
                 features_client=features_client,
-                shadow_lane=shadow_lane,
+                lanes=lanes,
             ),
             server,
         )
 
     async def close_channel() -> None:
-        shadow_lane.close()
+        lanes.close()
         await features_client.close()
         await features.close()
 

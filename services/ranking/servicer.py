@@ -15,9 +15,11 @@ carrying its own trace context and deadline) and their scores in one
 features failure of one item (or of the whole call) answers that item (or every
 item) UNAVAILABLE with the features ErrorInfo, as Rank does.
 
-A Rank the front marks as a shadow call (services/common/shadow_calls.py) is shed
-while champion calls are in flight and scores off the event loop
-(services/ranking/shadow_lane.py); a champion Rank scores on the loop as always.
+A Rank the front marks as a shadow or a staged challenger call
+(services/common/call_arms.py) scores off the event loop, in that arm's lane thread
+(services/ranking/scoring_lanes.py); a shadow is shed while answering calls are in
+flight, a challenger never is (it answers a user). A champion Rank scores on the loop
+as always.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from services.common.batch_items import (
     shared_span,
     version_groups,
 )
+from services.common.call_arms import CallArm, call_arm
 from services.common.deadline_reserve import DeadlineReserve
 from services.common.downstream import Downstream
 from services.common.downstream_errors import (
@@ -61,7 +64,6 @@ from services.common.downstream_errors import (
     MalformedReplyError,
     parsed,
 )
-from services.common.shadow_calls import is_shadow_call
 from services.common.versions import VersionRegistry
 from services.ranking.errors import FeaturesUnavailableError
 from services.ranking.features_client import FeaturesClient
@@ -70,7 +72,7 @@ from services.ranking.features_reply import (
     counts_against_replica,
     decode_features,
 )
-from services.ranking.shadow_lane import ShadowLane
+from services.ranking.scoring_lanes import ScoringLanes
 
 SCORER_XGBOOST = "xgboost"
 SCORER_SOURCE_ORDER = "source-order"
@@ -193,12 +195,12 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
         default_timeout_s: float = 0.5,
         tracer_provider: TracerProvider | None = None,
         features_client: FeaturesClient | None = None,
-        shadow_lane: ShadowLane | None = None,
+        lanes: ScoringLanes | None = None,
     ) -> None:
-        """`shadow_lane` counts champion calls and runs shadow scoring (a lane with the
-        default threshold when not given)."""
+        """`lanes` count answering calls and run shadow and challenger scoring (lanes
+        with the default shed threshold when not given)."""
         self._versions = versions
-        self._shadow_lane = shadow_lane or ShadowLane()
+        self._lanes = lanes or ScoringLanes()
         self._features = features
         # Rank's own features call (RankBatch calls self._features itself).
         self._features_client = features_client or FeaturesClient(features)
@@ -211,21 +213,22 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
     async def Rank(
         self, request: ranking_pb2.RankRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> ranking_pb2.RankResponse:
-        if is_shadow_call(context.invocation_metadata()):
-            self._shadow_lane.admit()
-            return await self._rank(request, context, shadow=True)
-        with self._shadow_lane.champion():
-            return await self._rank(request, context, shadow=False)
+        arm = call_arm(context.invocation_metadata())
+        if arm is CallArm.SHADOW:
+            self._lanes.admit_shadow()
+            return await self._rank(request, context, arm)
+        with self._lanes.answering():
+            return await self._rank(request, context, arm)
 
     async def _rank(
         self,
         request: ranking_pb2.RankRequest,
         context: grpc.aio.ServicerContext[Any, Any],
-        *,
-        shadow: bool,
+        arm: CallArm,
     ) -> ranking_pb2.RankResponse:
-        """A shadow call scores off the event loop, after checking again that no champion
-        calls came meanwhile (services/ranking/shadow_lane.py)."""
+        """A champion call scores on the loop; a shadow or challenger call in its lane,
+        a shadow after checking again that no answering calls came meanwhile
+        (services/ranking/scoring_lanes.py)."""
         candidates = checked_candidates(request)
         version = (await self._versions.get(request.serving_version)).value
         span = trace.get_current_span()
@@ -242,10 +245,11 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
             len(candidates),
             self._default_timeout_s if remaining is None else remaining,
         )
-        if not shadow:
+        if arm is CallArm.CHAMPION:
             return ranked(request, candidates, model.score(matrix), k)
-        self._shadow_lane.admit()
-        return ranked(request, candidates, await self._shadow_lane.score(model, matrix), k)
+        if arm is CallArm.SHADOW:
+            self._lanes.admit_shadow()
+        return ranked(request, candidates, await self._lanes.score(arm, model, matrix), k)
 
     async def RankBatch(
         self,
@@ -253,7 +257,7 @@ class RankingServicer(ranking_pb2_grpc.RankingServiceServicer):
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> ranking_pb2.RankBatchResponse:
         # Only the front's champion flow batches: every item is a champion call.
-        with self._shadow_lane.champion(len(request.items)):
+        with self._lanes.answering(len(request.items)):
             return await self._rank_batch(request, context)
 
     async def _rank_batch(

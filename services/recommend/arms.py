@@ -5,8 +5,10 @@ services/common/versions.py). `ArmChooser.choose` reads it once per request:
 
 - STAGED: the users of the stage's share (`Cohorts(experiment, ROLLOUT).selects`)
   are answered by the challenger, every other user by the champion; both are an
-  arm of the rollout (`ArmChoice.arm`). While the challenger is not loaded yet the
-  champion answers everyone, marked "champion" (logged once per rollout).
+  arm of the rollout (`ArmChoice.arm`). The servicer answers the challenger arm
+  through a flow and downstream clients of its own (services/recommend/servicer.py).
+  While the challenger is not loaded yet the champion answers everyone, marked
+  "champion" (logged once per rollout).
 - Counting (`ArmChoice.counted`): a front counts nothing for a rollout, in either
   arm, until it has held the challenger for `warmup_s` (--rollout-warmup-seconds,
   default 3 s). Before that, a stage-share user may be answered by the champion

@@ -9,6 +9,11 @@ reply) with `{error}` in its detail; an ErrorInfo reason in the failed status ma
 pick another degraded reason (ranking telling that features is unavailable). The
 last stage, ranking, gives the answer when nothing failed. docs/serving.md
 describes the same table.
+
+A flow serves one arm (`CallArm`, services/common/call_arms.py) over downstream
+clients of its own: the champion's flow (unmarked calls, batched under load), a
+STAGED rollout's challenger flow and the shadow flow (calls marked with their arm,
+never batched), so a failing challenger's errors count against its own breakers only.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from recmesh.api.candidates.v1 import candidates_pb2, candidates_pb2_grpc
 from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.wire import rank_errors
+from services.common.call_arms import ARM_METADATA, CallArm, Metadata, is_shadow_shed
 from services.common.coalesced_downstream import (
     NO_BATCHING,
     BatchingOptions,
@@ -35,7 +41,6 @@ from services.common.coalesced_downstream import (
 )
 from services.common.downstream import Downstream, DownstreamPolicy
 from services.common.downstream_errors import DownstreamCallError, DownstreamError, parsed
-from services.common.shadow_calls import SHADOW_METADATA, is_shadow_shed
 from services.common.versions import LoadedVersion
 from services.recommend.admission import Admission, Overload
 from services.recommend.answer import (
@@ -52,8 +57,8 @@ from services.recommend.ranked_reply import decode_ranked
 
 
 class DownstreamShedShadowError(Exception):
-    """A downstream refused a shadow flow's call because it was busy with champion calls
-    (services/common/shadow_calls.py): the shadow is shed, not a challenger failure."""
+    """A downstream refused a shadow flow's call because it was busy with answering calls
+    (services/common/call_arms.py): the shadow is shed, not a challenger failure."""
 
 
 class Fallback(enum.Enum):
@@ -206,17 +211,16 @@ class RecommendFlow:
         batching: BatchingOptions = NO_BATCHING,
         tracer: trace.Tracer | None = None,
         downstream_policy: DownstreamPolicy | None = None,
-        shadow: bool = False,
+        arm: CallArm = CallArm.CHAMPION,
     ) -> None:
-        """`shadow`: the flow of the front's shadow scoring: its downstream calls are
-        marked shadow calls, never batched, and a call a downstream shed on purpose
-        ends the flow with DownstreamShedShadowError instead of a degraded answer."""
-        if shadow and batching.enabled:
-            raise ValueError("the shadow flow never batches its downstream calls")
-        self._shadow = shadow
-        candidates_rpc, rank_rpc = (
-            (SHADOW_CANDIDATES_RPC, SHADOW_RANK_RPC) if shadow else (CANDIDATES_RPC, RANK_RPC)
-        )
+        """`arm`: whose calls the flow makes. A CHALLENGER or SHADOW flow marks its
+        downstream calls with its arm and never batches them; in the SHADOW flow a call
+        a downstream shed on purpose ends the flow with DownstreamShedShadowError
+        instead of a degraded answer."""
+        if arm is not CallArm.CHAMPION and batching.enabled:
+            raise ValueError(f"the {arm.value} flow never batches its downstream calls")
+        self._shadow = arm is CallArm.SHADOW
+        candidates_rpc, rank_rpc = _rpcs_of(arm)
         self._candidates: CoalescedDownstream[
             candidates_pb2_grpc.CandidatesServiceAsyncStub,
             candidates_pb2.GetCandidatesRequest,
@@ -371,20 +375,22 @@ async def _rank_unary(
     return await stub.Rank(request, timeout=timeout)
 
 
-async def _get_candidates_shadow(
+async def _get_candidates_marked(
+    metadata: Metadata,
     stub: candidates_pb2_grpc.CandidatesServiceAsyncStub,
     request: candidates_pb2.GetCandidatesRequest,
     timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
 ) -> candidates_pb2.GetCandidatesResponse | None:
-    return await stub.GetCandidates(request, timeout=timeout, metadata=SHADOW_METADATA)
+    return await stub.GetCandidates(request, timeout=timeout, metadata=metadata)
 
 
-async def _rank_shadow(
+async def _rank_marked(
+    metadata: Metadata,
     stub: ranking_pb2_grpc.RankingServiceAsyncStub,
     request: ranking_pb2.RankRequest,
     timeout: float,  # noqa: ASYNC109 - the gRPC deadline of the call
 ) -> ranking_pb2.RankResponse | None:
-    return await stub.Rank(request, timeout=timeout, metadata=SHADOW_METADATA)
+    return await stub.Rank(request, timeout=timeout, metadata=metadata)
 
 
 CANDIDATES_RPC: BatchRpc[
@@ -414,8 +420,27 @@ RANK_RPC: BatchRpc[
     ),
 )
 
-# The shadow flow's calls: unary only (it never batches), marked as shadow calls so a
-# busy downstream sheds them and runs their heavy work off its loop
-# (services/common/shadow_calls.py).
-SHADOW_CANDIDATES_RPC = replace(CANDIDATES_RPC, unary=_get_candidates_shadow)
-SHADOW_RANK_RPC = replace(RANK_RPC, unary=_rank_shadow)
+
+def _rpcs_of(
+    arm: CallArm,
+) -> tuple[
+    BatchRpc[
+        candidates_pb2_grpc.CandidatesServiceAsyncStub,
+        candidates_pb2.GetCandidatesRequest,
+        candidates_pb2.GetCandidatesResponse,
+    ],
+    BatchRpc[
+        ranking_pb2_grpc.RankingServiceAsyncStub, ranking_pb2.RankRequest, ranking_pb2.RankResponse
+    ],
+]:
+    """The calls of `arm`'s flow. The champion's are unmarked; a challenger's or a
+    shadow's are unary only (those flows never batch) and marked with the arm, so
+    ranking scores them off its loop and sheds a shadow when busy
+    (services/common/call_arms.py)."""
+    if arm is CallArm.CHAMPION:
+        return CANDIDATES_RPC, RANK_RPC
+    metadata = ARM_METADATA[arm]
+    return (
+        replace(CANDIDATES_RPC, unary=partial(_get_candidates_marked, metadata)),
+        replace(RANK_RPC, unary=partial(_rank_marked, metadata)),
+    )

@@ -1,9 +1,13 @@
 """Wires the Recommend front: versions, downstream channels, impressions, servicer.
 
-Beside the champion's downstreams the front holds a second pair for shadow scoring
-(services/recommend/shadow.py), named `candidates-shadow` and `ranking-shadow` in
-metrics and logs: own channels and breakers, never batched. A staged rollout's
-counts per arm go to etcd under this process's front id (a new uuid every start).
+Beside the champion's downstreams the front holds a pair for a STAGED rollout's
+challenger arm (services/recommend/servicer.py), named `candidates-challenger` and
+`ranking-challenger`, and a pair for shadow scoring (services/recommend/shadow.py),
+named `candidates-shadow` and `ranking-shadow`, in metrics and logs: each with its own
+channels and breakers over the same replica addresses, never batched, its calls marked
+with its arm (services/common/call_arms.py). Only the champion's flow batches. A
+staged rollout's counts per arm go to etcd under this process's front id (a new uuid
+every start).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from recmesh.server.run import ServerHandle
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.telemetry.traced_stub import traced_stub
 from recmesh.wire.limits import DEFAULT_CANDIDATES
+from services.common.call_arms import CallArm
 from services.common.coalesced_downstream import NO_BATCHING, BatchingOptions
 from services.common.downstream import Downstream, DownstreamPolicy, connect_downstream
 from services.common.options import CommonOptions
@@ -93,7 +98,7 @@ async def create_server(
     store = open_artifact_store(config.common.artifacts_dir)
     candidates_service = candidates_pb2.DESCRIPTOR.services_by_name["CandidatesService"]
     ranking_service = ranking_pb2.DESCRIPTOR.services_by_name["RankingService"]
-    candidates, shadow_candidates = [
+    candidates, challenger_candidates, shadow_candidates = [
         await _connect(
             config,
             name,
@@ -103,9 +108,9 @@ async def create_server(
             tracer_provider,
             metrics,
         )
-        for name in ("candidates", "candidates-shadow")
+        for name in ("candidates", "candidates-challenger", "candidates-shadow")
     ]
-    ranking, shadow_ranking = [
+    ranking, challenger_ranking, shadow_ranking = [
         await _connect(
             config,
             name,
@@ -115,7 +120,7 @@ async def create_server(
             tracer_provider,
             metrics,
         )
-        for name in ("ranking", "ranking-shadow")
+        for name in ("ranking", "ranking-challenger", "ranking-shadow")
     ]
     impressions = (
         ImpressionLog(config.impressions_path)
@@ -161,7 +166,7 @@ async def create_server(
                 max_candidates=config.max_candidates,
                 batching=NO_BATCHING,
                 downstream_policy=config.downstream_policy,
-                shadow=True,
+                arm=CallArm.SHADOW,
             ),
             champion_admission=admission,
             policy=config.shadow,
@@ -186,6 +191,17 @@ async def create_server(
             # Nothing would keep a shadow's list with the impression log off.
             shadows=shadows if config.common.telemetry.impressions else None,
             rollout_warmup_s=config.rollout_warmup_s,
+            challenger_flow=RecommendFlow(
+                candidates=challenger_candidates,
+                ranking=challenger_ranking,
+                # One limit on the front's answers, whichever arm gives them.
+                admission=admission,
+                policy=config.budget,
+                max_candidates=config.max_candidates,
+                batching=NO_BATCHING,
+                downstream_policy=config.downstream_policy,
+                arm=CallArm.CHALLENGER,
+            ),
         )
         servicers.append(servicer)
         recommend_pb2_grpc.add_RecommendServiceServicer_to_server(servicer, server)
@@ -200,7 +216,14 @@ async def create_server(
             await shadows.close()
         await counts_writer.flush()
         await put_counts.close()
-        for downstream in (candidates, ranking, shadow_candidates, shadow_ranking):
+        for downstream in (
+            candidates,
+            ranking,
+            challenger_candidates,
+            challenger_ranking,
+            shadow_candidates,
+            shadow_ranking,
+        ):
             await downstream.close()
         await impressions.close()
         log_writes.shutdown(wait=True)

@@ -9,7 +9,14 @@ and why it degraded, and becomes an impression record (impressions.py).
 When the pointer record names a rollout (services/recommend/arms.py), a STAGED
 rollout's users of the stage share are answered by the challenger: the answer, its
 span and its impression say which arm answered, and the arm's counts
-(arm_counter.py) go to etcd. In a SHADOW rollout the champion answers and, for the
+(arm_counter.py) go to etcd. The challenger arm runs the same stages through a flow
+of its own (`challenger_flow`: downstream clients `candidates-challenger` and
+`ranking-challenger` with their own breakers, never batched, its calls marked
+challenger calls so ranking scores them off its event loop;
+services/common/call_arms.py). So a failing challenger opens only its own breakers
+and degrades only its own answers, and a slow one never holds up the champion's Ranks:
+the guardrails comparing the arms see each arm as it is. Both flows share the front's
+admission limit. In a SHADOW rollout the champion answers and, for the
 shadow share, the challenger ranks the same request once the call is over
 (shadow.py), unless that work is shed.
 """
@@ -28,7 +35,7 @@ from recmesh.api.candidates.v1 import candidates_pb2_grpc
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.api.ranking.v1 import ranking_pb2_grpc
 from recmesh.api.recommend.v1 import recommend_pb2, recommend_pb2_grpc
-from recmesh.rollout.arm_counts import CHAMPION
+from recmesh.rollout.arm_counts import CHALLENGER, CHAMPION
 from recmesh.telemetry.metrics import ServerMetrics
 from services.common.coalesced_downstream import NO_BATCHING, BatchingOptions
 from services.common.downstream import Downstream, DownstreamPolicy
@@ -67,12 +74,16 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
         counter: ArmCounter | None = None,
         shadows: ShadowScorer | None = None,
         rollout_warmup_s: float = DEFAULT_WARMUP_S,
+        challenger_flow: RecommendFlow | None = None,
     ) -> None:
         """`admission` counts the calls in flight (a new one of `max_in_flight` when not
         given; the shadow scorer reads the same); without `counter` a staged rollout's
         arms are not counted, without `shadows` a SHADOW rollout shadows nothing;
         `rollout_warmup_s`: how long the front holds a challenger before it counts
-        the rollout's arms (services/recommend/arms.py)."""
+        the rollout's arms (services/recommend/arms.py); `challenger_flow` answers a
+        STAGED rollout's challenger arm (built over `admission` and downstreams of its
+        own, with `arm=CallArm.CHALLENGER`; the servicer closes it). Without it the
+        challenger arm goes through the champion's flow, downstreams and breakers."""
         self._arms = ArmChooser(versions, warmup_s=rollout_warmup_s)
         self._impressions = impressions
         self._metrics = metrics
@@ -88,10 +99,13 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
             tracer=tracer,
             downstream_policy=downstream_policy,
         )
+        self._challenger_flow = challenger_flow or self._flow
 
     async def close(self) -> None:
         """Fails the downstream calls still queued for a batch (the server stops)."""
         await self._flow.close()
+        if self._challenger_flow is not self._flow:
+            await self._challenger_flow.close()
 
     async def Recommend(
         self, request: recommend_pb2.RecommendRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -103,8 +117,9 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):
         trace_id = format(span.get_span_context().trace_id, "032x")
         time_remaining = context.time_remaining()
         started = time.perf_counter()
+        flow = self._challenger_flow if choice.arm == CHALLENGER else self._flow
         try:
-            answer = await self._flow.answer(request, version, time_remaining)
+            answer = await flow.answer(request, version, time_remaining)
             response = _response(version, answer, uuid.uuid4().hex, trace_id)
         except Exception:
             if choice.counted:

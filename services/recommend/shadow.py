@@ -17,8 +17,8 @@ delay or change an answer, so:
   impression is a plain one and a shadowed one always gets its pair;
 - its budget is the champion's: the time the caller gave the champion (or the
   front's default), never more;
-- its downstream calls are marked shadow calls (services/common/shadow_calls.py):
-  ranking runs a shadow's scoring off its event loop and refuses it while champion
+- its downstream calls are marked shadow calls (services/common/call_arms.py):
+  ranking runs a shadow's scoring off its event loop and refuses it while answering
   calls are in flight there; such a shadow is counted shed (`downstream_busy`) and
   logs no challenger record (the champion's record stays unpaired, which the
   shadow report counts as such), so a busy downstream never reads as a challenger

@@ -12,9 +12,10 @@ names why a shadow is skipped, or None when it may run:
 
 The checks run in that order, cheapest first; a shed shadow is counted by reason
 (`recmesh_shadow_shed_total{reason}`) and never retried. A shadow the front admitted
-may still be shed downstream: ranking refuses a shadow call while it has champion
-calls in flight (services/ranking/shadow_lane.py), counted as `downstream_busy`
-(services/recommend/shadow.py), never as a challenger error.
+may still be shed downstream: ranking refuses a shadow call while it has answering
+(champion or staged challenger) calls in flight (services/ranking/scoring_lanes.py),
+counted as `downstream_busy` (services/recommend/shadow.py), never as a challenger
+error.
 """
 
 from __future__ import annotations

@@ -93,11 +93,12 @@ async def own_front(
     state_dir: Path | None = None,
     candidates_address: str | None = None,
     rollout_warmup_s: float = 0.0,
+    ranking_address: str | None = None,
 ) -> AsyncIterator[tuple[ServerHandle, ServerMetrics]]:
     """A Recommend front over `mesh`'s candidates (or `candidates_address`) and ranking
-    with the test's shadow policy, in-flight limit and rollout warm-up (none unless
-    given: the mesh's services load the challenger before the test's requests), its
-    spans in the mesh's exporter; stopped after."""
+    (or `ranking_address`) with the test's shadow policy, in-flight limit and rollout
+    warm-up (none unless given: the mesh's services load the challenger before the
+    test's requests), its spans in the mesh's exporter; stopped after."""
     provider = TracerProvider(resource=Resource.create({"service.name": "recmesh-recommend"}))
     provider.add_span_processor(SimpleSpanProcessor(mesh.spans))
     metrics = ServerMetrics("recommend")
@@ -105,7 +106,7 @@ async def own_front(
         RecommendConfig(
             common=common_options(etcd, versions.store_dir, state_dir=state_dir),
             candidates_addresses=(candidates_address or f"127.0.0.1:{mesh.candidates.port}",),
-            ranking_addresses=(f"127.0.0.1:{mesh.ranking.port}",),
+            ranking_addresses=(ranking_address or f"127.0.0.1:{mesh.ranking.port}",),
             impressions_path=impressions,
             max_in_flight=max_in_flight,
             shadow=shadow,
@@ -164,3 +165,15 @@ def shadow_metric(metrics: ServerMetrics, family: str, label: str, value: str) -
         f"recmesh_shadow_{family}_total", {"component": "recommend", label: value}
     )
     return sample or 0.0
+
+
+def ejections(metrics: ServerMetrics, service: str) -> float:
+    """How often a replica of the front's downstream `service` was ejected (its
+    breaker opened)."""
+    return sum(
+        sample.value
+        for family in metrics.registry.collect()
+        if family.name == "recmesh_downstream_ejections"
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.labels.get("service") == service
+    )

@@ -23,6 +23,7 @@ from tests.mesh_harness import running_mesh
 from tests.services.downstream_fakes import Context, fake_candidates
 from tests.services.mesh_calls import recommend, wait_for_version
 from tests.services.rollout_mesh import (
+    ejections,
     impression_lines,
     own_front,
     rollout,
@@ -238,8 +239,8 @@ def test_a_failing_challenger_is_logged_as_an_error_and_never_touches_an_answer(
                     )
                     == 0.0
                 )
-                assert _ejections(metrics, "candidates-shadow") >= 1
-                assert _ejections(metrics, "candidates") == 0
+                assert ejections(metrics, "candidates-shadow") >= 1
+                assert ejections(metrics, "candidates") == 0
         records = [
             r
             for r in impression_lines(impressions)
@@ -278,15 +279,3 @@ async def _start_shadowing(
 def _challengers(path: Path) -> set[str]:
     """The request ids of the log's challenger records."""
     return {r["request_id"] for r in impression_lines(path) if r.get("arm") == "challenger"}
-
-
-def _ejections(metrics: ServerMetrics, service: str) -> float:
-    """How often a replica of the front's downstream `service` was ejected (its
-    breaker opened)."""
-    return sum(
-        sample.value
-        for family in metrics.registry.collect()
-        if family.name == "recmesh_downstream_ejections"
-        for sample in family.samples
-        if sample.name.endswith("_total") and sample.labels.get("service") == service
-    )

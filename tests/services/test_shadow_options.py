@@ -11,7 +11,7 @@ import pytest
 
 import services.ranking.__main__ as ranking_main
 import services.recommend.__main__ as recommend_main
-from services.ranking.shadow_lane import DEFAULT_SHED_ABOVE
+from services.ranking.scoring_lanes import DEFAULT_SHED_ABOVE
 from services.recommend.arms import DEFAULT_WARMUP_S
 from tests.pointer_signing import serving_trust_arguments
 

@@ -17,9 +17,9 @@ from recmesh.api.ranking.v1 import ranking_pb2, ranking_pb2_grpc
 from recmesh.api.recommend.v1 import recommend_pb2
 from recmesh.telemetry.metrics import ServerMetrics
 from recmesh.wire.candidate_codec import encode_candidates
+from services.common.call_arms import ARM_METADATA, CallArm, ShadowShedError
 from services.common.coalesced_downstream import NO_BATCHING, BatchingOptions
 from services.common.downstream import Downstream, connect_downstream
-from services.common.shadow_calls import SHADOW_METADATA_KEY, ShadowShedError
 from services.common.version_load import LoadedVersion
 from services.recommend.admission import Admission
 from services.recommend.budget import BudgetPolicy
@@ -61,7 +61,8 @@ class Impressions(DiscardingImpressionLog):
 
 
 def _flagged(context: Context) -> bool:
-    return (SHADOW_METADATA_KEY, "1") in [tuple(m) for m in context.invocation_metadata() or ()]
+    [mark] = ARM_METADATA[CallArm.SHADOW]
+    return mark in [tuple(m) for m in context.invocation_metadata() or ()]
 
 
 def test_a_shadow_ranking_sheds_is_counted_shed_not_as_a_challenger_error() -> None:
@@ -105,7 +106,7 @@ def test_a_shadow_ranking_sheds_is_counted_shed_not_as_a_challenger_error() -> N
                     policy=BudgetPolicy(),
                     max_candidates=100,
                     batching=NO_BATCHING,
-                    shadow=True,
+                    arm=CallArm.SHADOW,
                 ),
                 champion_admission=Admission(32),
                 policy=ShadowPolicy(cpu_budget=64.0),
@@ -158,5 +159,5 @@ def test_the_shadow_flow_never_batches() -> None:
             policy=BudgetPolicy(),
             max_candidates=100,
             batching=BatchingOptions(),
-            shadow=True,
+            arm=CallArm.SHADOW,
         )
