@@ -11,6 +11,7 @@ import asyncio
 import json
 import signal
 import sys
+import threading
 from typing import Any
 
 import grpc
@@ -70,9 +71,12 @@ async def _replay(args: argparse.Namespace, users: list[str], tls: Any) -> dict[
     # Interrupted (Ctrl-C, or a script ending its background traffic), the command stops
     # sending, waits for the answers on their way and still prints what it saw.
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    if threading.current_thread() is threading.main_thread():
+        # Signal handlers belong to the main thread (a caller running the command in
+        # another thread keeps its own handling).
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
 
     channel = (
         grpc.aio.insecure_channel(args.address)

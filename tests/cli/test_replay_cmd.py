@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,32 @@ def test_replay_sends_the_rate_and_counts_what_answered(
     assert summary["degraded"] == 0
     assert summary["failures"] == {}
     assert summary["p99_ms"] >= summary["p50_ms"] > 0
+
+
+def test_an_interrupted_replay_stops_sending_and_prints_what_it_saw(
+    etcd_server: LocalEtcd, serving_versions: ServingVersions, tmp_path: Path
+) -> None:
+    """SIGINT (what a script ending its background traffic sends) ends the schedule: the
+    command exits 0 and prints the tally of the requests it had sent, not a traceback."""
+    outputs: list[tuple[int | None, str, str]] = []
+
+    async def scenario(mesh: RunningMesh) -> None:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())",
+            "replay", "--users", "1-50", "--rps", "20", "--duration", "60", "--json",
+            "--address", mesh.front,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        await asyncio.sleep(2.0)
+        process.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+        outputs.append((process.returncode, out.decode(), err.decode()))
+
+    run_mesh(etcd_server, serving_versions, tmp_path, "xgboost", scenario)
+    [(code, out, err)] = outputs
+    assert code == 0, err
+    assert "Traceback" not in err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert 0 < summary["sent"] < 20 * 60
+    assert summary["answered"] + sum(summary["failures"].values()) == summary["sent"]
