@@ -22,11 +22,21 @@ There are two lanes, one thread each:
 One thread a lane keeps the off-loop work to one core's worth per lane on a
 two-core replica; a slow challenger's own arm waits for it, which is what its latency
 guardrail is there to see.
+
+Off the loop is not off the CPU: on a busy replica a slow shadow's scoring still takes
+cores the champion's loop (and the other services) could use. So on Linux, where a
+thread is scheduled on its own, the shadow lane's thread lowers its own priority to
+nice 19 when it starts (`SHADOW_NICE`): the kernel then gives shadow scoring only the
+CPU nothing else wants, which is "shed first" at the scheduler. The challenger lane
+keeps the process's priority: it answers users.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -40,6 +50,21 @@ from services.common.call_arms import CallArm, ShadowShedError
 #: Shadow calls are shed while more answering Rank items than this are in flight.
 DEFAULT_SHED_ABOVE = 2
 
+#: The nice value of the shadow lane's thread (Linux): the lowest CPU priority.
+SHADOW_NICE = 19
+
+
+def lower_thread_priority(nice: int = SHADOW_NICE) -> None:
+    """Lowers the calling thread's CPU priority to `nice` (Linux only: elsewhere the
+    call would reach the whole process, so it does nothing). Failing to is logged by
+    nobody and harmless: the lane then runs at the process's priority."""
+    if sys.platform != "linux":
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError:
+        return
+
 
 class ScoringLanes:
     """Answering Rank items in flight, and the threads marked Ranks score in."""
@@ -50,8 +75,14 @@ class ScoringLanes:
         self.shed_above = shed_above
         self.answering_in_flight = 0
         self._executors = {
-            arm: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ranking-{arm.value}")
-            for arm in (CallArm.SHADOW, CallArm.CHALLENGER)
+            CallArm.SHADOW: ThreadPoolExecutor(
+                max_workers=1,
+                thread_name_prefix="ranking-shadow",
+                initializer=lower_thread_priority,
+            ),
+            CallArm.CHALLENGER: ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="ranking-challenger"
+            ),
         }
 
     @contextmanager

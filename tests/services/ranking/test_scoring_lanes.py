@@ -5,6 +5,8 @@ RankingServicer objects over a fake registry, features client and model, no netw
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ from services.common.deadline_reserve import DeadlineReserve
 from services.common.version_load import LoadedVersion
 from services.common.versions import VersionRegistry
 from services.ranking.features_client import FeaturesClient
-from services.ranking.scoring_lanes import ScoringLanes
+from services.ranking.scoring_lanes import SHADOW_NICE, ScoringLanes
 from services.ranking.servicer import RankingServicer
 
 CANDIDATES = encode_candidates(
@@ -261,3 +263,30 @@ def test_only_marked_calls_have_a_lane() -> None:
             lane.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread priority is Linux's")
+def test_shadow_scoring_runs_at_the_lowest_cpu_priority_and_a_challengers_does_not() -> None:
+    """The shadow lane's thread runs at nice 19, so the kernel gives shadow scoring only
+    CPU nothing else wants; the challenger lane, which answers users, keeps the
+    process's priority."""
+    lanes = ScoringLanes()
+
+    class Probe:
+        def score(self, matrix: NDArray[np.float32]) -> NDArray[np.float32]:
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            return matrix[:, 0]
+
+    seen: list[int] = []
+    matrix = np.zeros((2, 1), np.float32)
+    model = cast(RankingModel, Probe())
+
+    async def both() -> None:
+        await lanes.score(CallArm.SHADOW, model, matrix)
+        await lanes.score(CallArm.CHALLENGER, model, matrix)
+
+    try:
+        asyncio.run(both())
+    finally:
+        lanes.close()
+    assert seen == [SHADOW_NICE, os.getpriority(os.PRIO_PROCESS, 0)]
