@@ -24,8 +24,8 @@ def promotion_refusal(records: ExperimentRecords) -> str | None:
     experiment's rule (the stored verdict is not trusted: an evaluation recorded before
     verdicts were derived, or written behind the control plane, carries no evidence or
     evidence that says otherwise), not rejected, no staged rollout that did not complete
-    (`unfinished_rollout`), enough approvals, champion unchanged since the evaluation,
-    not promoted yet. Raises CorruptRecordError (DATA_LOSS) for a
+    (`unfinished_rollout`), enough approvals, not promoted yet, champion unchanged since
+    the evaluation. Raises CorruptRecordError (DATA_LOSS) for a
     recorded rule that cannot be applied.
     """
     experiment_id = records.experiment.experiment_id
@@ -63,11 +63,13 @@ def promotion_refusal(records: ExperimentRecords) -> str | None:
     needed = approvals_required(records.experiment)
     if approved < needed:
         return f"not enough approvals: {approved} of {needed}"
+    # Before the champion check: once promoted, the challenger is the champion, and
+    # "already promoted" is what happened, not "the champion changed".
+    if records.promotion_exists:
+        return f"experiment {experiment_id} was already promoted"
     pointer = records.pointer
     if pointer is None or not records.champion_served_at(evaluation.champion_pointer_revision):
         return champion_changed(evaluation, pointer)
-    if records.promotion_exists:
-        return f"experiment {experiment_id} was already promoted"
     return None
 
 

@@ -240,8 +240,9 @@ def test_twenty_concurrent_promotions_move_the_pointer_once(
     control_plane: ControlPlaneHarness,
 ) -> None:
     """10 concurrent Promote calls for each of two approved experiments against the same
-    champion: exactly one succeeds, the 19 others are FAILED_PRECONDITION 'champion changed',
-    the pointer changed once and the audit chain holds."""
+    champion: exactly one succeeds, the 19 others are FAILED_PRECONDITION ('champion
+    changed', or for the winner's own experiment once its promotion is recorded 'already
+    promoted'), the pointer changed once and the audit chain holds."""
     first = control_plane.approved_experiment(control_plane.challenger_a)
     second = control_plane.approved_experiment(control_plane.challenger_b)
     before = control_plane.pointer()
@@ -261,7 +262,11 @@ def test_twenty_concurrent_promotions_move_the_pointer_once(
     assert codes.count(grpc.StatusCode.OK) == 1
     assert codes.count(grpc.StatusCode.FAILED_PRECONDITION) == 19
     refusals = [details for code, details in outcomes if code != grpc.StatusCode.OK]
-    assert all(r.startswith("champion changed since the evaluation") for r in refusals), refusals
+    winner = next(e for e, (c, _) in zip(ids, outcomes, strict=True) if c == grpc.StatusCode.OK)
+    assert all(
+        r.startswith(("champion changed since the evaluation", f"experiment {winner} was already"))
+        for r in refusals
+    ), refusals
     after = control_plane.pointer()
     assert after.serving_version in (
         first.spec.challenger_version,
@@ -333,6 +338,13 @@ def _records(**fields: object) -> ExperimentRecords:
         ),
         ({"pointer": None}, "champion changed since the evaluation"),
         ({"promotion_exists": True}, "experiment exp-1 was already promoted"),
+        (
+            {
+                "promotion_exists": True,
+                "pointer": records_pb2.ServingPointer(serving_version="sv-b", revision=8),
+            },
+            "experiment exp-1 was already promoted",
+        ),
     ],
 )
 def test_promotion_refusal_rules(fields: dict[str, object], reason: str | None) -> None:
