@@ -18,7 +18,9 @@ from control_plane.experiment_state import ExperimentRecords
 from control_plane.promotion_rule import promotion_refusal
 from control_plane.served_data import forgotten_log_rows
 from control_plane.store.records import RecordReader
+from control_plane.store.txn import Guard, KeyAbsent, KeyAt, NothingCreatedAfter
 from recmesh.api.controlplane.v1 import records_pb2
+from recmesh.etcd.keys import KeySchema
 from recmesh.rpc.errors import FailedPreconditionError
 
 
@@ -31,6 +33,19 @@ class Promotable:
     #: The verified pointer record now serving the champion.
     champion: records_pb2.ServingPointer
     challenger: records_pb2.ModelVersion
+
+    def unchanged(self, keys: KeySchema) -> list[Guard]:
+        """The guards of a write decided on these checks: the pointer, the evaluation and
+        the experiment's rollout record as read, no promotion recorded, no review written
+        since. Each writer adds its own keys to them."""
+        experiment_id = self.records.experiment.experiment_id
+        return [
+            KeyAt(keys.pointer, self.champion.revision),
+            KeyAt(keys.evaluation(experiment_id), self.records.evaluation_mod_revision),
+            KeyAbsent(keys.promotion(experiment_id)),
+            KeyAt(keys.rollout(experiment_id), self.records.rollout_mod_revision),
+            NothingCreatedAfter(keys.reviews_prefix(experiment_id), self.records.revision),
+        ]
 
 
 async def promotable(reader: RecordReader, experiment_id: str) -> Promotable:

@@ -39,7 +39,7 @@ from control_plane.rollout_pointer import rollout_in_the_way, rollout_of
 from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
-from control_plane.store.txn import Guard, KeyAbsent, KeyAt, NothingCreatedAfter, Put
+from control_plane.store.txn import Put
 from control_plane.validation import require
 from recmesh.api.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
@@ -101,13 +101,7 @@ class Promoter:
             record = control_plane_pb2.PromoteResponse(
                 pointer=pointer, previous_version=previous.serving_version
             )
-            guards: list[Guard] = [
-                KeyAt(keys.pointer, previous.revision),
-                KeyAt(keys.evaluation(experiment_id), records.evaluation_mod_revision),
-                KeyAbsent(keys.promotion(experiment_id)),
-                KeyAt(keys.rollout(experiment_id), records.rollout_mod_revision),
-                NothingCreatedAfter(keys.reviews_prefix(experiment_id), records.revision),
-            ]
+            guards = checked.unchanged(keys)
             puts = [Put(keys.promotion(experiment_id), encode(record))]
             details = {
                 "from": previous.serving_version,

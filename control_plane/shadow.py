@@ -34,7 +34,7 @@ from control_plane.rollout_pointer import (
 )
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
-from control_plane.store.txn import Guard, KeyAbsent, KeyAt, NothingCreatedAfter
+from control_plane.store.txn import KeyAt
 from control_plane.validation import require
 from recmesh.api.controlplane.v1 import records_pb2
 from recmesh.etcd.keys import KeySchema
@@ -141,13 +141,7 @@ class ShadowBook:
                     "replaced_pointer_revision": str(champion.revision),
                 },
             )
-            guards: list[Guard] = [
-                KeyAt(keys.pointer, champion.revision),
-                KeyAt(keys.evaluation(experiment_id), checked.records.evaluation_mod_revision),
-                KeyAbsent(keys.promotion(experiment_id)),
-                KeyAt(keys.rollout(experiment_id), checked.records.rollout_mod_revision),
-                NothingCreatedAfter(keys.reviews_prefix(experiment_id), checked.records.revision),
-            ]
+            guards = checked.unchanged(keys)
             try:
                 written = await self._writer.move(
                     draft,

@@ -37,7 +37,7 @@ from control_plane.store.codec import encode
 from control_plane.store.errors import ConflictError
 from control_plane.store.records import RecordReader
 from control_plane.store.rollout_records import RolloutReader
-from control_plane.store.txn import Guard, KeyAbsent, KeyAt, NothingCreatedAfter, Put
+from control_plane.store.txn import KeyAt, Put
 from control_plane.validation import require
 from recmesh.api.controlplane.v1 import control_plane_pb2, records_pb2
 from recmesh.etcd.keys import KeySchema
@@ -158,15 +158,13 @@ class StagedPromoter:
             }
             if running is not None:
                 details["ended_" + mode_name(running.mode)] = running.rollout_id
-            guards: list[Guard] = [
-                KeyAt(keys.pointer, champion.revision),
-                KeyAt(keys.evaluation(experiment_id), checked.records.evaluation_mod_revision),
-                KeyAbsent(keys.promotion(experiment_id)),
-                KeyAbsent(keys.rollout(experiment_id)),
+            # The checks passed, so the experiment has no rollout record yet (one that
+            # completed came with a promotion record): its guard holds it absent.
+            guards = [
+                *checked.unchanged(keys),
                 KeyAt(
                     keys.shadow_report(experiment_id), 0 if report is None else report.mod_revision
                 ),
-                NothingCreatedAfter(keys.reviews_prefix(experiment_id), checked.records.revision),
             ]
             try:
                 written = await self._writer.move(
